@@ -1,0 +1,79 @@
+# Kehu: `make run` to start, `make test` for the whole suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run setup deps assets messages migrate demo test check lint fmt typecheck imports migrations-check pytest pytest-pg e2e bench clean
+
+run: setup ## install, build, migrate, load demo data once, start web + worker + beat
+	$(PY) manage.py kehu_run --port $(PORT)
+
+setup: $(VENV)/.installed node_modules/.installed assets messages migrate
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+
+assets: node_modules/.installed
+	$(PYTHON) scripts/build_assets.py
+
+messages: $(VENV)/.installed
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input -v 0
+
+# --- quality gates (run once), then the tests -----------------------------------------------
+test: deps assets messages check pytest
+
+check: lint fmt-check typecheck imports migrations-check
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+fmt-check: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy kehu config bench
+
+imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+
+migrations-check: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+# pytest exits 5 when nothing was collected: that must fail, never pass silently.
+pytest: $(VENV)/.installed
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The suite on PostgreSQL (a fresh database named by PG_TEST_DB), without the schema fuzzing
+# that already ran on SQLite.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+pytest-pg: $(VENV)/.installed
+	DATABASE_URL=$(PG_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -m "not schema" $(PYTEST_ARGS)
+
+e2e: deps assets messages
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles

@@ -1,0 +1,8 @@
+"""Local development: `make run`. SQLite and the SQLite broker unless the environment says otherwise."""
+
+from .base import *
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only-3e7c1f0a")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])

@@ -1,0 +1,54 @@
+"""Per-request (or per-task) context: who is acting, from where, under which request id.
+
+Set by middleware for web requests and by `acting_as()` in Celery tasks and management commands;
+read by logging and the audit recorder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ActorContext:
+    user_id: int | None = None
+    request_id: str = ""
+    ip: str | None = None
+    source: str = "web"  # web / api / task / command
+
+
+_EMPTY = ActorContext()  # frozen: safe to share
+_current: ContextVar[ActorContext] = ContextVar("kehu_actor", default=_EMPTY)
+
+
+def current() -> ActorContext:
+    return _current.get()
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def set_context(ctx: ActorContext) -> Any:
+    return _current.set(ctx)
+
+
+def reset_context(token: Any) -> None:
+    _current.reset(token)
+
+
+@contextlib.contextmanager
+def acting_as(
+    user_id: int | None, *, source: str = "task", request_id: str | None = None, ip: str | None = None
+) -> Iterator[ActorContext]:
+    ctx = ActorContext(user_id=user_id, request_id=request_id or new_request_id(), ip=ip, source=source)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)

@@ -1,0 +1,56 @@
+"""Masking of sensitive values (one helper for templates, serializers and exports)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "****"
+
+
+def mask_phone(value: str) -> str:
+    digits = re.sub(r"\D", "", value)
+    if len(digits) <= 4:
+        return MASK
+    if value.startswith("+") and len(digits) > 11:
+        # +86 138****5678: keep the country code readable
+        cc_len = len(digits) - 11 if len(digits) - 11 <= 3 else 2
+        return f"+{digits[:cc_len]} {digits[cc_len : cc_len + 3]}{MASK}{digits[-4:]}"
+    head = digits[:3] if len(digits) >= 8 else ""
+    return f"{head}{MASK}{digits[-4:]}"
+
+
+def mask_email(value: str) -> str:
+    local, sep, domain = value.partition("@")
+    if not sep:
+        return mask_text(value)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(value: str) -> str:
+    if not value:
+        return value
+    return f"{value[:1]}***"
+
+
+def mask_value(value: Any, kind: str = "text") -> Any:
+    """Mask `value` by its kind: phone, email or text. Empty values stay empty."""
+    if value in (None, ""):
+        return value
+    if isinstance(value, list | tuple):
+        return [mask_value(v, kind) for v in value]
+    text = str(value)
+    if kind == "phone":
+        return mask_phone(text)
+    if kind == "email":
+        return mask_email(text)
+    return mask_text(text)
+
+
+def guess_kind(field_name: str) -> str:
+    name = field_name.lower()
+    if "phone" in name or "mobile" in name or "tel" in name:
+        return "phone"
+    if "email" in name:
+        return "email"
+    return "text"

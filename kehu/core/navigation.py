@@ -1,0 +1,75 @@
+"""The sidebar: apps register menu entries in their `ready()`; only entries the user may open show.
+
+Core never imports the apps; each entry names the model and action the user needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+
+from .permissions import can
+
+
+@dataclass
+class MenuItem:
+    label: str | Promise
+    url_name: str
+    icon: str = "circle"
+    # (model label, action) the user needs; empty: any signed-in user; "admin": staff only
+    requires: tuple[str, str] | None = None
+    admin_only: bool = False
+
+
+@dataclass
+class MenuGroup:
+    key: str
+    label: str | Promise
+    icon: str
+    order: int
+    items: list[MenuItem] = field(default_factory=list)
+
+
+_groups: dict[str, MenuGroup] = {}
+
+
+def register_group(key: str, label: str | Promise, *, icon: str, order: int) -> MenuGroup:
+    if key not in _groups:
+        _groups[key] = MenuGroup(key, label, icon, order)
+    return _groups[key]
+
+
+def register_item(group: str, item: MenuItem) -> None:
+    _groups[group].items.append(item)
+
+
+def _visible(user: Any, item: MenuItem) -> bool:
+    if item.admin_only:
+        from .permissions import is_admin
+
+        return is_admin(user)
+    if item.requires is None:
+        return True
+    model = apps.get_model(item.requires[0])
+    return can(user, model, item.requires[1])
+
+
+def menu_for(user: Any) -> list[dict[str, Any]]:
+    out = []
+    for group in sorted(_groups.values(), key=lambda g: g.order):
+        items = []
+        for item in group.items:
+            if not _visible(user, item):
+                continue
+            try:
+                url = reverse(item.url_name)
+            except NoReverseMatch:
+                continue
+            items.append({"label": item.label, "url": url, "icon": item.icon, "url_name": item.url_name})
+        if items:
+            out.append({"key": group.key, "label": group.label, "icon": group.icon, "items": items})
+    return out

@@ -1,0 +1,119 @@
+"""KehuBackend: username/password login plus the data-scope answers `kehu.core.permissions` asks for.
+
+Grants are loaded once per user object (one query) and kept on it for the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.backends import ModelBackend
+from django.db import models
+from django.db.models import Q
+
+from kehu.core.choices import FIELD_MODE_RANK, SCOPE_RANK, Scope
+
+from .models import Department, FieldPermission, RolePermission
+
+
+def _grants(user: Any) -> dict[tuple[str, str], str]:
+    cached = getattr(user, "_kehu_grants", None)
+    if cached is not None:
+        return cached
+    grants: dict[tuple[str, str], str] = {}
+    rows = RolePermission.objects.filter(role__users=user).values_list("model", "action", "scope")
+    for model, action, scope in rows:
+        key = (model, action)
+        if key not in grants or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(grants[key])]:
+            grants[key] = scope
+    user._kehu_grants = grants
+    return grants
+
+
+def _is_admin(user: Any) -> bool:
+    cached = getattr(user, "_kehu_is_admin", None)
+    if cached is None:
+        cached = bool(user.is_superuser or user.roles.filter(is_admin=True).exists())
+        user._kehu_is_admin = cached
+    return cached
+
+
+def clear_cache(user: Any) -> None:
+    for attr in ("_kehu_grants", "_kehu_is_admin", "_kehu_field_modes"):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+def department_subtree(department_id: int) -> models.QuerySet[Any, Any]:
+    """Ids of a department and everything below it, as a subquery (one indexed prefix match)."""
+    path = Department.objects.filter(pk=department_id).values("path")[:1]
+    return Department.objects.filter(path__startswith=models.Subquery(path)).values("pk")
+
+
+class KehuBackend(ModelBackend):
+    def user_scope(self, user: Any, model: type[models.Model], action: str) -> str | None:
+        if not user.is_active:
+            return None
+        if _is_admin(user):
+            return Scope.ALL
+        return _grants(user).get((model._meta.label_lower, action))
+
+    def get_scope_q(self, user: Any, model: type[models.Model], action: str) -> Q | None:
+        scope = self.user_scope(user, model, action)
+        if scope is None:
+            return None
+        owner_field = getattr(model, "scope_owner_field", None)
+        dept_field = getattr(model, "scope_department_field", None)
+        if scope == Scope.ALL or (owner_field is None and dept_field is None):
+            return Q()
+        own = Q(**{owner_field: user.pk}) if owner_field else Q(pk__in=[])
+        if scope == Scope.OWN or not dept_field or user.department_id is None:
+            return own
+        if scope == Scope.DEPARTMENT:
+            return own | Q(**{dept_field: user.department_id})
+        return own | Q(**{f"{dept_field}__in": department_subtree(user.department_id)})
+
+    def is_admin(self, user: Any) -> bool:
+        return bool(user.is_active and _is_admin(user))
+
+    def has_model_action(self, user: Any, model: type[models.Model], action: str) -> bool:
+        return self.user_scope(user, model, action) is not None
+
+    def get_field_modes(self, user: Any, model: type[models.Model]) -> dict[str, str]:
+        cache = getattr(user, "_kehu_field_modes", None)
+        if cache is None:
+            cache = {}
+            user._kehu_field_modes = cache
+        label = model._meta.label_lower
+        if label in cache:
+            return cache[label]
+        modes: dict[str, str] = {}
+        if not _is_admin(user):
+            role_ids = list(user.roles.values_list("pk", flat=True))
+            per_field: dict[str, list[str]] = {}
+            for field, mode in FieldPermission.objects.filter(role__in=role_ids, model=label).values_list(
+                "field", "mode"
+            ):
+                per_field.setdefault(field, []).append(mode)
+            for field, found in per_field.items():
+                # A role that does not restrict the field gives it in full; otherwise the least
+                # restrictive mode among the user's roles wins.
+                if len(found) == len(role_ids):
+                    modes[field] = max(found, key=lambda m: FIELD_MODE_RANK[m])  # type: ignore[index]
+        cache[label] = modes
+        return modes
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        """`perms.customers.view_account` in templates maps to the user's roles."""
+        if not user_obj.is_active:
+            return False
+        app_label, _, codename = perm.partition(".")
+        action, _, model_name = codename.partition("_")
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            return super().has_perm(user_obj, perm, obj)
+        if self.has_model_action(user_obj, model, action):
+            return True
+        return super().has_perm(user_obj, perm, obj)
