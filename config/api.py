@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 v1 = [
     path("", include("kehu.users.api.urls")),
     path("core/", include("kehu.core.api.urls")),
+    path("audit/", include("kehu.audit.api.urls")),
+    path("notifications/", include("kehu.notifications.api.urls")),
+    path("custom-fields/", include("kehu.customfields.api.urls")),
+    path("customers/", include("kehu.customers.api.urls")),
 ]
 
 urlpatterns = [

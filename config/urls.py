@@ -14,6 +14,10 @@ urlpatterns = [
     path("api/", include("config.api")),
     path("", include("kehu.core.urls")),
     path("", include("kehu.users.urls")),
+    path("audit/", include("kehu.audit.urls")),
+    path("notifications/", include("kehu.notifications.urls")),
+    path("settings/custom-fields/", include("kehu.customfields.urls")),
+    path("customers/", include("kehu.customers.urls")),
 ]
 
 if settings.DEBUG:
