@@ -141,3 +141,22 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class UserPreference(models.Model):
+    """A small per-user setting kept across sessions: list columns, page size ("table:customers.account")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=100)
+    value = models.JSONField(_("value"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="core_userpref_unique")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -188,3 +188,21 @@ def job_run(
 
 def job_bump_counter(*, job_id: int, by: int = 1) -> None:
     Job.objects.filter(pk=job_id).update(progress_done=F("progress_done") + by, heartbeat_at=timezone.now())
+
+
+# --- user preferences -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_preference_set(*, user: Any, key: str, value: dict[str, Any]) -> None:
+    """Store (or replace) one preference of `user`, e.g. the columns of a list."""
+    from .models import UserPreference
+
+    UserPreference.objects.update_or_create(user=user, key=key, defaults={"value": value})
+
+
+@transaction.atomic
+def user_preference_delete(*, user: Any, key: str) -> None:
+    from .models import UserPreference
+
+    UserPreference.objects.filter(user=user, key=key).delete()
