@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "kehu.notifications",
     "kehu.customfields",
     "kehu.customers",
+    "kehu.demo",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+
+
+def celery_transport_options(broker_url: str) -> dict[str, object]:
+    """The embedded SQLite broker is shared by web, worker and beat: wait for its lock instead of
+    failing at once (kombu passes these options to SQLAlchemy's create_engine)."""
+    if broker_url.startswith("sqla+sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {}
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -201,7 +213,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kehu.core.api.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kehu.core.api.schema.KehuAutoSchema",
     "EXCEPTION_HANDLER": "kehu.core.api.errors.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "kehu.core.api.parsers.StrictJSONParser",
