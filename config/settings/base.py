@@ -48,7 +48,6 @@ INSTALLED_APPS = [
     "kehu.notifications",
     "kehu.customfields",
     "kehu.customers",
-    "kehu.demo",
 ]
 
 MIDDLEWARE = [
