@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "kehu.notifications",
     "kehu.customfields",
     "kehu.customers",
+    "kehu.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,162 @@
+"""What the demo company is made of: departments, roles and their grants, users.
+
+Later issues extend `GRANTS` with their models (sales.lead, service.ticket, ...) and add a stage
+to the loader; grants on models that are not installed yet are skipped, so this table may name
+them before they exist. Bump `DEMO_VERSION` when a change should reach databases loaded before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.choices import Action, Scope
+
+DEMO_PASSWORD = "demo1234"
+DEMO_EMAIL_DOMAIN = "demo.kehu.local"
+DEMO_LANGUAGE = "zh-hans"
+DEMO_TIME_ZONE = "Asia/Shanghai"
+# Seed of the demo's customer data: the same accounts and contacts on every machine.
+DEMO_SEED = 20260101
+
+# Every action a model registers for the role editor (see kehu.core.permissions.register).
+ALL = "*"
+
+# (name, parent name or None). Parents come before their children.
+DEPARTMENTS: list[tuple[str, str | None]] = [
+    ("总部", None),
+    ("销售部", "总部"),
+    ("华北区", "销售部"),
+    ("华东区", "销售部"),
+    ("客服部", "总部"),
+    ("市场部", "总部"),
+]
+
+
+@dataclass(frozen=True)
+class Grant:
+    model: str  # "app_label.model_name"
+    actions: tuple[str, ...] | str  # ALL: every action the model registers
+    scope: str
+
+
+@dataclass(frozen=True)
+class DemoRole:
+    code: str
+    name: str | Promise
+    description: str | Promise = ""
+    is_admin: bool = False
+    grants: tuple[Grant, ...] = ()
+
+
+CUSTOMER_MODELS = ("customers.account", "customers.contact")
+
+
+def _on(models: tuple[str, ...], actions: tuple[str, ...] | str, scope: str) -> tuple[Grant, ...]:
+    return tuple(Grant(m, actions, scope) for m in models)
+
+
+ROLES: list[DemoRole] = [
+    DemoRole(
+        "admin",
+        _("System administrator"),
+        _("Everything, including users, roles and settings."),
+        is_admin=True,
+    ),
+    DemoRole(
+        "director",
+        _("Sales director"),
+        _("All actions on all sales data."),
+        grants=_on(CUSTOMER_MODELS, ALL, Scope.ALL),
+    ),
+    DemoRole(
+        "manager",
+        _("Sales manager"),
+        _("All actions on the data of their department and its sub-departments."),
+        grants=_on(CUSTOMER_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
+    ),
+    DemoRole(
+        "rep",
+        _("Sales rep"),
+        _("Their own customers only."),
+        grants=_on(CUSTOMER_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE), Scope.OWN),
+    ),
+    DemoRole(
+        "agent",
+        _("Service agent"),
+        _("Looks up every customer and keeps contact details up to date; deletes nothing."),
+        grants=(
+            Grant("customers.account", (Action.VIEW,), Scope.ALL),
+            Grant("customers.contact", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
+        ),
+    ),
+    DemoRole(
+        "marketer",
+        _("Marketer"),
+        _("Views and exports every customer for campaigns."),
+        grants=_on(CUSTOMER_MODELS, (Action.VIEW, Action.EXPORT), Scope.ALL),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    department: str
+    roles: tuple[str, ...]
+    title: str = ""
+    superuser: bool = False
+    manages: tuple[str, ...] = ()  # departments whose manager this user is
+    phone: str = ""
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@{DEMO_EMAIL_DOMAIN}"
+
+    @property
+    def last_name(self) -> str:
+        return self.display_name[:1]
+
+    @property
+    def first_name(self) -> str:
+        return self.display_name[1:]
+
+
+USERS: list[DemoUser] = [
+    DemoUser("admin", "赵敏", "总部", ("admin",), "系统管理员", superuser=True, phone="+8613800000001"),
+    DemoUser(
+        "director", "李强", "销售部", ("director",), "销售总监", manages=("销售部",), phone="+8613800000002"
+    ),
+    DemoUser(
+        "manager1",
+        "张伟",
+        "华北区",
+        ("manager",),
+        "华北区销售经理",
+        manages=("华北区",),
+        phone="+8613900000011",
+    ),
+    DemoUser(
+        "manager2",
+        "陈静",
+        "华东区",
+        ("manager",),
+        "华东区销售经理",
+        manages=("华东区",),
+        phone="+8613900000012",
+    ),
+    DemoUser("rep1", "王芳", "华北区", ("rep",), "销售代表", phone="+8615000000101"),
+    DemoUser("rep2", "刘洋", "华北区", ("rep",), "销售代表", phone="+8615000000102"),
+    DemoUser("rep3", "杨帆", "华东区", ("rep",), "销售代表", phone="+8615000000103"),
+    DemoUser("rep4", "黄丽", "华东区", ("rep",), "销售代表", phone="+8615000000104"),
+    DemoUser("agent1", "周敏", "客服部", ("agent",), "客服专员", phone="+8618600000201"),
+    DemoUser("marketer1", "吴磊", "市场部", ("marketer",), "市场专员", phone="+8618600000301"),
+]
+
+# Who owns the demo customers: the reps, evenly.
+ACCOUNT_OWNERS = ("rep1", "rep2", "rep3", "rep4")
+DEMO_ACCOUNTS = 60
+DEMO_CONTACTS_PER_ACCOUNT = 2

@@ -1,0 +1,202 @@
+"""Loads the demo company: departments, roles with their grants, users and customers.
+
+It is a script that behaves like a service: it writes through the other apps' services where they
+exist (departments, customers ...), inside one transaction per stage, and is idempotent: every
+record is looked up by its natural key (department path of names, role code, username, account
+name) before it is created, and each finished stage is recorded in `DemoStage`, so running it on
+every `make run` costs a single query once everything is there.
+
+Passwords: every demo user gets `DEMO_PASSWORD` ("demo1234"). The command refuses to run when
+DEBUG is off unless forced, so a production deployment never gets these accounts by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import translation
+
+from kehu.core import permissions
+from kehu.core.choices import Action
+from kehu.core.context import acting_as
+from kehu.users import services as user_services
+from kehu.users.models import Department, Role, RolePermission, User
+
+from . import data
+from .models import DemoStage
+
+log = logging.getLogger(__name__)
+
+# Actions granted for data.ALL on a model that is installed but not (yet) registered.
+DEFAULT_ACTIONS = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT)
+
+
+@dataclass
+class DemoSummary:
+    created: dict[str, int] = field(default_factory=dict)
+    loaded: list[str] = field(default_factory=list)  # stages run now
+    skipped: list[str] = field(default_factory=list)  # stages already loaded
+    unavailable: list[str] = field(default_factory=list)  # stages whose apps are not there yet
+
+    def add(self, what: str, n: int = 1) -> None:
+        if n:
+            self.created[what] = self.created.get(what, 0) + n
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    version: int
+    run: Callable[[DemoSummary], None]
+    available: Callable[[], bool] = lambda: True
+
+
+# --- organisation: departments, roles, users ------------------------------------------------
+
+
+def ensure_departments(summary: DemoSummary) -> dict[str, Department]:
+    """The demo tree by name (demo department names are unique). Existing nodes are reused."""
+    existing = {(d.parent_id, d.name): d for d in Department.objects.all()}
+    by_name: dict[str, Department] = {}
+    for name, parent_name in data.DEPARTMENTS:
+        parent = by_name[parent_name] if parent_name else None
+        key = (parent.pk if parent else None, name)
+        dept = existing.get(key)
+        if dept is None:
+            dept = user_services.department_create(name=name, parent=parent, by=None)
+            summary.add("departments")
+        by_name[name] = dept
+    return by_name
+
+
+def grant_actions(grant: data.Grant) -> list[str]:
+    """The actions of a grant that apply to installed models (none for a model not there yet)."""
+    app_label, _, model_name = grant.model.partition(".")
+    try:
+        apps.get_model(app_label, model_name)
+    except LookupError:
+        return []
+    managed = permissions.managed_model(grant.model)
+    registered = list(managed.actions) if managed else [str(a) for a in DEFAULT_ACTIONS]
+    if grant.actions == data.ALL:
+        return registered
+    return [str(a) for a in grant.actions if str(a) in registered]
+
+
+def ensure_roles(summary: DemoSummary) -> dict[str, Role]:
+    """Demo roles by code. A missing grant is added; an existing one keeps the scope an admin may
+    have given it since (the loader never takes rights away or widens them)."""
+    roles = {r.code: r for r in Role.objects.filter(code__in=[r.code for r in data.ROLES])}
+    # Names in the language of the installation (LANGUAGE_CODE), like the department names.
+    with translation.override(settings.LANGUAGE_CODE):
+        for spec in data.ROLES:
+            if spec.code in roles:
+                continue
+            name = str(spec.name)
+            if Role.objects.filter(name=name).exists():  # a role of that name but another code
+                name = f"{name} ({spec.code})"
+            roles[spec.code] = Role.objects.create(
+                code=spec.code, name=name, description=str(spec.description), is_admin=spec.is_admin
+            )
+            summary.add("roles")
+    have = set(
+        RolePermission.objects.filter(role__in=roles.values()).values_list("role__code", "model", "action")
+    )
+    missing = [
+        RolePermission(role=roles[spec.code], model=g.model, action=action, scope=g.scope)
+        for spec in data.ROLES
+        for g in spec.grants
+        for action in grant_actions(g)
+        if (spec.code, g.model, action) not in have
+    ]
+    RolePermission.objects.bulk_create(missing)
+    summary.add("role permissions", len(missing))
+    return roles
+
+
+def ensure_users(
+    summary: DemoSummary, departments: dict[str, Department], roles: dict[str, Role]
+) -> dict[str, User]:
+    users = {u.username: u for u in User.objects.filter(username__in=[u.username for u in data.USERS])}
+    password_hash = ""  # hashed once: the slow password hasher runs once, not once per user
+    for spec in data.USERS:
+        if spec.username in users:
+            continue
+        user = User(
+            username=spec.username,
+            email=spec.email,
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            display_name=spec.display_name,
+            department=departments[spec.department],
+            title=spec.title,
+            phone=spec.phone,
+            language=data.DEMO_LANGUAGE,
+            time_zone=data.DEMO_TIME_ZONE,
+            is_staff=spec.superuser,
+            is_superuser=spec.superuser,
+        )
+        password_hash = password_hash or make_password(data.DEMO_PASSWORD)
+        user.password = password_hash
+        user.save()
+        user.roles.set([roles[code] for code in spec.roles])
+        users[spec.username] = user
+        summary.add("users")
+        for dept_name in spec.manages:
+            dept = departments[dept_name]
+            if dept.manager_id is None:
+                Department.objects.filter(pk=dept.pk).update(manager=user)
+                dept.manager = user
+    return users
+
+
+def load_org(summary: DemoSummary) -> None:
+    departments = ensure_departments(summary)
+    roles = ensure_roles(summary)
+    ensure_users(summary, departments, roles)
+
+
+# --- the stages -------------------------------------------------------------------------------
+
+
+def stages() -> list[Stage]:
+    from . import customers
+
+    return [
+        Stage("org", 1, load_org),
+        Stage("customers", customers.VERSION, customers.load, customers.available),
+    ]
+
+
+def load_demo(*, refresh: bool = False) -> DemoSummary:
+    """Load whatever part of the demo company is missing. `refresh` re-runs stages already
+    recorded (re-creating demo records that were deleted since; never duplicating any)."""
+    summary = DemoSummary()
+    done = dict(DemoStage.objects.values_list("key", "version"))
+    with acting_as(None, source="command"):
+        for stage in stages():
+            if not refresh and done.get(stage.key, 0) >= stage.version:
+                summary.skipped.append(stage.key)
+                continue
+            if not stage.available():
+                summary.unavailable.append(stage.key)
+                continue
+            with transaction.atomic():
+                stage.run(summary)
+                DemoStage.objects.update_or_create(key=stage.key, defaults={"version": stage.version})
+            summary.loaded.append(stage.key)
+    return summary
+
+
+def demo_users() -> list[tuple[str, str]]:
+    """(username, display name) of the demo users, for start-up banners."""
+    return [(u.username, u.display_name) for u in data.USERS]
+
+
+__all__ = ["DemoSummary", "demo_users", "load_demo"]
