@@ -14,3 +14,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = str(VAR_DIR / "test-media")
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 LANGUAGE_CODE = "en"
+
+# WhiteNoise would warn in every test that STATIC_ROOT was never collected; look files up on demand.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
