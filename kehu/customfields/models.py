@@ -1,7 +1,19 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from kehu.core.models import TimeStampedModel
+from kehu.core.permissions import RestrictedManager
+
+from .choices import CHOICE_TYPES, PATTERN_TYPES, TABLER_COLORS, FieldType
 
 
 class CustomFieldsModel(models.Model):
@@ -14,3 +26,234 @@ class CustomFieldsModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def in_language(zh: str, en: str) -> str:
+    """The text for the active language: English when active and given, Chinese otherwise."""
+    lang = (get_language() or "").lower()
+    if lang.startswith("en") and en:
+        return en
+    return zh or en
+
+
+# A custom field's name is a lower-case identifier without double underscores (they would split
+# ORM lookups such as custom__<name>__icontains) and without a trailing underscore.
+FIELD_NAME_RE = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+validate_field_name = RegexValidator(
+    FIELD_NAME_RE,
+    _(
+        "Use lower-case letters, digits and single underscores, starting with a letter "
+        "(for example: contract_no)."
+    ),
+    code="invalid_name",
+)
+# A picklist item's value is a stable ASCII code (it is stored in records and in exports).
+ITEM_VALUE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+validate_item_value = RegexValidator(
+    ITEM_VALUE_RE,
+    _("Use letters, digits, dots, hyphens and underscores, starting with a letter or digit."),
+    code="invalid_value",
+)
+HEX_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def validate_color(value: str) -> None:
+    if value and value not in TABLER_COLORS and not HEX_COLOR_RE.match(value):
+        raise ValidationError(
+            _("Choose a colour from the palette or give a hex colour such as #1f77b4."), code="invalid_color"
+        )
+
+
+class Picklist(TimeStampedModel):
+    """A data dictionary (数据字典): an admin-editable, ordered list of values."""
+
+    scope_owner_field = None
+    scope_department_field = None
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_system = models.BooleanField(
+        _("system picklist"),
+        default=False,
+        help_text=_("Used by Kehu itself: its code is fixed and it cannot be deleted."),
+    )
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("picklist")
+        verbose_name_plural = _("picklists")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return in_language(self.name, self.name_en)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customfields:picklist_detail", args=[self.pk])
+
+
+class PicklistItem(TimeStampedModel):
+    """One value of a picklist: a stable code, labels in both languages, a colour and an order."""
+
+    scope_owner_field = None
+    scope_department_field = None
+
+    picklist = models.ForeignKey(
+        Picklist, verbose_name=_("picklist"), on_delete=models.CASCADE, related_name="items"
+    )
+    value = models.CharField(_("value"), max_length=64, validators=[validate_item_value])
+    label = models.CharField(_("label (Chinese)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100, blank=True)
+    color = models.CharField(_("colour"), max_length=20, blank=True, validators=[validate_color])
+    order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("picklist item")
+        verbose_name_plural = _("picklist items")
+        ordering = ["picklist", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["picklist", "value"], name="customfields_item_unique_value"),
+            models.UniqueConstraint(Lower("value"), "picklist", name="customfields_item_unique_value_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        return in_language(self.label, self.label_en)
+
+    @property
+    def badge_class(self) -> str:
+        """CSS classes of the item's badge (Tabler colours; hex colours use `badge_style`)."""
+        if self.color in TABLER_COLORS:
+            return f"badge bg-{self.color}-lt"
+        return "badge" if self.color else "badge bg-secondary-lt"
+
+    @property
+    def badge_style(self) -> str:
+        if self.color and HEX_COLOR_RE.match(self.color):
+            return f"background-color: {self.color}; color: {_contrast_text(self.color)};"
+        return ""
+
+
+def _contrast_text(hex_color: str) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#000000" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "#ffffff"
+
+
+class CustomField(TimeStampedModel):
+    """An admin-defined field (自定义字段) of a customizable model; values live in `<model>.custom`."""
+
+    scope_owner_field = None
+    scope_department_field = None
+
+    model = models.CharField(_("model"), max_length=100, db_index=True, help_text=_("e.g. customers.account"))
+    name = models.CharField(
+        _("name"),
+        max_length=64,
+        validators=[validate_field_name],
+        help_text=_("The key in the API, imports and exports. It cannot be changed later."),
+    )
+    label = models.CharField(_("label (Chinese)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100, blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    required = models.BooleanField(_("required"), default=False)
+    default = models.JSONField(_("default value"), null=True, blank=True)
+    pattern = models.CharField(
+        _("validation pattern"),
+        max_length=500,
+        blank=True,
+        help_text=_("A regular expression the value must match, e.g. ^[A-Z]{2}\\d{6}$."),
+    )
+    pattern_message = models.CharField(_("pattern error message (Chinese)"), max_length=200, blank=True)
+    pattern_message_en = models.CharField(_("pattern error message (English)"), max_length=200, blank=True)
+    help_text = models.CharField(_("help text (Chinese)"), max_length=300, blank=True)
+    help_text_en = models.CharField(_("help text (English)"), max_length=300, blank=True)
+    picklist = models.ForeignKey(
+        Picklist,
+        verbose_name=_("picklist"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="custom_fields",
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    show_in_list = models.BooleanField(
+        _("show in lists"), default=False, help_text=_("Shown as a column of list pages by default.")
+    )
+    filterable = models.BooleanField(_("filterable"), default=False, help_text=_("Offered as a list filter."))
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["model", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "name"], name="customfields_field_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        return in_language(self.label, self.label_en)
+
+    @property
+    def display_help_text(self) -> str:
+        return in_language(self.help_text, self.help_text_en)
+
+    @property
+    def display_pattern_message(self) -> str:
+        return in_language(self.pattern_message, self.pattern_message_en)
+
+    @property
+    def key(self) -> str:
+        """The field's key in API bodies, error bodies, field permissions and export columns."""
+        return f"custom.{self.name}"
+
+    @property
+    def form_field_name(self) -> str:
+        return f"custom__{self.name}"
+
+    @property
+    def is_choice(self) -> bool:
+        return self.type in CHOICE_TYPES
+
+    def clean(self) -> None:
+        """Single-row rules (the service checks the rest: clashes, type changes, the default)."""
+        errors: dict[str, Any] = {}
+        if self.type in CHOICE_TYPES and not self.picklist_id:
+            errors["picklist"] = _("Choose the picklist that holds the choices.")
+        if self.type not in CHOICE_TYPES and self.picklist_id:
+            errors["picklist"] = _("Only choice fields use a picklist.")
+        if self.pattern:
+            if self.type not in PATTERN_TYPES:
+                errors["pattern"] = _(
+                    "A validation pattern applies only to text, URL, e-mail and phone fields."
+                )
+            else:
+                try:
+                    re.compile(self.pattern)
+                except (re.error, RecursionError, OverflowError) as exc:
+                    errors["pattern"] = _("This is not a valid regular expression: %(error)s") % {
+                        "error": exc
+                    }
+        if self.type == FieldType.BOOLEAN and self.required:
+            errors["required"] = _("A yes / no field cannot be required: unticked means no.")
+        if errors:
+            raise ValidationError(errors)
