@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -25,16 +25,20 @@ def _check_database() -> tuple[bool, str]:
 
 
 def _check_broker() -> tuple[bool, str]:
+    """Connect to the broker and ask it about the default queue. A queue that does not exist yet
+    (no worker has started) still proves that the broker answers. Bounded: about 2 s at most."""
+    from amqp.exceptions import ChannelError
+
     from config.celery import app
 
-    url = settings.CELERY_BROKER_URL
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            transport = conn.transport_cls
-        return True, str(transport)
+            with contextlib.suppress(ChannelError):
+                conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+            return True, str(conn.transport_cls)
     except Exception as exc:
-        return False, f"{type(exc).__name__}: {exc}" if url else "no broker configured"
+        return False, f"{type(exc).__name__}: {exc}"
 
 
 @never_cache
