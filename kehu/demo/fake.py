@@ -61,30 +61,31 @@ ZH_TRADE_CHARS = (
     "华信创新达恒泰瑞博远云帆智汇通联鑫盛安宏德正中天海金明睿启航星辰光源锦润丰嘉和峰宇腾顺祥隆昌"
 )
 ZH_INDUSTRIES = (
-    ("科技", "tech"),
-    ("信息技术", "it"),
-    ("电子", "elec"),
-    ("软件", "soft"),
-    ("网络科技", "net"),
-    ("贸易", "trade"),
-    ("国际贸易", "trading"),
-    ("物流", "logistics"),
-    ("供应链管理", "scm"),
-    ("医疗器械", "medical"),
-    ("生物科技", "bio"),
-    ("新能源", "energy"),
-    ("机械设备", "machinery"),
-    ("化工", "chem"),
-    ("食品", "food"),
-    ("服饰", "fashion"),
-    ("建材", "build"),
-    ("文化传媒", "media"),
-    ("教育科技", "edu"),
-    ("环保科技", "eco"),
-    ("汽车零部件", "auto"),
-    ("实业", "group"),
+    ("科技", "tech", "it"),
+    ("信息技术", "it", "it"),
+    ("电子", "elec", "manufacturing"),
+    ("软件", "soft", "it"),
+    ("网络科技", "net", "it"),
+    ("贸易", "trade", "wholesale"),
+    ("国际贸易", "trading", "wholesale"),
+    ("物流", "logistics", "logistics"),
+    ("供应链管理", "scm", "logistics"),
+    ("医疗器械", "medical", "healthcare"),
+    ("生物科技", "bio", "healthcare"),
+    ("新能源", "energy", "energy"),
+    ("机械设备", "machinery", "manufacturing"),
+    ("化工", "chem", "energy"),
+    ("食品", "food", "manufacturing"),
+    ("服饰", "fashion", "retail"),
+    ("建材", "build", "construction"),
+    ("文化传媒", "media", "media"),
+    ("教育科技", "edu", "education"),
+    ("环保科技", "eco", "services"),
+    ("汽车零部件", "auto", "manufacturing"),
+    ("实业", "group", "other"),
 )
 ZH_SUFFIXES = (("有限公司", 8), ("股份有限公司", 2), ("集团有限公司", 1))
+ZH_ROADS = _words("建国路 人民路 中山路 解放路 长江路 科技园路 世纪大道 学院路 滨江路 新华路 创业路 和平路")
 ZH_TITLES = (
     "总经理",
     "副总经理",
@@ -120,8 +121,19 @@ EN_COMPANY_WORDS = _words(
     "Northwind Contoso Fabrikam Tailspin Litware Proseware Adatum Wingtip Alpine Summit Harbor Pioneer "
     "Redwood Silverline Bluewater Evergreen Keystone Ironbridge Lakeside Crescent Meridian Horizon"
 )
-EN_COMPANY_KINDS = _words(
-    "Systems Technologies Logistics Trading Industries Partners Solutions Foods Medical Energy Labs"
+# (kind, industry picklist code)
+EN_COMPANY_KINDS = (
+    ("Systems", "it"),
+    ("Technologies", "it"),
+    ("Logistics", "logistics"),
+    ("Trading", "wholesale"),
+    ("Industries", "manufacturing"),
+    ("Partners", "services"),
+    ("Solutions", "services"),
+    ("Foods", "manufacturing"),
+    ("Medical", "healthcare"),
+    ("Energy", "energy"),
+    ("Labs", "it"),
 )
 EN_COMPANY_SUFFIXES = ("Inc.", "Ltd.", "LLC", "GmbH", "Corp.")
 EN_TITLES = ("CEO", "CFO", "Purchasing Manager", "Buyer", "CTO", "Operations Manager", "Office Manager")
@@ -146,6 +158,7 @@ class Company:
     city: str
     area_code: str  # "" for Western companies
     chinese: bool
+    industry: str  # a code of the "industry" picklist (数据字典): it, manufacturing, ...
 
 
 class Fake:
@@ -200,23 +213,29 @@ class Fake:
         rng = self.rng
         city, area, _ = rng.choice(ZH_CITIES)
         trade = "".join(rng.sample(ZH_TRADE_CHARS, 2))
-        industry, industry_en = rng.choice(ZH_INDUSTRIES)
+        industry, industry_en, code = rng.choice(ZH_INDUSTRIES)
         suffix = rng.choices([s for s, _ in ZH_SUFFIXES], weights=[w for _, w in ZH_SUFFIXES])[0]
         domain = f"{self.pinyin(trade)}-{industry_en}.example.cn"
-        return Company(f"{city}{trade}{industry}{suffix}", domain, city, area, True)
+        return Company(f"{city}{trade}{industry}{suffix}", domain, city, area, True, code)
 
     def company_en(self) -> Company:
         rng = self.rng
-        word, kind, suffix = (
+        word, (kind, code), suffix = (
             rng.choice(EN_COMPANY_WORDS),
             rng.choice(EN_COMPANY_KINDS),
             rng.choice(EN_COMPANY_SUFFIXES),
         )
         domain = f"{word}-{kind}.example.com".lower()
-        return Company(f"{word} {kind} {suffix}", domain, "", "", False)
+        return Company(f"{word} {kind} {suffix}", domain, "", "", False, code)
 
     def company(self, *, western_share: float = 0.1) -> Company:
         return self.company_en() if self.rng.random() < western_share else self.company_zh()
+
+    def address_zh(self, city: str = "") -> str:
+        rng = self.rng
+        city = city or rng.choice(ZH_CITIES)[0]
+        floor = f"{rng.choice('ABCD')}座{rng.randint(2, 30)}层" if rng.random() < 0.5 else ""
+        return f"{city}市{rng.choice(ZH_ROADS)}{rng.randint(1, 999)}号{floor}"
 
     def job_title(self, chinese: bool = True) -> str:
         return self.rng.choice(ZH_TITLES if chinese else EN_TITLES)

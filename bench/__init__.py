@@ -1,0 +1,1 @@
+"""Kehu benchmarks: `make bench` (bench/run.py). See docs/benchmarks.md."""

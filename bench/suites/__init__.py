@@ -1,0 +1,1 @@
+"""One module per measured area; `bench/run.py` imports every module here."""

@@ -1,0 +1,12 @@
+"""The application's URLs plus the bare reference views of the benchmarks (bench/bare.py)."""
+
+from django.urls import path
+
+from bench import bare
+from config.urls import urlpatterns as kehu_urlpatterns
+
+urlpatterns = [
+    path("bench/bare/accounts/", bare.account_list, name="bench_bare_account_list"),
+    path("bench/bare/accounts/<int:pk>/", bare.account_detail, name="bench_bare_account_detail"),
+    *kehu_urlpatterns,
+]
