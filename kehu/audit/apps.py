@@ -8,9 +8,12 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self) -> None:
+        from kehu.core import navigation, permissions
+        from kehu.core.choices import Action
         from kehu.users.models import ApiToken, Department, FieldPermission, Role, RolePermission, User
 
-        from . import registry
+        from . import exporting, registry
+        from .models import ObjectChange
 
         # The users app sits below audit, so audit registers its models here.
         registry.register(User, exclude=("password", "last_login"))
@@ -19,3 +22,15 @@ class AuditConfig(AppConfig):
         registry.register(RolePermission, parent="role")
         registry.register(FieldPermission, parent="role")
         registry.register(ApiToken, exclude=("key_hash", "last_used_at"), parent="user")
+
+        permissions.register(ObjectChange, actions=(Action.VIEW, Action.EXPORT), group=_("Administration"))
+        navigation.register_item(
+            "settings",
+            navigation.MenuItem(
+                _("Operation log"),
+                "audit:operation_log",
+                icon="history",
+                requires=("audit.objectchange", "view"),
+            ),
+        )
+        exporting.register()

@@ -1,6 +1,10 @@
 from django.urls import path
 
+from . import views
+
 app_name = "audit"
 
-urlpatterns: list = []
-del path
+urlpatterns = [
+    path("log/", views.OperationLogView.as_view(), name="operation_log"),
+    path("history/<str:model_label>/<int:pk>/", views.ObjectHistoryView.as_view(), name="object_history"),
+]

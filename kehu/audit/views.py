@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.views.generic import TemplateView
+
+from kehu.core.exports import can_export
+
+from . import selectors
+from .display import ModesCache, present
+from .exporting import sort_order
+from .filtersets import ObjectChangeFilterSet
+from .pagination import keyset_page
+
+HISTORY_PAGE_SIZE = 20
+LOG_PAGE_SIZE = 50
+
+
+def _style_filters(filterset: ObjectChangeFilterSet) -> None:
+    for name, field in filterset.form.fields.items():
+        select = isinstance(field.widget, forms.Select)
+        field.widget.attrs["class"] = (
+            "form-select form-select-sm" if select else "form-control form-control-sm"
+        )
+        if name in ("user", "model"):
+            field.widget.attrs["data-tom-select"] = ""
+
+
+class ObjectHistoryView(LoginRequiredMixin, TemplateView):
+    """The History tab's content (htmx partial): changes of one record and of its child records,
+    newest first, with a "load more" button. 404 when the record is out of the viewer's scope."""
+
+    template_name = "audit/_history.html"
+
+    def get_template_names(self) -> list[str]:
+        if self.request.GET.get("cursor"):
+            return ["audit/_history_items.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        model = selectors.audited_model(kwargs["model_label"].lower())
+        if model is None:
+            raise Http404
+        obj = selectors.visible_object(user=user, model=model, pk=kwargs["pk"])
+        if obj is None:
+            raise Http404
+        page = keyset_page(
+            selectors.object_history(user=user, obj=obj),
+            cursor=self.request.GET.get("cursor"),
+            size=HISTORY_PAGE_SIZE,
+        )
+        modes = ModesCache(user)
+        label = obj._meta.label_lower
+        entries = [v for v in (present(c, modes, parent_label=label) for c in page.items) if v is not None]
+        ctx.update(
+            object=obj,
+            entries=entries,
+            page=page,
+            history_url=self.request.path,
+        )
+        return ctx
+
+
+class OperationLogView(LoginRequiredMixin, TemplateView):
+    """操作日志: every recorded change the viewer may see, filtered, newest first (or oldest first),
+    keyset-paginated (no COUNT(*): see `pagination`), exportable."""
+
+    template_name = "audit/operation_log.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated and not selectors.can_view_log(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_template_names(self) -> list[str]:
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.boosted and htmx.target == "audit-log-results":
+            return ["audit/_operation_log_results.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from django.utils.translation import gettext as _
+
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        params = self.request.GET
+        filterset = ObjectChangeFilterSet(params or None, queryset=selectors.object_change_list(user=user))
+        _style_filters(filterset)
+        descending = sort_order(params.get("sort"))
+        page = keyset_page(
+            filterset.qs, cursor=params.get("cursor"), size=LOG_PAGE_SIZE, descending=descending
+        )
+        modes = ModesCache(user)
+        rows = [(c, present(c, modes)) for c in page.items]
+        base = params.copy()
+        base.pop("cursor", None)
+        sort_params = base.copy()
+        sort_params["sort"] = "time" if descending else "-time"
+        ctx.update(
+            filterset=filterset,
+            page=page,
+            rows=rows,
+            descending=descending,
+            querystring=base.urlencode(),
+            sort_querystring=sort_params.urlencode(),
+            filtered=any(v for k, v in params.items() if k not in ("cursor", "sort")),
+            can_export=can_export(user, "audit.objectchange"),
+            breadcrumbs=[(_("Operation log"), "")],
+        )
+        return ctx
