@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.utils import timezone
@@ -12,10 +11,9 @@ from rest_framework import authentication, exceptions
 from kehu.core.context import ActorContext, current, set_context
 
 from ..models import ApiToken
+from ..tokens import hash_key
 
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+__all__ = ["ApiTokenAuthentication", "hash_key"]
 
 
 class ApiTokenAuthentication(authentication.TokenAuthentication):
