@@ -36,9 +36,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
-    "allauth",
-    "allauth.account",
-    "allauth.mfa",
     "axes",
     "django_celery_beat",
     # Kehu, bottom layer first
@@ -49,6 +46,10 @@ INSTALLED_APPS = [
     "kehu.customfields",
     "kehu.customers",
     "kehu.demo",
+    # allauth after Kehu's apps: kehu/users/templates overrides its templates (Tabler look).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 
 
@@ -31,13 +33,16 @@ class UserLanguageMiddleware:
 
 
 class UserTimezoneMiddleware:
-    """After authentication: activate the user's language and time zone."""
+    """After authentication: activate the user's language and time zone. The language switch in
+    the top bar (Django's set_language view) also saves the choice on the signed-in user."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and request.method == "POST":
+            self._remember_language(request, user)
         if user is not None and user.is_authenticated:
             if user.language:
                 translation.activate(user.language)
@@ -49,6 +54,18 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+    @staticmethod
+    def _remember_language(request: HttpRequest, user: Any) -> None:
+        try:
+            is_switch = request.path == reverse("set_language")
+        except NoReverseMatch:
+            is_switch = False
+        language = request.POST.get("language", "") if is_switch else ""
+        if language and language in dict(settings.LANGUAGES) and language != user.language:
+            from .services import user_set_language
+
+            user_set_language(user=user, language=language)
 
 
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz", "/media/")
@@ -72,5 +89,9 @@ class RequireMfaMiddleware:
             from .selectors import user_must_enrol_mfa
 
             if user_must_enrol_mfa(user=user):
+                if getattr(request, "htmx", False):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse("mfa_activate_totp")
+                    return response
                 return redirect("mfa_activate_totp")
         return self.get_response(request)
