@@ -8,8 +8,8 @@ class UsersConfig(AppConfig):
     verbose_name = _("Users and access")
 
     def ready(self) -> None:
-        from kehu.core import permissions
-        from kehu.core.choices import Action
+        from kehu.core import navigation, permissions
+        from kehu.core.navigation import MenuItem
 
         from .models import Department, Role, User
 
@@ -17,4 +17,20 @@ class UsersConfig(AppConfig):
         permissions.register(User, group=group, fields=["email", "phone"])
         permissions.register(Department, group=group)
         permissions.register(Role, group=group)
-        del Action
+
+        navigation.register_item(
+            "settings", MenuItem(_("Users"), "users:user_list", icon="users", requires=("users.user", "view"))
+        )
+        navigation.register_item(
+            "settings",
+            MenuItem(
+                _("Departments"),
+                "users:department_list",
+                icon="sitemap",
+                requires=("users.department", "view"),
+            ),
+        )
+        navigation.register_item(
+            "settings",
+            MenuItem(_("Roles"), "users:role_list", icon="shield-lock", requires=("users.role", "view")),
+        )
