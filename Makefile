@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run setup deps assets messages migrate demo test check lint fmt typecheck imports migrations-check pytest pytest-pg e2e bench clean
+.PHONY: run setup deps assets messages migrate demo test check lint fmt fmt-check typecheck imports migrations-check pytest pytest-pg e2e bench clean
 
 run: setup ## install, build, migrate, load demo data once, start web + worker + beat
 	$(PY) manage.py kehu_run --port $(PORT)
@@ -35,6 +35,9 @@ messages: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input -v 0
 
+demo: migrate ## load the demo company (idempotent; only with DEBUG on, as in config.settings.local)
+	$(PY) manage.py load_demo
+
 # --- quality gates (run once), then the tests -----------------------------------------------
 test: deps assets messages check pytest
 
@@ -59,18 +62,23 @@ imports: $(VENV)/.installed
 migrations-check: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
-# pytest exits 5 when nothing was collected: that must fail, never pass silently.
+# The whole suite on SQLite: unit, API (incl. schemathesis), browser, process and broker tests.
+# pytest exits 5 when nothing was collected: make fails on it, an empty selection never passes.
+# Tests marked `postgres` need PostgreSQL and run in pytest-pg.
+PYTEST := DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS),)
 pytest: $(VENV)/.installed
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_XDIST) -m "not postgres" $(PYTEST_ARGS)
 
-# The suite on PostgreSQL (a fresh database named by PG_TEST_DB), without the schema fuzzing
-# that already ran on SQLite.
-PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The suite again on PostgreSQL (pytest-django creates test_<db> databases next to PG_URL's), without
+# what does not depend on the database and already ran: schemathesis, the broker and process tests.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/kehu
 pytest-pg: $(VENV)/.installed
-	DATABASE_URL=$(PG_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -m "not schema" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(PYTEST) $(PYTEST_XDIST) -m "not schema and not brokers and not processes" $(PYTEST_ARGS)
 
 e2e: deps assets messages
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+	$(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/run.py $(BENCH_ARGS)

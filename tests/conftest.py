@@ -47,7 +47,7 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scratch_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A migrated SQLite database and an SQLite broker file, like `make run` uses, in a temp dir."""
     folder = tmp_path_factory.mktemp("kehu-scratch")

@@ -8,9 +8,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from .conftest import PYTHON, ROOT, free_port
+
+pytestmark = pytest.mark.processes
 
 
 def test_gunicorn_serves_healthz_with_production_settings(

@@ -19,6 +19,8 @@ import requests
 
 from .conftest import PYTHON, ROOT, free_port, manage
 
+pytestmark = pytest.mark.processes
+
 BANNER = "Kehu is running at"
 
 
