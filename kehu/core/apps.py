@@ -8,7 +8,12 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from . import navigation
+        from . import navigation, permissions
+        from .choices import Action
+        from .models import Job
+
+        # Everyone sees their own jobs; a role may grant seeing (and cancelling) other people's.
+        permissions.register(Job, actions=(Action.VIEW, Action.CHANGE), group=_("Administration"))
 
         # Sidebar groups; apps add their items in their own ready().
         navigation.register_group("customers", _("Customers"), icon="users-group", order=10)

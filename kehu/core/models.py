@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import JobStatus, SequenceReset
-from .permissions import RestrictedManager
+from .choices import Action, JobStatus, SequenceReset
+from .permissions import RestrictedManager, RestrictedQuerySet, scope_q
 
 
 class TimeStampedModel(models.Model):
@@ -58,6 +60,25 @@ class OwnedModel(TimeStampedModel):
         abstract = True
 
 
+class JobQuerySet(RestrictedQuerySet):
+    def restrict(self, user: Any, action: str = Action.VIEW) -> RestrictedQuerySet:
+        """A user always sees (and may cancel) their own jobs; roles that grant `core.job` view or
+        change with a scope (and administrators) widen that to other people's jobs."""
+        if not (user is not None and getattr(user, "is_authenticated", False) and user.is_active):
+            return self.none()
+        q = scope_q(user, self.model, action)
+        if q is not None and not q:  # an empty Q: every job
+            return self.all()
+        own = models.Q(owner=user.pk)
+        return self.filter(own | q if q is not None else own)
+
+    def unfinished(self) -> JobQuerySet:
+        return self.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING))
+
+
+JobManager = models.Manager.from_queryset(JobQuerySet)
+
+
 class Job(models.Model):
     """Long work running in the background (后台任务), with progress the UI polls."""
 
@@ -91,7 +112,7 @@ class Job(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True)
 
-    objects = RestrictedManager()
+    objects = JobManager()
 
     class Meta:
         verbose_name = _("job")
