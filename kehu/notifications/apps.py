@@ -6,3 +6,11 @@ class NotificationsConfig(AppConfig):
     name = "kehu.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from kehu.core.services import job_finished_hooks
+
+        from .services import notify_job_finished
+
+        if notify_job_finished not in job_finished_hooks:
+            job_finished_hooks.append(notify_job_finished)

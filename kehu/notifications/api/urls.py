@@ -1,4 +1,8 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
-del path
+from .views import NotificationViewSet
+
+router = SimpleRouter()
+router.register("", NotificationViewSet, basename="notification")
+
+urlpatterns = router.urls
