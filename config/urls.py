@@ -20,5 +20,11 @@ urlpatterns = [
     path("customers/", include("kehu.customers.urls")),
 ]
 
+# JSON error bodies under /api/ (HTML pages elsewhere), also for URLs that match no route.
+handler400 = "kehu.core.api.errors.api_bad_request"
+handler403 = "kehu.core.api.errors.api_permission_denied"
+handler404 = "kehu.core.api.errors.api_page_not_found"
+handler500 = "kehu.core.api.errors.api_server_error"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -52,8 +52,9 @@ def _check_broker() -> tuple[bool, str]:
     try:
         with app.connection_for_write(connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            channel: Any = conn.default_channel
             with contextlib.suppress(ChannelError):
-                conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+                channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
             return True, str(conn.transport_cls)
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"

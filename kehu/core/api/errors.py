@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -83,3 +84,37 @@ ERROR_STATUSES = (
     status.HTTP_404_NOT_FOUND,
     status.HTTP_409_CONFLICT,
 )
+
+
+# --- Django-level errors under /api/ --------------------------------------------------------------
+# A URL that matches no route, or an error outside a DRF view, is answered by Django's handlers
+# (HTML pages). Under /api/ they answer the same JSON error body instead (config/urls.py sets them).
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("bad_request", _("The request is not valid.")), status=400)
+    return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+
+
+def api_permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        message = _("You do not have permission to perform this action.")
+        return JsonResponse(error_body("permission_denied", message), status=403)
+    return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("server_error", _("A server error occurred.")), status=500)
+    return defaults.server_error(request)
