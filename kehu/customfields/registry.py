@@ -79,3 +79,15 @@ def unregister_picklist_usage(model: type[models.Model], field_name: str, pickli
 
 def picklist_usages(picklist_code: str | None = None) -> list[PicklistUsage]:
     return [u for u in _usages if picklist_code is None or u.picklist_code == picklist_code]
+
+
+def usage_labels(picklist_code: str) -> list[str]:
+    """Human names of the standard fields that store values of the picklist, e.g. "Accounts: Industry"."""
+    out = []
+    for usage in picklist_usages(picklist_code):
+        meta = usage.model._meta
+        field = meta.get_field(usage.field_name)
+        model_name = str(meta.verbose_name_plural)
+        field_name = str(getattr(field, "verbose_name", usage.field_name))
+        out.append(f"{model_name[:1].upper()}{model_name[1:]}: {field_name[:1].upper()}{field_name[1:]}")
+    return out

@@ -50,9 +50,8 @@ def custom_field_get(*, user: Any, pk: int) -> CustomField:
 def picklist_list(*, user: Any) -> QuerySet[Picklist]:
     if not getattr(user, "is_authenticated", False):
         return Picklist.objects.none()
-    return Picklist.objects.prefetch_related(
-        Prefetch("items", queryset=PicklistItem.objects.order_by("order", "id"))
-    ).order_by("code")
+    items: Any = Prefetch("items", queryset=PicklistItem.objects.order_by("order", "id"))
+    return Picklist.objects.prefetch_related(items).order_by("code")
 
 
 def picklist_item_list(*, user: Any, picklist: Picklist | None = None) -> QuerySet[PicklistItem]:

@@ -214,7 +214,7 @@ def _check_field(field: CustomField, *, old_type: str | None, old_picklist_id: i
                     "Records already hold values of this field, so its type cannot change from "
                     "%(old)s to %(new)s. Create a new field instead."
                 )
-                % {"old": FieldType(old_type).label, "new": FieldType(field.type).label},
+                % {"old": FieldType(old_type or field.type).label, "new": FieldType(field.type).label},
                 code="type_change_refused",
                 fields={"type": [_("Records already hold values of this field.")]},
             )

@@ -15,11 +15,12 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
+from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from kehu.core.validators import normalise_email, normalise_phone
 
 from .choices import PATTERN_TYPES, FieldType
 
@@ -34,7 +35,6 @@ EMAIL_MAX = 254
 INT_MAX = 2**53 - 1
 DECIMAL_MAX_WHOLE_DIGITS = 18
 DECIMAL_MAX_PLACES = 10
-PHONE_REGION = "CN"
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPLIT_RE = re.compile(r"[,;，；、\n]+")
 _TRUE = {"true", "1", "yes", "y", "on", "是", "t"}
@@ -230,30 +230,20 @@ def clean_url(value: Any) -> str:
 
 
 def clean_email(value: Any) -> str:
-    text = _as_text(value).strip().lower()
+    """Lower-cased, validated: the same normaliser as standard e-mail fields (core.validators)."""
+    text = _as_text(value).strip()
     if len(text) > EMAIL_MAX:
         raise _invalid(_("Enter at most %(max)d characters.") % {"max": EMAIL_MAX}, "max_length")
-    try:
-        EmailValidator()(text)
-    except ValidationError as exc:
-        raise _invalid(_("Enter a valid e-mail address.")) from exc
-    return text
+    return normalise_email(text)
 
 
 def clean_phone(value: Any) -> str:
-    message = _("Enter a valid phone number (e.g. 13800138000 or +86 10 6552 9988).")
+    """E.164, China as the default region: the same normaliser as standard phone fields."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _invalid(message)
-    text = str(value).strip()
-    if len(text) > 40:
-        raise _invalid(message)
-    try:
-        number = phonenumbers.parse(text, PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise _invalid(message) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise _invalid(message)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        raise _invalid(
+            _("Enter a valid phone number, e.g. 138 1234 5678 or +86 10 1234 5678."), "invalid_phone"
+        )
+    return normalise_phone(str(value))
 
 
 def field_items(field: CustomField) -> list[PicklistItem]:

@@ -6,7 +6,7 @@ from kehu.customfields.choices import FieldType
 from kehu.customfields.models import CustomField, Picklist, PicklistItem
 
 
-class PicklistFactory(factory.django.DjangoModelFactory):
+class PicklistFactory(factory.django.DjangoModelFactory[Picklist]):
     class Meta:
         model = Picklist
 
@@ -15,7 +15,7 @@ class PicklistFactory(factory.django.DjangoModelFactory):
     name_en = factory.Sequence(lambda n: f"List {n}")
 
 
-class PicklistItemFactory(factory.django.DjangoModelFactory):
+class PicklistItemFactory(factory.django.DjangoModelFactory[PicklistItem]):
     class Meta:
         model = PicklistItem
 
@@ -26,7 +26,7 @@ class PicklistItemFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
 
 
-class CustomFieldFactory(factory.django.DjangoModelFactory):
+class CustomFieldFactory(factory.django.DjangoModelFactory[CustomField]):
     class Meta:
         model = CustomField
 
@@ -40,9 +40,11 @@ class CustomFieldFactory(factory.django.DjangoModelFactory):
 
 def choice_list(code: str = "colours", *values: str) -> Picklist:
     """A picklist with items `values` (default: red, green, blue), labels 红/绿/蓝 and Red/Green/Blue."""
-    picklist = PicklistFactory(code=code, name="颜色", name_en="Colours")
+    picklist = PicklistFactory.create(code=code, name="颜色", name_en="Colours")
     labels = {"red": ("红", "Red"), "green": ("绿", "Green"), "blue": ("蓝", "Blue")}
     for order, value in enumerate(values or ("red", "green", "blue"), start=1):
         zh, en = labels.get(value, (f"{value}中", value.title()))
-        PicklistItemFactory(picklist=picklist, value=value, label=zh, label_en=en, order=order, color="red")
+        PicklistItemFactory.create(
+            picklist=picklist, value=value, label=zh, label_en=en, order=order, color="red"
+        )
     return picklist

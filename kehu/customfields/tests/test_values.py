@@ -15,6 +15,19 @@ from kehu.customfields.services import (
 from .factories import CustomFieldFactory, choice_list
 
 pytestmark = pytest.mark.django_db
+
+
+def phone_error(value: str) -> list[str]:
+    """The message of the shared phone normaliser (standard and custom phones say the same)."""
+    from django.core.exceptions import ValidationError
+
+    from kehu.core.validators import normalise_phone
+
+    with pytest.raises(ValidationError) as exc:
+        normalise_phone(value)
+    return exc.value.messages
+
+
 M = "customers.account"
 
 
@@ -31,14 +44,18 @@ def errors_of(**kwargs) -> dict[str, list[str]]:
 def defs():
     colours = choice_list()
     return {
-        "contract_no": CustomFieldFactory(name="contract_no", type="text", required=True, pattern=r"^HT\d+$"),
-        "employees": CustomFieldFactory(name="employees", type="integer", default=10),
-        "revenue": CustomFieldFactory(name="revenue", type="decimal"),
-        "colour": CustomFieldFactory(name="colour", type="single_choice", picklist=colours, default="green"),
-        "tags": CustomFieldFactory(name="tags", type="multi_choice", picklist=colours),
-        "mobile": CustomFieldFactory(name="mobile", type="phone"),
-        "old": CustomFieldFactory(name="old", type="text", is_active=False),
-        "other_model": CustomFieldFactory(model="customers.contact", name="nickname", type="text"),
+        "contract_no": CustomFieldFactory.create(
+            name="contract_no", type="text", required=True, pattern=r"^HT\d+$"
+        ),
+        "employees": CustomFieldFactory.create(name="employees", type="integer", default=10),
+        "revenue": CustomFieldFactory.create(name="revenue", type="decimal"),
+        "colour": CustomFieldFactory.create(
+            name="colour", type="single_choice", picklist=colours, default="green"
+        ),
+        "tags": CustomFieldFactory.create(name="tags", type="multi_choice", picklist=colours),
+        "mobile": CustomFieldFactory.create(name="mobile", type="phone"),
+        "old": CustomFieldFactory.create(name="old", type="text", is_active=False),
+        "other_model": CustomFieldFactory.create(model="customers.contact", name="nickname", type="text"),
     }
 
 
@@ -79,7 +96,7 @@ def test_required_unknown_inactive_and_type_errors_are_keyed_custom_dot_name(def
         "custom.colour": ["Select a valid choice. purple is not one of the available choices."],
         "custom.nope": ["Unknown custom field."],
         "custom.old": ["You cannot change this field."],
-        "custom.mobile": ["Enter a valid phone number (e.g. 13800138000 or +86 10 6552 9988)."],
+        "custom.mobile": phone_error("123"),
     }
 
 
@@ -91,7 +108,7 @@ def test_pattern_is_enforced(defs) -> None:
 
 def test_values_must_be_an_object(defs) -> None:
     with pytest.raises(CustomFieldError) as exc:
-        custom_values_clean(model=M, values=["a"])
+        custom_values_clean(model=M, values=["a"])  # type: ignore[arg-type]
     assert exc.value.message == "Custom fields must be an object."
     assert exc.value.fields == {"custom": ["Custom fields must be an object."]}
 
