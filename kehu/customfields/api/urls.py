@@ -1,4 +1,10 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
-del path
+from .views import CustomFieldViewSet, PicklistItemViewSet, PicklistViewSet
+
+router = SimpleRouter()
+router.register("fields", CustomFieldViewSet, basename="customfield")
+router.register("picklists", PicklistViewSet, basename="picklist")
+router.register("picklist-items", PicklistItemViewSet, basename="picklistitem")
+
+urlpatterns = router.urls
