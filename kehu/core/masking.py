@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 MASK = "****"
@@ -54,3 +55,29 @@ def guess_kind(field_name: str) -> str:
     if "email" in name:
         return "email"
     return "text"
+
+
+# --- revealing a masked value ------------------------------------------------------------------
+# Revealing is audited. Core cannot import the audit app, so the app that records it registers a
+# recorder here in its ready(): ``masking.register_reveal_recorder(fn)``, with
+# ``fn(*, user, obj, field) -> None``. One recorder per key (re-registering replaces it).
+
+_reveal_recorders: dict[str, Callable[..., None]] = {}
+
+
+def register_reveal_recorder(key: str, fn: Callable[..., None]) -> None:
+    _reveal_recorders[key] = fn
+
+
+def has_reveal_recorder(key: str) -> bool:
+    return key in _reveal_recorders
+
+
+def reveal_value(*, user: Any, obj: Any, field: str) -> Any:
+    """The real value of `obj.field` for a user allowed to see the record; every recorder is told.
+
+    The caller checks that `user` may view `obj` (it loads it through ``restrict()``)."""
+    value = getattr(obj, field)
+    for fn in _reveal_recorders.values():
+        fn(user=user, obj=obj, field=field)
+    return value

@@ -75,9 +75,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 class SearchView(LoginRequiredMixin, TemplateView):
-    """Global search across registered providers (accounts and contacts for now)."""
+    """Global search across registered providers (accounts and contacts for now).
+
+    The top-bar box asks with htmx and gets the dropdown (5 hits per group); the full page (Enter)
+    shows 20 per group, ``?type=<provider key>`` up to 100 of one group."""
 
     template_name = "core/search.html"
+    dropdown_template_name = "core/_search_dropdown.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from . import search
+        from .generic import htmx_target
+
+        q = search.clean_query(request.GET.get("q"))
+        only = request.GET.get("type") or None
+        dropdown = htmx_target(request) == "kehu-search-results"
+        limit = 5 if dropdown else (100 if only else 20)
+        groups = search.search(request.user, q, limit=limit, only=only)
+        context = {"q": q, "groups": groups, "only": only, "breadcrumbs": [(_("Search"), None)]}
+        return render(request, self.dropdown_template_name if dropdown else self.template_name, context)
 
 
 # --- background jobs and exports -------------------------------------------------------------

@@ -1,0 +1,630 @@
+"""Generic views every app builds its pages from (list, detail, edit, delete, autocomplete, reveal).
+
+The rules live here once, so an app's views.py only names its model, table, FilterSet, form and
+the service to call:
+
+* every queryset starts from ``Model.objects.restrict(user, action)``; a record outside the
+  user's scope answers 404 (never 403, so nothing leaks); a record the user may view but not
+  change/delete answers 403 on the edit/delete views;
+* one code path serves the full page and the htmx partial (a modal, the table, a tab);
+* successful htmx posts answer 204 with ``HX-Trigger`` (``kehu:closeModal``, ``kehu:toast``) and
+  ``HX-Location`` (the page content is reloaded in place); plain posts redirect with a message;
+* a ``DomainError`` from the service becomes a form error (a stale version too).
+
+URL names follow one convention per model: ``<app_label>:<model_name>_<action>`` with actions
+``list``, ``detail``, ``add``, ``edit``, ``delete`` (e.g. ``customers:account_edit``).
+See docs in each class and ``kehu/customers/views.py`` for a complete example.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import connection, models
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from .choices import Action, FieldMode
+from .display import render_field
+from .errors import DomainError
+from .masking import reveal_value
+from .permissions import can, field_modes, managed_model
+from .tables import Table, get_table
+
+# --- URLs and small helpers -------------------------------------------------------------------
+
+
+def url_name(model: type[models.Model] | models.Model, action: str) -> str:
+    meta = model._meta
+    return f"{meta.app_label}:{meta.model_name}_{action}"
+
+
+def object_url(target: type[models.Model] | models.Model, action: str) -> str | None:
+    """The URL of `action` ("list", "add", "detail", "edit", "delete") for a model or a record;
+    None when the app has no such view."""
+    args = [target.pk] if isinstance(target, models.Model) and action not in ("list", "add") else []
+    try:
+        return reverse(url_name(target, action), args=args)
+    except NoReverseMatch:
+        return None
+
+
+def restricted(model: type[models.Model], user: Any, action: str) -> models.QuerySet[Any]:
+    return model._default_manager.restrict(user, action)  # type: ignore[attr-defined]
+
+
+def in_scope(user: Any, obj: models.Model, action: str) -> bool:
+    """Whether `obj` is within the user's `action` scope (one indexed query)."""
+    return restricted(type(obj), user, action).filter(pk=obj.pk).exists()
+
+
+def get_for_action(model: type[models.Model], user: Any, pk: Any, action: str) -> Any:
+    """The record for a write: 404 when the user cannot even see it, 403 when they can see it but
+    may not `action` it."""
+    obj = restricted(model, user, action).filter(pk=pk).first()
+    if obj is not None:
+        return obj
+    if restricted(model, user, Action.VIEW).filter(pk=pk).exists():
+        raise PermissionDenied
+    raise Http404
+
+
+def safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+def htmx_target(request: HttpRequest) -> str | None:
+    """The id of the element an htmx request will swap (None for full pages and history restores)."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx or htmx.history_restore_request:
+        return None
+    return htmx.target
+
+
+def success_response(
+    request: HttpRequest, *, url: str, message: str | Promise, level: str = "success"
+) -> HttpResponse:
+    """After a successful write: htmx gets 204 + events + an in-place reload of the page content at
+    `url`; a plain browser post gets a redirect and a flash message."""
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = json.dumps(
+            {"kehu:closeModal": True, "kehu:toast": {"message": str(message), "level": level}}
+        )
+        response["HX-Location"] = json.dumps(
+            {"path": url, "target": ".page-wrapper", "select": ".page-wrapper", "swap": "outerHTML"}
+        )
+        return response
+    getattr(messages, level if level in ("success", "info", "warning", "error") else "info")(request, message)
+    return HttpResponseRedirect(url)
+
+
+def verbose(model: type[models.Model], plural: bool = False) -> str:
+    name = str(model._meta.verbose_name_plural if plural else model._meta.verbose_name)
+    return name[:1].upper() + name[1:]
+
+
+class KehuView(LoginRequiredMixin, View):
+    """Base: sign-in required; `model`; breadcrumbs from the model's list page."""
+
+    model: ClassVar[type[models.Model]]
+
+    def list_crumb(self) -> tuple[str, str | None]:
+        return verbose(self.model, plural=True), object_url(self.model, "list")
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LitePage:
+    """A page of rows without COUNT(*): one extra row tells whether there is a next page."""
+
+    object_list: list[Any]
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.object_list else 0
+
+    @property
+    def end_index(self) -> int:
+        return self.start_index + len(self.object_list) - 1 if self.object_list else 0
+
+
+MAX_PAGE = 10_000
+# On PostgreSQL, an unfiltered table bigger than this shows the planner's estimate, not COUNT(*).
+ESTIMATE_ABOVE = 100_000
+
+
+def paginate(queryset: models.QuerySet[Any], number: Any, per_page: int) -> LitePage:
+    try:
+        page = max(1, min(int(number), MAX_PAGE))
+    except (TypeError, ValueError):
+        page = 1
+    offset = (page - 1) * per_page
+    rows = list(queryset[offset : offset + per_page + 1])
+    return LitePage(rows[:per_page], page, per_page, len(rows) > per_page)
+
+
+def count_rows(queryset: models.QuerySet[Any]) -> tuple[int, bool]:
+    """(count, approximate). Unfiltered huge PostgreSQL tables give the planner's estimate."""
+    qs = queryset.order_by()
+    if connection.vendor == "postgresql" and not qs.query.where:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [qs.model._meta.db_table]
+            )
+            row = cursor.fetchone()
+        if row and row[0] > ESTIMATE_ABOVE:
+            return int(row[0]), True
+    return qs.count(), False
+
+
+def table_preferences(user: Any, key: str) -> dict[str, Any]:
+    from .models import UserPreference
+
+    pref = (
+        UserPreference.objects.filter(user=user, key=f"table:{key}").values_list("value", flat=True).first()
+    )
+    return pref if isinstance(pref, dict) else {}
+
+
+class ObjectListView(KehuView):
+    """A sortable, filterable, paginated table of the records the user may view.
+
+    Set `model`, `table_class` (a `kehu.core.tables.Table`) and `filterset_class` (the model's
+    FilterSet, the same the API uses). Optional: `exporter` (key in `kehu.core.exports`),
+    `template_name` (extend ``core/object_list.html``), `title`.
+
+    Query parameters: the FilterSet's, ``sort`` (a sortable column name, ``-`` for descending),
+    ``page``, ``per_page``. ``_count=1`` returns just the row count (loaded lazily, so the page
+    itself never waits for COUNT(*)). An htmx request targeting ``#object-list`` gets only the table.
+    """
+
+    table_class: ClassVar[type[Table]]
+    filterset_class: ClassVar[Any] = None
+    template_name = "core/object_list.html"
+    table_template_name = "core/_object_table.html"
+    per_page_choices: ClassVar[tuple[int, ...]] = (25, 50, 100)
+    exporter: ClassVar[str | None] = None
+    title: ClassVar[str | Promise | None] = None
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return restricted(self.model, self.request.user, Action.VIEW)
+
+    def get_filterset(self, queryset: models.QuerySet[Any]) -> Any:
+        if self.filterset_class is None:
+            return None
+        return self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+
+    def filter_queryset(self, queryset: models.QuerySet[Any]) -> tuple[models.QuerySet[Any], Any]:
+        filterset = self.get_filterset(queryset)
+        if filterset is None:
+            return queryset, None
+        if not filterset.is_bound:
+            return queryset, filterset
+        # Invalid filters show their errors and an empty list (never a 500, never everything).
+        return (filterset.qs if filterset.is_valid() else queryset.none()), filterset
+
+    def get_per_page(self, prefs: dict[str, Any]) -> int:
+        for candidate in (self.request.GET.get("per_page"), prefs.get("per_page")):
+            try:
+                value = int(candidate)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            if value in self.per_page_choices:
+                return value
+        return self.per_page_choices[0]
+
+    def get_extra_context(self) -> dict[str, Any]:
+        return {}
+
+    def active_filters(self, filterset: Any) -> int:
+        if filterset is None or not filterset.is_bound:
+            return 0
+        ignored = {"sort", "page", "per_page", "q", "_count"}
+        return sum(1 for k, v in self.request.GET.lists() if k not in ignored and any(v))
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not can(user, self.model, Action.VIEW):
+            raise PermissionDenied
+        queryset, filterset = self.filter_queryset(self.get_queryset())
+        if request.GET.get("_count") == "1":
+            count, approximate = count_rows(queryset)
+            return render(request, "core/_object_count.html", {"count": count, "approximate": approximate})
+        prefs = table_preferences(user, self.table_class.key)
+        table = self.table_class(user=user, visible=prefs.get("columns"), sort=request.GET.get("sort"))
+        per_page = self.get_per_page(prefs)
+        page = paginate(table.prepare(queryset), request.GET.get("page"), per_page)
+        query = request.GET.copy()
+        for key in ("page", "_count"):
+            query.pop(key, None)
+        context = {
+            "model": self.model,
+            "opts": self.model._meta,
+            "title": self.title or verbose(self.model, plural=True),
+            "table": table,
+            "rows": table.rows(page.object_list),
+            "page": page,
+            "per_page": per_page,
+            "per_page_choices": self.per_page_choices,
+            "filterset": filterset,
+            "filter_count": self.active_filters(filterset),
+            "query": query.urlencode(),
+            "list_url": request.path,
+            "add_url": object_url(self.model, "add") if can(user, self.model, Action.ADD) else None,
+            "exporter": self.exporter if self.exporter and can(user, self.model, Action.EXPORT) else None,
+            "breadcrumbs": [(verbose(self.model, plural=True), None)],
+        }
+        context.update(self.get_extra_context())
+        if htmx_target(request) == "object-list":
+            return render(request, self.table_template_name, context)
+        return render(request, self.template_name, context)
+
+
+class TableConfigView(LoginRequiredMixin, View):
+    """POST: store the columns and page size a user chose for a table (or reset them)."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from .services import user_preference_delete, user_preference_set
+
+        table = get_table(request.POST.get("table", ""))
+        if table is None:
+            raise Http404
+        key = f"table:{table.key}"
+        if request.POST.get("reset"):
+            user_preference_delete(user=request.user, key=key)
+        else:
+            names = table.column_names()
+            columns = [c for c in request.POST.getlist("columns") if c in names]
+            value: dict[str, Any] = {"columns": columns}
+            try:
+                per_page = int(request.POST.get("per_page", ""))
+            except ValueError:
+                per_page = 0
+            if 0 < per_page <= 500:
+                value["per_page"] = per_page
+            user_preference_set(user=request.user, key=key, value=value)
+        if is_htmx(request):
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return HttpResponseRedirect(safe_next(request) or "/")
+
+
+# --- detail -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tab:
+    """A tab of a detail page. `context(request, obj)` adds what its template needs (run only when
+    the tab is shown); `visible(request, obj)` hides it; `template_name` gets ``object`` and the
+    page context."""
+
+    key: str
+    label: str | Promise
+    template_name: str
+    context: Callable[[HttpRequest, Any], dict[str, Any]] | None = None
+    visible: Callable[[HttpRequest, Any], bool] | None = None
+    icon: str = ""
+    order: int = 100
+
+
+_registered_tabs: dict[str, list[Tab]] = {}
+
+
+def register_tab(model_label: str, tab: Tab) -> None:
+    """Let another app add a tab to a model's detail page (e.g. "deals" on accounts) without
+    editing the owning app. Tabs are ordered by `order` (overview 0, history 1000)."""
+    tabs = _registered_tabs.setdefault(model_label.lower(), [])
+    tabs[:] = [t for t in tabs if t.key != tab.key] + [tab]
+
+
+def registered_tabs(model_label: str) -> list[Tab]:
+    return list(_registered_tabs.get(model_label.lower(), []))
+
+
+def _audit_history_available(request: HttpRequest, obj: Any) -> bool:
+    try:
+        get_template("audit/_history_tab.html")
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def history_tab() -> Tab:
+    """The History tab (the audit app's reusable component), shown when the audit app provides it."""
+    return Tab(
+        "history",
+        gettext_lazy("History"),
+        "core/_history_tab.html",
+        visible=_audit_history_available,
+        icon="history",
+        order=1000,
+    )
+
+
+class ObjectDetailView(KehuView):
+    """A record's page: header with key facts and actions, then tabs.
+
+    Set `model`, `template_name` (extend ``core/object_detail.html``; fill ``object_header`` and
+    ``object_facts``) and `tabs` (list of `Tab`; other apps add theirs with `register_tab`; the
+    History tab is appended automatically). ``?tab=key`` selects a tab; an htmx request targeting
+    ``#object-tab`` gets only that tab.
+    """
+
+    template_name = "core/object_detail.html"
+    tabs: ClassVar[list[Tab]] = []
+    select_related: ClassVar[tuple[str, ...]] = ()
+    show_history: ClassVar[bool] = True
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        qs = restricted(self.model, self.request.user, Action.VIEW)
+        return qs.select_related(*self.select_related) if self.select_related else qs
+
+    def get_object(self) -> Any:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_tabs(self, obj: Any) -> list[Tab]:
+        tabs = [*self.tabs, *registered_tabs(self.model._meta.label_lower)]
+        if self.show_history:
+            tabs.append(history_tab())
+        tabs.sort(key=lambda t: t.order)
+        return [t for t in tabs if t.visible is None or t.visible(self.request, obj)]
+
+    def get_extra_context(self, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        tabs = self.get_tabs(obj)
+        wanted = request.GET.get("tab")
+        active = next((t for t in tabs if t.key == wanted), tabs[0] if tabs else None)
+        user = request.user
+        context: dict[str, Any] = {
+            "object": obj,
+            "model": self.model,
+            "opts": self.model._meta,
+            "tabs": tabs,
+            "active_tab": active,
+            "can_change": can(user, self.model, Action.CHANGE) and in_scope(user, obj, Action.CHANGE),
+            "can_delete": can(user, self.model, Action.DELETE) and in_scope(user, obj, Action.DELETE),
+            "edit_url": object_url(obj, "edit"),
+            "delete_url": object_url(obj, "delete"),
+            "field_modes": field_modes(user, self.model),
+            "breadcrumbs": [self.list_crumb(), (str(obj), None)],
+        }
+        context.update(self.get_extra_context(obj))
+        if active is not None and active.context is not None:
+            context.update(active.context(request, obj))
+        if htmx_target(request) == "object-tab" and active is not None:
+            return render(request, active.template_name, context)
+        return render(request, self.template_name, context)
+
+
+# --- create / edit ----------------------------------------------------------------------------
+
+
+class ObjectEditView(KehuView):
+    """Create (no ``pk`` in the URL) or edit a record, as an htmx modal or a full page.
+
+    Set `model`, `form_class` (a ModelForm with `kehu.core.forms.ServiceFormMixin`) and implement
+    ``save(form, obj)`` calling the service (``form.service_data()``, ``form.version``). GET
+    returns the modal partial for htmx and the full page otherwise; a valid POST calls `save`,
+    a `DomainError` (stale version included) becomes a form error. Initial values for a new record
+    may come from the query string (``?account=12``) for fields the form has.
+    """
+
+    form_class: ClassVar[Any]
+    template_name = "core/object_edit.html"
+    modal_template_name = "core/_object_form_modal.html"
+
+    def get_object(self) -> Any:
+        pk = self.kwargs.get("pk")
+        if pk is None:
+            if not can(self.request.user, self.model, Action.ADD):
+                raise PermissionDenied
+            return None
+        return get_for_action(self.model, self.request.user, pk, Action.CHANGE)
+
+    def get_initial(self, obj: Any) -> dict[str, Any]:
+        if obj is not None:
+            return {}
+        fields = getattr(self.form_class, "base_fields", {})
+        return {k: v for k, v in self.request.GET.items() if k in fields}
+
+    def get_form(self, obj: Any, data: Any = None) -> Any:
+        return self.form_class(data, instance=obj, initial=self.get_initial(obj), user=self.request.user)
+
+    def save(self, form: Any, obj: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_success_url(self, obj: Any) -> str:
+        return safe_next(self.request) or obj.get_absolute_url()
+
+    def success_message(self, obj: Any, created: bool) -> str:
+        if created:
+            return _("%(model)s “%(name)s” created.") % {"model": verbose(self.model), "name": obj}
+        return _("%(model)s “%(name)s” saved.") % {"model": verbose(self.model), "name": obj}
+
+    def render_form(self, form: Any, obj: Any, status: int = 200) -> HttpResponse:
+        title = (
+            _("Edit %(model)s") % {"model": self.model._meta.verbose_name}
+            if obj is not None
+            else _("New %(model)s") % {"model": self.model._meta.verbose_name}
+        )
+        crumbs: list[tuple[str, str | None]] = [self.list_crumb()]
+        if obj is not None:
+            crumbs.append((str(obj), obj.get_absolute_url()))
+        crumbs.append((title, None))
+        context = {
+            "form": form,
+            "object": obj,
+            "model": self.model,
+            "opts": self.model._meta,
+            "title": title,
+            "action_url": self.request.get_full_path(),
+            "cancel_url": obj.get_absolute_url() if obj is not None else object_url(self.model, "list"),
+            "breadcrumbs": crumbs,
+        }
+        template = self.modal_template_name if is_htmx(self.request) else self.template_name
+        return render(self.request, template, context, status=status)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        return self.render_form(self.get_form(obj), obj)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        form = self.get_form(obj, request.POST)
+        if form.is_valid():
+            try:
+                saved = self.save(form, obj)
+            except DomainError as exc:
+                form.add_domain_error(exc)
+            else:
+                return self.on_success(saved, created=obj is None)
+        # htmx only swaps 2xx answers: the modal shows the errors with 200.
+        return self.render_form(form, obj, status=200 if is_htmx(request) else 400)
+
+    def on_success(self, obj: Any, *, created: bool) -> HttpResponse:
+        user = self.request.user
+        if in_scope(user, obj, Action.VIEW):
+            return success_response(
+                self.request, url=self.get_success_url(obj), message=self.success_message(obj, created)
+            )
+        # Handed over to someone outside the user's data scope (an explicit transfer).
+        message = _("%(model)s “%(name)s” saved. It is now outside your data scope.") % {
+            "model": verbose(self.model),
+            "name": obj,
+        }
+        return success_response(
+            self.request, url=object_url(self.model, "list") or "/", message=message, level="info"
+        )
+
+
+# --- delete -----------------------------------------------------------------------------------
+
+
+class ObjectDeleteView(KehuView):
+    """Confirm (GET: modal for htmx, page otherwise) and delete (POST) a record through
+    ``delete(obj)`` (the service). A `DomainError` (e.g. "still has contacts") is shown in the
+    dialog; nothing is deleted."""
+
+    template_name = "core/object_delete.html"
+    modal_template_name = "core/_object_delete_modal.html"
+
+    def get_object(self) -> Any:
+        return get_for_action(self.model, self.request.user, self.kwargs["pk"], Action.DELETE)
+
+    def delete(self, obj: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_success_url(self) -> str:
+        return object_url(self.model, "list") or "/"
+
+    def render_confirm(self, obj: Any, error: str | None = None, status: int = 200) -> HttpResponse:
+        context = {
+            "object": obj,
+            "model": self.model,
+            "opts": self.model._meta,
+            "error": error,
+            "title": _("Delete %(model)s") % {"model": self.model._meta.verbose_name},
+            "action_url": self.request.get_full_path(),
+            "cancel_url": obj.get_absolute_url(),
+            "breadcrumbs": [self.list_crumb(), (str(obj), obj.get_absolute_url()), (_("Delete"), None)],
+        }
+        template = self.modal_template_name if is_htmx(self.request) else self.template_name
+        return render(self.request, template, context, status=status)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.render_confirm(self.get_object())
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        name = str(obj)
+        try:
+            self.delete(obj)
+        except DomainError as exc:
+            return self.render_confirm(obj, error=str(exc.message), status=200 if is_htmx(request) else 400)
+        message = _("%(model)s “%(name)s” deleted.") % {"model": verbose(self.model), "name": name}
+        return success_response(request, url=self.get_success_url(), message=message)
+
+
+# --- pickers and reveal -----------------------------------------------------------------------
+
+
+class ObjectAutocompleteView(KehuView):
+    """JSON for tom-select pickers: ``{"results": [{"id", "text"}]}`` over the records the user may
+    view, matching ``?q=`` in `search_fields` (icontains); at most `limit`."""
+
+    search_fields: ClassVar[tuple[str, ...]] = ("name",)
+    limit: ClassVar[int] = 20
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return restricted(self.model, self.request.user, Action.VIEW)
+
+    def label(self, obj: Any) -> str:
+        return str(obj)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        qs = self.get_queryset()
+        q = " ".join(request.GET.get("q", "").split())[:100]
+        if q:
+            cond = models.Q()
+            for f in self.search_fields:
+                cond |= models.Q(**{f"{f}__icontains": q})
+            qs = qs.filter(cond)
+        rows = qs.order_by("-pk")[: self.limit]
+        return JsonResponse({"results": [{"id": o.pk, "text": self.label(o)} for o in rows]})
+
+
+class FieldRevealView(LoginRequiredMixin, View):
+    """POST /reveal/<model>/<pk>/<field>/: the real value of a masked field, as HTML for htmx.
+
+    Only for records the user may view and fields registered as restrictable for the model;
+    a hidden field answers 404. Every reveal is recorded (see `kehu.core.masking`)."""
+
+    def post(self, request: HttpRequest, model: str, pk: int, field: str) -> HttpResponse:
+        managed = managed_model(model)
+        if managed is None or field not in managed.fields:
+            raise Http404
+        obj = get_object_or_404(restricted(managed.model, request.user, Action.VIEW), pk=pk)
+        mode = field_modes(request.user, managed.model).get(field)
+        if mode == FieldMode.HIDDEN:
+            raise Http404
+        if mode == FieldMode.MASKED:
+            reveal_value(user=request.user, obj=obj, field=field)
+        return HttpResponse(render_field(request.user, obj, field, mode=""))

@@ -1,0 +1,315 @@
+"""List tables: the columns of a list page, rendered in Python (fast), masked by field permissions.
+
+An app declares one table per list::
+
+    class AccountTable(Table):
+        model = Account
+        select_related = ("owner", "department")
+        columns = [
+            LinkColumn("name", _("Name"), order_by="name", required=True),
+            ChoiceColumn("kind", _("Kind"), order_by="kind"),
+            PhoneColumn("phone", _("Phone")),
+            UserColumn("owner", _("Owner"), order_by="owner__username"),
+            DateTimeColumn("created_at", _("Created"), order_by="created_at", default=False),
+        ]
+
+Columns with ``order_by`` are sortable (a whitelist: nothing else can be sorted on). A column tied
+to a model field (``field``, by default its name when that is a concrete field) disappears when the
+user's field permission says hidden, and shows masked values when it says masked. The columns a
+user sees are stored per user (``UserPreference`` "table:<key>"); ``default=False`` columns are
+offered in the column chooser but not shown until chosen. ``Table.extra_columns()`` lets a table add
+columns defined at run time (custom fields).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from .choices import FieldMode
+from .masking import guess_kind, mask_value
+from .permissions import field_modes
+from .validators import format_phone
+
+EMPTY = mark_safe('<span class="text-secondary">—</span>')
+
+
+def resolve(record: Any, accessor: str) -> Any:
+    """`record.a.b` for accessor "a.b" (None along the way stops)."""
+    value = record
+    for part in accessor.split("."):
+        if value is None:
+            return None
+        value = getattr(value, part, None)
+        if callable(value) and not isinstance(value, models.Manager):
+            value = value()
+    return value
+
+
+@dataclass
+class Column:
+    name: str
+    label: str | Promise
+    accessor: str | None = None
+    # Database expression(s) to sort by; None: not sortable.
+    order_by: str | tuple[str, ...] | None = None
+    default: bool = True
+    required: bool = False
+    # Model field whose field permission applies; "" = none; None = the column name if it is a field.
+    field: str | None = None
+    mask_kind: str | None = None
+    css_class: str = ""
+    formatter: Callable[[Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.accessor is None:
+            self.accessor = self.name
+
+    @property
+    def sortable(self) -> bool:
+        return bool(self.order_by)
+
+    def order_fields(self, descending: bool) -> list[str]:
+        fields = (self.order_by,) if isinstance(self.order_by, str) else tuple(self.order_by or ())
+        out = []
+        for f in fields:
+            if descending:
+                out.append(f[1:] if f.startswith("-") else f"-{f}")
+            else:
+                out.append(f)
+        return out
+
+    def value(self, record: Any) -> Any:
+        return resolve(record, self.accessor or self.name)
+
+    def prepare(self, records: list[Any]) -> Column:
+        """Called once per page before rendering: return the column itself, or a copy holding
+        per-page data (e.g. a label map loaded in one query) that `render` then uses."""
+        return self
+
+    def render_value(self, record: Any, value: Any) -> Any:
+        """The cell content for a present value; subclasses override (must escape)."""
+        if self.formatter is not None:
+            value = self.formatter(value)
+        return value
+
+    def render(self, record: Any, mode: str | None = None) -> Any:
+        value = self.value(record)
+        if value in (None, "", [], {}):
+            return EMPTY
+        if mode == FieldMode.MASKED:
+            return format_html(
+                '<span class="kehu-masked" title="{}">{}</span>',
+                _("Masked"),
+                mask_value(str(value), self.mask_kind or guess_kind(self.field or self.name)),
+            )
+        return self.render_value(record, value)
+
+
+class LinkColumn(Column):
+    """The record's name, linked to its detail page."""
+
+    def render_value(self, record: Any, value: Any) -> Any:
+        url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else None
+        if not url:
+            return value
+        return format_html('<a href="{}">{}</a>', url, value)
+
+
+class RelatedLinkColumn(Column):
+    """A related record (foreign key), linked to its own detail page."""
+
+    def render_value(self, record: Any, value: Any) -> Any:
+        url = value.get_absolute_url() if hasattr(value, "get_absolute_url") else None
+        if not url:
+            return str(value)
+        return format_html('<a href="{}">{}</a>', url, value)
+
+
+class ChoiceColumn(Column):
+    def value(self, record: Any) -> Any:
+        getter = getattr(record, f"get_{self.accessor}_display", None)
+        return getter() if getter else super().value(record)
+
+
+class BooleanColumn(Column):
+    def render(self, record: Any, mode: str | None = None) -> Any:
+        value = self.value(record)
+        if mode == FieldMode.MASKED:
+            return format_html('<span class="kehu-masked">{}</span>', "****")
+        if value:
+            return format_html('<i class="ti ti-check text-success" aria-label="{}"></i>', _("Yes"))
+        return format_html('<i class="ti ti-minus text-secondary" aria-label="{}"></i>', _("No"))
+
+
+class PhoneColumn(Column):
+    def render_value(self, record: Any, value: Any) -> Any:
+        return format_html(
+            '<a href="tel:{}" class="text-reset text-nowrap">{}</a>', value, format_phone(value)
+        )
+
+
+class EmailColumn(Column):
+    def render_value(self, record: Any, value: Any) -> Any:
+        return format_html('<a href="mailto:{}" class="text-reset">{}</a>', value, value)
+
+
+class DateTimeColumn(Column):
+    def render_value(self, record: Any, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            value = timezone.localtime(value)
+            return format_html(
+                '<span class="text-nowrap" title="{}">{}</span>',
+                formats.date_format(value, "DATETIME_FORMAT"),
+                formats.date_format(value, "SHORT_DATE_FORMAT"),
+            )
+        if isinstance(value, dt.date):
+            return formats.date_format(value, "SHORT_DATE_FORMAT")
+        return value
+
+
+class UserColumn(Column):
+    """A user (owner, created by): their display name."""
+
+    def render_value(self, record: Any, value: Any) -> Any:
+        return format_html('<span class="text-nowrap">{}</span>', str(value))
+
+
+@dataclass
+class Cell:
+    column: Column
+    content: Any
+
+
+@dataclass
+class Row:
+    record: Any
+    cells: list[Cell] = field(default_factory=list)
+
+
+_tables: dict[str, type[Table]] = {}
+
+
+def get_table(key: str) -> type[Table] | None:
+    return _tables.get(key)
+
+
+class Table:
+    """Columns + per-user choice of visible columns + sorting whitelist + field masking."""
+
+    model: ClassVar[type[models.Model]]
+    columns: ClassVar[Sequence[Column]] = ()
+    select_related: ClassVar[tuple[str, ...]] = ()
+    prefetch_related: ClassVar[tuple[str, ...]] = ()
+    # Applied when no (valid) sort is requested; the primary key is always the last tie-breaker.
+    default_ordering: ClassVar[tuple[str, ...]] = ("-pk",)
+    # Defaults to the model label ("customers.account").
+    key: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "model", None) is not None:
+            if not cls.key:
+                cls.key = cls.model._meta.label_lower
+            _tables[cls.key] = cls
+
+    def __init__(self, *, user: Any, visible: Iterable[str] | None = None, sort: str | None = None) -> None:
+        self.user = user
+        self.modes = field_modes(user, self.model)
+        self.available = [c for c in self.all_columns() if self._mode(c) != FieldMode.HIDDEN]
+        by_name = {c.name: c for c in self.available}
+        chosen = [n for n in (visible or ()) if n in by_name]
+        if chosen:
+            names = set(chosen) | {c.name for c in self.available if c.required}
+            self.visible = [c for c in self.available if c.name in names]
+        else:
+            self.visible = [c for c in self.available if c.default or c.required]
+        self.sort, self.sort_column, self.sort_descending = "", None, False
+        if sort:
+            name = sort.lstrip("-")
+            column = by_name.get(name)
+            if column is not None and column.sortable:
+                self.sort, self.sort_column, self.sort_descending = sort, column, sort.startswith("-")
+
+    @classmethod
+    def extra_columns(cls) -> list[Column]:
+        """Columns known only at run time (custom fields). Override."""
+        return []
+
+    @classmethod
+    def all_columns(cls) -> list[Column]:
+        return [*cls.columns, *cls.extra_columns()]
+
+    @classmethod
+    def column_names(cls) -> set[str]:
+        return {c.name for c in cls.all_columns()}
+
+    def _field_of(self, column: Column) -> str | None:
+        if column.field is not None:
+            return column.field or None
+        try:
+            self.model._meta.get_field(column.name)
+        except FieldDoesNotExist:
+            return None
+        return column.name
+
+    def _mode(self, column: Column) -> str | None:
+        name = self._field_of(column)
+        return self.modes.get(name) if name else None
+
+    def order(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        if self.sort_column is not None:
+            fields = self.sort_column.order_fields(self.sort_descending)
+            tie = "-pk" if self.sort_descending else "pk"
+        else:
+            fields = list(self.default_ordering)
+            tie = "-pk" if fields and fields[-1].startswith("-") else "pk"
+        if not any(f.lstrip("-") in ("pk", "id") for f in fields):
+            fields.append(tie)
+        return queryset.order_by(*fields)
+
+    def prepare(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        return self.order(queryset)
+
+    def rows(self, records: Iterable[Any]) -> list[Row]:
+        records = list(records)
+        prepared = [(c.prepare(records), self._mode(c)) for c in self.visible]
+        return [Row(r, [Cell(c, c.render(r, m)) for c, m in prepared]) for r in records]
+
+    def header(self) -> list[dict[str, Any]]:
+        """For the template: label, sort state and the sort value a click should request."""
+        out = []
+        for c in self.visible:
+            active = self.sort_column is c
+            if not c.sortable:
+                next_sort = None
+            elif active and not self.sort_descending:
+                next_sort = f"-{c.name}"
+            else:
+                next_sort = c.name
+            out.append(
+                {
+                    "column": c,
+                    "label": c.label,
+                    "sortable": c.sortable,
+                    "active": active,
+                    "descending": active and self.sort_descending,
+                    "next_sort": next_sort,
+                    "css_class": c.css_class,
+                }
+            )
+        return out

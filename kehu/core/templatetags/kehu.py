@@ -1,0 +1,114 @@
+"""Template helpers of the generic pages: field values with field permissions, form fields in Tabler
+style, object URLs and permission checks.
+
+    {% load kehu %}
+    {% field_value account "phone" %}          formatted; masked (with a reveal button) or empty
+    {% field_row account "phone" %}            a datagrid item (label + value), nothing when hidden
+    {{ account|masked:"phone" }}                the value masked when the viewer's role says so
+    {% field_visible account "phone" as show %}
+    {% object_url account "edit" as url %}
+    {% can_do account "change" as may_change %}  (model-level for a class, object scope for a record)
+    {% form_field form.name %}                  label, widget with Bootstrap classes, help, errors
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.db import models
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from ..choices import FieldMode
+from ..display import field_label, kind_of, render_field
+from ..forms import bootstrap_class
+from ..generic import in_scope
+from ..generic import object_url as _object_url
+from ..masking import mask_value
+from ..permissions import can, field_modes
+
+register = template.Library()
+
+
+def _user(context: template.Context) -> Any:
+    request = context.get("request")
+    return getattr(request, "user", None) or context.get("user")
+
+
+@register.simple_tag(takes_context=True)
+def field_value(context: template.Context, obj: Any, name: str) -> SafeString:
+    if obj is None:
+        return mark_safe("")
+    return render_field(_user(context), obj, name)
+
+
+@register.simple_tag(takes_context=True)
+def field_visible(context: template.Context, obj: Any, name: str) -> bool:
+    return field_modes(_user(context), type(obj)).get(name) != FieldMode.HIDDEN
+
+
+@register.simple_tag(takes_context=True)
+def field_row(context: template.Context, obj: Any, name: str, label: str | None = None) -> SafeString:
+    user = _user(context)
+    mode = field_modes(user, type(obj)).get(name)
+    if mode == FieldMode.HIDDEN:
+        return mark_safe("")
+    return format_html(
+        '<div class="datagrid-item" data-field="{}"><div class="datagrid-title">{}</div>'
+        '<div class="datagrid-content">{}</div></div>',
+        name,
+        label or field_label(obj, name),
+        render_field(user, obj, name, mode=mode or ""),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def masked(context: template.Context, obj: Any, name: str) -> Any:
+    """The plain value of `obj.name`, masked when the viewer's mode is masked, '' when hidden."""
+    mode = field_modes(_user(context), type(obj)).get(name)
+    value = getattr(obj, name, "")
+    if mode == FieldMode.HIDDEN:
+        return ""
+    if mode == FieldMode.MASKED:
+        return mask_value(value, kind_of(obj, name))
+    return value
+
+
+@register.simple_tag
+def object_url(target: Any, action: str) -> str:
+    return _object_url(target, action) or ""
+
+
+@register.simple_tag(takes_context=True)
+def can_do(context: template.Context, target: Any, action: str) -> bool:
+    user = _user(context)
+    if isinstance(target, models.Model):
+        return can(user, type(target), action) and in_scope(user, target, action)
+    return can(user, target, action)
+
+
+@register.filter
+def bs_class(bound_field: Any) -> str:
+    return bootstrap_class(bound_field.field.widget)
+
+
+@register.inclusion_tag("core/_form_field.html")
+def form_field(bound_field: Any) -> dict[str, Any]:
+    widget = bound_field.field.widget
+    css = bootstrap_class(widget)
+    if bound_field.errors:
+        css += " is-invalid"
+    css = " ".join(filter(None, [widget.attrs.get("class", ""), css]))
+    attrs = {"class": css} if css else {}
+    return {
+        "field": bound_field,
+        "widget": bound_field.as_widget(attrs=attrs),
+        "is_checkbox": "form-check-input" in css,
+    }
+
+
+@register.filter
+def verbose_name(obj: Any, plural: bool = False) -> str:
+    meta = obj._meta
+    return str(meta.verbose_name_plural if plural else meta.verbose_name)
