@@ -6,3 +6,82 @@ class CustomersConfig(AppConfig):
     name = "kehu.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from kehu.audit import registry as audit_registry
+        from kehu.core import masking, navigation, permissions, search
+        from kehu.core.choices import Action
+        from kehu.customfields import registry as customfields_registry
+
+        from . import exporting
+        from .choices import ACCOUNT_RESTRICTABLE_FIELDS, CONTACT_RESTRICTABLE_FIELDS, PICKLIST_FIELDS
+        from .models import Account, Contact
+        from .selectors import account_search, contact_search
+
+        actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT, Action.ASSIGN)
+        permissions.register(
+            Account, actions=actions, group=_("Customers"), fields=ACCOUNT_RESTRICTABLE_FIELDS
+        )
+        permissions.register(
+            Contact, actions=actions, group=_("Customers"), fields=CONTACT_RESTRICTABLE_FIELDS
+        )
+
+        audit_registry.register(Account)
+        audit_registry.register(Contact, parent="account")
+
+        customfields_registry.register(Account)
+        customfields_registry.register(Contact)
+        for field_name, code in PICKLIST_FIELDS.items():
+            customfields_registry.register_picklist_usage(Account, field_name, code)
+
+        exporting.register()
+
+        search.register_provider(
+            "customers.account",
+            _("Accounts"),
+            account_search,
+            icon="building",
+            order=10,
+            model="customers.account",
+            list_url_name="customers:account_list",
+        )
+        search.register_provider(
+            "customers.contact",
+            _("Contacts"),
+            contact_search,
+            icon="address-book",
+            order=20,
+            model="customers.contact",
+            list_url_name="customers:contact_list",
+        )
+
+        navigation.register_item(
+            "customers",
+            navigation.MenuItem(
+                _("Accounts"),
+                "customers:account_list",
+                icon="building",
+                requires=("customers.account", "view"),
+            ),
+        )
+        navigation.register_item(
+            "customers",
+            navigation.MenuItem(
+                _("Contacts"),
+                "customers:contact_list",
+                icon="address-book",
+                requires=("customers.contact", "view"),
+            ),
+        )
+
+        # Revealing a masked value is recorded in the operation log. Core cannot import audit, so
+        # the recorder is registered here unless the audit app already did.
+        if not masking.has_reveal_recorder("audit"):
+            masking.register_reveal_recorder("audit", _record_reveal)
+
+
+def _record_reveal(*, user: object, obj: object, field: str) -> None:
+    from kehu.audit.choices import ChangeAction
+    from kehu.audit.services import object_change_record
+
+    object_change_record(obj=obj, action=ChangeAction.REVEAL, changes={"revealed": [field]}, by=user)  # type: ignore[arg-type]

@@ -1,4 +1,9 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
-del path
+from .views import AccountViewSet, ContactViewSet
+
+router = SimpleRouter()
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+
+urlpatterns = router.urls

@@ -1,0 +1,123 @@
+"""Exports of the account and contact lists (CSV / XLSX through `kehu.core.exports`).
+
+The rows are the list's: ``restrict(user, "export")`` then the same FilterSet and sort the page
+uses. Field permissions apply per column (hidden columns are left out, masked values stay masked).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.choices import Action
+from kehu.core.exports import Column, Exporter, register_exporter
+from kehu.customfields.exporting import custom_export_columns
+from kehu.customfields.selectors import picklist_label_map
+
+from .choices import PICKLIST_FIELDS
+from .filtersets import AccountFilterSet, ContactFilterSet
+from .models import Account, Contact
+
+
+def _sorted(qs: QuerySet[Any], params: Any, table: Any) -> QuerySet[Any]:
+    sort = params.get("sort") if hasattr(params, "get") else None
+    return table(user=None, sort=sort).order(qs)
+
+
+def account_queryset(user: Any, params: Any) -> QuerySet[Account]:
+    from .tables import AccountTable
+
+    base = Account.objects.restrict(user, Action.EXPORT).select_related("owner", "department")
+    filterset = AccountFilterSet(params, queryset=base)
+    qs = filterset.qs if filterset.is_valid() else base.none()
+    return _sorted(qs, params, AccountTable)
+
+
+def contact_queryset(user: Any, params: Any) -> QuerySet[Contact]:
+    from .tables import ContactTable
+
+    base = Contact.objects.restrict(user, Action.EXPORT).select_related("owner", "department", "account")
+    filterset = ContactFilterSet(params, queryset=base)
+    qs = filterset.qs if filterset.is_valid() else base.none()
+    return _sorted(qs, params, ContactTable)
+
+
+def _picklist_value(field: str) -> Any:
+    labels: dict[str, Any] = {}
+
+    def value(obj: Account) -> str:
+        if not labels:
+            labels.update(picklist_label_map(PICKLIST_FIELDS[field]))
+            labels.setdefault("", None)  # loaded, even when the picklist is empty
+        raw = getattr(obj, field)
+        item = labels.get(raw)
+        return item.display_label if item is not None else raw
+
+    return value
+
+
+def account_columns(user: Any) -> list[Column]:
+    columns = [
+        Column("id", _("ID")),
+        Column("name", _("Name")),
+        Column("short_name", _("Short name")),
+        Column("kind", _("Type")),
+        Column("level", _("Level"), value=_picklist_value("level")),
+        Column("industry", _("Industry"), value=_picklist_value("industry")),
+        Column("source", _("Source"), value=_picklist_value("source")),
+        Column("phone", _("Phone"), mask_kind="phone"),
+        Column("email", _("E-mail"), mask_kind="email"),
+        Column("website", _("Website")),
+        Column("address", _("Address")),
+        Column("owner", _("Owner")),
+        Column("department", _("Department")),
+        Column("is_active", _("Active")),
+        Column("created_at", _("Created")),
+        Column("updated_at", _("Updated")),
+        Column("notes", _("Notes")),
+    ]
+    columns += custom_export_columns(Account, user)
+    return columns
+
+
+def contact_columns(user: Any) -> list[Column]:
+    columns = [
+        Column("id", _("ID")),
+        Column("name", _("Name")),
+        Column("account", _("Account")),
+        Column("title", _("Job title")),
+        Column("mobile", _("Mobile"), mask_kind="phone"),
+        Column("phone", _("Phone"), mask_kind="phone"),
+        Column("email", _("E-mail"), mask_kind="email"),
+        Column("wechat", _("WeChat ID")),
+        Column("is_primary", _("Primary contact")),
+        Column("owner", _("Owner")),
+        Column("department", _("Department")),
+        Column("created_at", _("Created")),
+        Column("notes", _("Notes")),
+    ]
+    columns += custom_export_columns(Contact, user)
+    return columns
+
+
+def register() -> None:
+    register_exporter(
+        Exporter(
+            name="customers.account",
+            model=Account,
+            title=_("Accounts"),
+            columns=account_columns,
+            queryset=account_queryset,
+        )
+    )
+    register_exporter(
+        Exporter(
+            name="customers.contact",
+            model=Contact,
+            title=_("Contacts"),
+            columns=contact_columns,
+            queryset=contact_queryset,
+        )
+    )

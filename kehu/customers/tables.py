@@ -1,0 +1,109 @@
+"""List columns of accounts and contacts."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.tables import (
+    BooleanColumn,
+    ChoiceColumn,
+    Column,
+    DateTimeColumn,
+    EmailColumn,
+    LinkColumn,
+    PhoneColumn,
+    RelatedLinkColumn,
+    Table,
+    UserColumn,
+)
+from kehu.customfields.selectors import picklist_label_map
+from kehu.customfields.tables import custom_list_columns
+
+from .choices import PICKLIST_FIELDS
+from .models import Account, Contact
+
+
+class PicklistColumn(Column):
+    """A standard field holding a picklist value: the item's label as a coloured badge."""
+
+    def __init__(self, name: str, label: Any, code: str, **kwargs: Any) -> None:
+        super().__init__(name, label, **kwargs)
+        self.code = code
+
+    labels: dict[str, Any] | None = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        bound = copy.copy(self)
+        bound.labels = picklist_label_map(self.code) if records else {}
+        return bound
+
+    def render_value(self, record: Any, value: Any) -> Any:
+        item = (self.labels or {}).get(value)
+        if item is None:
+            return value
+        return format_html(
+            '<span class="{}" style="{}">{}</span>', item.badge_class, item.badge_style, item.display_label
+        )
+
+
+class AccountLinkColumn(LinkColumn):
+    def render_value(self, record: Any, value: Any) -> Any:
+        icon = "building" if record.kind == "company" else "user"
+        return format_html(
+            '<i class="ti ti-{} text-secondary me-1"></i><a href="{}" class="fw-medium">{}</a>{}',
+            icon,
+            record.get_absolute_url(),
+            value,
+            format_html('<div class="small text-secondary">{}</div>', record.short_name)
+            if record.short_name
+            else "",
+        )
+
+
+class AccountTable(Table):
+    model = Account
+    select_related = ("owner", "department")
+    columns = [
+        AccountLinkColumn("name", _("Name"), order_by="name", required=True),
+        ChoiceColumn("kind", _("Type"), order_by="kind", default=False),
+        PicklistColumn("level", _("Level"), PICKLIST_FIELDS["level"], order_by="level"),
+        PicklistColumn("industry", _("Industry"), PICKLIST_FIELDS["industry"], order_by="industry"),
+        PicklistColumn("source", _("Source"), PICKLIST_FIELDS["source"], order_by="source", default=False),
+        PhoneColumn("phone", _("Phone")),
+        EmailColumn("email", _("E-mail"), default=False),
+        Column("address", _("Address"), default=False, css_class="text-truncate"),
+        UserColumn("owner", _("Owner"), order_by=("owner__username",)),
+        Column("department", _("Department"), order_by=("department__path",), default=False),
+        BooleanColumn("is_active", _("Active"), order_by="is_active", default=False),
+        DateTimeColumn("created_at", _("Created"), order_by="created_at"),
+        DateTimeColumn("updated_at", _("Updated"), order_by="updated_at", default=False),
+    ]
+
+    @classmethod
+    def extra_columns(cls) -> list[Column]:
+        return list(custom_list_columns(cls.model))
+
+
+class ContactTable(Table):
+    model = Contact
+    select_related = ("owner", "account")
+    columns = [
+        LinkColumn("name", _("Name"), order_by="name", required=True),
+        Column("title", _("Job title"), order_by="title"),
+        RelatedLinkColumn("account", _("Account"), order_by=("account__name",)),
+        PhoneColumn("mobile", _("Mobile")),
+        PhoneColumn("phone", _("Phone"), default=False),
+        EmailColumn("email", _("E-mail")),
+        Column("wechat", _("WeChat ID"), default=False),
+        BooleanColumn("is_primary", _("Primary"), order_by="is_primary", default=False),
+        UserColumn("owner", _("Owner"), order_by=("owner__username",)),
+        DateTimeColumn("created_at", _("Created"), order_by="created_at", default=False),
+    ]
+
+    @classmethod
+    def extra_columns(cls) -> list[Column]:
+        return list(custom_list_columns(cls.model))
