@@ -34,11 +34,13 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import permissions
 from .choices import Action, FieldMode
 from .context import acting_as
 from .errors import DomainError, PermissionDeniedError
+from .jobkinds import register_job_kind
 from .masking import guess_kind, mask_value
 from .models import Job
 from .services import job_create, job_run
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "xlsx")
 JOB_KIND = "export"
+register_job_kind(JOB_KIND, gettext_lazy("Export"))
 # A progress report (one UPDATE, doubling as the heartbeat) every this many rows.
 PROGRESS_EVERY = 1000
 CHUNK_SIZE = 2000

@@ -154,7 +154,9 @@ def notify_job_finished(job: Any) -> None:
                 if job.kind == "export"
                 else _("Job finished: %(title)s") % {"title": job}
             )
-            body = f"{job.title}: {job.message}" if job.kind == "export" and job.message else job.message
+            body = job.message
+            if job.kind == "export" and job.message:
+                body = _("%(job)s: %(message)s") % {"job": job, "message": job.message}
         else:
             level = Level.ERROR
             title = _("Job failed: %(title)s") % {"title": job}

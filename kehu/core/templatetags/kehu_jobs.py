@@ -8,6 +8,7 @@ from django import template
 
 from kehu.core import exports
 from kehu.core.choices import JobStatus
+from kehu.core.jobkinds import job_kind_label as _kind_label
 
 register = template.Library()
 
@@ -35,6 +36,11 @@ def job_status_color(status: str) -> str:
 @register.filter
 def job_status_icon(status: str) -> str:
     return _STATUS_ICONS.get(status, "circle")  # type: ignore[call-overload]
+
+
+@register.filter
+def job_kind_label(kind: str) -> str:
+    return _kind_label(kind)
 
 
 @register.simple_tag(takes_context=True)

@@ -143,6 +143,7 @@ def test_job_detail_page_renders_progress_from_the_row(client, company) -> None:
     html = response.content.decode()
     assert response.status_code == 200
     assert "Export: Users" in html and "30%" in html and 'hx-trigger="every 1s"' in html
+    assert f"#{job.pk} · Export</div>" in html  # the kind's display name
     assert response.context["can_cancel"] is True
 
 
