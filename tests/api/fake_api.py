@@ -68,6 +68,15 @@ class JobList(generics.ListAPIView):
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT})
 @api_view(["GET"])
+def job_exists(request: Request, number: str) -> Response:
+    """Looks a number up in the database as given (like a filter would)."""
+    return Response(
+        {"exists": Job.objects.restrict(request.user, "view").filter(pk__in=[int(number)]).exists()}
+    )
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
 @permission_classes([AllowAny])
 def ping(request: Request) -> Response:
     return Response({"pong": True})
@@ -80,4 +89,5 @@ urlpatterns: list[Any] = [
     path("api/v1/", include(router.urls)),
     path("api/v1/ping/", ping, name="ping"),
     path("api/v1/jobs/", JobList.as_view(), name="jobs"),
+    path("api/v1/jobs/exists/<str:number>/", job_exists, name="job-exists"),
 ]

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from django.db import DataError
 from django.test import Client
 
+from kehu.core.api.errors import exception_handler
 from kehu.users.api.authentication import hash_key
 from kehu.users.models import ApiToken
 from kehu.users.tests.factories import UserFactory
@@ -161,3 +163,28 @@ def test_keyset_pagination_shape(api: Client) -> None:
     response = api.get("/api/v1/jobs/", {"page_size": "2"})
     assert response.status_code == 200
     assert response.json() == {"next": None, "previous": None, "results": []}
+
+
+def test_number_too_big_for_the_database_is_never_a_500(api: Client) -> None:
+    from django.db import connection
+
+    assert api.get("/api/v1/jobs/exists/12/").json() == {"exists": False}
+    response = api.get(f"/api/v1/jobs/exists/{10**30}/")
+    if connection.vendor == "sqlite":  # SQLite cannot even bind the number: OverflowError
+        assert response.status_code == 400
+        assert body(response) == {"code": "out_of_range", "message": "A value is out of range.", "fields": {}}
+    else:  # PostgreSQL compares it as numeric
+        assert response.status_code == 200
+        assert response.json() == {"exists": False}
+
+
+@pytest.mark.parametrize("exc", [OverflowError("Python int too large"), DataError("value out of range")])
+def test_database_range_errors_map_to_400(exc: Exception) -> None:
+    response = exception_handler(exc, {})
+    assert response is not None
+    assert response.status_code == 400
+    assert response.data == {"code": "out_of_range", "message": "A value is out of range.", "fields": {}}
+
+
+def test_other_exceptions_are_left_to_django() -> None:
+    assert exception_handler(KeyError("x"), {}) is None

@@ -6,12 +6,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from kehu.core.errors import DomainError
 
@@ -42,6 +44,12 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, OverflowError | DataError):
+        # A number too big for the column (SQLite: OverflowError, PostgreSQL: "out of range") or
+        # another value the database refuses, reached through a filter or lookup: bad input, not a
+        # server error.
+        set_rollback()
+        return Response(error_body("out_of_range", _("A value is out of range.")), status=400)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(fields)
