@@ -250,7 +250,16 @@ def _toast(message: str, level: str = "success") -> HttpResponse:
 
 class PicklistListView(AdminView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        picklists = [(p, usage_labels(p.code)) for p in selectors.picklist_list(user=request.user)]
+        custom_uses: dict[int, list[str]] = {}
+        for field in selectors.custom_field_list(user=request.user):
+            if field.picklist_id:
+                custom_uses.setdefault(field.picklist_id, []).append(
+                    f"{_model_label(field.model)}: {field.display_label}"
+                )
+        picklists = [
+            (p, [*usage_labels(p.code), *custom_uses.get(p.pk, [])])
+            for p in selectors.picklist_list(user=request.user)
+        ]
         return render(
             request,
             "customfields/picklist_list.html",

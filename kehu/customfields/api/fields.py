@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DatabaseError, models
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
@@ -37,7 +38,7 @@ from ..validation import field_items
 
 
 class CustomFieldsField(serializers.Field):
-    default_error_messages = {"not_a_dict": "Custom fields must be an object."}
+    default_error_messages = {"not_a_dict": _("Custom fields must be an object.")}
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
