@@ -9,16 +9,30 @@ from typing import Any
 MASK = "****"
 
 
-def mask_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
+def _mask_digits(digits: str) -> str:
+    """Keep the head and the last 4 digits of an 11+ digit number (138****5678), less of shorter ones."""
     if len(digits) <= 4:
         return MASK
-    if value.startswith("+") and len(digits) > 11:
-        # +86 138****5678: keep the country code readable
-        cc_len = len(digits) - 11 if len(digits) - 11 <= 3 else 2
-        return f"+{digits[:cc_len]} {digits[cc_len : cc_len + 3]}{MASK}{digits[-4:]}"
-    head = digits[:3] if len(digits) >= 8 else ""
-    return f"{head}{MASK}{digits[-4:]}"
+    if len(digits) >= 11:
+        return f"{digits[:3]}{MASK}{digits[-4:]}"
+    if len(digits) >= 8:
+        return f"{digits[:2]}{MASK}{digits[-3:]}"
+    return f"{MASK}{digits[-2:]}"
+
+
+def mask_phone(value: str) -> str:
+    """+8613812345678 -> +86 138****5678; +862351858033 -> +86 23****033; 13812345678 -> 138****5678."""
+    if value.startswith("+"):
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and number.country_code:
+            national = phonenumbers.national_significant_number(number)
+            return f"+{number.country_code} {_mask_digits(national)}"
+    return _mask_digits(re.sub(r"\D", "", value))
 
 
 def mask_email(value: str) -> str:

@@ -1,6 +1,8 @@
 /* Kehu front-end glue: modals and toasts for htmx responses. No framework beyond htmx + Alpine. */
 (function () {
   "use strict";
+  // Tabler 1.6 bundles Bootstrap as window.tabler.bootstrap; code (ours and pages') uses `bootstrap`.
+  if (!window.bootstrap && window.tabler && window.tabler.bootstrap) window.bootstrap = window.tabler.bootstrap;
 
   function toast(message, level) {
     var box = document.getElementById("kehu-toasts");

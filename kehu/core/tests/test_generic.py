@@ -106,5 +106,7 @@ def test_reveal_recorders_are_told(company) -> None:
 
 def test_mask_value_kinds() -> None:
     assert mask_value("+8613812345678", "phone") == "+86 138****5678"
+    assert mask_value("+862351858033", "phone") == "+86 23****033"  # a landline keeps its country code
+    assert mask_value("13812345678", "phone") == "138****5678"
     assert mask_value("zhang.wei@example.com", "email") == "z***@example.com"
     assert mask_value("", "phone") == ""
