@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from kehu.core import permissions
 from kehu.core.choices import FieldMode
@@ -48,6 +49,7 @@ class FieldChange:
 class ChangeView:
     change: ObjectChange
     model_name: str
+    model_plural: str = ""
     fields: list[FieldChange] = field(default_factory=list)
     details: list[tuple[str, str]] = field(default_factory=list)
     is_child: bool = False
@@ -192,7 +194,10 @@ def present(change: ObjectChange, modes: ModesCache, *, parent_label: str = "") 
     model = resolve_model(change.model)
     model_name = str(capfirst(model._meta.verbose_name)) if model is not None else change.model
     view = ChangeView(
-        change=change, model_name=model_name, is_child=bool(parent_label) and change.model != parent_label
+        change=change,
+        model_name=model_name,
+        model_plural=str(capfirst(model._meta.verbose_name_plural)) if model is not None else "",
+        is_child=bool(parent_label) and change.model != parent_label,
     )
     shown = visible_changes(change, modes.for_label(change.model))
     if shown is None:
@@ -235,7 +240,9 @@ def _details(
             out.append((_("Format"), str(value).upper()))
         elif key == "params" and isinstance(value, dict):
             text = ", ".join(f"{k}={v}" for k, v in value.items() if v not in ("", None, []))
-            out.append((_("Filters"), text or _("none")))
+            out.append((pgettext("audit", "Filters"), text or _("none")))
+        elif key == "job":
+            out.append((_("Background job"), f"#{value}"))
         elif key == "exporter":
             continue
         else:

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.choices import Action
 
@@ -49,7 +50,7 @@ def _columns(user: Any) -> list[Any]:
     return [
         Column("time", _("Time"), value=lambda o: o.time),
         Column("user_name", _("User"), value=lambda o: o.user_name),
-        Column("action", _("Action"), value=lambda o: o.get_action_display()),
+        Column("action", pgettext_lazy("audit", "Action"), value=lambda o: o.get_action_display()),
         Column("model", _("Model"), value=model_name),
         Column("object_id", _("Object ID"), value=lambda o: o.object_id),
         Column("object_repr", _("Object"), value=lambda o: o.object_repr),

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import registry
 from .choices import ChangeAction, ChangeSource
@@ -48,10 +49,14 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 class ObjectChangeFilterSet(django_filters.FilterSet):
-    user = django_filters.ModelChoiceFilter(queryset=_users, label=_("User"))
-    model = django_filters.ChoiceFilter(choices=model_choices, label=_("Model"))
-    action = django_filters.ChoiceFilter(choices=ChangeAction.choices, label=_("Action"))
-    source = django_filters.ChoiceFilter(choices=ChangeSource.choices, label=_("Source"))
+    user = django_filters.ModelChoiceFilter(queryset=_users, label=_("User"), empty_label=_("Anyone"))
+    model = django_filters.ChoiceFilter(choices=model_choices, label=_("Model"), empty_label=_("Any"))
+    action = django_filters.ChoiceFilter(
+        choices=ChangeAction.choices, label=pgettext_lazy("audit", "Action"), empty_label=_("Any")
+    )
+    source = django_filters.ChoiceFilter(
+        choices=ChangeSource.choices, label=_("Source"), empty_label=_("Any")
+    )
     date_from = django_filters.DateFilter(
         method="filter_date_from",
         label=_("From"),
