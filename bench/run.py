@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Kehu benchmarks: {connection.vendor} ({_database_name(args.database_url)}), "
         f"{args.accounts:,} accounts, {args.repeat} timed calls per path after {args.warmup} warm-up calls, "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
     )
     print(harness.format_report(results, ctx))
     if skipped:

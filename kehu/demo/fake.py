@@ -159,6 +159,7 @@ class Company:
     area_code: str  # "" for Western companies
     chinese: bool
     industry: str  # a code of the "industry" picklist (数据字典): it, manufacturing, ...
+    short_name: str = ""  # 简称: "云帆科技", "Northwind"
 
 
 class Fake:
@@ -182,9 +183,8 @@ class Fake:
         return "".join(out)
 
     def digits(self, n: int, *, first_nonzero: bool = False) -> str:
-        rng = self.rng
-        head = str(rng.randint(1, 9)) if first_nonzero else str(rng.randint(0, 9))
-        return head + "".join(str(rng.randint(0, 9)) for _ in range(n - 1))
+        low = 10 ** (n - 1) if first_nonzero else 0
+        return f"{self.rng.randrange(low, 10**n):0{n}d}"
 
     # --- people -------------------------------------------------------------------------------
 
@@ -216,7 +216,9 @@ class Fake:
         industry, industry_en, code = rng.choice(ZH_INDUSTRIES)
         suffix = rng.choices([s for s, _ in ZH_SUFFIXES], weights=[w for _, w in ZH_SUFFIXES])[0]
         domain = f"{self.pinyin(trade)}-{industry_en}.example.cn"
-        return Company(f"{city}{trade}{industry}{suffix}", domain, city, area, True, code)
+        return Company(
+            f"{city}{trade}{industry}{suffix}", domain, city, area, True, code, trade + industry[:2]
+        )
 
     def company_en(self) -> Company:
         rng = self.rng
@@ -226,7 +228,7 @@ class Fake:
             rng.choice(EN_COMPANY_SUFFIXES),
         )
         domain = f"{word}-{kind}.example.com".lower()
-        return Company(f"{word} {kind} {suffix}", domain, "", "", False, code)
+        return Company(f"{word} {kind} {suffix}", domain, "", "", False, code, word)
 
     def company(self, *, western_share: float = 0.1) -> Company:
         return self.company_en() if self.rng.random() < western_share else self.company_zh()

@@ -13,7 +13,7 @@ DEBUG is off unless forced, so a production deployment never gets these accounts
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -174,13 +174,16 @@ def stages() -> list[Stage]:
     ]
 
 
-def load_demo(*, refresh: bool = False) -> DemoSummary:
+def load_demo(*, refresh: bool = False, only: Collection[str] = ()) -> DemoSummary:
     """Load whatever part of the demo company is missing. `refresh` re-runs stages already
-    recorded (re-creating demo records that were deleted since; never duplicating any)."""
+    recorded (re-creating demo records that were deleted since; never duplicating any); `only`
+    limits the run to the named stages (e.g. {"org"})."""
     summary = DemoSummary()
     done = dict(DemoStage.objects.values_list("key", "version"))
     with acting_as(None, source="command"):
         for stage in stages():
+            if only and stage.key not in only:
+                continue
             if not refresh and done.get(stage.key, 0) >= stage.version:
                 summary.skipped.append(stage.key)
                 continue
@@ -192,6 +195,10 @@ def load_demo(*, refresh: bool = False) -> DemoSummary:
                 DemoStage.objects.update_or_create(key=stage.key, defaults={"version": stage.version})
             summary.loaded.append(stage.key)
     return summary
+
+
+def stage_keys() -> list[str]:
+    return [s.key for s in stages()]
 
 
 def demo_users() -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from io import StringIO
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from kehu.core.choices import Scope
+from kehu.customers.models import Account, Contact
 from kehu.demo import data
 from kehu.demo.loader import grant_actions, load_demo
 from kehu.demo.models import DemoStage
@@ -24,6 +26,8 @@ def counts() -> dict[str, int]:
         "permissions": RolePermission.objects.count(),
         "users": User.objects.count(),
         "stages": DemoStage.objects.count(),
+        "accounts": Account.objects.count(),
+        "contacts": Contact.objects.count(),
     }
 
 
@@ -36,13 +40,13 @@ def run(*args: str) -> str:
 def test_refuses_when_debug_is_off_without_force() -> None:
     with pytest.raises(CommandError, match="DEBUG is off"):
         run()
-    assert counts() == {"departments": 0, "roles": 0, "permissions": 0, "users": 0, "stages": 0}
+    assert set(counts().values()) == {0}
 
 
 def test_runs_without_force_when_debug_is_on(settings: Any) -> None:
     settings.DEBUG = True
     out = run()
-    assert "Demo data loaded (org)" in out
+    assert "Demo data loaded (org, customers)" in out
     assert User.objects.filter(username__in=[u.username for u in data.USERS]).count() == 10
 
 
@@ -59,7 +63,7 @@ def test_idempotent_second_run_creates_nothing() -> None:
 
 
 def test_department_tree_and_managers() -> None:
-    run("--force")
+    run("--force", "--only", "org")
     tree = {d.name: d for d in Department.objects.all()}
     assert set(tree) == {"总部", "销售部", "华北区", "华东区", "客服部", "市场部"}
     assert tree["总部"].parent is None
@@ -75,7 +79,7 @@ def test_department_tree_and_managers() -> None:
 
 
 def test_users_have_departments_roles_and_chinese_profile() -> None:
-    run("--force")
+    run("--force", "--only", "org")
     rep1 = User.objects.get(username="rep1")
     assert rep1.display_name == "王芳"
     assert rep1.last_name == "王"
@@ -95,7 +99,7 @@ def test_users_have_departments_roles_and_chinese_profile() -> None:
 
 
 def test_every_demo_user_can_sign_in_with_the_demo_password() -> None:
-    run("--force")
+    run("--force", "--only", "org")
     request = RequestFactory().post("/accounts/login/")
     for spec in data.USERS:
         user = authenticate(request, username=spec.username, password="demo1234")
@@ -105,29 +109,58 @@ def test_every_demo_user_can_sign_in_with_the_demo_password() -> None:
 
 def test_role_names_follow_the_installation_language(settings: Any) -> None:
     settings.LANGUAGE_CODE = "en"
-    run("--force")
+    run("--force", "--only", "org")
     assert Role.objects.get(code="director").name == "Sales director"
     assert Role.objects.get(code="rep").name == "Sales rep"
 
 
 def test_deleted_demo_records_stay_deleted_unless_refreshed() -> None:
-    run("--force")
-    User.objects.filter(username="rep4").delete()
-    run("--force")
-    assert not User.objects.filter(username="rep4").exists()
-    run("--force", "--refresh")
-    assert User.objects.get(username="rep4").department.name == "华东区"
+    run("--force", "--only", "org")
+    User.objects.filter(username="marketer1").delete()
+    run("--force", "--only", "org")
+    assert not User.objects.filter(username="marketer1").exists()
+    run("--force", "--only", "org", "--refresh")
+    assert User.objects.get(username="marketer1").department.name == "市场部"
 
 
 def test_rerun_adds_missing_grants_but_keeps_an_admins_scope(monkeypatch: pytest.MonkeyPatch) -> None:
     # users.department stands in for a model whose grants a later issue adds to the table.
-    rep = data.DemoRole("rep", "Rep", grants=(data.Grant("users.department", ("view", "change"), Scope.OWN),))
-    monkeypatch.setattr(data, "ROLES", [rep if r.code == "rep" else r for r in data.ROLES])
+    extra = data.Grant("users.department", ("view", "change"), Scope.OWN)
+    roles = [dataclasses.replace(r, grants=(*r.grants, extra)) if r.code == "rep" else r for r in data.ROLES]
+    monkeypatch.setattr(data, "ROLES", roles)
     role = Role.objects.create(code="rep", name="Rep")
     RolePermission.objects.create(role=role, model="users.department", action="view", scope=Scope.ALL)
-    run("--force")
-    got = dict(RolePermission.objects.filter(role=role).values_list("action", "scope"))
+    run("--force", "--only", "org")
+    got = dict(
+        RolePermission.objects.filter(role=role, model="users.department").values_list("action", "scope")
+    )
     assert got == {"view": Scope.ALL, "change": Scope.OWN}
+    account = dict(
+        RolePermission.objects.filter(role=role, model="customers.account").values_list("action", "scope")
+    )
+    assert account == {"view": Scope.OWN, "add": Scope.OWN, "change": Scope.OWN, "delete": Scope.OWN}
+
+
+def test_demo_roles_grants() -> None:
+    run("--force", "--only", "org")
+
+    def grants(code: str) -> dict[tuple[str, str], str]:
+        rows = RolePermission.objects.filter(role__code=code).values_list("model", "action", "scope")
+        return {(m, a): s for m, a, s in rows}
+
+    every = ("view", "add", "change", "delete", "export", "assign")
+    both = ("customers.account", "customers.contact")
+    assert grants("director") == {(m, a): "all" for m in both for a in every}
+    assert grants("manager") == {(m, a): "department_and_below" for m in both for a in every}
+    assert grants("rep") == {(m, a): "own" for m in both for a in ("view", "add", "change", "delete")}
+    assert grants("agent") == {
+        ("customers.account", "view"): "all",
+        ("customers.contact", "view"): "all",
+        ("customers.contact", "add"): "all",
+        ("customers.contact", "change"): "all",
+    }
+    assert grants("marketer") == {(m, a): "all" for m in both for a in ("view", "export")}
+    assert grants("admin") == {}
 
 
 def test_grant_actions_skip_models_that_do_not_exist_yet() -> None:

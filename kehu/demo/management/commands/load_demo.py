@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kehu.demo import data
-from kehu.demo.loader import load_demo
+from kehu.demo.loader import load_demo, stage_keys
 
 
 class Command(BaseCommand):
@@ -32,6 +32,14 @@ class Command(BaseCommand):
             "(existing records are never duplicated or changed).",
         )
 
+        parser.add_argument(
+            "--only",
+            action="append",
+            choices=stage_keys(),
+            default=[],
+            help="Load only this part of the demo company (repeatable; parts it needs must exist).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
@@ -43,7 +51,7 @@ class Command(BaseCommand):
             self.stderr.write(
                 self.style.WARNING(f"DEBUG is off: loading demo users with password {data.DEMO_PASSWORD!r}.")
             )
-        summary = load_demo(refresh=options["refresh"])
+        summary = load_demo(refresh=options["refresh"], only=options["only"])
         verbosity = options["verbosity"]
         if not summary.loaded:
             if verbosity >= 1:
