@@ -260,3 +260,19 @@ def test_a_dying_child_stops_the_others(running: Running) -> None:
     assert running.proc.wait(timeout=30) != 0
     wait_until(lambda: not any(alive(pid) for pid in started), 10, "every child to exit")
     assert "worker exited with code -9: stopping the others." in running.output()
+
+
+def test_the_task_queue_is_declared_before_the_children_start(
+    scratch_env: dict[str, str], tmp_path: Path
+) -> None:
+    """On a fresh SQLite broker, worker and beat would race to create the queue row (kombu's
+    SELECT-then-INSERT) and one would die on the unique constraint: kehu_run creates it first."""
+    import sqlite3
+
+    broker = tmp_path / "fresh-broker.sqlite3"
+    env = {**scratch_env, "CELERY_BROKER_URL": f"sqla+sqlite:///{broker}"}
+    code = "from kehu.core.management.commands.kehu_run import Command\nCommand().prepare_broker()"
+    manage(env, "shell", "-v", "0", "-c", code)
+    manage(env, "shell", "-v", "0", "-c", code)  # idempotent
+    with sqlite3.connect(broker) as db:
+        assert db.execute("SELECT name FROM kombu_queue").fetchall() == [("celery",)]

@@ -107,6 +107,8 @@ class Command(BaseCommand):
         host: str = options["host"]
         if not options["no_demo"]:
             self.load_demo()
+        if not options["no_celery"]:
+            self.prepare_broker()
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         children = [
@@ -139,6 +141,19 @@ class Command(BaseCommand):
             return
         self.stdout.write("Loading the demo company (first run only)…")
         call_command("load_demo", stdout=self.stdout, stderr=self.stderr)
+
+    # --- broker -------------------------------------------------------------------------------------
+    def prepare_broker(self) -> None:
+        """Declare the task queue once, before worker, beat and web start. kombu's SQLAlchemy transport
+        creates a queue row with SELECT-then-INSERT, so on a fresh broker file the worker and the
+        first publisher (beat) race, and the loser dies with "UNIQUE constraint failed:
+        kombu_queue.name"."""
+        from config.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=3)
+            channel: Any = conn.default_channel
+            channel.queue_declare(queue=app.conf.task_default_queue, durable=True, auto_delete=False)
 
     # --- supervision ----------------------------------------------------------------------------
     def supervise(self, children: list[Child], url: str) -> str:
