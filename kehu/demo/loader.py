@@ -16,14 +16,12 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import translation
 
 from kehu.core import permissions
-from kehu.core.choices import Action
 from kehu.core.context import acting_as
 from kehu.users import services as user_services
 from kehu.users.models import Department, Role, RolePermission, User
@@ -32,9 +30,6 @@ from . import data
 from .models import DemoStage
 
 log = logging.getLogger(__name__)
-
-# Actions granted for data.ALL on a model that is installed but not (yet) registered.
-DEFAULT_ACTIONS = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT)
 
 
 @dataclass
@@ -76,17 +71,14 @@ def ensure_departments(summary: DemoSummary) -> dict[str, Department]:
 
 
 def grant_actions(grant: data.Grant) -> list[str]:
-    """The actions of a grant that apply to installed models (none for a model not there yet)."""
-    app_label, _, model_name = grant.model.partition(".")
-    try:
-        apps.get_model(app_label, model_name)
-    except LookupError:
-        return []
+    """The actions of a grant that apply to models registered for the role editor (none for a
+    model that is not there yet)."""
     managed = permissions.managed_model(grant.model)
-    registered = list(managed.actions) if managed else [str(a) for a in DEFAULT_ACTIONS]
+    if managed is None:
+        return []
     if grant.actions == data.ALL:
-        return registered
-    return [str(a) for a in grant.actions if str(a) in registered]
+        return list(managed.actions)
+    return [str(a) for a in grant.actions if str(a) in managed.actions]
 
 
 def ensure_roles(summary: DemoSummary) -> dict[str, Role]:
@@ -99,24 +91,30 @@ def ensure_roles(summary: DemoSummary) -> dict[str, Role]:
             if spec.code in roles:
                 continue
             name = str(spec.name)
-            if Role.objects.filter(name=name).exists():  # a role of that name but another code
+            if Role.objects.filter(name__iexact=name).exists():  # a role of that name, another code
                 name = f"{name} ({spec.code})"
-            roles[spec.code] = Role.objects.create(
-                code=spec.code, name=name, description=str(spec.description), is_admin=spec.is_admin
+            roles[spec.code] = user_services.role_create(
+                name=name, code=spec.code, description=str(spec.description), is_admin=spec.is_admin, by=None
             )
             summary.add("roles")
-    have = set(
-        RolePermission.objects.filter(role__in=roles.values()).values_list("role__code", "model", "action")
-    )
-    missing = [
-        RolePermission(role=roles[spec.code], model=g.model, action=action, scope=g.scope)
-        for spec in data.ROLES
-        for g in spec.grants
-        for action in grant_actions(g)
-        if (spec.code, g.model, action) not in have
-    ]
-    RolePermission.objects.bulk_create(missing)
-    summary.add("role permissions", len(missing))
+    have: dict[str, list[tuple[str, str, str]]] = {code: [] for code in roles}
+    for code, model, action, scope in RolePermission.objects.filter(role__in=roles.values()).values_list(
+        "role__code", "model", "action", "scope"
+    ):
+        have[code].append((model, action, scope))
+    for spec in data.ROLES:
+        held = {(m, a) for m, a, _ in have[spec.code]}
+        missing = [
+            (g.model, action, str(g.scope))
+            for g in spec.grants
+            for action in grant_actions(g)
+            if (g.model, action) not in held
+        ]
+        if missing:
+            user_services.role_set_permissions(
+                role=roles[spec.code], grants=have[spec.code] + missing, by=None
+            )
+            summary.add("role permissions", len(missing))
     return roles
 
 
@@ -124,35 +122,41 @@ def ensure_users(
     summary: DemoSummary, departments: dict[str, Department], roles: dict[str, Role]
 ) -> dict[str, User]:
     users = {u.username: u for u in User.objects.filter(username__in=[u.username for u in data.USERS])}
-    password_hash = ""  # hashed once: the slow password hasher runs once, not once per user
+    created: list[int] = []
     for spec in data.USERS:
         if spec.username in users:
             continue
-        user = User(
+        user = user_services.user_create(
             username=spec.username,
+            password=None,  # set below for all of them at once
+            by=None,
             email=spec.email,
             first_name=spec.first_name,
             last_name=spec.last_name,
             display_name=spec.display_name,
             department=departments[spec.department],
-            title=spec.title,
-            phone=spec.phone,
+            roles=[roles[code] for code in spec.roles],
             language=data.DEMO_LANGUAGE,
             time_zone=data.DEMO_TIME_ZONE,
-            is_staff=spec.superuser,
-            is_superuser=spec.superuser,
+            phone=spec.phone,
+            title=spec.title,
         )
-        password_hash = password_hash or make_password(data.DEMO_PASSWORD)
-        user.password = password_hash
-        user.save()
-        user.roles.set([roles[code] for code in spec.roles])
         users[spec.username] = user
+        created.append(user.pk)
         summary.add("users")
         for dept_name in spec.manages:
             dept = departments[dept_name]
             if dept.manager_id is None:
-                Department.objects.filter(pk=dept.pk).update(manager=user)
-                dept.manager = user
+                departments[dept_name] = user_services.department_update(
+                    department=dept, name=dept.name, manager=user, by=None
+                )
+    if created:
+        # One hash for all: the slow password hasher runs once, not once per user. The services
+        # have no "superuser" switch (Kehu's own administrators are a role); the demo admin also
+        # gets Django's admin site.
+        User.objects.filter(pk__in=created).update(password=make_password(data.DEMO_PASSWORD))
+        superusers = [users[u.username].pk for u in data.USERS if u.superuser]
+        User.objects.filter(pk__in=set(created) & set(superusers)).update(is_superuser=True, is_staff=True)
     return users
 
 

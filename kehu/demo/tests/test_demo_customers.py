@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from html import escape
 from io import StringIO
 
 import phonenumbers
 import pytest
 from django.core.management import call_command
 from django.core.validators import validate_email
+from django.test import Client
+from django.urls import reverse
 
 from kehu.customers.models import Account, Contact
 from kehu.customfields.models import CustomField
@@ -44,7 +47,7 @@ def test_customers_are_created_once(demo: dict[str, User]) -> None:
     assert CustomField.objects.filter(model="customers.account").count() == 2
 
 
-def test_accounts_belong_to_the_reps_and_their_departments(demo: dict[str, User]) -> None:
+def test_demo_customers_are_realistic_and_owned_by_the_reps(demo: dict[str, User]) -> None:
     for username in ("rep1", "rep2", "rep3", "rep4"):
         rep = demo[username]
         own = Account.objects.filter(owner=rep)
@@ -52,6 +55,21 @@ def test_accounts_belong_to_the_reps_and_their_departments(demo: dict[str, User]
         assert set(own.values_list("department_id", flat=True)) == {rep.department_id}
         assert set(Contact.objects.filter(account__owner=rep).values_list("owner_id", flat=True)) == {rep.pk}
     assert not Account.objects.filter(owner__isnull=True).exists()
+    for phone, email in [
+        *Account.objects.values_list("phone", "email"),
+        *Contact.objects.values_list("mobile", "email"),
+    ]:
+        assert phonenumbers.is_valid_number(phonenumbers.parse(phone)), phone
+        validate_email(email)
+    companies = Account.objects.filter(kind="company")
+    assert companies.count() == 54
+    assert not companies.filter(industry="").exists()
+    assert set(Account.objects.values_list("level", flat=True)) <= {"vip", "a", "b", "c"}
+    terms = {a.custom.get("payment_terms") for a in companies}
+    assert terms == {"prepaid", "net30", "net60"}
+    first = Account.objects.get(name=SPECS[0].name)
+    assert first.custom == SPECS[0].custom
+    assert Contact.objects.filter(is_primary=True).count() == 54
 
 
 def test_data_scopes_of_the_demo_roles(demo: dict[str, User]) -> None:
@@ -77,22 +95,13 @@ def test_data_scopes_of_the_demo_roles(demo: dict[str, User]) -> None:
     assert Account.objects.restrict(rep1, "export").count() == 0
 
 
-def test_phones_and_emails_are_valid(demo: dict[str, User]) -> None:
-    for phone, email in [
-        *Account.objects.values_list("phone", "email"),
-        *Contact.objects.values_list("mobile", "email"),
-    ]:
-        assert phonenumbers.is_valid_number(phonenumbers.parse(phone)), phone
-        validate_email(email)
-
-
-def test_accounts_carry_picklist_codes_and_custom_values(demo: dict[str, User]) -> None:
-    companies = Account.objects.filter(kind="company")
-    assert companies.count() == 54
-    assert not companies.filter(industry="").exists()
-    assert set(Account.objects.values_list("level", flat=True)) <= {"vip", "a", "b", "c"}
-    terms = {a.custom.get("payment_terms") for a in companies}
-    assert terms == {"prepaid", "net30", "net60"}
-    first = Account.objects.get(name=SPECS[0].name)
-    assert first.custom == SPECS[0].custom
-    assert Contact.objects.filter(is_primary=True).count() == 54
+def test_rep1_sees_only_own_accounts_in_the_ui(demo: dict[str, User], client: Client) -> None:
+    client.force_login(demo["rep1"])
+    page = client.get(reverse("customers:account_list")).content.decode()
+    own = list(Account.objects.filter(owner=demo["rep1"]).values_list("name", flat=True))
+    others = list(Account.objects.exclude(owner=demo["rep1"]).values_list("name", flat=True))
+    assert all(escape(name) in page for name in own)
+    assert not [name for name in others if escape(name) in page]
+    foreign = Account.objects.filter(owner=demo["rep2"]).first()
+    assert foreign is not None
+    assert client.get(foreign.get_absolute_url()).status_code == 404
