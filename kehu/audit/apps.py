@@ -8,11 +8,11 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self) -> None:
-        from kehu.core import navigation, permissions
+        from kehu.core import masking, navigation, permissions
         from kehu.core.choices import Action
         from kehu.users.models import ApiToken, Department, FieldPermission, Role, RolePermission, User
 
-        from . import exporting, registry
+        from . import exporting, hooks, registry
         from .models import ObjectChange
 
         # The users app sits below audit, so audit registers its models here.
@@ -34,3 +34,4 @@ class AuditConfig(AppConfig):
             ),
         )
         exporting.register()
+        masking.register_reveal_recorder("audit", hooks.record_reveal)

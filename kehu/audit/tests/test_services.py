@@ -139,3 +139,17 @@ def test_context_user_name_is_looked_up_once_per_request() -> None:
             change = services.object_change_record(obj=User, action="export")
     assert change.user_name == "rep1"
     assert not any("users_user" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_revealing_a_masked_value_is_logged_without_the_value() -> None:
+    from kehu.core import masking
+
+    viewer = UserFactory(username="viewer1")
+    user = UserFactory(username="rep9")
+    user.phone = "+8613812345678"
+    with acting_as(viewer.pk, request_id="req-reveal-0001"):
+        assert masking.reveal_value(user=viewer, obj=user, field="phone") == "+8613812345678"
+    change = ObjectChange.objects.get(action="reveal")
+    assert (change.model, change.object_id, change.user_id) == ("users.user", user.pk, viewer.pk)
+    assert change.changes == {"revealed": ["phone"]}
+    assert "13812345678" not in str(change.changes)

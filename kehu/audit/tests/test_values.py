@@ -5,7 +5,7 @@ import decimal
 import json
 import uuid
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kehu.audit.values import diff_json, json_safe
@@ -31,7 +31,7 @@ values = st.recursive(
         st.dictionaries(st.text(max_size=5), children, max_size=4),
         st.frozensets(st.integers(), max_size=4),
     ),
-    max_leaves=12,
+    max_leaves=8,
 )
 
 
@@ -45,6 +45,7 @@ def _no_nul(value: object) -> bool:
     return True
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values)
 def test_json_safe_values_survive_a_json_round_trip_without_nul(value: object) -> None:
     safe = json_safe(value)
