@@ -8,11 +8,17 @@ class CustomFieldsConfig(AppConfig):
     verbose_name = _("Custom fields")
 
     def ready(self) -> None:
+        from kehu.audit import registry as audit_registry
         from kehu.core import navigation
 
         from .api import fields  # registers the OpenAPI extension of the `custom` object
+        from .models import CustomField, Picklist, PicklistItem
 
         del fields
+        # Definition changes appear in the operation log (reordering is not recorded).
+        audit_registry.register(CustomField, exclude=("order",))
+        audit_registry.register(Picklist)
+        audit_registry.register(PicklistItem, exclude=("order",), parent="picklist")
         navigation.register_item(
             "settings",
             navigation.MenuItem(_("Custom fields"), "customfields:field_list", icon="forms", admin_only=True),

@@ -309,3 +309,19 @@ def test_plain_posts_redirect_with_a_message(company, objects) -> None:
     response = c.post(reverse("customfields:field_deactivate", args=[objects["field"].pk]))
     assert response.status_code == 302
     assert response["Location"] == reverse("customfields:field_list")
+
+
+def test_definition_changes_are_in_the_operation_log(company) -> None:
+    from kehu.audit.models import ObjectChange
+
+    c = signed_in(company.admin)
+    c.post(
+        reverse("customfields:field_add"),
+        {"model": "customers.account", "name": "region", "label": "区域", "type": "text", "is_active": "on"},
+        headers=HTMX,
+    )
+    field = CustomField.objects.get(name="region")
+    change = ObjectChange.objects.get(model="customfields.customfield", object_id=field.pk)
+    assert change.user == company.admin
+    c.post(reverse("customfields:field_deactivate", args=[field.pk]), headers=HTMX)
+    assert ObjectChange.objects.filter(model="customfields.customfield", object_id=field.pk).count() == 2
