@@ -35,7 +35,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 from django.views import View
 
 from .choices import Action, FieldMode
@@ -368,7 +368,7 @@ def history_tab() -> Tab:
     """The History tab (the audit app's reusable component), shown when the audit app provides it."""
     return Tab(
         "history",
-        gettext_lazy("History"),
+        pgettext_lazy("tab", "History"),
         "core/_history_tab.html",
         visible=_audit_history_available,
         icon="history",
