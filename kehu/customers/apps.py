@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CustomersConfig(AppConfig):
@@ -38,7 +39,7 @@ class CustomersConfig(AppConfig):
 
         search.register_provider(
             "customers.account",
-            _("Accounts"),
+            pgettext_lazy("customers", "Accounts"),
             account_search,
             icon="building",
             order=10,
@@ -58,7 +59,7 @@ class CustomersConfig(AppConfig):
         navigation.register_item(
             "customers",
             navigation.MenuItem(
-                _("Accounts"),
+                pgettext_lazy("customers", "Accounts"),
                 "customers:account_list",
                 icon="building",
                 requires=("customers.account", "view"),

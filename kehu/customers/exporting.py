@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.choices import Action
 from kehu.core.exports import Column, Exporter, register_exporter
@@ -67,15 +68,15 @@ def account_columns(user: Any) -> list[Column]:
         Column("level", _("Level"), value=_picklist_value("level")),
         Column("industry", _("Industry"), value=_picklist_value("industry")),
         Column("source", _("Source"), value=_picklist_value("source")),
-        Column("phone", _("Phone"), mask_kind="phone"),
+        Column("phone", pgettext_lazy("customers", "Phone"), mask_kind="phone"),
         Column("email", _("E-mail"), mask_kind="email"),
         Column("website", _("Website")),
         Column("address", _("Address")),
         Column("owner", _("Owner")),
-        Column("department", _("Department")),
-        Column("is_active", _("Active")),
-        Column("created_at", _("Created")),
-        Column("updated_at", _("Updated")),
+        Column("department", pgettext_lazy("customers", "Department")),
+        Column("is_active", pgettext_lazy("customers", "Active")),
+        Column("created_at", pgettext_lazy("customers", "Created")),
+        Column("updated_at", pgettext_lazy("customers", "Updated")),
         Column("notes", _("Notes")),
     ]
     columns += custom_export_columns(Account, user)
@@ -86,16 +87,16 @@ def contact_columns(user: Any) -> list[Column]:
     columns = [
         Column("id", _("ID")),
         Column("name", _("Name")),
-        Column("account", _("Account")),
+        Column("account", pgettext_lazy("customers", "Account")),
         Column("title", _("Job title")),
         Column("mobile", _("Mobile"), mask_kind="phone"),
-        Column("phone", _("Phone"), mask_kind="phone"),
+        Column("phone", pgettext_lazy("customers", "Phone"), mask_kind="phone"),
         Column("email", _("E-mail"), mask_kind="email"),
         Column("wechat", _("WeChat ID")),
         Column("is_primary", _("Primary contact")),
         Column("owner", _("Owner")),
-        Column("department", _("Department")),
-        Column("created_at", _("Created")),
+        Column("department", pgettext_lazy("customers", "Department")),
+        Column("created_at", pgettext_lazy("customers", "Created")),
         Column("notes", _("Notes")),
     ]
     columns += custom_export_columns(Contact, user)
@@ -107,7 +108,7 @@ def register() -> None:
         Exporter(
             name="customers.account",
             model=Account,
-            title=_("Accounts"),
+            title=pgettext_lazy("customers", "Accounts"),
             columns=account_columns,
             queryset=account_queryset,
         )

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.search import clean_query
 from kehu.customfields.filters import add_custom_filters
@@ -33,6 +34,7 @@ def _picklist(code: str) -> Any:
 
 
 TOM_SELECT = {"data-tom-select": ""}
+YES_NO = forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))])
 
 
 class OwnedFilterSet(django_filters.FilterSet):
@@ -40,7 +42,9 @@ class OwnedFilterSet(django_filters.FilterSet):
         queryset=_users, label=_("Owner"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
     )
     department = django_filters.ModelMultipleChoiceFilter(
-        queryset=_departments, label=_("Department"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
+        queryset=_departments,
+        label=pgettext_lazy("customers", "Department"),
+        widget=forms.SelectMultiple(attrs=TOM_SELECT),
     )
     created_after = django_filters.DateFilter(
         field_name="created_at",
@@ -79,7 +83,7 @@ class AccountFilterSet(OwnedFilterSet):
         label=_("Source"),
         widget=forms.SelectMultiple(attrs=TOM_SELECT),
     )
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_active = django_filters.BooleanFilter(label=pgettext_lazy("customers", "Active"), widget=YES_NO)
 
     class Meta:
         model = Account
@@ -99,9 +103,9 @@ class AccountFilterSet(OwnedFilterSet):
 class ContactFilterSet(OwnedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     account = django_filters.NumberFilter(
-        field_name="account_id", label=_("Account"), widget=forms.HiddenInput
+        field_name="account_id", label=pgettext_lazy("customers", "Account"), widget=forms.HiddenInput
     )
-    is_primary = django_filters.BooleanFilter(label=_("Primary contact"))
+    is_primary = django_filters.BooleanFilter(label=_("Primary contact"), widget=YES_NO)
 
     class Meta:
         model = Contact

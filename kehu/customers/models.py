@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel
 from kehu.customfields.models import CustomFieldsModel
@@ -27,13 +28,18 @@ class Account(OwnedModel, CustomFieldsModel):
     )
     name = models.CharField(_("name"), max_length=200, db_index=True)
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
-    phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("Stored as +8613812345678."))
+    phone = models.CharField(
+        _("phone"),
+        max_length=32,
+        blank=True,
+        help_text=_("Any common format, e.g. 138 1234 5678 or 010 6552 9988."),
+    )
     email = models.EmailField(_("e-mail"), max_length=254, blank=True)
     website = models.URLField(_("website"), max_length=200, blank=True)
     # Picklist values (数据字典): "industry", "source", "customer_level".
     industry = models.CharField(_("industry"), max_length=64, blank=True)
     source = models.CharField(_("source"), max_length=64, blank=True)
-    level = models.CharField(_("level"), max_length=64, blank=True)
+    level = models.CharField(pgettext_lazy("customers", "level"), max_length=64, blank=True)
     address = models.CharField(_("address"), max_length=500, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)

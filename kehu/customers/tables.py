@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.tables import (
     BooleanColumn,
@@ -68,19 +69,26 @@ class AccountTable(Table):
     model = Account
     select_related = ("owner", "department")
     columns = [
-        AccountLinkColumn("name", _("Name"), order_by="name", required=True),
+        AccountLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         ChoiceColumn("kind", _("Type"), order_by="kind", default=False),
         PicklistColumn("level", _("Level"), PICKLIST_FIELDS["level"], order_by="level"),
         PicklistColumn("industry", _("Industry"), PICKLIST_FIELDS["industry"], order_by="industry"),
         PicklistColumn("source", _("Source"), PICKLIST_FIELDS["source"], order_by="source", default=False),
-        PhoneColumn("phone", _("Phone")),
+        PhoneColumn("phone", pgettext_lazy("customers", "Phone")),
         EmailColumn("email", _("E-mail"), default=False),
         Column("address", _("Address"), default=False, css_class="text-truncate"),
         UserColumn("owner", _("Owner"), order_by=("owner__username",)),
-        Column("department", _("Department"), order_by=("department__path",), default=False),
-        BooleanColumn("is_active", _("Active"), order_by="is_active", default=False),
-        DateTimeColumn("created_at", _("Created"), order_by="created_at"),
-        DateTimeColumn("updated_at", _("Updated"), order_by="updated_at", default=False),
+        Column(
+            "department",
+            pgettext_lazy("customers", "Department"),
+            order_by=("department__path",),
+            default=False,
+        ),
+        BooleanColumn("is_active", pgettext_lazy("customers", "Active"), order_by="is_active", default=False),
+        DateTimeColumn("created_at", pgettext_lazy("customers", "Created"), order_by="created_at"),
+        DateTimeColumn(
+            "updated_at", pgettext_lazy("customers", "Updated"), order_by="updated_at", default=False
+        ),
     ]
 
     @classmethod
@@ -92,16 +100,18 @@ class ContactTable(Table):
     model = Contact
     select_related = ("owner", "account")
     columns = [
-        LinkColumn("name", _("Name"), order_by="name", required=True),
+        LinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("title", _("Job title"), order_by="title"),
-        RelatedLinkColumn("account", _("Account"), order_by=("account__name",)),
+        RelatedLinkColumn("account", pgettext_lazy("customers", "Account"), order_by=("account__name",)),
         PhoneColumn("mobile", _("Mobile")),
-        PhoneColumn("phone", _("Phone"), default=False),
+        PhoneColumn("phone", pgettext_lazy("customers", "Phone"), default=False),
         EmailColumn("email", _("E-mail")),
         Column("wechat", _("WeChat ID"), default=False),
         BooleanColumn("is_primary", _("Primary"), order_by="is_primary", default=False),
         UserColumn("owner", _("Owner"), order_by=("owner__username",)),
-        DateTimeColumn("created_at", _("Created"), order_by="created_at", default=False),
+        DateTimeColumn(
+            "created_at", pgettext_lazy("customers", "Created"), order_by="created_at", default=False
+        ),
     ]
 
     @classmethod

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('company', 'Company'), ('person', 'Person')], default='company', max_length=16, verbose_name='type')),
                 ('name', models.CharField(db_index=True, max_length=200, verbose_name='name')),
                 ('short_name', models.CharField(blank=True, max_length=100, verbose_name='short name')),
-                ('phone', models.CharField(blank=True, help_text='Stored as +8613812345678.', max_length=32, verbose_name='phone')),
+                ('phone', models.CharField(blank=True, help_text='Any common format, e.g. 138 1234 5678 or 010 6552 9988.', max_length=32, verbose_name='phone')),
                 ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
                 ('website', models.URLField(blank=True, verbose_name='website')),
                 ('industry', models.CharField(blank=True, max_length=64, verbose_name='industry')),
