@@ -49,7 +49,7 @@ def test_gin_index_on_postgresql_only() -> None:
             op.database_backwards("customers", editor, state, state)
         assert not index_exists("test_customfields_gin")
     else:
-        editor = RecordingEditor()
-        op.database_forwards("customers", editor, state, state)
-        op.database_backwards("customers", editor, state, state)
-        assert editor.sql == []
+        recorder = RecordingEditor()
+        op.database_forwards("customers", recorder, state, state)
+        op.database_backwards("customers", recorder, state, state)
+        assert recorder.sql == []
