@@ -37,7 +37,6 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
-    "django_celery_beat",
     # Kehu, bottom layer first
     "kehu.core",
     "kehu.users",
@@ -46,7 +45,10 @@ INSTALLED_APPS = [
     "kehu.customfields",
     "kehu.customers",
     "kehu.demo",
-    # allauth after Kehu's apps: kehu/users/templates overrides its templates (Tabler look).
+    # After Kehu's apps, so that Kehu's templates and translations win: kehu/users/templates
+    # overrides allauth's templates (Tabler look), and django_celery_beat's catalogue would
+    # otherwise translate every "Name" as 任务名.
+    "django_celery_beat",
     "allauth",
     "allauth.account",
     "allauth.mfa",
