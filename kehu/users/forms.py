@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.choices import FieldMode, Scope
 from kehu.core.permissions import is_admin
@@ -69,7 +70,7 @@ class ApiTokenForm(forms.Form):
 class UserFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     department = DepartmentChoiceField(
-        queryset=Department.objects.none(), required=False, label=_("Department")
+        queryset=Department.objects.none(), required=False, label=pgettext_lazy("noun", "Department")
     )
     role = forms.ModelChoiceField(queryset=Role.objects.none(), required=False, label=_("Role"))
     status = forms.ChoiceField(
@@ -95,7 +96,7 @@ class _UserFieldsForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
     title = forms.CharField(label=_("Job title"), max_length=100, required=False)
     department = DepartmentChoiceField(
-        queryset=Department.objects.none(), required=False, label=_("Department")
+        queryset=Department.objects.none(), required=False, label=pgettext_lazy("noun", "Department")
     )
     roles = forms.ModelMultipleChoiceField(
         queryset=Role.objects.none(),

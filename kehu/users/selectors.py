@@ -10,6 +10,7 @@ from allauth.mfa.models import Authenticator
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Q, QuerySet
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from kehu.core.choices import Action
 from kehu.core.permissions import ManagedModel, managed_model, managed_models
@@ -206,7 +207,11 @@ def role_matrix(*, role: Role) -> tuple[list[str], list[MatrixGroup]]:
     per restrictable field. Returns (the columns: every action some model supports, groups)."""
     grants = {(p.model, p.action): p.scope for p in role.permissions.all()}
     modes = {(p.model, p.field): p.mode for p in role.field_permissions.all()}
-    registered = sorted(managed_models(), key=lambda m: (str(m.group), m.verbose_name))
+    # Business records first, the administration group (users, roles, ...) last.
+    admin_group = str(_("Administration"))
+    registered = sorted(
+        managed_models(), key=lambda m: (str(m.group) == admin_group, str(m.group), m.verbose_name)
+    )
     used = {action for managed in registered for action in managed.actions}
     order = [str(a) for a in Action.values]
     actions = [a for a in order if a in used] + sorted(used - set(order))

@@ -824,3 +824,12 @@ def api_token_revoke(*, token: ApiToken, by: User | None) -> ApiToken:
         locked.save(update_fields=["revoked_at"])
     token.revoked_at = locked.revoked_at
     return locked
+
+
+@transaction.atomic
+def api_token_mark_used(*, token: ApiToken) -> None:
+    """Record that a token was used (at most once a minute per token: no write on every call)."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

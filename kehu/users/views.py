@@ -114,8 +114,10 @@ def _render_form(
     breadcrumbs: list[tuple[str, str | None]],
     intro: str = "",
     danger: bool = False,
+    columns: bool = False,
 ) -> HttpResponse:
     context = {
+        "columns": columns,
         "form": form,
         "title": title,
         "action": action,
@@ -338,6 +340,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         request,
         form=form,
         title=_("New user"),
+        columns=True,
         action=reverse("users:user_create"),
         submit=_("Create user"),
         cancel_url=reverse("users:user_list"),
@@ -384,6 +387,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form=form,
         title=_("Edit user %(name)s") % {"name": obj.username},
+        columns=True,
         action=reverse("users:user_edit", args=[obj.pk]),
         submit=_("Save"),
         cancel_url=obj.get_absolute_url(),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from kehu.core.context import ActorContext, current, set_context
 
 from ..models import ApiToken
+from ..services import api_token_mark_used
 from ..tokens import hash_key
 
 __all__ = ["ApiTokenAuthentication", "hash_key"]
@@ -28,9 +28,7 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("This token has been revoked or has expired."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        api_token_mark_used(token=token)
         ctx = current()
         set_context(ActorContext(user_id=token.user_id, request_id=ctx.request_id, ip=ctx.ip, source="api"))
         return token.user, token

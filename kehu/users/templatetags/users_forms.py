@@ -46,3 +46,12 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def is_wide(field: Any) -> bool:
+    """Fields that take a whole row in a two-column form (choices shown inline, long text)."""
+    if not isinstance(field, forms.BoundField):
+        return False
+    widget = field.field.widget
+    return isinstance(widget, forms.CheckboxSelectMultiple | forms.Textarea | forms.CheckboxInput)

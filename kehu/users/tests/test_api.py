@@ -143,6 +143,15 @@ def test_own_tokens(company: Any) -> None:
     assert response.json()["code"] == "invalid_expiry"
 
 
+def test_token_use_is_recorded(company: Any) -> None:
+    token, key = services.api_token_create(user=company.rep1, name="x")
+    assert token.last_used_at is None
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/users/me/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
 def test_revoked_token_is_refused(company: Any) -> None:
     token, key = services.api_token_create(user=company.rep1, name="x")
     services.api_token_revoke(token=token, by=company.rep1)

@@ -374,7 +374,8 @@ def test_token_form_errors_and_other_users_tokens(client: Client, company: Any) 
 
 
 @pytest.mark.parametrize(
-    "url", ["/accounts/password/change/", "/accounts/2fa/", "/accounts/logout/", "/me/", "/settings/roles/new/"]
+    "url",
+    ["/accounts/password/change/", "/accounts/2fa/", "/accounts/logout/", "/me/", "/settings/roles/new/"],
 )
 def test_signed_in_pages_use_the_kehu_shell(client: Client, company: Any, url: str) -> None:
     page = _as(client, company.admin).get(url)
