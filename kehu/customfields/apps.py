@@ -19,6 +19,14 @@ class CustomFieldsConfig(AppConfig):
         audit_registry.register(CustomField, exclude=("order",))
         audit_registry.register(Picklist)
         audit_registry.register(PicklistItem, exclude=("order",), parent="picklist")
+
+        # Field permissions (hidden / masked / read-only) can target custom fields: "custom.<name>".
+        from kehu.users import selectors as users_selectors
+
+        from .selectors import permission_fields
+
+        if permission_fields not in users_selectors.field_providers:
+            users_selectors.field_providers.append(permission_fields)
         navigation.register_item(
             "settings",
             navigation.MenuItem(_("Custom fields"), "customfields:field_list", icon="forms", admin_only=True),

@@ -67,6 +67,14 @@ def admin_required(user: Any) -> bool:
     return is_admin(user)
 
 
+def permission_fields(label: str) -> list[tuple[str, str]]:
+    """("custom.<name>", label) of a customizable model's custom fields (deactivated ones too), for
+    the role editor's field permissions. Non-customizable models have none."""
+    if get_model(label) is None:
+        return []
+    return [(f.key, f"{f.display_label} ({f.name})") for f in custom_fields_for(label, active_only=False)]
+
+
 # --- picklist values for standard fields (customers' industry, source, level ...) ------------
 
 

@@ -351,3 +351,23 @@ def test_labels_follow_the_active_language() -> None:
     field.label_en = ""
     with translation.override("en"):
         assert field.display_label == "合同编号"  # English falls back to Chinese
+
+
+def test_custom_fields_are_restrictable_by_field_permissions(company) -> None:
+    from django.utils import translation
+
+    from kehu.users import selectors as users_selectors
+    from kehu.users import services as users_services
+
+    CustomFieldFactory.create(name="mobile", label="手机", label_en="Mobile", type="phone")
+    with translation.override("en"):
+        fields = dict(users_selectors.restrictable_fields(ACCOUNT))
+    assert fields["custom.mobile"] == "Mobile (mobile)"
+    CustomFieldFactory.create(model="users.user", name="stray", type="text")  # not a customizable model
+    assert not [n for n, _ in users_selectors.restrictable_fields("users.user") if n.startswith("custom.")]
+    users_services.role_update(
+        role=company.role_rep, field_permissions=[(ACCOUNT, "custom.mobile", "masked")], by=company.admin
+    )
+    from kehu.core.permissions import field_modes
+
+    assert field_modes(company.rep1, registry.get_model(ACCOUNT)) == {"custom.mobile": "masked"}
