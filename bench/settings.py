@@ -1,6 +1,8 @@
 """Settings of the benchmark run: production-like (DEBUG off, cached templates, no query logging)
 against the dedicated benchmark database that `bench/run.py` puts into DATABASE_URL."""
 
+import warnings
+
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -19,3 +21,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "root": {"handlers": [], "level": "WARNING"},
 }
+
+# WhiteNoise warns once when STATIC_ROOT was never collected; the benchmark serves no static files.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
