@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 
 from kehu.core.errors import ConflictError, DomainError, PermissionDeniedError
 from kehu.customfields import registry, selectors, services
@@ -370,4 +371,4 @@ def test_custom_fields_are_restrictable_by_field_permissions(company) -> None:
     )
     from kehu.core.permissions import field_modes
 
-    assert field_modes(company.rep1, registry.get_model(ACCOUNT)) == {"custom.mobile": "masked"}
+    assert field_modes(company.rep1, apps.get_model(ACCOUNT)) == {"custom.mobile": "masked"}
