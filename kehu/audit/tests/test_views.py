@@ -288,3 +288,31 @@ def test_operation_log_export_button_only_with_export_permission(company: Any) -
     grant(company.role_all, "audit.objectchange", "view", scope="all")
     viewer_html = client_for(company.viewer_all).get(LOG).content.decode()
     assert 'data-exporter="audit.objectchange"' not in viewer_html
+
+
+def _queries(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_operation_log_and_history_queries_do_not_grow_with_rows(company: Any) -> None:
+    grant(company.role_all, "audit.objectchange", "view", scope="all")
+    grant(company.role_all, "users.user", "view", scope="all")
+    FieldPermission.objects.create(role=company.role_all, model="users.user", field="phone", mode="masked")
+    client = client_for(company.viewer_all)
+    rep2 = User.objects.get(pk=company.rep2.pk)
+    rep2.title = "a"
+    rep2.save()
+    log_before = _queries(client, LOG)
+    history_before = _queries(client, history_url(rep2))
+    for i in range(15):
+        rep2.title = f"title-{i}"
+        rep2.phone = f"1381234{i:04d}"
+        rep2.save()
+        services.object_change_record(obj=company.role_rep, action="reveal", changes={"revealed": ["name"]})
+    assert _queries(client, LOG) == log_before
+    assert _queries(client, history_url(rep2)) == history_before
