@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -171,10 +172,13 @@ class JobDetailView(LoginRequiredMixin, TemplateView):
         return ctx
 
 
-@login_required
 @require_GET
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress partial; it polls itself every second while the job is unfinished."""
+    if not request.user.is_authenticated:
+        if request.htmx:  # type: ignore[attr-defined]
+            return HttpResponse(status=286)  # signed out meanwhile: htmx stops polling
+        return redirect_to_login(request.get_full_path())
     job = _visible_job(request, pk)
     # Polled every second: rendered without context processors (no sidebar menu queries).
     response = HttpResponse(

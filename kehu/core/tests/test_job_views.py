@@ -90,6 +90,8 @@ def test_anonymous_users_are_sent_to_login(client, company) -> None:
     ):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+    # A progress poll after the session ended stops polling instead of swapping in the login page.
+    assert client.get(reverse("core:job_progress", args=[job.pk]), HTTP_HX_REQUEST="true").status_code == 286
 
 
 def test_download_serves_the_file_as_attachment(client, company) -> None:
