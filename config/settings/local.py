@@ -1,5 +1,7 @@
 """Local development: `make run`. SQLite and the SQLite broker unless the environment says otherwise."""
 
+from typing import Any, cast
+
 from .base import *
 from .base import LOGGING, env
 
@@ -8,4 +10,4 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-only-3
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 
 # Readable log lines in the terminal (LOG_FORMAT=json gives production's one-JSON-object-per-line).
-LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="plain")
+cast(dict[str, Any], LOGGING["handlers"])["console"]["formatter"] = env("LOG_FORMAT", default="plain")
