@@ -88,7 +88,12 @@ def _write(
 def _remember(instance: models.Model, change: ObjectChange) -> None:
     """Keep the row just written on the instance until the transaction ends, so that following
     many-to-many steps can be folded into it."""
-    marker = {"id": change.pk, "request_id": change.request_id, "changes": dict(change.changes)}
+    marker = {
+        "id": change.pk,
+        "action": change.action,
+        "request_id": change.request_id,
+        "changes": dict(change.changes),
+    }
     instance.__dict__[_LAST] = marker
 
     def forget() -> None:
@@ -104,7 +109,7 @@ def _fold(instance: models.Model, name: str, before: Any, after: Any) -> bool:
     marker = instance.__dict__.get(_LAST)
     if marker is None or marker["request_id"] != (current().request_id or ""):
         return False
-    changes = marker["changes"]
+    changes = dict(marker["changes"])
     if name in changes:
         before = changes[name][0]
     if before == after:
@@ -112,8 +117,19 @@ def _fold(instance: models.Model, name: str, before: Any, after: Any) -> bool:
     else:
         changes[name] = [before, after]
     # The row was written moments ago by this same operation; completing it is not an edit of
-    # the log. (A queryset update on purpose: the model refuses save() on existing rows.)
-    ObjectChange.objects.filter(pk=marker["id"]).update(changes=changes)
+    # the log. (A queryset update on purpose: the model refuses save() on existing rows.) None
+    # updated: the row went with a rolled-back savepoint, so a row of its own is written.
+    row = ObjectChange.objects.filter(pk=marker["id"])
+    if not changes and marker["action"] == ChangeAction.UPDATE:
+        # e.g. a role removed and added back within one operation: nothing changed after all.
+        found = row.exists()
+        row.delete()
+        instance.__dict__.pop(_LAST, None)
+        return found
+    if not row.update(changes=changes):
+        instance.__dict__.pop(_LAST, None)
+        return False
+    marker["changes"] = changes
     return True
 
 

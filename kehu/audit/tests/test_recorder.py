@@ -253,3 +253,30 @@ def test_registry_snapshot_and_diff_for_bulk_services() -> None:
     assert registry.diff(role, before) == {"name": ["Rep", "Sales rep"], "description": ["", "卖东西"]}
     with pytest.raises(LookupError):
         registry.snapshot(ObjectChange())
+
+
+def test_a_rolled_back_row_is_not_folded_into() -> None:
+    from django.db import transaction
+
+    rep = RoleFactory(name="Rep", code="rep")
+    user = User.objects.get(pk=UserFactory(username="rep9").pk)
+    with acting_as(None, request_id="req-rollback"):
+        try:
+            with transaction.atomic():
+                user.title = "临时"
+                user.save()
+                raise RuntimeError("abort")
+        except RuntimeError:
+            pass
+        user.roles.add(rep)
+    [change] = ObjectChange.objects.filter(request_id="req-rollback")
+    assert change.changes == {"roles": [[], [{"id": rep.pk, "repr": "Rep"}]]}
+
+
+def test_a_change_undone_within_one_operation_leaves_no_entry() -> None:
+    rep = RoleFactory(name="Rep", code="rep")
+    user = User.objects.get(pk=UserFactory(username="rep9").pk)
+    with acting_as(None, request_id="req-undone"):
+        user.roles.add(rep)
+        user.roles.remove(rep)
+    assert not ObjectChange.objects.filter(request_id="req-undone").exists()
