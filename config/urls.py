@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -26,5 +24,5 @@ handler403 = "kehu.core.api.errors.api_permission_denied"
 handler404 = "kehu.core.api.errors.api_page_not_found"
 handler500 = "kehu.core.api.errors.api_server_error"
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA is never served publicly, not even with DEBUG: job result and error files are downloaded
+# through views that check who may see them.
