@@ -139,8 +139,12 @@ def _property(field: CustomField) -> dict[str, Any]:
     elif t == FieldType.BOOLEAN:
         schema = {"type": "boolean"}
     elif t in (FieldType.SINGLE_CHOICE, FieldType.MULTI_CHOICE):
-        item = {"type": "string", "enum": [i.value for i in field_items(field)]}
-        schema = build_array_type(item) if t == FieldType.MULTI_CHOICE else item
+        values: list[Any] = [i.value for i in field_items(field)]
+        if t == FieldType.MULTI_CHOICE:
+            schema = build_array_type({"type": "string", "enum": values})
+        else:
+            # OpenAPI 3.0: a nullable enum lists null among its values
+            schema = {"type": "string", "enum": [*values, None]}
     elif t == FieldType.URL:
         schema = {"type": "string", "format": "uri", "maxLength": 500}
     elif t == FieldType.EMAIL:

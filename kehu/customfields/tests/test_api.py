@@ -352,3 +352,13 @@ def test_openapi_schema_lists_the_endpoints(company) -> None:
         "/api/v1/custom-fields/picklist-items/{id}/",
     ):
         assert path in paths
+
+
+def test_schema_of_a_single_choice_allows_null() -> None:
+    colours = choice_list()
+    CustomFieldFactory.create(name="colour", type="single_choice", picklist=colours)
+    schema = CustomFieldsFieldExtension(AccountSerializer().fields["custom"]).map_serializer_field(
+        None, "request"
+    )
+    assert schema["properties"]["colour"]["enum"] == ["red", "green", "blue", None]
+    assert schema["properties"]["colour"]["nullable"] is True
