@@ -43,6 +43,7 @@ from .display import render_field
 from .errors import DomainError
 from .masking import reveal_value
 from .permissions import can, field_modes, managed_model
+from .search import clean_query
 from .tables import Table, get_table
 
 # --- URLs and small helpers -------------------------------------------------------------------
@@ -601,7 +602,7 @@ class ObjectAutocompleteView(KehuView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         qs = self.get_queryset()
-        q = " ".join(request.GET.get("q", "").split())[:100]
+        q = clean_query(request.GET.get("q"))
         if q:
             cond = models.Q()
             for f in self.search_fields:

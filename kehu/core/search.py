@@ -99,7 +99,9 @@ def providers() -> list[SearchProvider]:
 
 
 def clean_query(q: str | None) -> str:
-    return " ".join((q or "").split())[:MAX_QUERY_LENGTH]
+    """Whitespace collapsed, control characters (NUL: PostgreSQL refuses it) dropped, length capped."""
+    text = "".join(ch for ch in (q or "") if ch.isprintable() or ch.isspace())
+    return " ".join(text.split())[:MAX_QUERY_LENGTH]
 
 
 def search(user: Any, q: str, *, limit: int = 5, only: str | None = None) -> list[SearchGroup]:
