@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kehu.core.choices import Action
-from kehu.core.testing import Endpoint, PermissionMatrix
+from kehu.core.testing import SCENARIOS, Endpoint, PermissionMatrix
 from kehu.users.tests.factories import grant
 
 from .factories import AccountFactory, ContactFactory
@@ -191,3 +191,29 @@ def test_contact_permission_matrix(company, client) -> None:
         extra_grants={"customers.account": ["view"]},
         grant=grant,
     ).run(company, client)
+
+
+def test_the_matrix_reports_a_leak_and_a_refused_write_that_changed_data(company, client) -> None:
+    """The helper itself: an "object" endpoint that answers 200 for records outside the scope (here
+    the list URL, whatever the record) is reported, as is a write outside scope that changed data."""
+
+    def leaky_write(record):
+        # Simulates a view that writes before checking the scope.
+        type(record).objects.filter(pk=record.pk).update(name="leaked")
+        return f"{ACCOUNTS}{record.pk}/"
+
+    matrix = PermissionMatrix(
+        model="customers.account",
+        make=lambda owner: AccountFactory.create(owner=owner),
+        endpoints=[
+            Endpoint("leaky detail", "get", lambda o: ACCOUNTS, Action.VIEW),
+            Endpoint("leaky write", "get", leaky_write, Action.CHANGE, writes=True),
+        ],
+        grant=grant,
+        scenarios=tuple(s for s in SCENARIOS if s.name == "own"),
+    )
+    with pytest.raises(AssertionError) as exc:
+        matrix.run(company, client)
+    report = str(exc.value)
+    assert "[own] leaky detail (GET) on rep2's record: expected a refusal (404 / login), got 200" in report
+    assert "[own] leaky write (GET) on rep2's record: a refused call changed data" in report
