@@ -31,7 +31,7 @@ from typing import Any
 if __name__ == "__main__":  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump when the generated rows change
 DEFAULT_ACCOUNTS = 20_000
 DEFAULT_CONTACTS_PER_ACCOUNT = 2
 DEFAULT_SEED = 42

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,13 +161,28 @@ def measure(
 # --- report ---------------------------------------------------------------------------------------
 
 
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut and padded to exactly `width` terminal columns."""
+    out = ""
+    for ch in text:
+        if _width(out + ch) > width:
+            break
+        out += ch
+    return out + " " * (width - _width(out))
+
+
 def _ms(x: float) -> str:
     return f"{x * 1000:9.2f}"
 
 
 def format_report(results: list[Comparison], ctx: Context) -> str:
     lines: list[str] = []
-    head = f"{'':44} {'path':34} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'ops/s':>9} {'rows':>7} {'p50 ×':>7}"
+    head = f"{'':50} {'path':34} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'ops/s':>9} {'rows':>7} {'p50 ×':>7}"
     lines.append(head)
     lines.append("-" * len(head))
     for comp in results:
@@ -176,14 +192,14 @@ def format_report(results: list[Comparison], ctx: Context) -> str:
             ratio = "" if i == 0 else f"{comp.ratio(st):6.2f}×"
             rows_txt = "" if st.rows is None else str(st.rows)
             lines.append(
-                f"{name[:44]:44} {st.label[:34]:34} {st.n:5d} {_ms(st.p50)} {_ms(st.p95)} "
+                f"{_fit(name, 50)} {_fit(st.label, 34)} {st.n:5d} {_ms(st.p50)} {_ms(st.p95)} "
                 f"{st.per_second:9.0f} {rows_txt:>7} {ratio:>7}"
             )
         for t in comp.targets:
             if t.applies(ctx):
-                lines.append(f"{'':44} target: {t.text} -> {'met' if t.check(comp) else 'NOT MET'}")
+                lines.append(f"{'':50} target: {t.text} -> {'met' if t.check(comp) else 'NOT MET'}")
         if comp.note:
-            lines.append(f"{'':44} ({comp.note})")
+            lines.append(f"{'':50} ({comp.note})")
     lines.append("")
     lines.append(
         "p50 × = the Kehu path's median divided by the reference's median (how many times slower "
