@@ -88,7 +88,7 @@ class UserSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
     """A user. Write `department_id` and `role_ids`; read `department` and `roles`. Send the
     `version` you read to refuse a stale edit (409)."""
 
-    department = DepartmentRefSerializer(read_only=True)
+    department = DepartmentRefSerializer(read_only=True, allow_null=True)
     roles = RoleRefSerializer(many=True, read_only=True)
     department_id = serializers.PrimaryKeyRelatedField(
         source="department",
@@ -156,7 +156,7 @@ class UserSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
 class MeSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
     """The signed-in user. Only `display_name`, `phone`, `language` and `time_zone` are writable."""
 
-    department = DepartmentRefSerializer(read_only=True)
+    department = DepartmentRefSerializer(read_only=True, allow_null=True)
     roles = RoleRefSerializer(many=True, read_only=True)
     is_admin = serializers.SerializerMethodField()
     language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, allow_blank=True)
@@ -200,8 +200,8 @@ class SetPasswordSerializer(serializers.Serializer):
 class DepartmentSerializer(serializers.ModelSerializer):
     """A department. Changing `parent_id` moves it with its subtree."""
 
-    parent = DepartmentRefSerializer(read_only=True)
-    manager = UserRefSerializer(read_only=True)
+    parent = DepartmentRefSerializer(read_only=True, allow_null=True)
+    manager = UserRefSerializer(read_only=True, allow_null=True)
     parent_id = serializers.PrimaryKeyRelatedField(
         source="parent", queryset=Department.objects.none(), required=False, allow_null=True, write_only=True
     )

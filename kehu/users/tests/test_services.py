@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from kehu.core.context import acting_as
 from kehu.core.errors import (
     ConflictError,
     DomainError,
@@ -21,6 +22,12 @@ from kehu.users.models import ApiToken, Department, FieldPermission, Role, RoleP
 from kehu.users.tests.factories import UserFactory, grant
 
 pytestmark = pytest.mark.django_db
+
+
+def _authenticate(key: str) -> Any:
+    """The token authentication outside a request: it sets the actor context, so keep that local."""
+    with acting_as(None, source="test"):
+        return ApiTokenAuthentication().authenticate_credentials(key)
 
 
 def _department(name: str, parent: Department | None) -> Department:
@@ -355,7 +362,7 @@ def test_api_token_create_stores_only_a_hash(company: Any) -> None:
     assert key not in {token.key_hash, token.prefix, token.name}
     stored = ApiToken.objects.get(pk=token.pk)
     assert key not in str(stored.__dict__.values())
-    user, found = ApiTokenAuthentication().authenticate_credentials(key)
+    user, found = _authenticate(key)
     assert (user, found) == (company.rep1, token)
 
 
@@ -373,7 +380,7 @@ def test_api_token_expiry(company: Any) -> None:
     from rest_framework.exceptions import AuthenticationFailed
 
     with pytest.raises(AuthenticationFailed):
-        ApiTokenAuthentication().authenticate_credentials(key)
+        _authenticate(key)
 
 
 def test_api_token_revoke(company: Any) -> None:
@@ -388,7 +395,7 @@ def test_api_token_revoke(company: Any) -> None:
     from rest_framework.exceptions import AuthenticationFailed
 
     with pytest.raises(AuthenticationFailed):
-        ApiTokenAuthentication().authenticate_credentials(key)
+        _authenticate(key)
 
 
 def test_api_token_needs_a_name_and_active_user(company: Any) -> None:
