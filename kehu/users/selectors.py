@@ -39,6 +39,20 @@ def user_must_enrol_mfa(*, user: Any) -> bool:
 # --- users ----------------------------------------------------------------------------------------
 
 
+def user_is_locked_out(*, user: Any) -> bool:
+    """Whether django-axes currently refuses this user's sign-in (too many failures)."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.utils import timezone
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return AccessAttempt.objects.filter(
+        username=user.username.lower(),
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        attempt_time__gte=since,
+    ).exists()
+
+
 def user_list(
     *,
     user: Any,

@@ -344,9 +344,20 @@ def user_set_password(*, user: User, password: str, by: User | None) -> User:
     locked.set_password(password)
     locked.version += 1
     locked.save(update_fields=["password", "version"])
+    user_unlock(user=locked, by=None)
     user.password = locked.password
     user.version = locked.version
     return locked
+
+
+@transaction.atomic
+def user_unlock(*, user: User, by: User | None) -> int:
+    """Lift a sign-in lockout (django-axes) before its cool-off ends. Returns the attempts cleared."""
+    from axes.utils import reset
+
+    if by is not None and by.pk != user.pk:
+        _guard_admin_target(user=user, by=by)
+    return int(reset(username=user.username.lower()) or 0)
 
 
 @transaction.atomic

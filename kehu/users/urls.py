@@ -20,6 +20,7 @@ urlpatterns = [
         name="user_deactivate",
     ),
     path("settings/users/<int:pk>/activate/", views.user_set_active, {"active": True}, name="user_activate"),
+    path("settings/users/<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
     path("settings/departments/", views.department_list, name="department_list"),
     path("settings/departments/new/", views.department_create, name="department_create"),
     path("settings/departments/<int:pk>/edit/", views.department_edit, name="department_edit"),

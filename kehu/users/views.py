@@ -304,6 +304,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "obj": obj,
             "can_change": can_change,
             "has_mfa": selectors.user_has_mfa(user=obj),
+            "locked_out": selectors.user_is_locked_out(user=obj),
             "requires_mfa": obj.roles.filter(require_mfa=True).exists(),
             "breadcrumbs": [*_admin_crumbs(_("Users"), "users:user_list"), (str(obj), None)],
         },
@@ -442,6 +443,17 @@ def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse
     except DomainError as exc:
         return _error_toast(request, exc, obj.get_absolute_url())
     return _done(request, message, obj.get_absolute_url())
+
+
+@login_required
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    obj = _get(selectors.user_get, user=request.user, pk=pk, action=Action.CHANGE)
+    try:
+        services.user_unlock(user=obj, by=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        return _error_toast(request, exc, obj.get_absolute_url())
+    return _done(request, _("%(name)s can sign in again.") % {"name": obj}, obj.get_absolute_url())
 
 
 # --- departments ----------------------------------------------------------------------------------

@@ -388,3 +388,26 @@ def test_entrance_pages_use_the_centered_card(client: Client, url: str) -> None:
     page = client.get(url).content.decode()
     assert "page-center" in page and 'class="card card-md"' in page
     assert 'id="kehu-sidebar"' not in page
+
+
+def test_admin_unlocks_a_locked_out_user(client: Client, company: Any) -> None:
+    from django.conf import settings
+
+    from kehu.users.lockout import lockout_message
+
+    anonymous = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        anonymous.post("/accounts/login/", {"login": "rep2", "password": "wrong"})
+    assert (
+        lockout_message()
+        in anonymous.post("/accounts/login/", {"login": "rep2", "password": "demo1234"}).content.decode()
+    )
+    _as(client, company.admin)
+    page = client.get(reverse("users:user_detail", args=[company.rep2.pk])).content.decode()
+    assert 'id="user-locked"' in page and 'id="user-unlock"' in page
+    assert client.post(reverse("users:user_unlock", args=[company.rep2.pk])).status_code == 302
+    assert (
+        'id="user-locked"'
+        not in client.get(reverse("users:user_detail", args=[company.rep2.pk])).content.decode()
+    )
+    assert anonymous.post("/accounts/login/", {"login": "rep2", "password": "demo1234"}).status_code == 302
