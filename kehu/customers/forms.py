@@ -18,6 +18,7 @@ from kehu.customfields.selectors import picklist_choices
 
 from .choices import PICKLIST_FIELDS
 from .models import Account, Contact
+from .selectors import contact_account_choices
 
 
 class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
@@ -137,7 +138,9 @@ class ContactForm(_OwnedForm):
         if "account" in self.fields:
             field = self.fields["account"]
             # Only accounts the user may view can be chosen (and searched).
-            field.queryset = Account.objects.restrict(self.user, Action.VIEW)  # type: ignore[attr-defined]
+            field.queryset = contact_account_choices(  # type: ignore[attr-defined]
+                user=self.user, contact=self.instance if self.instance.pk else None
+            )
             field.widget = RemoteSelect(url=str(reverse_lazy("customers:account_autocomplete")))
             field.widget.choices = field.choices  # type: ignore[attr-defined]
             field.error_messages["invalid_choice"] = _("Choose an account you can see.")

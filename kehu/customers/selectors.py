@@ -31,6 +31,16 @@ def contact_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Contact]:
     return Contact.objects.restrict(user, action)
 
 
+def contact_account_choices(*, user: Any, contact: Contact | None = None) -> QuerySet[Account]:
+    """Accounts a contact may be attached to: those the user may view, plus the contact's current
+    account (a rep may own a contact on an account they cannot see, and must still be able to save
+    it)."""
+    visible = Account.objects.restrict(user, Action.VIEW)
+    if contact is None or contact.account_id is None:
+        return visible
+    return visible | Account.objects.filter(pk=contact.account_id)
+
+
 def account_contacts(*, user: Any, account: Account) -> QuerySet[Contact]:
     """The account's contacts the user may view (a contact's scope is its own owner/department)."""
     return (

@@ -9,10 +9,10 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from kehu.core.api.mixins import FieldPermissionSerializerMixin
-from kehu.core.choices import Action
 from kehu.customfields.api.fields import CustomFieldsField
 
 from ..models import Account, Contact
+from ..selectors import contact_account_choices
 
 
 def _custom_field() -> serializers.Field:
@@ -117,5 +117,8 @@ class ContactSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
         request = self.context.get("request")
         if "account" in fields and request is not None:
             # Only accounts the user may view can be referenced (others: "does not exist").
-            fields["account"].queryset = Account.objects.restrict(request.user, Action.VIEW)  # type: ignore[attr-defined]
+            contact = self.instance if isinstance(self.instance, Contact) else None
+            fields["account"].queryset = contact_account_choices(  # type: ignore[attr-defined]
+                user=request.user, contact=contact
+            )
         return fields

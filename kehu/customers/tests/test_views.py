@@ -300,3 +300,36 @@ def test_reveal_returns_the_value_and_is_audited(masked, client) -> None:
     assert client.post(f"/reveal/users.user/{masked.rep1.pk}/password/").status_code == 404
     assert client.get(f"/reveal/customers.account/{account.pk}/phone/").status_code == 405
     assert ObjectChange.objects.filter(action="reveal").count() == 1
+
+
+def test_own_contact_on_an_account_the_user_cannot_see(sales, client) -> None:
+    """A contact's scope is its own: rep1 may own a contact on rep2's account, see and edit it
+    (the account shows by name, without a link), but not move it to another unseen account."""
+    theirs = AccountFactory.create(owner=sales.rep2, name="别人的客户")
+    other = AccountFactory.create(owner=sales.rep2, name="另一个")
+    contact = ContactFactory.create(owner=sales.rep1, account=theirs, name="我的联系人")
+    client.force_login(sales.rep1)
+    detail = client.get(contact.get_absolute_url()).content.decode()
+    assert "别人的客户" in detail and theirs.get_absolute_url() not in detail
+    form = client.get(f"/customers/contacts/{contact.pk}/edit/").content.decode()
+    assert "别人的客户" in form and "另一个" not in form
+    saved = client.post(
+        f"/customers/contacts/{contact.pk}/edit/",
+        {"account": theirs.pk, "name": "改名", "version": 1},
+        headers=HTMX,
+    )
+    assert saved.status_code == 204
+    moved = client.post(
+        f"/customers/contacts/{contact.pk}/edit/",
+        {"account": other.pk, "name": "改名", "version": 2},
+        headers=HTMX,
+    )
+    assert "Choose an account you can see." in moved.content.decode()
+    api = client.put(
+        f"/api/v1/customers/contacts/{contact.pk}/",
+        {"account": theirs.pk, "name": "API 改名"},
+        content_type="application/json",
+    )
+    assert api.status_code == 200, api.json()
+    contact.refresh_from_db()
+    assert (contact.name, contact.account_id) == ("API 改名", theirs.pk)
