@@ -484,7 +484,12 @@ def department_move(*, department: Department, parent: Department | None, by: Us
     for node in subtree:
         Department.objects.filter(pk=node.pk).update(path=f"~{node.pk}~")
     for node in subtree:
-        Department.objects.filter(pk=node.pk).update(path=node.path, depth=node.depth, parent=node.parent)
+        if node.pk != department.pk:
+            Department.objects.filter(pk=node.pk).update(path=node.path, depth=node.depth)
+    # The moved department itself is saved normally, so the change recorder logs the new parent
+    # (paths and depths of the subtree are derived data and not audited).
+    moved = next(node for node in subtree if node.pk == department.pk)
+    moved.save(update_fields=["parent", "path", "depth", "updated_at"])
     department.refresh_from_db()
     return department
 

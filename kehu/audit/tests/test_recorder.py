@@ -280,3 +280,16 @@ def test_a_change_undone_within_one_operation_leaves_no_entry() -> None:
         user.roles.add(rep)
         user.roles.remove(rep)
     assert not ObjectChange.objects.filter(request_id="req-undone").exists()
+
+
+def test_department_move_is_recorded(company) -> None:
+    from kehu.audit.models import ObjectChange
+    from kehu.users import services
+
+    services.department_move(department=company.east, parent=company.hq, by=company.admin)
+    change = ObjectChange.objects.filter(
+        model="users.department", object_id=company.east.pk, action="update"
+    ).latest("time")
+    assert change.changes["parent"][0]["id"] == company.sales.pk
+    assert change.changes["parent"][1]["id"] == company.hq.pk
+    assert "path" not in change.changes
