@@ -20,6 +20,14 @@ class CustomFieldsConfig(AppConfig):
         audit_registry.register(Picklist)
         audit_registry.register(PicklistItem, exclude=("order",), parent="picklist")
 
+        # The History tab names custom-field changes by the field's label, not its key.
+        from kehu.audit import display as audit_display
+
+        from .selectors import custom_field_label
+
+        if custom_field_label not in audit_display.json_key_labels:
+            audit_display.json_key_labels.append(custom_field_label)
+
         # Field permissions (hidden / masked / read-only) can target custom fields: "custom.<name>".
         from kehu.users import selectors as users_selectors
 

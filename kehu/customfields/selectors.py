@@ -167,3 +167,11 @@ def picklist_usage(picklist: Picklist) -> list[str]:
     values = list(picklist.items.values_list("value", flat=True))
     found += [u for u in values_usage(picklist, values) if u not in found]
     return found
+
+
+def custom_field_label(model: type[models.Model], json_field: str, key: str) -> str | None:
+    """The label of custom field `key` in the active language (for the History tab's field names)."""
+    if json_field != "custom":
+        return None
+    field = CustomField.objects.filter(model=model_label(model), name=key).only("label", "label_en").first()
+    return field.display_label if field is not None else None

@@ -180,3 +180,15 @@ def test_render_value_of_booleans_and_empties(account) -> None:
         assert "Yes" in render_value(field, True)
         assert render_value(field, None) == '<span class="text-secondary">—</span>'
         assert render_value(field, True, mode="hidden") == ""
+
+
+def test_history_names_custom_field_changes_by_label(db) -> None:
+    from kehu.audit.display import field_label
+    from kehu.customers.models import Account
+
+    CustomFieldFactory(model="customers.account", name="region", label="签约区域", label_en="Contract region")
+    with translation.override("en"):
+        assert field_label(Account, "custom.region") == "Contract region"
+    with translation.override("zh-hans"):
+        assert field_label(Account, "custom.region") == "签约区域"
+    assert field_label(Account, "custom.unknown") == "unknown"
