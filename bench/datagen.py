@@ -185,8 +185,9 @@ def analyze() -> None:
 
 
 def wipe() -> None:
-    """Empty the benchmark database: delete and re-create the SQLite file (faster than deleting
-    millions of rows), `flush` (TRUNCATE) on PostgreSQL."""
+    """Empty the benchmark database and migrate it again, so data migrations (the seeded
+    picklists) run as on a fresh installation: the SQLite file is deleted, the PostgreSQL schema
+    dropped (faster than deleting millions of rows; `flush` would lose the seeded data)."""
     from django.core.management import call_command
     from django.db import connection
 
@@ -195,11 +196,11 @@ def wipe() -> None:
         connection.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        call_command("migrate", interactive=False, verbosity=0)
-        return
-    with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {META_TABLE}")
-    call_command("flush", interactive=False, verbosity=0)
+    else:
+        with connection.cursor() as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+    call_command("migrate", interactive=False, verbosity=0)
 
 
 # --- organisation -----------------------------------------------------------------------------
