@@ -1,8 +1,9 @@
 """What the demo company is made of: departments, roles and their grants, users.
 
-Later issues extend `GRANTS` with their models (sales.lead, service.ticket, ...) and add a stage
+Later issues extend the grants of `ROLES` with their models (sales.lead, service.ticket, ...) and add a stage
 to the loader; grants on models that are not installed yet are skipped, so this table may name
-them before they exist. Bump `DEMO_VERSION` when a change should reach databases loaded before.
+them before they exist. Bump the stage's version (`stages()` in loader.py) when a change should
+reach databases that were loaded before.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ DEBUG is off unless forced, so a production deployment never gets these accounts
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -28,8 +27,6 @@ from kehu.users.models import Department, Role, RolePermission, User
 
 from . import data
 from .models import DemoStage
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
