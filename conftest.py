@@ -10,6 +10,18 @@ import pytest
 pytest_plugins: list[str] = []
 
 
+@pytest.fixture(autouse=True)
+def _fresh_actor_context() -> Any:
+    """Each test starts with no acting user / request id: context set by one test (a request made
+    through the API token authentication, a task run eagerly) must not leak into the next one's audit
+    rows, where a user id from a flushed database would break the foreign key."""
+    from kehu.core.context import ActorContext, reset_context, set_context
+
+    token = set_context(ActorContext())
+    yield
+    reset_context(token)
+
+
 @dataclass
 class Company:
     """总部 → 销售部 → 华北区 / 华东区. Reps own records; managers see their region; the director
