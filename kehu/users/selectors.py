@@ -261,3 +261,9 @@ def api_token_list(*, user: Any) -> QuerySet[ApiToken]:
 
 def api_token_get(*, user: Any, pk: int) -> ApiToken:
     return api_token_list(user=user).get(pk=pk)
+
+
+def assignable_users() -> QuerySet[User]:
+    """Users a record may be given to (any active user; whether the acting user may give it away is
+    the `assign` permission, checked by the owning service)."""
+    return User.objects.filter(is_active=True)

@@ -10,8 +10,7 @@ from django.db import DataError
 from django.test import Client
 
 from kehu.core.api.errors import exception_handler
-from kehu.users.api.authentication import hash_key
-from kehu.users.models import ApiToken
+from kehu.users.services import api_token_create
 from kehu.users.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api.fake_api")]
@@ -109,8 +108,8 @@ def test_invalid_token_gets_401(client: Client) -> None:
 
 def test_valid_personal_token_authenticates(client: Client) -> None:
     user = UserFactory(username="tokenuser")
-    ApiToken.objects.create(user=user, name="ci", prefix="abcd1234", key_hash=hash_key("abcd1234-secret"))
-    response = client.get(URL, HTTP_AUTHORIZATION="Token abcd1234-secret")
+    _token, key = api_token_create(user=user, name="ci")
+    response = client.get(URL, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert response.json() == [{"id": 1, "name": "one", "count": 1}]
 

@@ -12,7 +12,6 @@ Endpoint-specific fixes belong to the app that owns the endpoint: this file stay
 from __future__ import annotations
 
 import importlib
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,12 +94,10 @@ def _owner_kwargs(factory: Any, owner: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def token(company: Any) -> str:
-    from kehu.users.api.authentication import hash_key
-    from kehu.users.models import ApiToken
+    from kehu.users.services import api_token_create
 
     _seed(company.admin)
-    key = f"kehu_{secrets.token_urlsafe(24)}"
-    ApiToken.objects.create(user=company.admin, name="schemathesis", prefix=key[:12], key_hash=hash_key(key))
+    _token, key = api_token_create(user=company.admin, name="schemathesis")
     return key
 
 

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from kehu.core.api.mixins import FieldPermissionSerializerMixin
 from kehu.customfields.api.fields import CustomFieldsField
+from kehu.users.selectors import assignable_users
 
 from ..models import Account, Contact
 from ..selectors import contact_account_choices
@@ -33,7 +34,7 @@ OWNED_READ_ONLY = ["id", "department", "created_by", "created_at", "updated_at"]
 
 class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.filter(is_active=True),
+        queryset=assignable_users(),
         required=False,
         help_text="Owner (负责人) user id; giving it to someone else needs the assign permission.",
     )
@@ -80,7 +81,7 @@ class ContactSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
         queryset=Account.objects.none(), help_text="Id of an account you may view."
     )
     owner = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.filter(is_active=True),
+        queryset=assignable_users(),
         required=False,
         help_text="User id of the owner. Giving a record to someone else needs the assign permission.",
     )
