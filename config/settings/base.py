@@ -43,7 +43,11 @@ INSTALLED_APPS = [
     "kehu.audit",
     "kehu.notifications",
     "kehu.customfields",
+    "kehu.search",
+    "kehu.tags",
     "kehu.customers",
+    "kehu.activities",
+    "kehu.quality",
     "kehu.demo",
     # After Kehu's apps, so that Kehu's templates and translations win: kehu/users/templates
     # overrides allauth's templates (Tabler look), and django_celery_beat's catalogue would

@@ -25,11 +25,13 @@ Decisions (documented for every app):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from .choices import Action
@@ -163,3 +165,30 @@ def apply_values(obj: models.Model, data: Mapping[str, Any], allowed: Iterable[s
             setattr(obj, name, data[name])
             changed.append(name)
     return changed
+
+
+# --- owner change cascades --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerCascade:
+    """Records of another app that follow a parent record when its owner changes ("change owner,
+    with related records"): e.g. the activities app moves an account's open tasks, sales its open
+    opportunities. `fn(*, parent_ids, owner, by)` re-points them in bulk (audited by the callee)
+    and returns how many rows moved."""
+
+    key: str
+    label: str | Promise
+    fn: Callable[..., int]
+
+
+_owner_cascades: dict[str, dict[str, OwnerCascade]] = {}
+
+
+def register_owner_cascade(model_label: str, cascade: OwnerCascade) -> None:
+    """Called from a higher app's ``AppConfig.ready()``; the owning app never imports it."""
+    _owner_cascades.setdefault(model_label.lower(), {})[cascade.key] = cascade
+
+
+def owner_cascades(model_label: str) -> list[OwnerCascade]:
+    return list(_owner_cascades.get(model_label.lower(), {}).values())

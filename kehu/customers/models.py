@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 from kehu.core.models import OwnedModel
 from kehu.customfields.models import CustomFieldsModel
 
-from .choices import AccountKind
+from .choices import AccountKind, LifecycleStage
 
 
 class Account(OwnedModel, CustomFieldsModel):
@@ -43,6 +43,17 @@ class Account(OwnedModel, CustomFieldsModel):
     address = models.CharField(_("address"), max_length=500, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"),
+        max_length=16,
+        choices=LifecycleStage.choices,
+        default=LifecycleStage.POTENTIAL,
+    )
+    lifecycle_changed_at = models.DateTimeField(_("lifecycle stage changed"), null=True, blank=True)
+    # Set by the activities app through `account_record_activity` (an interaction was logged).
+    last_activity_at = models.DateTimeField(_("last contact"), null=True, blank=True, db_index=True)
+    # 0..100, weighted by the data collection standards; kept up to date by the services.
+    completeness = models.PositiveSmallIntegerField(_("completeness"), default=0)
 
     class Meta:
         verbose_name = _("account")
@@ -80,6 +91,8 @@ class Contact(OwnedModel, CustomFieldsModel):
         _("primary contact"), default=False, help_text=_("The account's main contact (one per account).")
     )
     notes = models.TextField(_("notes"), blank=True)
+    last_activity_at = models.DateTimeField(_("last contact"), null=True, blank=True, db_index=True)
+    completeness = models.PositiveSmallIntegerField(_("completeness"), default=0)
 
     class Meta:
         verbose_name = _("contact")

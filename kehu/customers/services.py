@@ -9,11 +9,13 @@ validated by `kehu.customfields.services.custom_values_clean`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from kehu.core import owned
@@ -270,3 +272,22 @@ def contact_delete(*, contact: Contact, by: Any) -> None:
     current = Contact.objects.select_for_update().get(pk=contact.pk)
     owned.check_action(by, Contact, Action.DELETE, obj=current)
     current.delete()
+
+
+# --- activity ---------------------------------------------------------------------------------
+
+
+def account_record_activity(*, account_id: int, contact_ids: Iterable[int] = (), at: dt.datetime) -> None:
+    """An interaction with the account (and these contacts) happened at `at`: move their
+    "last contact" forward (never backward; a back-dated log leaves a newer date in place).
+
+    Called by the activities app inside its own transaction; one UPDATE per table, no signals
+    (the recorder does not log this derived field)."""
+    Account.objects.filter(pk=account_id).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+    ).update(last_activity_at=at)
+    ids = [int(i) for i in contact_ids]
+    if ids:
+        Contact.objects.filter(pk__in=ids).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+        ).update(last_activity_at=at)
