@@ -6,8 +6,10 @@ two is what Kehu's view layer costs."""
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import engines
 
 COLUMNS = ("id", "name", "phone", "email", "industry", "level", "owner_id", "created_at")
 
@@ -30,3 +32,35 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     body = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in row.items())
     return HttpResponse(f"<dl>{body}</dl>")
+
+
+def _page(request: HttpRequest) -> Any:
+    """The newest `?limit=` accounts the user may see by the plain rule a bare view would write:
+    everything for `?scope=all` (the admin case), else the user's own."""
+    from kehu.customers.models import Account
+
+    limit = min(int(request.GET.get("limit", "25")), 500)
+    qs = Account.objects.order_by("-id")
+    if request.GET.get("scope") != "all":
+        qs = qs.filter(owner_id=request.user.pk)
+    return qs, limit
+
+
+def account_list_json(request: HttpRequest) -> JsonResponse:
+    """The reference for the JSON API list: a `JsonResponse` of `.values()` of the same rows."""
+    qs, limit = _page(request)
+    return JsonResponse({"results": list(qs.values()[:limit])})
+
+
+_TABLE = engines["django"].from_string(
+    "<table><thead><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr></thead><tbody>"
+    "{% for row in rows %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}"
+    "</tbody></table>"
+)
+
+
+def account_list_html(request: HttpRequest) -> HttpResponse:
+    """The reference for the HTML list page: a minimal template table of the same rows."""
+    qs, limit = _page(request)
+    rows = list(qs.values_list(*COLUMNS)[:limit])
+    return HttpResponse(_TABLE.render({"columns": COLUMNS, "rows": rows}, request))

@@ -24,3 +24,6 @@ LOGGING = {
 
 # WhiteNoise warns once when STATIC_ROOT was never collected; the benchmark serves no static files.
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+
+# Outermost: the time of the whole Django stack (middleware, view, template) per request.
+MIDDLEWARE = ["bench.middleware.ServerTimingMiddleware", *MIDDLEWARE]  # noqa: F405

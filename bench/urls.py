@@ -7,6 +7,8 @@ from config.urls import urlpatterns as kehu_urlpatterns
 
 urlpatterns = [
     path("bench/bare/accounts/", bare.account_list, name="bench_bare_account_list"),
+    path("bench/bare/accounts.json", bare.account_list_json, name="bench_bare_account_list_json"),
+    path("bench/bare/accounts.html", bare.account_list_html, name="bench_bare_account_list_html"),
     path("bench/bare/accounts/<int:pk>/", bare.account_detail, name="bench_bare_account_detail"),
     *kehu_urlpatterns,
 ]
