@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ok = True
     print(
-        f"\nAccount list over HTTP — {vendor}, {sizes['accounts']:,} accounts, {sizes['contacts']:,} contacts, "
+        f"\nAccount list over HTTP — {vendor}, {sizes['accounts']:,} accounts, "
+        f"{sizes['contacts']:,} contacts, "
         f"gunicorn {args.workers} sync workers, wrk {args.connections} connections × {args.duration}s\n"
     )
     print(f"{'user / path':46} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>9} {'of bare':>8}  target")
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             ok &= met
             print(
                 f"{who + ': ' + kehu.label:46} {kehu.pct(50):8.2f} {kehu.pct(95):8.2f} {kehu.rps:9.1f} "
-                f"{share:8.0%}  p95 <= {p95_target:.0f} ms, >= {share_target:.0%}: {'met' if met else 'MISSED'}"
+                f"{share:8.0%}  p95 <= {p95_target:.0f} ms, >= {share_target:.0%}: "
+                f"{'met' if met else 'MISSED'}"
             )
             print(f"{who + ': ' + bare.label:46} {bare.pct(50):8.2f} {bare.pct(95):8.2f} {bare.rps:9.1f}")
     if args.json:
