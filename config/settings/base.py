@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
+    "django_countries",  # translated country names (customer regions)
     "axes",
     # Kehu, bottom layer first
     "kehu.core",

@@ -19,6 +19,54 @@ class LifecycleStage(models.TextChoices):
     CHURNED = "churned", _("Churned")
 
 
+class AddressKind(models.TextChoices):
+    BILLING = "billing", _("Billing")
+    SHIPPING = "shipping", _("Shipping")
+    OFFICE = "office", _("Office")
+    OTHER = "other", pgettext_lazy("address", "Other")
+
+
+class PhoneKind(models.TextChoices):
+    WORK = "work", pgettext_lazy("phone", "Work")
+    MOBILE = "mobile", _("Mobile")
+    FAX = "fax", _("Fax")
+    HOME = "home", pgettext_lazy("phone", "Home")
+    OTHER = "other", pgettext_lazy("phone", "Other")
+
+
+class EmailKind(models.TextChoices):
+    WORK = "work", pgettext_lazy("email", "Work")
+    HOME = "home", pgettext_lazy("email", "Personal")
+    OTHER = "other", pgettext_lazy("email", "Other")
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class Channel(models.TextChoices):
+    """Ways of reaching a contact (preferred channel, do-not-contact flags)."""
+
+    PHONE = "phone", pgettext_lazy("channel", "Phone")
+    EMAIL = "email", pgettext_lazy("channel", "E-mail")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    VISIT = "visit", _("Visit")
+
+
+# The do-not-contact flag of each channel (Contact boolean fields).
+DO_NOT_CONTACT_FIELDS = {
+    Channel.PHONE: "do_not_call",
+    Channel.EMAIL: "do_not_email",
+    Channel.SMS: "do_not_sms",
+    Channel.WECHAT: "do_not_wechat",
+    Channel.VISIT: "do_not_visit",
+}
+
+# Picklist of a contact's role at an account (seeded by migration customers/0005).
+CONTACT_ROLE_PICKLIST = "contact_role"
+
 # Picklist (数据字典) codes of the standard fields that hold picklist values.
 PICKLIST_FIELDS = {
     "industry": "industry",
@@ -27,5 +75,5 @@ PICKLIST_FIELDS = {
 }
 
 # Fields whose values a field permission may hide, mask or make read-only.
-ACCOUNT_RESTRICTABLE_FIELDS = ["phone", "email", "website", "address", "notes"]
-CONTACT_RESTRICTABLE_FIELDS = ["phone", "mobile", "email", "wechat", "notes"]
+ACCOUNT_RESTRICTABLE_FIELDS = ["phone", "email", "website", "address", "notes", "wechat", "tax_number"]
+CONTACT_RESTRICTABLE_FIELDS = ["phone", "mobile", "email", "wechat", "notes", "birthday"]
