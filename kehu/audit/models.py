@@ -93,7 +93,10 @@ class TimelineEvent(models.Model):
     """A semantic event on a record's timeline (动态), written explicitly by a service.
 
     `account_id` ties the event to a customer account (customers is a higher app, so this is a
-    plain indexed integer, not a foreign key) for the account's 360° timeline.
+    plain indexed integer, not a foreign key) for the account's 360° timeline, `contact_id` to a
+    contact for the contact's timeline. `data` holds the event's details; keys named like fields
+    of `model` follow the viewer's field permissions on the timeline (hidden: left out, masked:
+    masked), and so do the fields in ``data["changes"]`` (``{field: [before, after]}``).
     """
 
     occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now, db_index=True)
@@ -102,6 +105,8 @@ class TimelineEvent(models.Model):
     object_id = models.BigIntegerField(_("object ID"))
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     account_id = models.BigIntegerField(_("account ID"), null=True, blank=True)
+    # The contact the event concerns (an interaction's main contact), for the contact's timeline.
+    contact_id = models.BigIntegerField(_("contact ID"), null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -121,7 +126,9 @@ class TimelineEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["model", "object_id", "occurred_at"], name="audit_te_object"),
-            models.Index(fields=["account_id", "occurred_at"], name="audit_te_account"),
+            # the 360° timelines: newest first by keyset (occurred_at, id)
+            models.Index(fields=["account_id", "-occurred_at", "-id"], name="audit_te_account_time"),
+            models.Index(fields=["contact_id", "-occurred_at", "-id"], name="audit_te_contact_time"),
         ]
 
     def __str__(self) -> str:

@@ -215,10 +215,16 @@ def timeline_record(
     by: Any,
     data: dict[str, Any] | None = None,
     account_id: int | None = None,
+    contact_id: int | None = None,
     occurred_at: dt.datetime | None = None,
 ) -> TimelineEvent:
     """Write a timeline event ("lead.converted", "opportunity.stage_moved" ...) on `obj`, with
-    its old/new values in `data`. `account_id` also puts it on that account's 360° timeline."""
+    its old/new values in `data`. `account_id` also puts it on that account's 360° timeline,
+    `contact_id` on that contact's.
+
+    `data` conventions the timeline shows: ``title`` (a subject line), ``body`` (plain text),
+    ``changes`` (``{field of obj's model: [before, after]}``, shown as a diff with labels).
+    Keys named like fields of obj's model follow the viewer's field permissions."""
     ctx = current()
     user_id, user_name = _actor(by, ctx)
     return TimelineEvent.objects.create(
@@ -228,6 +234,7 @@ def timeline_record(
         object_id=obj.pk,
         object_repr=values.short_repr(obj),
         account_id=account_id,
+        contact_id=contact_id,
         actor_id=user_id,
         actor_name=user_name,
         data=values.json_safe(data or {}),
