@@ -255,3 +255,76 @@ def summary_text(view: ChangeView) -> str:
     if view.fields:
         return "\n".join(f"{f.label}: {f.before or '—'} → {f.after or '—'}" for f in view.fields)
     return "\n".join(f"{label}: {value}" for label, value in view.details)
+
+
+# --- timeline event data ------------------------------------------------------------------------
+
+# Keys of `TimelineEvent.data` with a meaning of their own on the timeline (not field names).
+EVENT_TEXT_KEYS = ("title", "body")
+
+
+def visible_event_data(data: Any, modes: dict[str, str]) -> dict[str, Any]:
+    """`TimelineEvent.data` as the viewer may see it: keys named like fields of the event's model
+    follow the viewer's field permissions (hidden: removed, masked: masked), and so do the fields in
+    ``changes`` (``{field: [before, after]}``) and the ``field`` / ``old`` / ``new`` triple."""
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        mode = field_mode(modes, key) if key not in EVENT_TEXT_KEYS else None
+        if mode == FieldMode.HIDDEN:
+            continue
+        if key == "changes" and isinstance(value, dict):
+            value = _visible_pairs(value, modes)
+        elif mode == FieldMode.MASKED:
+            value = mask_recorded(None, key, value)
+        out[key] = value
+    name = out.get("field")
+    if isinstance(name, str) and ("old" in out or "new" in out):
+        mode = field_mode(modes, name)
+        if mode == FieldMode.HIDDEN:
+            out.pop("old", None)
+            out.pop("new", None)
+            out.pop("field", None)
+        elif mode == FieldMode.MASKED:
+            for k in ("old", "new"):
+                if k in out:
+                    out[k] = mask_recorded(None, name, out[k])
+    return out
+
+
+def _visible_pairs(changes: dict[str, Any], modes: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, pair in changes.items():
+        mode = field_mode(modes, str(name))
+        if mode == FieldMode.HIDDEN:
+            continue
+        if mode == FieldMode.MASKED:
+            pair = [mask_recorded(None, str(name), v) for v in pair] if isinstance(pair, list) else "****"
+        out[name] = pair
+    return out
+
+
+def event_field_changes(
+    model: type[models.Model] | None, data: dict[str, Any], modes: dict[str, str]
+) -> list[FieldChange]:
+    """The field diffs of (already visible) event data, with labels and formatted values."""
+    pairs: dict[str, Any] = {}
+    if isinstance(data.get("changes"), dict):
+        pairs.update(data["changes"])
+    name = data.get("field")
+    if isinstance(name, str) and ("old" in data or "new" in data):
+        pairs[name] = [data.get("old"), data.get("new")]
+    out = []
+    for name, pair in pairs.items():
+        before, after = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        out.append(
+            FieldChange(
+                name=str(name),
+                label=field_label(model, str(name)),
+                before=format_value(model, str(name), before),
+                after=format_value(model, str(name), after),
+                masked=field_mode(modes, str(name)) == FieldMode.MASKED,
+            )
+        )
+    return out

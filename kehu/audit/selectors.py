@@ -103,3 +103,26 @@ def timeline_for(*, user: Any, model: type[models.Model] | str, object_id: Any) 
     if label == ACCOUNT_MODEL:
         q |= Q(account_id=object_id)
     return TimelineEvent.objects.filter(q).order_by("-occurred_at", "-id")
+
+
+# The 360° timelines live in `timeline` (they present rows through `display`, which imports this
+# module); these wrappers are the documented entry points.
+
+
+def account_timeline(
+    *, user: Any, account_id: int, types: set[str] | None = None, before: Any = None, limit: int = 50
+) -> Any:
+    """An account's 360° timeline page (`kehu.audit.timeline.TimelinePage`): newest first, events
+    and field changes merged; `before` is a `timeline.Cursor` (or None for the first page)."""
+    from .timeline import account_timeline as impl
+
+    return impl(user=user, account_id=account_id, types=types, before=before, limit=limit)
+
+
+def contact_timeline(
+    *, user: Any, contact_id: int, types: set[str] | None = None, before: Any = None, limit: int = 50
+) -> Any:
+    """A contact's timeline page (see `account_timeline`)."""
+    from .timeline import contact_timeline as impl
+
+    return impl(user=user, contact_id=contact_id, types=types, before=before, limit=limit)

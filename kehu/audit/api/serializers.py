@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..display import ModesCache, visible_changes
+from ..display import ModesCache, visible_changes, visible_event_data
 from ..events import event_type
 from ..models import ObjectChange, TimelineEvent
 
@@ -49,6 +49,10 @@ class ObjectChangeSerializer(serializers.ModelSerializer):
 
 class TimelineEventSerializer(serializers.ModelSerializer):
     event_label = serializers.SerializerMethodField()
+    data = serializers.SerializerMethodField(  # type: ignore[assignment]  # the metaclass takes it
+        help_text="The event's details; keys named like fields of its model follow your field "
+        "permissions (hidden ones left out, masked ones masked)."
+    )
 
     class Meta:
         model = TimelineEvent
@@ -69,6 +73,14 @@ class TimelineEventSerializer(serializers.ModelSerializer):
 
     def get_event_label(self, obj: TimelineEvent) -> str:
         return str(event_type(obj.event).label)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_data(self, obj: TimelineEvent) -> dict[str, Any]:
+        modes: ModesCache | None = self.context.get("modes")
+        if modes is None:
+            modes = ModesCache(self.context["request"].user)
+            self.context["modes"] = modes
+        return visible_event_data(obj.data, modes.for_label(obj.model))
 
 
 class TimelineQuerySerializer(serializers.Serializer):
