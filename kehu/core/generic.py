@@ -462,6 +462,50 @@ def unregister_fact(model_label: str, key: str) -> None:
     facts[:] = [f for f in facts if f.key != key]
 
 
+@dataclass
+class ObjectAction:
+    """A button in the header of a detail page ("Log interaction", "New task"), registered by any
+    app with `register_action`. `url(request, obj)` returns the target or None to leave the button
+    out (no permission); `modal` opens it as an htmx modal (``#kehu-modal-content``)."""
+
+    key: str
+    label: str | Promise
+    url: Callable[[HttpRequest, Any], str | None]
+    icon: str = ""
+    order: int = 100
+    modal: bool = True
+
+
+@dataclass
+class ShownAction:
+    action: ObjectAction
+    url: str
+
+
+_registered_actions: dict[str, list[ObjectAction]] = {}
+
+
+def register_action(model_label: str, action: ObjectAction) -> None:
+    """Add a header button to a model's detail page from another app's ``AppConfig.ready()``."""
+    actions = _registered_actions.setdefault(model_label.lower(), [])
+    actions[:] = [a for a in actions if a.key != action.key] + [action]
+
+
+def unregister_action(model_label: str, key: str) -> None:
+    actions = _registered_actions.get(model_label.lower(), [])
+    actions[:] = [a for a in actions if a.key != key]
+
+
+def resolve_actions(request: HttpRequest, obj: Any, model_label: str | None = None) -> list[ShownAction]:
+    label = model_label or obj._meta.label_lower
+    shown = []
+    for action in sorted(_registered_actions.get(label, []), key=lambda a: (a.order, a.key)):
+        url = action.url(request, obj)
+        if url:
+            shown.append(ShownAction(action=action, url=url))
+    return shown
+
+
 def resolve_facts(request: HttpRequest, obj: Any, model_label: str | None = None) -> list[ShownFact]:
     """The registered facts of `obj`'s model with their values, for the page header."""
     label = model_label or obj._meta.label_lower
@@ -586,8 +630,9 @@ class ObjectDetailView(KehuView):
             )
         if htmx_target(request) == "object-tab" and active is not None:
             return render(request, "core/_object_tab.html", context)
-        # Key facts other apps registered for the header (`register_fact`).
+        # Key facts and buttons other apps registered for the header.
         context["facts"] = resolve_facts(request, obj, label)
+        context["actions"] = resolve_actions(request, obj, label)
         return render(request, self.template_name, context)
 
 
