@@ -13,6 +13,7 @@ class CustomersConfig(AppConfig):
         from kehu.core import masking, navigation, permissions, search
         from kehu.core.choices import Action
         from kehu.customfields import registry as customfields_registry
+        from kehu.tags import registry as tags_registry
 
         from . import exporting
         from .choices import ACCOUNT_RESTRICTABLE_FIELDS, CONTACT_RESTRICTABLE_FIELDS, PICKLIST_FIELDS
@@ -32,6 +33,8 @@ class CustomersConfig(AppConfig):
 
         customfields_registry.register(Account)
         customfields_registry.register(Contact)
+        tags_registry.register_taggable(Account)
+        tags_registry.register_taggable(Contact)
         for field_name, code in PICKLIST_FIELDS.items():
             customfields_registry.register_picklist_usage(Account, field_name, code)
 

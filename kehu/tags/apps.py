@@ -6,3 +6,29 @@ class TagsConfig(AppConfig):
     name = "kehu.tags"
     label = "tags"
     verbose_name = _("Tags")
+
+    def ready(self) -> None:
+        from kehu.audit import registry as audit_registry
+        from kehu.core import navigation, permissions
+        from kehu.core.choices import Action
+
+        from .models import StaticGroup, Tag, TagGroup
+
+        # add: create tags (also by typing a new name in a tag picker); change: edit tags and tag
+        # groups, merge tags; delete: delete them. Putting tags on a record needs "change" on it.
+        permissions.register(
+            Tag, actions=(Action.ADD, Action.CHANGE, Action.DELETE), group=_("Administration")
+        )
+
+        audit_registry.register(Tag)
+        audit_registry.register(TagGroup)
+        audit_registry.register(StaticGroup)
+
+        navigation.register_item(
+            "settings",
+            navigation.MenuItem(_("Tags"), "tags:tag_list", icon="tags", requires=("tags.tag", "change")),
+        )
+        navigation.register_item(
+            "customers",
+            navigation.MenuItem(_("Static groups"), "tags:group_list", icon="list-check"),
+        )

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kehu.audit.models import ObjectChange
+from kehu.core.errors import DomainError, PermissionDeniedError
+from kehu.customers.models import Account, Contact
+from kehu.customers.tests.factories import AccountFactory, ContactFactory
+from kehu.users.tests.factories import grant
+
+from .. import services
+from ..models import StaticGroupMember, Tag, TaggedItem
+from ..selectors import tags_for
+from .factories import StaticGroupFactory, TagFactory, TaggedItemFactory, TagGroupFactory
+
+
+def tag_names(obj: Any) -> list[str]:
+    return sorted(t.name for t in tags_for([obj]).get(obj.pk, []))
+
+
+@pytest.fixture
+def acc(sales: Any) -> Account:
+    return AccountFactory(owner=sales.rep1, name="华为")
+
+
+class TestTagsSet:
+    def test_sets_adds_and_removes_and_records_history(self, sales: Any, acc: Account) -> None:
+        vip, hot, cold = TagFactory(name="VIP"), TagFactory(name="hot"), TagFactory(name="cold")
+        services.tags_set(obj=acc, tags=[vip, hot.pk], by=sales.rep1)
+        assert tag_names(acc) == ["VIP", "hot"]
+        services.tags_set(obj=acc, tags=[hot, cold], by=sales.rep1)
+        assert tag_names(acc) == ["cold", "hot"]
+        change = ObjectChange.objects.filter(model="customers.account", object_id=acc.pk).latest("id")
+        before, after = change.changes["tags"]
+        assert [t["repr"] for t in before] == ["VIP", "hot"]
+        assert [t["repr"] for t in after] == ["cold", "hot"]
+        assert change.user_id == sales.rep1.pk
+
+    def test_no_change_records_nothing(self, sales: Any, acc: Account) -> None:
+        vip = TagFactory(name="VIP")
+        services.tags_set(obj=acc, tags=[vip], by=sales.rep1)
+        n = ObjectChange.objects.count()
+        services.tags_set(obj=acc, tags=[vip], by=sales.rep1)
+        assert ObjectChange.objects.count() == n
+
+    def test_contact_change_shows_on_its_account(self, sales: Any, acc: Account) -> None:
+        contact = ContactFactory(owner=sales.rep1, account=acc)
+        services.tags_set(obj=contact, tags=[TagFactory()], by=sales.rep1)
+        change = ObjectChange.objects.get(model="customers.contact", object_id=contact.pk, action="update")
+        assert (change.parent_model, change.parent_id) == ("customers.account", acc.pk)
+
+    def test_needs_change_on_the_record(self, sales: Any, acc: Account) -> None:
+        with pytest.raises(PermissionDeniedError):
+            services.tags_set(obj=acc, tags=[TagFactory()], by=sales.rep3)
+        with pytest.raises(PermissionDeniedError):
+            services.tags_set(obj=acc, tags=[TagFactory()], by=sales.viewer_all)  # view only
+        assert not TaggedItem.objects.exists()
+
+    def test_create_by_name_needs_add_on_tags(self, sales: Any, acc: Account) -> None:
+        with pytest.raises(DomainError) as exc:
+            services.tags_set(obj=acc, tags=["新标签"], by=sales.rep1)
+        assert exc.value.code == "tag_create_denied"
+        assert "tags" in exc.value.fields
+        assert not Tag.objects.exists()
+        grant(sales.role_rep, "tags.tag", "add")
+        rep1 = type(sales.rep1).objects.get(pk=sales.rep1.pk)  # fresh grants
+        services.tags_set(obj=acc, tags=["新标签", " 新标签 "], by=rep1)
+        assert tag_names(acc) == ["新标签"]
+        assert Tag.objects.count() == 1
+
+    def test_existing_name_is_reused_case_insensitively(self, sales: Any, acc: Account) -> None:
+        vip = TagFactory(name="VIP")
+        services.tags_set(obj=acc, tags=["vip"], by=sales.rep1)
+        assert list(TaggedItem.objects.values_list("tag_id", flat=True)) == [vip.pk]
+
+    def test_inactive_tags_stay_but_cannot_be_added(self, sales: Any, acc: Account) -> None:
+        old = TagFactory(name="old", is_active=False)
+        with pytest.raises(DomainError):
+            services.tags_set(obj=acc, tags=[old], by=sales.rep1)
+        TaggedItemFactory(tag=old, obj=acc)
+        services.tags_set(obj=acc, tags=[old, TagFactory(name="new")], by=sales.rep1)
+        assert tag_names(acc) == ["new", "old"]
+
+    def test_unknown_tag_id_is_a_field_error(self, sales: Any, acc: Account) -> None:
+        with pytest.raises(DomainError) as exc:
+            services.tags_set(obj=acc, tags=[999999], by=sales.rep1)
+        assert "tags" in exc.value.fields
+
+    def test_group_limited_to_other_model(self, sales: Any, acc: Account) -> None:
+        group = TagGroupFactory(model_labels=["customers.contact"])
+        with pytest.raises(DomainError):
+            services.tags_set(obj=acc, tags=[TagFactory(group=group)], by=sales.rep1)
+
+    def test_exclusive_group_allows_one(self, sales: Any, acc: Account) -> None:
+        group = TagGroupFactory(name="等级", exclusive=True)
+        a, b = TagFactory(name="A", group=group), TagFactory(name="B", group=group)
+        with pytest.raises(DomainError) as exc:
+            services.tags_set(obj=acc, tags=[a, b], by=sales.rep1)
+        assert exc.value.code == "tags_exclusive"
+
+
+class TestBulk:
+    def test_add_is_idempotent_and_counts(self, sales: Any) -> None:
+        accounts = AccountFactory.create_batch(3, owner=sales.rep1)
+        ids = [a.pk for a in accounts]
+        vip = TagFactory()
+        assert services.tags_add(model=Account, ids=ids, tags=[vip], by=sales.rep1) == 3
+        assert services.tags_add(model=Account, ids=ids, tags=[vip.pk], by=sales.rep1) == 0
+        assert TaggedItem.objects.count() == 3
+        assert ObjectChange.objects.filter(model="customers.account", action="update", bulk=True).count() == 3
+
+    def test_add_refilters_scope(self, sales: Any) -> None:
+        mine = AccountFactory(owner=sales.rep1)
+        theirs = AccountFactory(owner=sales.rep3)
+        vip = TagFactory()
+        assert (
+            services.tags_add(model=Account, ids=[mine.pk, theirs.pk, 10**12], tags=[vip], by=sales.rep1) == 1
+        )
+        assert set(TaggedItem.objects.values_list("object_id", flat=True)) == {mine.pk}
+        assert services.tags_remove(model=Account, ids=[mine.pk, theirs.pk], tags=[vip], by=sales.rep3) == 0
+        assert TaggedItem.objects.count() == 1
+        assert services.tags_add(model=Account, ids=[mine.pk], tags=[vip], by=sales.nobody) == 0
+
+    def test_remove_is_idempotent(self, sales: Any) -> None:
+        accounts = AccountFactory.create_batch(2, owner=sales.rep1)
+        vip, hot = TagFactory(), TagFactory()
+        for a in accounts:
+            TaggedItemFactory(tag=vip, obj=a)
+            TaggedItemFactory(tag=hot, obj=a)
+        ids = [a.pk for a in accounts]
+        assert services.tags_remove(model=Account, ids=ids, tags=[vip], by=sales.rep1) == 2
+        assert services.tags_remove(model=Account, ids=ids, tags=[vip], by=sales.rep1) == 0
+        assert set(TaggedItem.objects.values_list("tag_id", flat=True)) == {hot.pk}
+
+    def test_exclusive_group_replaces(self, sales: Any) -> None:
+        group = TagGroupFactory(exclusive=True)
+        a, b = TagFactory(group=group), TagFactory(group=group)
+        free = TagFactory()
+        acc1, acc2 = AccountFactory.create_batch(2, owner=sales.rep1)
+        TaggedItemFactory(tag=a, obj=acc1)
+        TaggedItemFactory(tag=free, obj=acc1)
+        assert services.tags_add(model=Account, ids=[acc1.pk, acc2.pk], tags=[b], by=sales.rep1) == 2
+        assert set(TaggedItem.objects.filter(object_id=acc1.pk).values_list("tag_id", flat=True)) == {
+            b.pk,
+            free.pk,
+        }
+        with pytest.raises(DomainError):
+            services.tags_add(model=Account, ids=[acc1.pk], tags=[a, b], by=sales.rep1)
+
+    def test_names_are_refused_in_bulk(self, sales: Any) -> None:
+        acc = AccountFactory(owner=sales.rep1)
+        with pytest.raises(DomainError):
+            services.tags_add(model=Account, ids=[acc.pk], tags=["x"], by=sales.admin)  # type: ignore[list-item]
+
+    def test_untaggable_model(self, sales: Any) -> None:
+        from kehu.users.models import Department
+
+        with pytest.raises(DomainError):
+            services.tags_add(model=Department, ids=[1], tags=[TagFactory()], by=sales.admin)
+
+    def test_deleting_a_record_drops_its_tags(self, sales: Any) -> None:
+        acc = AccountFactory(owner=sales.rep1)
+        TaggedItemFactory(tag=TagFactory(), obj=acc)
+        group = StaticGroupFactory(owner=sales.rep1)
+        StaticGroupMember.objects.create(group=group, object_id=acc.pk)
+        acc.delete()
+        assert not TaggedItem.objects.exists()
+        assert not StaticGroupMember.objects.exists()
+
+
+class TestTagAdmin:
+    def test_management_needs_permission(self, sales: Any) -> None:
+        with pytest.raises(PermissionDeniedError):
+            services.tag_create(by=sales.rep1, data={"name": "x"})
+        tag = services.tag_create(by=sales.admin, data={"name": "x", "colour": "red"})
+        assert tag.colour == "red"
+        with pytest.raises(PermissionDeniedError):
+            services.tag_update(tag=tag, by=sales.rep1, data={"name": "y"})
+        with pytest.raises(PermissionDeniedError):
+            services.tag_delete(tag=tag, by=sales.rep1)
+
+    def test_name_unique_within_group(self, sales: Any) -> None:
+        group = TagGroupFactory()
+        services.tag_create(by=sales.admin, data={"name": "VIP", "group": group})
+        services.tag_create(by=sales.admin, data={"name": "vip"})  # another group: fine
+        with pytest.raises(DomainError) as exc:
+            services.tag_create(by=sales.admin, data={"name": "Vip", "group": group.pk})
+        assert "name" in exc.value.fields
+        with pytest.raises(DomainError):
+            services.tag_create(by=sales.admin, data={"name": "VIP"})
+
+    def test_bad_input(self, sales: Any) -> None:
+        for data in (
+            {"name": ""},
+            {"name": "x" * 51},
+            {"name": "a", "colour": "mauve"},
+            {"name": "a", "order": -1},
+        ):
+            with pytest.raises(DomainError):
+                services.tag_create(by=sales.admin, data=data)
+        with pytest.raises(DomainError):
+            services.tag_create(by=sales.admin, data={"name": "a", "bogus": 1})
+
+    def test_delete_removes_from_records_with_history(self, sales: Any) -> None:
+        acc = AccountFactory(owner=sales.rep1)
+        tag = TagFactory(name="gone")
+        tag_id = tag.pk
+        TaggedItemFactory(tag=tag, obj=acc)
+        services.tag_delete(tag=tag, by=sales.admin)
+        assert not TaggedItem.objects.exists()
+        change = ObjectChange.objects.filter(
+            model="customers.account", object_id=acc.pk, action="update"
+        ).get()
+        assert change.changes["tags"][0] == [{"id": tag_id, "repr": "gone"}]
+
+    def test_merge(self, sales: Any) -> None:
+        acc1, acc2 = AccountFactory.create_batch(2, owner=sales.rep1)
+        source, target = TagFactory(name="贵宾"), TagFactory(name="VIP")
+        TaggedItemFactory(tag=source, obj=acc1)
+        TaggedItemFactory(tag=source, obj=acc2)
+        TaggedItemFactory(tag=target, obj=acc2)
+        assert services.tag_merge(source=source, target=target, by=sales.admin) == 1
+        assert not Tag.objects.filter(pk=source.pk).exists()
+        assert sorted(TaggedItem.objects.values_list("object_id", flat=True)) == sorted([acc1.pk, acc2.pk])
+        with pytest.raises(DomainError):
+            services.tag_merge(source=target, target=target, by=sales.admin)
+
+    def test_group_delete_ungroups_or_deletes(self, sales: Any) -> None:
+        group = TagGroupFactory()
+        tag = TagFactory(group=group, name="x")
+        services.tag_group_delete(group=group, by=sales.admin)
+        tag.refresh_from_db()
+        assert tag.group is None
+        group2 = TagGroupFactory()
+        TagFactory(group=group2, name="x")  # would clash with the ungrouped "x"
+        with pytest.raises(DomainError):
+            services.tag_group_delete(group=group2, by=sales.admin)
+        services.tag_group_delete(group=group2, by=sales.admin, delete_tags=True)
+        assert Tag.objects.count() == 1
+
+    def test_group_cannot_become_exclusive_with_clashes(self, sales: Any) -> None:
+        group = TagGroupFactory()
+        acc = AccountFactory(owner=sales.rep1)
+        TaggedItemFactory(tag=TagFactory(group=group), obj=acc)
+        TaggedItemFactory(tag=TagFactory(group=group), obj=acc)
+        with pytest.raises(DomainError):
+            services.tag_group_update(group=group, by=sales.admin, data={"exclusive": True})
+
+    def test_group_models_validated(self, sales: Any) -> None:
+        with pytest.raises(DomainError):
+            services.tag_group_create(by=sales.admin, data={"name": "g", "model_labels": ["users.user"]})
+        group = services.tag_group_create(
+            by=sales.admin, data={"name": "g", "model_labels": ["Customers.Account"]}
+        )
+        assert group.model_labels == ["customers.account"]
+
+
+class TestStaticGroups:
+    def test_owner_adds_visible_records_only(self, sales: Any) -> None:
+        group = services.static_group_create(
+            by=sales.rep1, data={"name": "展会", "model": "customers.account"}
+        )
+        mine = AccountFactory(owner=sales.rep1)
+        theirs = AccountFactory(owner=sales.rep3)
+        assert services.static_group_add(group=group, ids=[mine.pk, theirs.pk], by=sales.rep1) == 1
+        assert services.static_group_add(group=group, ids=[mine.pk], by=sales.rep1) == 0
+        assert list(group.members.values_list("object_id", flat=True)) == [mine.pk]
+        assert services.static_group_remove(group=group, ids=[mine.pk], by=sales.rep1) == 1
+
+    def test_only_owner_or_admin_manages(self, sales: Any) -> None:
+        group = services.static_group_create(
+            by=sales.rep1, data={"name": "g", "model": "customers.account", "is_shared": True}
+        )
+        acc = AccountFactory(owner=sales.rep2)
+        with pytest.raises(PermissionDeniedError):
+            services.static_group_add(group=group, ids=[acc.pk], by=sales.rep2)
+        with pytest.raises(PermissionDeniedError):
+            services.static_group_update(group=group, by=sales.rep2, data={"name": "x"})
+        with pytest.raises(PermissionDeniedError):
+            services.static_group_delete(group=group, by=sales.rep2)
+        services.static_group_update(group=group, by=sales.admin, data={"name": "x"})
+
+    def test_needs_view_on_model(self, sales: Any) -> None:
+        with pytest.raises(PermissionDeniedError):
+            services.static_group_create(by=sales.nobody, data={"name": "g", "model": "customers.account"})
+        with pytest.raises(DomainError):
+            services.static_group_create(by=sales.rep1, data={"name": "g", "model": "users.user"})
+
+    def test_stale_version(self, sales: Any) -> None:
+        group = services.static_group_create(by=sales.rep1, data={"name": "g", "model": "customers.contact"})
+        services.static_group_update(group=group, by=sales.rep1, data={"name": "h"}, version=1)
+        with pytest.raises(DomainError) as exc:
+            services.static_group_update(group=group, by=sales.rep1, data={"name": "i"}, version=1)
+        assert exc.value.status == 409
+        assert Contact
