@@ -40,6 +40,10 @@ class CustomersConfig(AppConfig):
 
         exporting.register()
 
+        from . import search as search_index  # the global search index (kehu.search)
+
+        search_index.register()
+
         search.register_provider(
             "customers.account",
             pgettext_lazy("customers", "Accounts"),

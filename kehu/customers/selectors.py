@@ -1,26 +1,24 @@
 """Reads of accounts and contacts, always through ``restrict()``.
 
-The search providers here are simple (``icontains`` plus phone digits); issue 4 replaces them with
-indexed tokens (pinyin, bigrams, phone suffixes) behind the same ``fn(user, q, limit)`` interface.
+The global search providers (``account_search``, ``contact_search``) ask the search index
+(``kehu.search``: pinyin, bigrams, phone suffixes) for ranked ids among the restricted rows.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 
 from kehu.core.choices import Action, FieldMode
 from kehu.core.masking import mask_value
 from kehu.core.permissions import field_modes
 from kehu.core.search import SearchHit
-from kehu.core.validators import format_phone, phone_digits
+from kehu.core.validators import format_phone
+from kehu.search.selectors import search_ranked
+from kehu.search.tokens import phone_query_digits
 
 from .models import Account, Contact
-
-# A query that is mostly a phone number: digits with optional + ( ) - . and spaces.
-_PHONE_LIKE = re.compile(r"^[+(]?[\d\s().\-]{4,}$")
 
 
 def account_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Account]:
@@ -53,14 +51,7 @@ def account_contacts(*, user: Any, account: Account) -> QuerySet[Contact]:
 
 def phone_fragment(q: str) -> str | None:
     """The digits to look for when `q` looks like (part of) a phone number, else None."""
-    if not _PHONE_LIKE.match(q):
-        return None
-    digits = phone_digits(q)
-    if digits.startswith("00"):
-        digits = digits[2:]
-    elif digits.startswith("0") and len(digits) >= 10:  # 010 6552 9988 -> +86 10 6552 9988
-        digits = digits[1:]
-    return digits if len(digits) >= 4 else None
+    return phone_query_digits(q)
 
 
 def _shown(user_modes: dict[str, str], name: str, value: str, kind: str) -> str:
@@ -72,28 +63,34 @@ def _shown(user_modes: dict[str, str], name: str, value: str, kind: str) -> str:
     return format_phone(value) if kind == "phone" else value
 
 
-def _rank(q: str, *names: str) -> Case:
-    whens = [When(**{f"{n}__iexact": q}, then=Value(3)) for n in names]
-    whens += [When(**{f"{n}__istartswith": q}, then=Value(2)) for n in names]
-    return Case(*whens, default=Value(1), output_field=IntegerField())
+def _title_bonus(q: str, *names: str) -> float:
+    """Within one ranking tier: the name equal to the query, then starting with it."""
+    q = q.casefold()
+    names_cf = [n.casefold() for n in names if n]
+    if q in names_cf:
+        return 200.0
+    if any(n.startswith(q) for n in names_cf):
+        return 100.0
+    return 0.0
+
+
+def _ranked_rows(
+    qs: QuerySet[Any], q: str, limit: int, fields: tuple[str, ...]
+) -> list[tuple[dict[str, Any], float]]:
+    ranked = search_ranked(queryset=qs, q=q, limit=limit)
+    rows = {r["pk"]: r for r in qs.filter(pk__in=[pk for pk, _ in ranked]).values("pk", *fields)}
+    return [(rows[pk], score) for pk, score in ranked if pk in rows]
 
 
 def account_search(user: Any, q: str, limit: int) -> list[SearchHit]:
-    """Accounts the user may view whose name, short name, e-mail or phone matches `q`."""
-    cond = Q(name__icontains=q) | Q(short_name__icontains=q) | Q(email__icontains=q)
-    digits = phone_fragment(q)
-    if digits:
-        cond |= Q(phone__contains=digits)
-    rows = (
-        Account.objects.restrict(user, Action.VIEW)
-        .filter(cond)
-        .annotate(rank=_rank(q, "name", "short_name"))
-        .order_by("-rank", "-pk")
-        .values("pk", "name", "short_name", "phone", "email", "rank")[:limit]
-    )
+    """Accounts the user may view matching `q` (name, short name, pinyin, phone digits, e-mail, tax
+    number, WeChat ID: see ``kehu.customers.search``), best first; subtitles respect field
+    permissions (a masked phone stays masked)."""
+    qs = Account.objects.restrict(user, Action.VIEW)
+    rows = _ranked_rows(qs, q, limit, ("name", "short_name", "phone", "email"))
     modes = field_modes(user, Account)
     hits = []
-    for r in rows:
+    for r, score in rows:
         parts = [
             r["short_name"],
             _shown(modes, "phone", r["phone"], "phone"),
@@ -104,7 +101,7 @@ def account_search(user: Any, q: str, limit: int) -> list[SearchHit]:
                 title=r["name"],
                 url=Account(pk=r["pk"]).get_absolute_url(),
                 subtitle=" · ".join(p for p in parts if p),
-                score=float(r["rank"]),
+                score=score + _title_bonus(q, r["name"], r["short_name"]),
                 pk=r["pk"],
             )
         )
@@ -112,21 +109,12 @@ def account_search(user: Any, q: str, limit: int) -> list[SearchHit]:
 
 
 def contact_search(user: Any, q: str, limit: int) -> list[SearchHit]:
-    """Contacts the user may view whose name, e-mail, WeChat ID, phone or mobile matches `q`."""
-    cond = Q(name__icontains=q) | Q(email__icontains=q) | Q(wechat__iexact=q)
-    digits = phone_fragment(q)
-    if digits:
-        cond |= Q(phone__contains=digits) | Q(mobile__contains=digits)
-    rows = (
-        Contact.objects.restrict(user, Action.VIEW)
-        .filter(cond)
-        .annotate(rank=_rank(q, "name"))
-        .order_by("-rank", "-pk")
-        .values("pk", "name", "title", "mobile", "phone", "email", "account__name", "rank")[:limit]
-    )
+    """Contacts the user may view matching `q` (name, pinyin, phone digits, e-mail, WeChat ID)."""
+    qs = Contact.objects.restrict(user, Action.VIEW)
+    rows = _ranked_rows(qs, q, limit, ("name", "title", "mobile", "phone", "email", "account__name"))
     modes = field_modes(user, Contact)
     hits = []
-    for r in rows:
+    for r, score in rows:
         phone = _shown(modes, "mobile", r["mobile"], "phone") or _shown(modes, "phone", r["phone"], "phone")
         parts = [r["account__name"], r["title"], phone, _shown(modes, "email", r["email"], "email")]
         hits.append(
@@ -134,7 +122,7 @@ def contact_search(user: Any, q: str, limit: int) -> list[SearchHit]:
                 title=r["name"],
                 url=Contact(pk=r["pk"]).get_absolute_url(),
                 subtitle=" · ".join(p for p in parts if p),
-                score=float(r["rank"]),
+                score=score + _title_bonus(q, r["name"]),
                 pk=r["pk"],
             )
         )
