@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from kehu.core.exports import can_export
@@ -112,5 +113,87 @@ class OperationLogView(LoginRequiredMixin, TemplateView):
             filtered=any(v for k, v in params.items() if k not in ("cursor", "sort")),
             can_export=can_export(user, "audit.objectchange"),
             breadcrumbs=[(_("Operation log"), "")],
+        )
+        return ctx
+
+
+TIMELINE_PAGE_SIZE = 30
+
+
+def timeline_types_param(values: list[str]) -> set[str] | None:
+    """``?types=interactions,tasks`` (or repeated) as a set of known type keys; None for all."""
+    from . import events
+
+    known = {t.key for t in events.timeline_types()}
+    wanted = {part.strip() for value in values for part in value.split(",") if part.strip()}
+    wanted &= known
+    return wanted or None
+
+
+class RecordTimelineView(LoginRequiredMixin, TemplateView):
+    """The 360° timeline of an account or a contact (htmx partial): type filter chips, entries
+    newest first grouped by day, and "load more" (``?before=<cursor>`` returns the next entries
+    only). 404 when the record is out of the viewer's scope or has no timeline."""
+
+    template_name = "audit/_timeline.html"
+
+    def get_template_names(self) -> list[str]:
+        if self.request.GET.get("before"):
+            return ["audit/_timeline_items.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from . import events, timeline
+
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        label = kwargs["model_label"].lower()
+        if label not in (timeline.ACCOUNT_MODEL, timeline.CONTACT_MODEL):
+            raise Http404
+        model = selectors.resolve_model(label)
+        obj = selectors.visible_object(user=user, model=model, pk=kwargs["pk"]) if model else None
+        if obj is None:
+            raise Http404
+        types = timeline_types_param(self.request.GET.getlist("types"))
+        try:
+            before = timeline.parse_cursor(self.request.GET.get("before"))
+        except timeline.CursorError:
+            before = None
+        if label == timeline.ACCOUNT_MODEL:
+            page = timeline.account_timeline(
+                user=user, account_id=obj.pk, types=types, before=before, limit=TIMELINE_PAGE_SIZE
+            )
+        else:
+            page = timeline.contact_timeline(
+                user=user, contact_id=obj.pk, types=types, before=before, limit=TIMELINE_PAGE_SIZE
+            )
+        type_param = ",".join(sorted(types)) if types else ""
+        previous_day = timezone.localtime(before.occurred_at).date() if before else None
+        for entry in page.entries:
+            entry.day = timezone.localtime(entry.occurred_at).date()  # type: ignore[attr-defined]
+            entry.new_day = entry.day != previous_day  # type: ignore[attr-defined]
+            previous_day = entry.day  # type: ignore[attr-defined]
+        chips = []
+        for t in events.timeline_types():
+            active = types is not None and t.key in types
+            toggled = (types or set()) ^ {t.key}
+            chips.append(
+                {
+                    "key": t.key,
+                    "label": t.label,
+                    "icon": t.icon,
+                    "active": active,
+                    "toggle": ",".join(sorted(toggled)),
+                }
+            )
+        ctx.update(
+            object=obj,
+            page=page,
+            entries=page.entries,
+            timeline_url=self.request.path,
+            type_param=type_param,
+            chips=chips,
+            all_types=types is None,
+            next_cursor=page.next_cursor.encode() if page.next_cursor else "",
         )
         return ctx

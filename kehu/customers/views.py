@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core import generic
-from kehu.core.choices import Action
-from kehu.core.permissions import can
 
-from . import selectors, services
+from . import detail, selectors, services
 from .filtersets import AccountFilterSet, ContactFilterSet
 from .forms import AccountForm, ContactForm
 from .models import Account, Contact
@@ -27,35 +25,44 @@ class AccountListView(generic.ObjectListView):
     exporter = "customers.account"
 
 
-def _account_contacts(request: HttpRequest, account: Account) -> dict[str, Any]:
-    contacts = list(selectors.account_contacts(user=request.user, account=account)[:50])
-    return {
-        "contacts": contacts,
-        "can_add_contact": can(request.user, Contact, Action.ADD),
-    }
-
-
 class AccountDetailView(generic.ObjectDetailView):
+    """The account's 360° page (客户全景): header key facts (own and registered by other apps), then
+    overview, contacts, timeline, related and history tabs (other apps add tabs and cards)."""
+
     model = Account
     template_name = "customers/account_detail.html"
-    select_related = ("owner", "department", "created_by")
+    select_related = ("owner", "department", "created_by", "parent")
     tabs = [
         generic.Tab(
-            "overview", _("Overview"), "customers/_account_overview.html", icon="info-circle", order=0
+            "overview",
+            _("Overview"),
+            "customers/_account_overview.html",
+            context=detail.account_overview,
+            icon="layout-dashboard",
+            order=0,
         ),
         generic.Tab(
             "contacts",
             _("Contacts"),
             "customers/_account_contacts.html",
-            context=_account_contacts,
+            context=detail.account_contacts_page,
             icon="address-book",
             order=10,
+        ),
+        generic.Tab("timeline", _("Timeline"), "customers/_timeline_tab.html", icon="timeline", order=20),
+        generic.Tab(
+            "related",
+            pgettext_lazy("tab", "Related"),
+            "customers/_account_related.html",
+            context=detail.account_related,
+            icon="hierarchy-2",
+            order=30,
         ),
     ]
 
     def get_extra_context(self, obj: Account) -> dict[str, Any]:
         return {
-            "contact_count": selectors.account_contacts(user=self.request.user, account=obj).count(),
+            **detail.account_header(self.request, obj),
             "picklist_items": selectors.account_picklist_items(obj),
         }
 
@@ -98,18 +105,34 @@ class ContactListView(generic.ObjectListView):
 
 
 class ContactDetailView(generic.ObjectDetailView):
+    """A contact's page: overview, the accounts it works with (and its role at each), its timeline
+    and history."""
+
     model = Contact
     template_name = "customers/contact_detail.html"
     select_related = ("owner", "department", "created_by", "account")
     tabs = [
         generic.Tab(
-            "overview", _("Overview"), "customers/_contact_overview.html", icon="info-circle", order=0
-        )
+            "overview",
+            _("Overview"),
+            "customers/_contact_overview.html",
+            context=detail.contact_overview,
+            icon="layout-dashboard",
+            order=0,
+        ),
+        generic.Tab(
+            "accounts",
+            pgettext_lazy("customers", "Accounts"),
+            "customers/_contact_accounts.html",
+            context=detail.contact_accounts,
+            icon="building",
+            order=10,
+        ),
+        generic.Tab("timeline", _("Timeline"), "customers/_timeline_tab.html", icon="timeline", order=20),
     ]
 
     def get_extra_context(self, obj: Contact) -> dict[str, Any]:
-        account_visible = generic.in_scope(self.request.user, obj.account, Action.VIEW)
-        return {"account_visible": account_visible}
+        return detail.contact_header(self.request, obj)
 
 
 class ContactEditView(generic.ObjectEditView):

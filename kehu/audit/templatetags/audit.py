@@ -29,3 +29,18 @@ def history_url(obj: Any) -> str:
     if meta is None or getattr(obj, "pk", None) is None or registry.get(meta.label_lower) is None:
         return ""
     return reverse("audit:object_history", args=[meta.label_lower, obj.pk])
+
+
+@register.simple_tag
+def timeline_url(obj: Any) -> str:
+    """The 360° timeline partial's URL of an account or a contact ("" for other records)."""
+    from kehu.audit.timeline import ACCOUNT_MODEL, CONTACT_MODEL
+
+    meta = getattr(obj, "_meta", None)
+    if (
+        meta is None
+        or getattr(obj, "pk", None) is None
+        or meta.label_lower not in (ACCOUNT_MODEL, CONTACT_MODEL)
+    ):
+        return ""
+    return reverse("audit:record_timeline", args=[meta.label_lower, obj.pk])
