@@ -16,6 +16,9 @@ urlpatterns = [
     path("notifications/", include("kehu.notifications.urls")),
     path("settings/custom-fields/", include("kehu.customfields.urls")),
     path("customers/", include("kehu.customers.urls")),
+    path("", include("kehu.tags.urls")),
+    path("quality/", include("kehu.quality.urls")),
+    path("activities/", include("kehu.activities.urls")),
 ]
 
 # JSON error bodies under /api/ (HTML pages elsewhere), also for URLs that match no route.

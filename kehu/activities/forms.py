@@ -1,0 +1,188 @@
+"""Edit forms of interactions and tasks: input shape and field validation only; the services save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.choices import Action
+from kehu.core.forms import RemoteSelect, ServiceFormMixin
+from kehu.core.permissions import can
+from kehu.customers.models import Account, Contact
+from kehu.customfields.forms import CustomFieldsFormMixin
+from kehu.users.selectors import assignable_users
+
+from .choices import TaskStatus
+from .models import Interaction, Task
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def datetime_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
+
+
+class _ActivityForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+    """Owner (assignee) only for users who may assign; account and contact pickers over what the
+    user may view."""
+
+    owner_label: Any = _("Owner")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model = self._meta.model
+        if "owner" in self.fields:
+            if self.user is not None and can(self.user, model, Action.ASSIGN):
+                field = self.fields["owner"]
+                field.queryset = assignable_users().order_by("username")  # type: ignore[attr-defined]
+                field.required = False
+                field.label = self.owner_label
+                field.widget.attrs["data-tom-select"] = ""
+                field.help_text = _("Leave empty to keep the current one (yourself for a new record).")
+            else:
+                del self.fields["owner"]
+        instance = self.instance if self.instance.pk else None
+        if "account" in self.fields:
+            field = self.fields["account"]
+            visible = Account.objects.restrict(self.user, Action.VIEW)
+            if instance is not None and instance.account_id:
+                visible = visible | Account.objects.filter(pk=instance.account_id)
+            field.queryset = visible  # type: ignore[attr-defined]
+            field.widget = RemoteSelect(url=str(reverse_lazy("customers:account_autocomplete")))
+            field.widget.choices = field.choices  # type: ignore[attr-defined]
+            field.error_messages["invalid_choice"] = _("Choose an account you can see.")
+        if "contact" in self.fields:
+            field = self.fields["contact"]
+            visible_c = Contact.objects.restrict(self.user, Action.VIEW)
+            if instance is not None and instance.contact_id:
+                visible_c = visible_c | Contact.objects.filter(pk=instance.contact_id)
+            field.queryset = visible_c  # type: ignore[attr-defined]
+            field.widget = RemoteSelect(url=str(reverse_lazy("activities:contact_autocomplete")))
+            field.widget.choices = field.choices  # type: ignore[attr-defined]
+            field.error_messages["invalid_choice"] = _("Choose a contact you can see.")
+        for f in self.fields.values():
+            if isinstance(f, forms.DateTimeField):
+                f.widget = datetime_input()
+                f.input_formats = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+
+    def service_data(self) -> dict[str, Any]:
+        data = super().service_data()
+        if data.get("owner") is None:
+            data.pop("owner", None)
+        return data
+
+
+class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
+    class Meta:
+        model = Interaction
+        fields = [
+            "kind",
+            "occurred_at",
+            "subject",
+            "account",
+            "contact",
+            "outcome",
+            "direction",
+            "duration_minutes",
+            "location",
+            "participants",
+            "owner",
+            "next_follow_up_at",
+            "body",
+        ]
+        widgets = {"body": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].required = False
+        self.fields["account"].help_text = _("Leave empty to use the contact's account.")
+        if "duration_minutes" in self.fields:
+            self.fields["duration_minutes"].widget.attrs["min"] = 0
+        if "participants" in self.fields:
+            field = self.fields["participants"]
+            field.queryset = assignable_users().order_by("username")  # type: ignore[attr-defined]
+            field.widget.attrs["data-tom-select"] = ""
+        if "next_follow_up_at" in self.fields:
+            self.fields["next_follow_up_at"].help_text = _("Creates a follow-up task for the owner.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("account") and not data.get("contact") and "account" not in self.errors:
+            self.add_error("account", _("Choose an account or a contact."))
+        when, follow = data.get("occurred_at"), data.get("next_follow_up_at")
+        if when and follow and follow <= when:
+            self.add_error("next_follow_up_at", _("The next follow-up must be after the interaction."))
+        return data
+
+
+class QuickInteractionForm(InteractionForm):
+    """The short form on an account's or contact's Activities tab."""
+
+    class Meta(InteractionForm.Meta):
+        fields = [
+            "kind",
+            "occurred_at",
+            "subject",
+            "account",
+            "contact",
+            "outcome",
+            "next_follow_up_at",
+            "body",
+        ]
+        widgets = {"body": forms.Textarea(attrs={"rows": 2})}
+
+
+class TaskForm(_ActivityForm):
+    owner_label = _("Assignee")
+
+    class Meta:
+        model = Task
+        fields = [
+            "title",
+            "due_at",
+            "all_day",
+            "priority",
+            "status",
+            "account",
+            "contact",
+            "owner",
+            "remind_before_minutes",
+            "recurrence",
+            "recurrence_interval",
+            "recurrence_until",
+            "description",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "recurrence_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_new and "status" in self.fields:
+            del self.fields["status"]
+        for name in ("remind_before_minutes", "recurrence_interval"):
+            if name in self.fields:
+                self.fields[name].widget.attrs["min"] = 0 if name == "remind_before_minutes" else 1
+        if "recurrence_interval" in self.fields:
+            self.fields["recurrence_interval"].required = False
+
+    def clean_recurrence_interval(self) -> int:
+        return self.cleaned_data.get("recurrence_interval") or 1
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        due, until = data.get("due_at"), data.get("recurrence_until")
+        if due and until and until < due.date():
+            self.add_error("recurrence_until", _("“Repeat until” cannot be before the due date."))
+        return data
+
+
+TASK_STATUS_ACTIONS = {
+    "complete": TaskStatus.DONE,
+    "reopen": TaskStatus.OPEN,
+    "cancel": TaskStatus.CANCELLED,
+}
