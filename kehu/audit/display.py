@@ -25,11 +25,14 @@ from kehu.core import permissions
 from kehu.core.choices import FieldMode
 from kehu.core.masking import guess_kind, mask_value
 
+from . import registry
 from .choices import ACTION_BADGES, ChangeAction
 from .models import ObjectChange
 from .selectors import resolve_model
 
 FIELD_ACTIONS = {ChangeAction.CREATE, ChangeAction.UPDATE, ChangeAction.DELETE}
+# Field modes from the strictest down (a value following several fields takes the strictest).
+STRICTNESS = (FieldMode.HIDDEN, FieldMode.MASKED, FieldMode.READ_ONLY)
 
 # Label resolvers for keys of JSON fields ("custom.industry"): apps above audit (custom fields)
 # append ``(model, json field name, key) -> label or None``.
@@ -53,6 +56,7 @@ class ChangeView:
     fields: list[FieldChange] = field(default_factory=list)
     details: list[tuple[str, str]] = field(default_factory=list)
     is_child: bool = False
+    object_repr: str = ""
 
     @property
     def badge(self) -> str:
@@ -69,8 +73,31 @@ class ModesCache:
     def for_label(self, label: str) -> dict[str, str]:
         if label not in self._modes:
             model = resolve_model(label)
-            self._modes[label] = permissions.field_modes(self.user, model) if model is not None else {}
+            modes = dict(permissions.field_modes(self.user, model)) if model is not None else {}
+            spec = registry.modes_from(label)
+            if spec is not None and spec.model != label:
+                other = self.for_label(spec.model)
+                for name, others in spec.fields.items():
+                    found = {other.get(o) for o in ((others,) if isinstance(others, str) else others)}
+                    strictest = next((m for m in STRICTNESS if m in found), None)
+                    if strictest is not None and name not in modes:
+                        modes[name] = strictest
+            self._modes[label] = modes
         return self._modes[label]
+
+    def object_repr(self, change: ObjectChange) -> str:
+        """The recorded name of the changed record, masked or hidden when it shows a restricted
+        value (a phone row's number)."""
+        spec = registry.modes_from(change.model)
+        if spec is None or not spec.repr_field:
+            return change.object_repr
+        mode = self.for_label(change.model).get(spec.repr_field)
+        if mode == FieldMode.HIDDEN:
+            return "****"
+        if mode == FieldMode.MASKED:
+            model = resolve_model(change.model)
+            return str(mask_recorded(model, spec.repr_field, change.object_repr))
+        return change.object_repr
 
 
 def _model_field(model: type[models.Model] | None, name: str) -> models.Field | None:
@@ -198,6 +225,7 @@ def present(change: ObjectChange, modes: ModesCache, *, parent_label: str = "") 
         model_name=model_name,
         model_plural=str(capfirst(model._meta.verbose_name_plural)) if model is not None else "",
         is_child=bool(parent_label) and change.model != parent_label,
+        object_repr=modes.object_repr(change),
     )
     shown = visible_changes(change, modes.for_label(change.model))
     if shown is None:

@@ -204,3 +204,40 @@ def full_values(entry: AuditedModel, instance: models.Model, *, created: bool) -
         value = values.display_value(instance, f, raw)
         changes[f.name] = [None, value] if created else [value, None]
     return changes
+
+
+# --- field permissions of detail records ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModesFrom:
+    """A detail model whose values follow another model's field permissions (an account's phone
+    list follows the account's "phone" permission): `fields` maps its field names to the other
+    model's (a tuple: the strictest of them), `repr_field` is the field its ``str()`` shows (so
+    the recorded ``object_repr`` is masked or hidden with it)."""
+
+    model: str
+    fields: dict[str, str | tuple[str, ...]]
+    repr_field: str = ""
+
+
+_modes_from: dict[str, ModesFrom] = {}
+
+
+def field_modes_from(
+    model: type[models.Model] | str,
+    other: type[models.Model] | str,
+    fields: dict[str, str | tuple[str, ...]],
+    *,
+    repr_field: str = "",
+) -> None:
+    """Apply `other`'s field permissions to `model`'s recorded values in the History tab, the
+    operation log and the timelines (e.g. ``field_modes_from(AccountPhone, Account, {"number":
+    "phone"}, repr_field="number")``)."""
+    label = model if isinstance(model, str) else model._meta.label_lower
+    other_label = other if isinstance(other, str) else other._meta.label_lower
+    _modes_from[label.lower()] = ModesFrom(other_label.lower(), dict(fields), repr_field)
+
+
+def modes_from(label: str) -> ModesFrom | None:
+    return _modes_from.get(label.lower())

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -207,7 +208,7 @@ def _change_entries(rows: list[ObjectChange], modes: ModesCache, label: str) -> 
                 actor=change.user_name,
                 actor_id=change.user_id,
                 title=title,
-                subject=change.object_repr if view.is_child else "",
+                subject=view.object_repr if view.is_child else "",
                 fields=view.fields,
                 icon=CHANGE_ICONS.get(change.action, "pencil"),
                 colour=CHANGE_COLOURS.get(change.action, "secondary"),
@@ -218,10 +219,16 @@ def _change_entries(rows: list[ObjectChange], modes: ModesCache, label: str) -> 
     return out
 
 
+def _detail_url(model: Any, pk: int) -> str | None:
+    """The record's page by the URL naming convention ``<app>:<model>_detail`` (None without)."""
+    try:
+        return reverse(f"{model._meta.app_label}:{model._meta.model_name}_detail", args=[pk])
+    except NoReverseMatch:
+        return None
+
+
 def _link(user: Any, entries: list[TimelineEntry], own: tuple[str, int]) -> None:
     """Set `url` on entries whose record the viewer may open (one query per model)."""
-    from kehu.core.generic import object_url
-
     wanted: dict[str, set[int]] = defaultdict(set)
     for e in entries:
         if e.object_id is not None and (e.model, e.object_id) != own:
@@ -233,7 +240,7 @@ def _link(user: Any, entries: list[TimelineEntry], own: tuple[str, int]) -> None
         if model is None or manager is None or not hasattr(manager, "restrict"):
             continue
         for pk in manager.restrict(user, Action.VIEW).filter(pk__in=ids).values_list("pk", flat=True):
-            urls[(label, pk)] = object_url(model(pk=pk), "detail")
+            urls[(label, pk)] = _detail_url(model, pk)
     for e in entries:
         if e.object_id is not None:
             e.url = urls.get((e.model, e.object_id))

@@ -30,6 +30,28 @@ class CustomersConfig(AppConfig):
 
         audit_registry.register(Account)
         audit_registry.register(Contact, parent="account")
+        # Phone, e-mail and address rows follow their record's field permissions in the audit log
+        # (History, operation log, 360° timeline): a masked account phone masks its phone rows.
+        from . import models as detail_models
+
+        audit_registry.field_modes_from(
+            detail_models.AccountPhone, Account, {"number": "phone"}, repr_field="number"
+        )
+        audit_registry.field_modes_from(
+            detail_models.AccountEmail, Account, {"email": "email"}, repr_field="email"
+        )
+        audit_registry.field_modes_from(
+            detail_models.AccountAddress,
+            Account,
+            {"street": "address", "postcode": "address"},
+            repr_field="street",
+        )
+        audit_registry.field_modes_from(
+            detail_models.ContactPhone, Contact, {"number": ("phone", "mobile")}, repr_field="number"
+        )
+        audit_registry.field_modes_from(
+            detail_models.ContactEmail, Contact, {"email": "email"}, repr_field="email"
+        )
 
         customfields_registry.register(Account)
         customfields_registry.register(Contact)

@@ -38,13 +38,21 @@ class ObjectChangeSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_changes(self, obj: ObjectChange) -> dict[str, Any]:
+    def _modes(self) -> ModesCache:
         modes: ModesCache | None = self.context.get("modes")
         if modes is None:
             modes = ModesCache(self.context["request"].user)
             self.context["modes"] = modes
-        return visible_changes(obj, modes.for_label(obj.model)) or {}
+        return modes
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_changes(self, obj: ObjectChange) -> dict[str, Any]:
+        return visible_changes(obj, self._modes().for_label(obj.model)) or {}
+
+    def to_representation(self, instance: ObjectChange) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["object_repr"] = self._modes().object_repr(instance)  # a phone row's number follows "phone"
+        return data
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
