@@ -12,13 +12,14 @@ class CustomFieldsConfig(AppConfig):
         from kehu.core import navigation
 
         from .api import fields  # registers the OpenAPI extension of the `custom` object
-        from .models import CustomField, Picklist, PicklistItem
+        from .models import CustomField, FieldRule, Picklist, PicklistItem
 
         del fields
         # Definition changes appear in the operation log (reordering is not recorded).
         audit_registry.register(CustomField, exclude=("order",))
         audit_registry.register(Picklist)
         audit_registry.register(PicklistItem, exclude=("order",), parent="picklist")
+        audit_registry.register(FieldRule, exclude=("order",))
 
         # The History tab names custom-field changes by the field's label, not its key.
         from kehu.audit import display as audit_display
@@ -43,5 +44,11 @@ class CustomFieldsConfig(AppConfig):
             "settings",
             navigation.MenuItem(
                 _("Picklists"), "customfields:picklist_list", icon="list-details", admin_only=True
+            ),
+        )
+        navigation.register_item(
+            "settings",
+            navigation.MenuItem(
+                _("Data standards"), "customfields:standards", icon="checklist", admin_only=True
             ),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import django_filters
 
 from .choices import FieldType
-from .models import CustomField, PicklistItem
+from .models import CustomField, FieldRule, PicklistItem
 
 
 class CustomFieldFilterSet(django_filters.FilterSet):
@@ -31,3 +31,13 @@ class PicklistItemFilterSet(django_filters.FilterSet):
     class Meta:
         model = PicklistItem
         fields = ["picklist", "picklist_code", "is_active"]
+
+
+class FieldRuleFilterSet(django_filters.FilterSet):
+    model = django_filters.CharFilter(
+        field_name="model", lookup_expr="iexact", help_text="A model label, e.g. customers.account."
+    )
+
+    class Meta:
+        model = FieldRule
+        fields = ["model"]

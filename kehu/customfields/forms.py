@@ -471,3 +471,30 @@ class PicklistItemForm(forms.ModelForm):
 
     def service_data(self) -> dict[str, Any]:
         return {k: self.cleaned_data[k] for k in ("value", "label", "label_en", "color", "is_active")}
+
+
+class FieldRuleInlineForm(forms.Form):
+    """One row of the standards page: required, unique and the completeness weight."""
+
+    required = forms.BooleanField(label=_("Required"), required=False)
+    unique = forms.BooleanField(label=_("Unique"), required=False)
+    weight = forms.IntegerField(label=_("Completeness weight"), min_value=0, max_value=10)
+
+    def service_data(self) -> dict[str, Any]:
+        return {k: self.cleaned_data[k] for k in ("required", "unique", "weight")}
+
+
+class FieldRulePatternForm(forms.Form):
+    """The validation pattern of a field and its error message in both languages."""
+
+    pattern = forms.CharField(
+        label=_("Validation pattern"),
+        required=False,
+        max_length=300,
+        help_text=_("A regular expression the value must match, e.g. ^[0-9A-Z]{18}$. Leave empty for none."),
+    )
+    pattern_message = forms.CharField(label=_("Error message (Chinese)"), required=False, max_length=200)
+    pattern_message_en = forms.CharField(label=_("Error message (English)"), required=False, max_length=200)
+
+    def service_data(self) -> dict[str, Any]:
+        return {k: self.cleaned_data[k].strip() for k in ("pattern", "pattern_message", "pattern_message_en")}

@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import get_language
@@ -247,13 +247,133 @@ class CustomField(TimeStampedModel):
                     "A validation pattern applies only to text, URL, e-mail and phone fields."
                 )
             else:
-                try:
-                    re.compile(self.pattern)
-                except (re.error, RecursionError, OverflowError) as exc:
-                    errors["pattern"] = _("This is not a valid regular expression: %(error)s") % {
-                        "error": exc
-                    }
+                problem = pattern_problem(self.pattern, max_length=500)
+                if problem:
+                    errors["pattern"] = problem
         if self.type == FieldType.BOOLEAN and self.required:
             errors["required"] = _("A yes / no field cannot be required: unticked means no.")
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- data collection standards (数据采集规范) ---------------------------------------------------
+
+PATTERN_MAX_LENGTH = 300
+
+
+def pattern_problem(pattern: str, *, max_length: int = PATTERN_MAX_LENGTH) -> str | None:
+    """Why `pattern` cannot be used as a validation pattern, or None when it is acceptable.
+
+    Refused: too long, not a regular expression, or an unbounded repetition nested inside another
+    unbounded repetition (``(a+)+``, ``(\\w*)*``, ``(x+y?)+``): the classic catastrophic
+    backtracking shapes. The check walks Python's own parse tree, so it is cheap; overlapping
+    alternatives under a repetition (``(a|a)*``) are not detected, but values are short (at most
+    the field's length), which bounds the damage."""
+    if len(pattern) > max_length:
+        return str(_("At most %(count)d characters.") % {"count": max_length})
+    try:
+        re.compile(pattern)
+        import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
+
+        tree = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError, ImportError) as exc:
+        return str(_("This is not a valid regular expression: %(error)s") % {"error": exc})
+    if _nested_repeat(tree, inside=False):
+        return str(
+            _(
+                "Nested repetitions such as (a+)+ can take forever to check: "
+                "rewrite the pattern without a repeated group that itself repeats."
+            )
+        )
+    return None
+
+
+def _nested_repeat(tree: Any, *, inside: bool) -> bool:
+    import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
+
+    repeats = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT)
+    for op, arg in tree:
+        if op in repeats:
+            _low, high, sub = arg
+            unbounded = high == sre_constants.MAXREPEAT or high > 50
+            if unbounded and inside:
+                return True
+            if _nested_repeat(sub, inside=inside or unbounded):
+                return True
+        elif op == sre_constants.SUBPATTERN:
+            if _nested_repeat(arg[-1], inside=inside):
+                return True
+        elif op == sre_constants.BRANCH:
+            if any(_nested_repeat(branch, inside=inside) for branch in arg[1]):
+                return True
+        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT) and _nested_repeat(arg[1], inside=inside):
+            return True
+    return False
+
+
+class FieldRule(TimeStampedModel):
+    """A collection standard for one field of a customizable model (数据采集规范).
+
+    `field` is a standard field name or ``custom.<name>``. For custom fields, *required* and the
+    *pattern* stay on the ``CustomField`` definition (one source of truth, edited on the same
+    standards page): a rule of a custom field holds only `unique` and `weight`."""
+
+    scope_owner_field = None
+    scope_department_field = None
+
+    model = models.CharField(_("model"), max_length=100, db_index=True, help_text=_("e.g. customers.account"))
+    field = models.CharField(
+        _("field"), max_length=100, help_text=_("A standard field name, or custom.<name> for a custom field.")
+    )
+    required = models.BooleanField(_("required"), default=False)
+    pattern = models.CharField(
+        _("validation pattern"),
+        max_length=PATTERN_MAX_LENGTH,
+        blank=True,
+        help_text=_("A regular expression the value must match, e.g. ^[0-9A-Z]{18}$."),
+    )
+    pattern_message = models.CharField(_("pattern error message (Chinese)"), max_length=200, blank=True)
+    pattern_message_en = models.CharField(_("pattern error message (English)"), max_length=200, blank=True)
+    unique = models.BooleanField(
+        _("unique"), default=False, help_text=_("No two records may hold the same value (ignoring case).")
+    )
+    weight = models.PositiveSmallIntegerField(
+        _("completeness weight"),
+        default=1,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+        help_text=_("0 to 10: how much the field counts in the completeness score (0: not scored)."),
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("field rule")
+        verbose_name_plural = _("field rules")
+        ordering = ["model", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "field"], name="customfields_rule_unique_field"),
+            models.CheckConstraint(condition=models.Q(weight__lte=10), name="customfields_rule_weight_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model}.{self.field}"
+
+    @property
+    def is_custom(self) -> bool:
+        return self.field.startswith("custom.")
+
+    @property
+    def display_pattern_message(self) -> str:
+        return in_language(self.pattern_message, self.pattern_message_en)
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.pattern:
+            problem = pattern_problem(self.pattern)
+            if problem:
+                errors["pattern"] = problem
+        if self.weight is not None and self.weight > 10:
+            errors["weight"] = _("Enter a weight from 0 to 10.")
         if errors:
             raise ValidationError(errors)

@@ -13,7 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from kehu.core.permissions import is_admin
 
 from .choices import FieldType
-from .models import CustomField, Picklist, PicklistItem
+from .models import CustomField, FieldRule, Picklist, PicklistItem
 from .registry import get_model, model_label, picklist_usages
 
 
@@ -175,3 +175,13 @@ def custom_field_label(model: type[models.Model], json_field: str, key: str) -> 
         return None
     field = CustomField.objects.filter(model=model_label(model), name=key).only("label", "label_en").first()
     return field.display_label if field is not None else None
+
+
+def field_rule_list(*, user: Any, model: str | None = None) -> QuerySet[FieldRule]:
+    """Data collection standards for the API: any signed-in user may read them."""
+    if not getattr(user, "is_authenticated", False):
+        return FieldRule.objects.none()
+    qs = FieldRule.objects.order_by("model", "order", "id")
+    if model:
+        qs = qs.filter(model=model.lower())
+    return qs

@@ -19,7 +19,7 @@ from kehu.core.errors import ConflictError, DomainError, PermissionDeniedError
 from kehu.core.permissions import is_admin
 
 from .choices import CHOICE_TYPES, COMPATIBLE_TYPE_CHANGES, PATTERN_TYPES, FieldType
-from .models import CustomField, Picklist, PicklistItem
+from .models import CustomField, FieldRule, Picklist, PicklistItem
 from .registry import get_model, model_label
 from .selectors import custom_field_has_values, custom_fields_for, item_usage, picklist_usage
 from .validation import clean_value, is_empty
@@ -456,3 +456,177 @@ def picklist_item_reorder(*, picklist: Picklist, ids: list[int], by: Any) -> Non
             items[pk].order = position
             changed.append(items[pk])
     PicklistItem.objects.bulk_update(changed, ["order"])
+
+
+# --- data collection standards (field rules) and completeness ---------------------------------
+
+RULE_EDITABLE = ("required", "pattern", "pattern_message", "pattern_message_en", "unique", "weight", "order")
+# For a custom field, these settings live on its definition (one source of truth).
+CUSTOM_DEFINITION_SETTINGS = ("required", "pattern", "pattern_message", "pattern_message_en")
+COMPLETENESS_JOB_KIND = "customfields.completeness"
+COMPLETENESS_BATCH = 1000
+
+
+def _standards_model(model: type[models.Model] | str) -> type[models.Model]:
+    model_cls = get_model(model_label(model))
+    if model_cls is None:
+        msg = _("Data standards cannot be set on this model.")
+        raise DomainError(msg, fields={"model": [msg]})
+    return model_cls
+
+
+def _spec(model_cls: type[models.Model], key: str) -> Any:
+    from .standards import field_specs
+
+    for spec in field_specs(model_cls):
+        if spec.key == key:
+            return spec
+    msg = _("This field has no data standards (unknown, a system field or an inactive custom field).")
+    raise DomainError(msg, fields={"field": [msg]})
+
+
+@transaction.atomic
+def field_rule_set(
+    *, model: type[models.Model] | str, field: str, data: Mapping[str, Any], by: Any, recompute: bool = True
+) -> FieldRule:
+    """Create or change the rule of `field` ("phone" or "custom.<name>") of `model`.
+
+    For a custom field, `required` and the pattern settings are written to its ``CustomField``
+    definition (they live there); the rule keeps `unique` and `weight`. A field the model itself
+    requires stays required. A changed weight starts the completeness recomputation (a job)."""
+    _require_admin(by)
+    model_cls = _standards_model(model)
+    label = model_cls._meta.label_lower
+    spec = _spec(model_cls, field)
+    unknown = set(data) - set(RULE_EDITABLE)
+    if unknown:
+        _apply(FieldRule(), data, RULE_EDITABLE)  # raises the clear "cannot be set" error
+    data = dict(data)
+    errors: dict[str, list[str]] = {}
+    if spec.builtin_required and data.get("required") is False:
+        errors["required"] = [_("The model itself requires this field: it is always required.")]
+    if spec.model_field is None and not spec.is_custom and any(data.get(k) for k in ("pattern", "unique")):
+        errors["pattern" if data.get("pattern") else "unique"] = [
+            _("Only a weight and required can be set for this field.")
+        ]
+    if data.get("pattern") and not spec.pattern_applies:
+        errors["pattern"] = [_("A validation pattern applies only to text fields.")]
+    if data.get("unique") and spec.model_field is None and not spec.is_custom:
+        errors.setdefault("unique", [_("This field cannot be unique.")])
+    if errors:
+        raise DomainError(_("Some fields are not valid."), fields=errors)
+
+    old_weight = spec.weight
+    if spec.is_custom:
+        definition = {k: data.pop(k) for k in CUSTOM_DEFINITION_SETTINGS if k in data}
+        cf = spec.custom_field
+        if definition and any(getattr(cf, k) != v for k, v in definition.items()):
+            custom_field_update(field=cf, data=definition, by=by)
+            spec = _spec(model_cls, field)
+
+    rule = FieldRule.objects.select_for_update().filter(model=label, field=field).first()
+    if rule is None:
+        rule = FieldRule(model=label, field=field, weight=spec.default_weight, required=spec.builtin_required)
+    for key, value in data.items():
+        if spec.is_custom and key in CUSTOM_DEFINITION_SETTINGS:
+            continue
+        setattr(rule, key, value)
+    if spec.builtin_required:
+        rule.required = True
+    _full_clean(rule)
+    rule.save()
+    if recompute and _spec(model_cls, field).weight != old_weight:
+        completeness_recompute_start(model=model_cls, by=by)
+    return rule
+
+
+@transaction.atomic
+def field_rule_delete(*, rule: FieldRule, by: Any) -> None:
+    """Remove a rule: the field falls back to its defaults (for a custom field, its definition's
+    required and pattern stay)."""
+    _require_admin(by)
+    model_cls = get_model(rule.model)
+    before = None
+    if model_cls is not None:
+        before = _spec(model_cls, rule.field).weight if rule.field in _keys(model_cls) else None
+    FieldRule.objects.filter(pk=rule.pk).delete()
+    if model_cls is not None and before is not None and _spec(model_cls, rule.field).weight != before:
+        completeness_recompute_start(model=model_cls, by=by)
+
+
+def _keys(model_cls: type[models.Model]) -> set[str]:
+    from .standards import spec_keys
+
+    return spec_keys(model_cls)
+
+
+def completeness_recompute_start(*, model: type[models.Model] | str, by: Any) -> Any:
+    """Recompute the completeness of every record of `model` in a background job (on commit).
+    A job for the model that has not started yet is reused."""
+    from kehu.core.models import Job, JobStatus
+    from kehu.core.services import job_create
+
+    model_cls = _standards_model(model)
+    label = model_cls._meta.label_lower
+    pending = Job.objects.filter(
+        kind=COMPLETENESS_JOB_KIND, status=JobStatus.PENDING, params__model=label
+    ).first()
+    if pending is not None:
+        return pending
+    job = job_create(
+        kind=COMPLETENESS_JOB_KIND,
+        owner=by,
+        title=_("Recompute completeness: %(things)s") % {"things": model_cls._meta.verbose_name_plural},
+        params={"model": label},
+    )
+    transaction.on_commit(lambda: _schedule_recompute(job.pk))
+    return job
+
+
+def _schedule_recompute(job_id: int) -> None:
+    from .tasks import completeness_recompute
+
+    completeness_recompute.delay(job_id)
+
+
+def completeness_recompute_run(*, job_id: int, task_id: str = "") -> Any:
+    """The body of the recompute task: every record's score, in batches, with progress. Scores are
+    derived values: written with ``bulk_update`` (no signals, no version bump, not audited)."""
+    from kehu.core.services import job_run
+
+    from .rules import completeness_score
+    from .standards import field_specs
+
+    def work(job: Any, progress: Any) -> dict[str, Any]:
+        model_cls = get_model(str(job.params.get("model", "")))
+        if model_cls is None:
+            raise DomainError(_("This model no longer has data standards."))
+        specs = field_specs(model_cls)
+        queryset = model_cls._default_manager.order_by("pk")
+        total = queryset.count()
+        progress(0, total=total)
+        done = changed = 0
+        last_pk = 0
+        while True:
+            batch = list(queryset.filter(pk__gt=last_pk)[:COMPLETENESS_BATCH])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            dirty = []
+            for obj in batch:
+                score = completeness_score(specs, obj)
+                if getattr(obj, "completeness", None) != score:
+                    obj.completeness = score  # type: ignore[attr-defined]
+                    dirty.append(obj)
+            if dirty:
+                with transaction.atomic():
+                    model_cls._default_manager.bulk_update(dirty, ["completeness"])
+            done += len(batch)
+            changed += len(dirty)
+            progress(done)
+        return {
+            "message": _("%(changed)s of %(total)s scores changed.")
+            % {"changed": f"{changed:,}", "total": f"{total:,}"}
+        }
+
+    return job_run(job_id, work, task_id=task_id)

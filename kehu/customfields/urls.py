@@ -31,4 +31,15 @@ urlpatterns = [
         name="item_reactivate",
     ),
     path("items/<int:pk>/delete/", views.ItemDeleteView.as_view(), name="item_delete"),
+    path("standards/", views.StandardsView.as_view(), name="standards"),
+    path("standards/<str:model>/", views.StandardsView.as_view(), name="standards_model"),
+    path(
+        "standards/<str:model>/recompute/", views.StandardsRecomputeView.as_view(), name="standards_recompute"
+    ),
+    path("standards/<str:model>/fields/<str:key>/", views.StandardsRowView.as_view(), name="standards_field"),
+    path(
+        "standards/<str:model>/fields/<str:key>/pattern/",
+        views.StandardsPatternView.as_view(),
+        name="standards_pattern",
+    ),
 ]

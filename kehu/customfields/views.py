@@ -488,3 +488,182 @@ class ItemReorderView(AdminView):
         except DomainError as exc:
             return _toast(str(exc.message), "error")
         return _toast(_("The new order is saved."))
+
+
+# --- data collection standards (数据采集规范) ------------------------------------------------------
+
+
+def _standards_model_or_404(label: str) -> Any:
+    from django.http import Http404
+
+    model = get_model(label)
+    if model is None:
+        raise Http404
+    return model
+
+
+def _spec_or_404(model: Any, key: str) -> Any:
+    from django.http import Http404
+
+    from .standards import field_specs
+
+    for spec in field_specs(model):
+        if spec.key == key:
+            return spec
+    raise Http404
+
+
+def _row_context(model: Any, spec: Any, form: Any = None) -> dict[str, Any]:
+    return {
+        "spec": spec,
+        "model_label": model._meta.label_lower,
+        "form": form,
+        "errors": form.errors if form is not None else {},
+    }
+
+
+class StandardsView(AdminView):
+    """Per model: every standard and custom field with its required / pattern / unique / weight."""
+
+    def get(self, request: HttpRequest, model: str | None = None) -> HttpResponse:
+        from .standards import field_specs, standards_models
+
+        models_ = standards_models()
+        if model is None:
+            if not models_:
+                return render(
+                    request,
+                    "customfields/standards.html",
+                    {"tabs": [], "breadcrumbs": self.crumbs((_("Data standards"), None))},
+                )
+            return HttpResponseRedirect(
+                reverse("customfields:standards_model", args=[models_[0]._meta.label_lower])
+            )
+        model_cls = _standards_model_or_404(model)
+        specs = field_specs(model_cls)
+        from kehu.core.models import Job
+
+        job = (
+            Job.objects.filter(kind=services.COMPLETENESS_JOB_KIND, params__model=model_cls._meta.label_lower)
+            .order_by("-id")
+            .first()
+        )
+        return render(
+            request,
+            "customfields/standards.html",
+            {
+                "tabs": [(m._meta.label_lower, _model_label(m._meta.label_lower)) for m in models_],
+                "current": model_cls._meta.label_lower,
+                "title": _model_label(model_cls._meta.label_lower),
+                "rows": [_row_context(model_cls, s) for s in specs],
+                "total_weight": sum(s.weight for s in specs),
+                "job": job,
+                "breadcrumbs": self.crumbs(
+                    (_("Data standards"), reverse("customfields:standards")),
+                    (_model_label(model_cls._meta.label_lower), None),
+                ),
+            },
+        )
+
+
+class StandardsRowView(AdminView):
+    """POST (htmx, on change): save required / unique / weight of one field; answers the row."""
+
+    def post(self, request: HttpRequest, model: str, key: str) -> HttpResponse:
+        from .forms import FieldRuleInlineForm
+
+        model_cls = _standards_model_or_404(model)
+        spec = _spec_or_404(model_cls, key)
+        form = FieldRuleInlineForm(request.POST)
+        status = 200
+        message, level = "", "success"
+        if form.is_valid():
+            old_weight = spec.weight
+            try:
+                services.field_rule_set(model=model_cls, field=key, data=form.service_data(), by=request.user)
+            except DomainError as exc:
+                _form_error(form, exc)
+                message, level = str(exc.message), "error"
+            else:
+                spec = _spec_or_404(model_cls, key)
+                message = _("“%(label)s” saved.") % {"label": spec.label}
+                if spec.weight != old_weight:
+                    message += " " + _("Completeness scores are being recomputed.")
+                form = None
+        else:
+            message, level = _("Some fields are not valid."), "error"
+        response = render(
+            request, "customfields/_standards_row.html", _row_context(model_cls, spec, form), status=status
+        )
+        response["HX-Trigger"] = json.dumps({"kehu:toast": {"message": message, "level": level}})
+        return response
+
+
+class StandardsPatternView(AdminView):
+    """The validation pattern of one field (modal)."""
+
+    def render_form(self, request: HttpRequest, model_cls: Any, spec: Any, form: Any) -> HttpResponse:
+        return render(
+            request,
+            "customfields/_form_modal.html",
+            {
+                "form": form,
+                "action_url": reverse(
+                    "customfields:standards_pattern", args=[model_cls._meta.label_lower, spec.key]
+                ),
+                "title": _("Validation pattern: %(label)s") % {"label": spec.label},
+            },
+        )
+
+    def get(self, request: HttpRequest, model: str, key: str) -> HttpResponse:
+        from .forms import FieldRulePatternForm
+
+        model_cls = _standards_model_or_404(model)
+        spec = _spec_or_404(model_cls, key)
+        if spec.is_custom:
+            cf = spec.custom_field
+            initial = {
+                "pattern": cf.pattern,
+                "pattern_message": cf.pattern_message,
+                "pattern_message_en": cf.pattern_message_en,
+            }
+        else:
+            rule = spec.rule
+            initial = {
+                "pattern": rule.pattern if rule else "",
+                "pattern_message": rule.pattern_message if rule else "",
+                "pattern_message_en": rule.pattern_message_en if rule else "",
+            }
+        return self.render_form(request, model_cls, spec, FieldRulePatternForm(initial=initial))
+
+    def post(self, request: HttpRequest, model: str, key: str) -> HttpResponse:
+        from .forms import FieldRulePatternForm
+
+        model_cls = _standards_model_or_404(model)
+        spec = _spec_or_404(model_cls, key)
+        form = FieldRulePatternForm(request.POST)
+        if form.is_valid():
+            try:
+                services.field_rule_set(model=model_cls, field=key, data=form.service_data(), by=request.user)
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                return _done(
+                    request,
+                    _("“%(label)s” saved.") % {"label": spec.label},
+                    url=reverse("customfields:standards_model", args=[model_cls._meta.label_lower]),
+                )
+        return self.render_form(request, model_cls, spec, form)
+
+
+class StandardsRecomputeView(AdminView):
+    """POST: recompute every record's completeness now (a background job)."""
+
+    def post(self, request: HttpRequest, model: str) -> HttpResponse:
+        model_cls = _standards_model_or_404(model)
+        services.completeness_recompute_start(model=model_cls, by=request.user)
+        return _done(
+            request,
+            _("Completeness scores are being recomputed."),
+            url=reverse("customfields:standards_model", args=[model_cls._meta.label_lower]),
+        )

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from rest_framework import serializers
 
 from ..choices import TABLER_COLORS, FieldType
-from ..models import CustomField, Picklist, PicklistItem
+from ..models import CustomField, FieldRule, Picklist, PicklistItem
 from ..selectors import picklist_list
 from .fields import CustomFieldsField
 
@@ -165,3 +165,56 @@ class ReorderSerializer(serializers.Serializer):
 
 class FieldReorderSerializer(ReorderSerializer):
     model = serializers.CharField(max_length=100, help_text="The model whose fields are reordered.")
+
+
+class FieldRuleSerializer(serializers.ModelSerializer):
+    """A data collection standard of one field. For a custom field (``custom.<name>``), `required`
+    and the pattern settings are read from and written to its custom field definition."""
+
+    is_custom = serializers.BooleanField(read_only=True)
+    weight = serializers.IntegerField(
+        min_value=0, max_value=10, required=False, help_text="0 to 10: weight in the completeness score."
+    )
+
+    class Meta:
+        model = FieldRule
+        fields = [
+            "id",
+            "model",
+            "field",
+            "is_custom",
+            "required",
+            "pattern",
+            "pattern_message",
+            "pattern_message_en",
+            "unique",
+            "weight",
+            "order",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators: ClassVar[list[Any]] = []
+        extra_kwargs = {
+            "model": {"help_text": "The customizable model, e.g. customers.account (set on create only)."},
+            "field": {
+                "validators": [],
+                "help_text": "A standard field name or custom.<name> (set on create only).",
+            },
+        }
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if instance.is_custom:
+            definition = CustomField.objects.filter(
+                model=instance.model, name=instance.field.removeprefix("custom.")
+            ).first()
+            if definition is not None:
+                for key in ("required", "pattern", "pattern_message", "pattern_message_en"):
+                    data[key] = getattr(definition, key)
+        return data
+
+
+class FieldRuleUpdateSerializer(FieldRuleSerializer):
+    class Meta(FieldRuleSerializer.Meta):
+        read_only_fields = ["model", "field", "created_at", "updated_at"]

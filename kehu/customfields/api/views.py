@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kehu.core.errors import DomainError
 from kehu.core.permissions import is_admin
 
 from .. import selectors, services
-from ..filtersets import CustomFieldFilterSet, PicklistItemFilterSet
+from ..filtersets import CustomFieldFilterSet, FieldRuleFilterSet, PicklistItemFilterSet
 from .serializers import (
     CustomFieldSerializer,
     CustomFieldUpdateSerializer,
     FieldReorderSerializer,
+    FieldRuleSerializer,
+    FieldRuleUpdateSerializer,
     PicklistItemSerializer,
     PicklistItemUpdateSerializer,
     PicklistSerializer,
@@ -208,3 +212,52 @@ class PicklistItemViewSet(_DefinitionViewSet):
 
     def perform_destroy(self, instance: Any) -> None:
         services.picklist_item_delete(item=instance, by=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List data collection standards (field rules)"),
+    retrieve=extend_schema(summary="Get a field rule"),
+    create=extend_schema(
+        summary="Set the data standard of a field (administrators)",
+        description="`field` is a standard field name or `custom.<name>`. For custom fields, `required` "
+        "and the pattern settings are stored on the custom field definition. A changed weight starts "
+        "the recomputation of every record's completeness (a background job).",
+    ),
+    update=extend_schema(summary="Replace a field rule (administrators)"),
+    partial_update=extend_schema(summary="Change a field rule (administrators)"),
+    destroy=extend_schema(
+        summary="Remove a field rule (administrators)",
+        description="The field falls back to its defaults; a custom field keeps its own required "
+        "and pattern.",
+    ),
+)
+@extend_schema(tags=["custom fields"])
+class FieldRuleViewSet(_DefinitionViewSet):
+    """Data collection standards (数据采集规范): required, pattern, unique and completeness weight per
+    field. Filter with `?model=customers.account`."""
+
+    serializer_class = FieldRuleSerializer
+    update_serializer_class = FieldRuleUpdateSerializer
+    filterset_class = FieldRuleFilterSet
+
+    def get_queryset(self) -> Any:
+        return selectors.field_rule_list(user=self.request.user)
+
+    def perform_service_create(self, data: dict[str, Any]) -> Any:
+        model, field = data.pop("model"), data.pop("field")
+        if (
+            selectors.field_rule_list(user=self.request.user)
+            .filter(model=model.lower(), field=field)
+            .exists()
+        ):
+            msg = _("This field already has a rule: change it instead.")
+            raise DomainError(msg, fields={"field": [msg]})
+        return services.field_rule_set(model=model, field=field, data=data, by=self.request.user)
+
+    def perform_service_update(self, obj: Any, data: dict[str, Any]) -> Any:
+        data.pop("model", None)
+        data.pop("field", None)
+        return services.field_rule_set(model=obj.model, field=obj.field, data=data, by=self.request.user)
+
+    def perform_destroy(self, instance: Any) -> None:
+        services.field_rule_delete(rule=instance, by=self.request.user)
