@@ -12,6 +12,7 @@ v1 = [
     path("notifications/", include("kehu.notifications.api.urls")),
     path("custom-fields/", include("kehu.customfields.api.urls")),
     path("customers/", include("kehu.customers.api.urls")),
+    path("tags/", include("kehu.tags.api.urls")),
     path("search/", include("kehu.search.api.urls")),
     path("activities/", include("kehu.activities.api.urls")),
 ]

@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from kehu.core.search import clean_query
 from kehu.customfields.filters import add_custom_filters
 from kehu.customfields.selectors import picklist_choices
+from kehu.tags.filters import StaticGroupFilter, TagFilter, TagMatchFilter
 from kehu.users.models import Department
 
 from .choices import PICKLIST_FIELDS, AccountKind
@@ -84,6 +85,9 @@ class AccountFilterSet(OwnedFilterSet):
         widget=forms.SelectMultiple(attrs=TOM_SELECT),
     )
     is_active = django_filters.BooleanFilter(label=pgettext_lazy("customers", "Active"), widget=YES_NO)
+    tags = TagFilter()
+    tags_mode = TagMatchFilter()
+    group = StaticGroupFilter()
 
     class Meta:
         model = Account
@@ -106,6 +110,9 @@ class ContactFilterSet(OwnedFilterSet):
         field_name="account_id", label=pgettext_lazy("customers", "Account"), widget=forms.HiddenInput
     )
     is_primary = django_filters.BooleanFilter(label=_("Primary contact"), widget=YES_NO)
+    tags = TagFilter()
+    tags_mode = TagMatchFilter()
+    group = StaticGroupFilter()
 
     class Meta:
         model = Contact

@@ -15,6 +15,7 @@ from kehu.core.permissions import can
 from kehu.core.validators import format_phone, normalise_email, normalise_phone
 from kehu.customfields.forms import CustomFieldsFormMixin
 from kehu.customfields.selectors import picklist_choices
+from kehu.tags.forms import TagsFormMixin
 
 from .choices import PICKLIST_FIELDS
 from .models import Account, Contact
@@ -66,7 +67,7 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # t
         return data
 
 
-class AccountForm(_OwnedForm):
+class AccountForm(TagsFormMixin, _OwnedForm):
     website = forms.URLField(label=_("Website"), max_length=200, required=False, assume_scheme="https")
 
     class Meta:
@@ -111,7 +112,7 @@ class AccountForm(_OwnedForm):
         )
 
 
-class ContactForm(_OwnedForm):
+class ContactForm(TagsFormMixin, _OwnedForm):
     phone_fields = ("phone", "mobile")
 
     class Meta:

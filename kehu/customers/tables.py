@@ -23,6 +23,7 @@ from kehu.core.tables import (
 )
 from kehu.customfields.selectors import picklist_label_map
 from kehu.customfields.tables import custom_list_columns
+from kehu.tags.tables import TagsColumn
 
 from .choices import PICKLIST_FIELDS
 from .models import Account, Contact
@@ -73,6 +74,7 @@ class AccountTable(Table):
         ChoiceColumn("kind", _("Type"), order_by="kind", default=False),
         PicklistColumn("level", _("Level"), PICKLIST_FIELDS["level"], order_by="level"),
         PicklistColumn("industry", _("Industry"), PICKLIST_FIELDS["industry"], order_by="industry"),
+        TagsColumn(),
         PicklistColumn("source", _("Source"), PICKLIST_FIELDS["source"], order_by="source", default=False),
         PhoneColumn("phone", pgettext_lazy("customers", "Phone")),
         EmailColumn("email", _("E-mail"), default=False),
@@ -103,6 +105,7 @@ class ContactTable(Table):
         LinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("title", _("Job title"), order_by="title"),
         RelatedLinkColumn("account", pgettext_lazy("customers", "Account"), order_by=("account__name",)),
+        TagsColumn(default=False),
         PhoneColumn("mobile", _("Mobile")),
         PhoneColumn("phone", pgettext_lazy("customers", "Phone"), default=False),
         EmailColumn("email", _("E-mail")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -71,15 +72,19 @@ class AccountEditView(generic.ObjectEditView):
     model = Account
     form_class = AccountForm
 
+    @transaction.atomic
     def save(self, form: AccountForm, obj: Account | None) -> Account:
         if obj is None:
-            return services.account_create(by=self.request.user, data=form.service_data())  # type: ignore[arg-type]
-        return services.account_update(
-            account=obj,
-            by=self.request.user,
-            data=form.service_data(),  # type: ignore[arg-type]
-            version=form.version,
-        )
+            saved = services.account_create(by=self.request.user, data=form.service_data())  # type: ignore[arg-type]
+        else:
+            saved = services.account_update(
+                account=obj,
+                by=self.request.user,
+                data=form.service_data(),  # type: ignore[arg-type]
+                version=form.version,
+            )
+        form.save_tags(saved)  # kehu.tags.services.tags_set when the tags changed
+        return saved
 
 
 class AccountDeleteView(generic.ObjectDeleteView):
@@ -139,15 +144,19 @@ class ContactEditView(generic.ObjectEditView):
     model = Contact
     form_class = ContactForm
 
+    @transaction.atomic
     def save(self, form: ContactForm, obj: Contact | None) -> Contact:
         if obj is None:
-            return services.contact_create(by=self.request.user, data=form.service_data())  # type: ignore[arg-type]
-        return services.contact_update(
-            contact=obj,
-            by=self.request.user,
-            data=form.service_data(),  # type: ignore[arg-type]
-            version=form.version,
-        )
+            saved = services.contact_create(by=self.request.user, data=form.service_data())  # type: ignore[arg-type]
+        else:
+            saved = services.contact_update(
+                contact=obj,
+                by=self.request.user,
+                data=form.service_data(),  # type: ignore[arg-type]
+                version=form.version,
+            )
+        form.save_tags(saved)  # kehu.tags.services.tags_set when the tags changed
+        return saved
 
 
 class ContactDeleteView(generic.ObjectDeleteView):
