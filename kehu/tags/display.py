@@ -1,0 +1,33 @@
+"""Tag chips as HTML (escaped), shared by the template tag, the list column and the picker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import Tag
+
+
+def chip(tag: Tag) -> SafeString:
+    title = f"{tag.group.name} · {tag.name}" if tag.group_id and tag.group else tag.name
+    if tag.description:
+        title = f"{title} — {tag.description}"
+    return format_html(
+        '<span class="badge {} kehu-tag" data-tag-id="{}" title="{}">{}</span>',
+        tag.badge_class,
+        tag.pk,
+        title,
+        tag.name,
+    )
+
+
+def chips(tags: Iterable[Tag]) -> SafeString:
+    tags = list(tags)
+    if not tags:
+        return mark_safe("")
+    return format_html(
+        '<span class="d-inline-flex flex-wrap gap-1 kehu-tags">{}</span>',
+        format_html_join("", "{}", ((chip(t),) for t in tags)),
+    )
