@@ -9,15 +9,30 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from kehu.audit import events as audit_events
         from kehu.audit import registry as audit_registry
         from kehu.core import masking, navigation, permissions, search
         from kehu.core.choices import Action
         from kehu.customfields import registry as customfields_registry
         from kehu.tags import registry as tags_registry
 
-        from . import exporting
-        from .choices import ACCOUNT_RESTRICTABLE_FIELDS, CONTACT_RESTRICTABLE_FIELDS, PICKLIST_FIELDS
-        from .models import Account, Contact
+        from . import exporting, services
+        from .choices import (
+            ACCOUNT_RESTRICTABLE_FIELDS,
+            CONTACT_RESTRICTABLE_FIELDS,
+            CONTACT_ROLE_PICKLIST,
+            PICKLIST_FIELDS,
+        )
+        from .models import (
+            Account,
+            AccountAddress,
+            AccountContactRelation,
+            AccountEmail,
+            AccountPhone,
+            Contact,
+            ContactEmail,
+            ContactPhone,
+        )
         from .selectors import account_search, contact_search
 
         actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT, Action.ASSIGN)
@@ -52,6 +67,11 @@ class CustomersConfig(AppConfig):
         audit_registry.field_modes_from(
             detail_models.ContactEmail, Contact, {"email": "email"}, repr_field="email"
         )
+        for detail in (AccountPhone, AccountEmail, AccountAddress):
+            audit_registry.register(detail, parent="account")
+        for detail in (ContactPhone, ContactEmail, AccountContactRelation):
+            audit_registry.register(detail, parent="contact")
+        audit_events.register_event(services.LIFECYCLE_EVENT, _("Lifecycle stage changed"), icon="stairs-up")
 
         customfields_registry.register(Account)
         customfields_registry.register(Contact)
@@ -59,6 +79,7 @@ class CustomersConfig(AppConfig):
         tags_registry.register_taggable(Contact)
         for field_name, code in PICKLIST_FIELDS.items():
             customfields_registry.register_picklist_usage(Account, field_name, code)
+        customfields_registry.register_picklist_usage(AccountContactRelation, "role", CONTACT_ROLE_PICKLIST)
 
         exporting.register()
 

@@ -45,12 +45,14 @@ def _english() -> bool:
     return not (get_language() or "en").lower().startswith("zh")
 
 
-_SUFFIX = re.compile(r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|地区|新区|省|市|区|县|盟|旗)$")
+_SUFFIX = re.compile(
+    r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|自治县|地区|新区|省|市|区|县|盟|旗)$"
+)
 
 
 @cache
 def _pinyin(name: str) -> str:
-    """"Shenzhen" for 深圳市 (the administrative suffix dropped)."""
+    """ "Shenzhen" for 深圳市 (the administrative suffix dropped)."""
     from pypinyin import lazy_pinyin
 
     stem = _SUFFIX.sub("", name) or name

@@ -10,9 +10,16 @@ from rest_framework import serializers
 
 from kehu.core.api.mixins import FieldPermissionSerializerMixin
 from kehu.customfields.api.fields import CustomFieldsField
+from kehu.tags.api.fields import TagsReadField
 from kehu.users.selectors import assignable_users
 
-from ..models import Account, Contact
+from ..choices import AddressKind, EmailKind, PhoneKind
+from ..models import (
+    Account,
+    AccountAddress,
+    AccountContactRelation,
+    Contact,
+)
 from ..selectors import contact_account_choices
 
 
@@ -32,6 +39,106 @@ class UserRefSerializer(serializers.ModelSerializer):
 OWNED_READ_ONLY = ["id", "department", "created_by", "created_at", "updated_at"]
 
 
+class PhoneSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PhoneKind.choices, default=PhoneKind.WORK)
+    number = serializers.CharField(max_length=40, help_text="Any common format; stored as E.164.")
+    is_primary = serializers.BooleanField(default=False)
+
+
+class EmailSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EmailKind.choices, default=EmailKind.WORK)
+    email = serializers.CharField(max_length=254, help_text="Stored lower-case.")
+    is_primary = serializers.BooleanField(default=False)
+
+
+class RegionSerializerMixin(serializers.Serializer):
+    region = serializers.CharField(source="region_display", read_only=True, help_text="Region names.")
+
+
+_REGION_HELP = {
+    "country": {"help_text": "ISO 3166-1 alpha-2 code (CN, JP, US ...); CN is implied by a province."},
+    "province": {"help_text": "GB/T 2260 code of the province (440000)."},
+    "city": {"help_text": "GB/T 2260 code of the city (440300); empty for municipalities."},
+    "district": {"help_text": "GB/T 2260 code of the district or county (440305)."},
+}
+_REGION_FIELDS = ["country", "province", "city", "district", "region"]
+
+
+class AddressRowSerializer(RegionSerializerMixin, serializers.ModelSerializer):
+    class Meta:
+        model = AccountAddress
+        fields = ["kind", *_REGION_FIELDS, "street", "postcode", "is_primary"]
+        extra_kwargs = {**_REGION_HELP, "kind": {"default": AddressKind.OFFICE}}
+
+
+class AddressSerializer(RegionSerializerMixin, serializers.ModelSerializer):
+    """An address of an account (endpoint /customers/addresses/)."""
+
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=Account.objects.none(), help_text="Id of an account you may change."
+    )
+
+    class Meta:
+        model = AccountAddress
+        fields = ["id", "account", "kind", *_REGION_FIELDS, "street", "postcode", "is_primary"]
+        extra_kwargs = {**_REGION_HELP, "kind": {"default": AddressKind.OFFICE}}
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            if isinstance(self.instance, AccountAddress):
+                fields["account"].read_only = True
+            else:
+                fields["account"].queryset = Account.objects.restrict(request.user, "view")  # type: ignore[attr-defined]
+        return fields
+
+
+class RelationSerializer(serializers.ModelSerializer):
+    """A contact's link to an account in a role (endpoint /customers/account-contact-relations/)."""
+
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=Account.objects.none(), help_text="Id of an account you may view."
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.none(), help_text="Id of a contact you may change."
+    )
+    account_name = serializers.CharField(source="account.name", read_only=True)
+
+    class Meta:
+        model = AccountContactRelation
+        fields = ["id", "account", "account_name", "contact", "role", "is_direct", "start_date", "end_date"]
+        read_only_fields = ["id"]
+        extra_kwargs = {
+            "role": {"help_text": "A value of the picklist contact_role (decision_maker, purchaser ...)."},
+            "is_direct": {
+                "help_text": "The contact's direct account. Set true to make this account the direct one."
+            },
+        }
+        validators: list[Any] = []  # duplicates are refused by the service (409)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            if isinstance(self.instance, AccountContactRelation):
+                fields["account"].read_only = True
+                fields["contact"].read_only = True
+            else:
+                fields["account"].queryset = Account.objects.restrict(request.user, "view")  # type: ignore[attr-defined]
+                fields["contact"].queryset = Contact.objects.restrict(request.user, "view")  # type: ignore[attr-defined]
+        return fields
+
+
+class ContactRelationRowSerializer(serializers.ModelSerializer):
+    account_name = serializers.CharField(source="account.name", read_only=True)
+
+    class Meta:
+        model = AccountContactRelation
+        fields = ["id", "account", "account_name", "role", "is_direct", "start_date", "end_date"]
+        read_only_fields = fields
+
+
 class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
@@ -44,6 +151,23 @@ class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
         help_text="Send the version you read to refuse the update (409) if someone changed the record since.",
     )
     custom = _custom_field()
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Account.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Parent account (group company) id; an account you may view; no cycles.",
+    )
+    region = serializers.CharField(source="region_display", read_only=True, help_text="Region names.")
+    phones = PhoneSerializer(
+        many=True, required=False, help_text="All phones; replaces the list when sent. One is primary."
+    )
+    emails = EmailSerializer(
+        many=True, required=False, help_text="All e-mails; replaces the list when sent. One is primary."
+    )
+    addresses = AddressRowSerializer(
+        many=True, required=False, help_text="All addresses; replaces the list when sent. One is primary."
+    )
+    tags = TagsReadField()
 
     class Meta:
         model = Account
@@ -54,26 +178,54 @@ class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
             "short_name",
             "phone",
             "email",
+            "phones",
+            "emails",
             "website",
+            "wechat",
+            "tax_number",
             "industry",
             "source",
             "level",
+            "lifecycle_stage",
+            "lifecycle_changed_at",
+            "country",
+            "province",
+            "city",
+            "district",
+            "region",
             "address",
+            "addresses",
+            "parent",
+            "last_activity_at",
+            "completeness",
             "notes",
             "is_active",
             "owner",
             "department",
             "custom",
+            "tags",
             "version",
             "created_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = OWNED_READ_ONLY
+        read_only_fields = [*OWNED_READ_ONLY, "lifecycle_changed_at", "last_activity_at", "completeness"]
         extra_kwargs = {
-            "phone": {"help_text": "Any common format; stored as E.164 (+8613812345678)."},
-            "email": {"help_text": "Stored lower-case."},
+            "phone": {"help_text": "The primary phone. Any common format; stored as E.164 (+8613812345678)."},
+            "email": {"help_text": "The primary e-mail. Stored lower-case."},
+            "address": {"help_text": "The primary address on one line (set from `addresses` when sent)."},
+            "tax_number": {
+                "help_text": "Unified social credit code (统一社会信用代码), 18 characters, check digit."
+            },
+            **_REGION_HELP,
         }
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if "parent" in fields and request is not None:
+            fields["parent"].queryset = Account.objects.restrict(request.user, "view")  # type: ignore[attr-defined]
+        return fields
 
 
 class ContactSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
@@ -87,29 +239,64 @@ class ContactSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
     )
     version = serializers.IntegerField(required=False, min_value=1)
     custom = _custom_field()
+    phones = PhoneSerializer(
+        many=True, required=False, help_text="All phones; replaces the list when sent. One is primary."
+    )
+    emails = EmailSerializer(
+        many=True, required=False, help_text="All e-mails; replaces the list when sent. One is primary."
+    )
+    role = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        write_only=True,
+        help_text="Role at the direct account (picklist contact_role).",
+    )
+    relations = ContactRelationRowSerializer(
+        source="account_relations",
+        many=True,
+        read_only=True,
+        help_text="Every account the contact works with (edit: /customers/account-contact-relations/).",
+    )
+    tags = TagsReadField()
 
     class Meta:
         model = Contact
         fields = [
             "id",
             "account",
+            "role",
+            "relations",
             "name",
             "title",
+            "gender",
+            "birthday",
             "phone",
             "mobile",
             "email",
+            "phones",
+            "emails",
             "wechat",
+            "preferred_channel",
+            "do_not_call",
+            "do_not_email",
+            "do_not_sms",
+            "do_not_wechat",
+            "do_not_visit",
             "is_primary",
+            "last_activity_at",
+            "completeness",
             "notes",
             "owner",
             "department",
             "custom",
+            "tags",
             "version",
             "created_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = OWNED_READ_ONLY
+        read_only_fields = [*OWNED_READ_ONLY, "last_activity_at", "completeness"]
         # "One primary contact per account" is kept by the service (it unsets the previous one).
         validators: list[Any] = []
 

@@ -2,11 +2,13 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from .timeline import AccountTimelineView, ContactTimelineView
-from .views import AccountViewSet, ContactViewSet
+from .views import AccountViewSet, AddressViewSet, ContactViewSet, RelationViewSet
 
 router = SimpleRouter()
 router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
+router.register("addresses", AddressViewSet, basename="address")
+router.register("account-contact-relations", RelationViewSet, basename="accountcontactrelation")
 
 urlpatterns = [
     *router.urls,
