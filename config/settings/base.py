@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep-stale": {"task": "kehu.core.tasks.job_sweep_stale", "schedule": 60.0},
+    # Task reminders due now (each sent once; a late run catches up, see kehu/activities/reminders.py).
+    "activities-reminders-send-due": {"task": "kehu.activities.tasks.reminders_send_due", "schedule": 60.0},
+    # Notification e-mails still due (a lost task, an SMTP server that was down).
+    "notifications-email-sweep": {"task": "kehu.notifications.tasks.notification_email_sweep", "schedule": 300.0},
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))

@@ -14,3 +14,12 @@ class NotificationsConfig(AppConfig):
 
         if notify_job_finished not in job_finished_hooks:
             job_finished_hooks.append(notify_job_finished)
+
+        from .kinds import Channel, register_kind
+
+        register_kind(
+            "job.succeeded", _("My background jobs finished"), default_channels={Channel.IN_APP}, order=900
+        )
+        register_kind(
+            "job.failed", _("My background jobs failed"), default_channels={Channel.IN_APP}, order=901
+        )

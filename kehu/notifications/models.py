@@ -22,7 +22,8 @@ class NotificationQuerySet(RestrictedQuerySet):
         """Notifications are personal: a user sees and marks only their own (administrators too)."""
         if not (user is not None and getattr(user, "is_authenticated", False) and user.is_active):
             return self.none()
-        return self.filter(recipient=user.pk)
+        # Rows kept only for e-mail (the user switched the kind off in the app) stay out of the bell.
+        return self.filter(recipient=user.pk, in_app=True)
 
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
@@ -61,6 +62,11 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    # False: the recipient switched this kind off in the app but on by e-mail; the row exists only
+    # so that the e-mail is sent once (its `emailed_at`) and is not shown in the notification centre.
+    in_app = models.BooleanField(_("shown in Kehu"), default=True)
+    # An e-mail is due for this row until `emailed_at` is set (or it is found undeliverable).
+    email_requested = models.BooleanField(_("e-mail requested"), default=False)
 
     objects = NotificationManager()
 
@@ -73,6 +79,12 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "read_at"], name="notif_recipient_read"),
             # The latest items of a user.
             models.Index(fields=["recipient", "-created_at", "-id"], name="notif_recipient_latest"),
+            # The e-mail sweep: the few rows whose e-mail is still due.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(email_requested=True, emailed_at__isnull=True),
+                name="notif_email_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,3 +98,28 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """A user's choice of channels for one kind of notification (no row: the kind's defaults)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+    )
+    kind = models.CharField(_("kind"), max_length=64)
+    in_app = models.BooleanField(_("in Kehu"), default=True)
+    email = models.BooleanField(_("by e-mail"), default=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notif_preference_user_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.kind}"

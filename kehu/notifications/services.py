@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.core.choices import JobStatus
+from kehu.core.errors import DomainError
 
-from .models import Level, Notification
+from . import kinds
+from .kinds import Channel
+from .models import Level, Notification, NotificationPreference
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +44,21 @@ def notify(
     kind: str = "",
     actor: Any = None,
     target: models.Model | None = None,
-    email: bool = False,
+    email: bool | None = None,
 ) -> list[Notification]:
     """Tell users something in the notification centre (one row each, one INSERT for all).
 
     `recipients`: users or user ids (inactive users are skipped). `url`: where clicking the
-    notification leads (a path inside Kehu). `email=True` also sends it by e-mail after commit.
-    Text is stored as given: pass it already in the recipients' language when that matters.
+    notification leads (a path inside Kehu). Text is stored as given: pass it already in the
+    recipients' language when that matters.
+
+    Channels follow each recipient's preferences for a registered `kind` (`kinds.register_kind`):
+    in-app off and e-mail off: no row; in-app off and e-mail on: a row with `in_app=False` that the
+    bell never shows but that makes the e-mail go out exactly once. `email`: None (default) as the
+    preferences say; False never e-mails; True e-mails unless the recipient switched e-mail off for
+    this kind (a kind nobody registered is always in-app and e-mailed only with `email=True`).
+    E-mails are sent after commit (see `notification_emails_send`). Returns the rows created,
+    including e-mail-only ones.
     """
     ids = _user_ids(recipients)
     if not ids:
@@ -54,27 +66,89 @@ def notify(
     active = set(get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
     if level not in Level.values:
         level = Level.INFO
-    rows = [
-        Notification(
-            recipient_id=pk,
-            kind=kind[:64],
-            level=level,
-            title=str(title)[:200],
-            body=str(body),
-            url=str(url)[:500],
-            actor_id=getattr(actor, "pk", None),
-            target_model=target._meta.label_lower if target is not None else "",
-            target_id=target.pk if target is not None else None,
+    registered = kinds.get_kind(kind) if kind else None
+    channels = (
+        channels_for(user_ids=[pk for pk in ids if pk in active], kind=kind) if registered is not None else {}
+    )
+    rows = []
+    for pk in ids:
+        if pk not in active:
+            continue
+        if registered is not None:
+            chosen = channels[pk]
+            in_app = Channel.IN_APP in chosen
+            by_email = Channel.EMAIL in chosen and email is not False
+        else:
+            in_app, by_email = True, bool(email)
+        if not (in_app or by_email):
+            continue
+        rows.append(
+            Notification(
+                recipient_id=pk,
+                kind=kind[:64],
+                level=level,
+                title=str(title)[:200],
+                body=str(body),
+                url=str(url)[:500],
+                actor_id=getattr(actor, "pk", None),
+                target_model=target._meta.label_lower if target is not None else "",
+                target_id=target.pk if target is not None else None,
+                in_app=in_app,
+                email_requested=by_email,
+            )
         )
-        for pk in ids
-        if pk in active
-    ]
     created = Notification.objects.bulk_create(rows)
-    if email and created:
-        created_ids = [n.pk for n in created if n.pk is not None]
-        if created_ids:
-            transaction.on_commit(lambda: _schedule_email(created_ids))
+    email_ids = [n.pk for n in created if n.email_requested and n.pk is not None]
+    if email_ids:
+        transaction.on_commit(lambda: _schedule_email(email_ids))
     return created
+
+
+def channels_for(*, user_ids: Iterable[int], kind: str) -> dict[int, frozenset[str]]:
+    """The channels each user gets `kind` on: their saved choice, else the kind's defaults."""
+    registered = kinds.get_kind(kind)
+    default = registered.default_channels if registered is not None else frozenset({Channel.IN_APP.value})
+    result = dict.fromkeys(user_ids, default)
+    for pref in NotificationPreference.objects.filter(user_id__in=list(result), kind=kind):
+        result[pref.user_id] = frozenset(
+            c for c, on in ((Channel.IN_APP.value, pref.in_app), (Channel.EMAIL.value, pref.email)) if on
+        )
+    return result
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: Any, values: Mapping[str, Iterable[str]]) -> int:
+    """Save the user's channels for the given kinds (`{"task.reminder": {"in_app", "email"}}`).
+
+    Kinds not in `values` keep their current choice. Unknown kinds or channels raise a
+    `DomainError` (nothing saved). Returns how many kinds were saved."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, set[str]] = {}
+    for key, chosen in values.items():
+        if kinds.get_kind(key) is None:
+            errors.setdefault(key, []).append(_("Unknown kind of notification."))
+            continue
+        chosen_set = {str(c) for c in chosen}
+        bad = chosen_set - set(kinds.CHANNELS)
+        if bad:
+            errors.setdefault(key, []).append(
+                _("Unknown channel: %(channels)s.") % {"channels": ", ".join(sorted(bad))}
+            )
+            continue
+        clean[key] = chosen_set
+    if errors:
+        raise DomainError(
+            _("Some notification preferences are not valid."),
+            code="notification_preferences_invalid",
+            fields=errors,
+        )
+    for key, chosen_set in clean.items():
+        NotificationPreference.objects.update_or_create(
+            user_id=user.pk,
+            kind=key,
+            defaults={"in_app": Channel.IN_APP in chosen_set, "email": Channel.EMAIL in chosen_set},
+        )
+    return len(clean)
 
 
 def _schedule_email(ids: list[int]) -> None:
@@ -103,42 +177,106 @@ def notification_mark_all_read(*, user: Any) -> int:
     )
 
 
-def deliver(notifications: Iterable[Notification], *, email: bool = True) -> int:
-    """Deliver notifications outside the app: by e-mail (Django's EMAIL_BACKEND) when `email`.
+def deliver(notifications: Iterable[Any], *, email: bool = True) -> int:
+    """E-mail these notifications (rows or ids) whose e-mail is due; returns how many were sent.
 
-    Each recipient with an e-mail address gets one message per notification, sent once
-    (`emailed_at` is set); returns how many were sent."""
+    Idempotent and safe to retry: see `notification_email_send`."""
     if not email:
         return 0
-    pending = [n for n in notifications if n.emailed_at is None]
-    if not pending:
-        return 0
-    users = {u.pk: u for u in get_user_model().objects.filter(pk__in={n.recipient_id for n in pending})}
-    sent_ids = []
+    ids = [n if isinstance(n, int) else n.pk for n in notifications]
+    sent, _failed = notification_emails_send(ids=ids)
+    return sent
+
+
+def notification_emails_send(*, ids: Iterable[int]) -> tuple[int, list[int]]:
+    """Send the due e-mails of these notifications, each in its own short transaction.
+
+    Returns (how many were sent, ids whose sending failed and stays due for a retry)."""
+    sent, failed = 0, []
     with get_connection() as connection:
-        for n in pending:
-            user = users.get(n.recipient_id)
-            if user is None or not user.email or not user.is_active:
-                continue
-            with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
-                lines = [n.body] if n.body else []
-                if n.url:
-                    lines.append(_("Open in Kehu: %(url)s") % {"url": settings.SITE_URL.rstrip("/") + n.url})
-                message = EmailMessage(
-                    subject=f"[{settings.KEHU_COMPANY_NAME}] {n.title}",
-                    body="\n\n".join(lines) or n.title,
-                    to=[user.email],
-                    connection=connection,
-                )
-            try:
-                message.send()
-            except Exception:
-                log.exception("notification e-mail failed", extra={"notification_id": n.pk})
-                continue
-            sent_ids.append(n.pk)
-    if sent_ids:
-        Notification.objects.filter(pk__in=sent_ids).update(emailed_at=timezone.now())
-    return len(sent_ids)
+        for pk in dict.fromkeys(int(i) for i in ids):
+            result = notification_email_send(notification_id=pk, connection=connection)
+            if result is True:
+                sent += 1
+            elif result is False:
+                failed.append(pk)
+    return sent, failed
+
+
+def notification_email_send(*, notification_id: int, connection: Any = None) -> bool | None:
+    """E-mail one notification at most once. True: sent now; None: nothing to do; False: failed.
+
+    The row is locked with `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL) and `emailed_at` is
+    written in the same transaction as the send, so two workers (the after-commit task and the
+    sweep, or a retried task) never both send it: the second finds it locked or already sent. A
+    failed send rolls back and leaves the e-mail due for the next try. (If the SMTP server accepted
+    the message but the commit then failed, the next try sends it again: at least once, never lost.)
+    The message is rendered in the recipient's language and time zone from
+    `notifications/email/notification.txt` and `.html`."""
+    with transaction.atomic():
+        n = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, email_requested=True, emailed_at__isnull=True)
+            .first()
+        )
+        if n is None:
+            return None
+        user = get_user_model().objects.filter(pk=n.recipient_id).first()
+        if user is None or not user.email or not user.is_active:
+            # Nobody to write to: stop trying (the in-app row, if any, stays).
+            Notification.objects.filter(pk=n.pk).update(email_requested=False)
+            return None
+        message = _email_message(n, user, connection=connection)
+        try:
+            message.send()
+        except Exception:
+            log.exception("notification e-mail failed", extra={"notification_id": n.pk})
+            return False
+        Notification.objects.filter(pk=n.pk).update(emailed_at=timezone.now())
+        return True
+
+
+def _email_message(n: Notification, user: Any, *, connection: Any = None) -> EmailMultiAlternatives:
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    site = settings.SITE_URL.rstrip("/")
+    language = getattr(user, "language", "") or settings.LANGUAGE_CODE
+    time_zone = getattr(user, "time_zone", "") or settings.TIME_ZONE
+    with translation.override(language), timezone.override(time_zone):
+        context = {
+            "n": n,
+            "user": user,
+            "company_name": settings.KEHU_COMPANY_NAME,
+            "open_url": site + n.url if n.url else "",
+            "preferences_url": site + reverse("notifications:preferences"),
+            "language": translation.get_language(),
+        }
+        text = render_to_string("notifications/email/notification.txt", context).strip() + "\n"
+        html = render_to_string("notifications/email/notification.html", context)
+        subject = f"[{settings.KEHU_COMPANY_NAME}] {n.title}".replace("\n", " ").replace("\r", " ")
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email], connection=connection)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def notification_email_sweep(
+    *, older_than_seconds: int = 120, max_age_hours: int = 24, limit: int = 500
+) -> int:
+    """Send e-mails still due (the after-commit task was lost or failed). Run by Celery beat."""
+    now = timezone.now()
+    ids = list(
+        Notification.objects.filter(
+            email_requested=True,
+            emailed_at__isnull=True,
+            created_at__lte=now - timedelta(seconds=older_than_seconds),
+            created_at__gte=now - timedelta(hours=max_age_hours),
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent, _failed = notification_emails_send(ids=ids)
+    return sent
 
 
 def notify_job_finished(job: Any) -> None:

@@ -9,9 +9,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import TemplateView
 
 from . import selectors, services
@@ -105,3 +106,46 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
         response["HX-Refresh"] = "true"
         return _trigger(response)
     return redirect("notifications:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Which kinds of notification reach me, in Kehu and by e-mail (a kinds × channels matrix).
+
+    The form posts the whole matrix (an unticked box is absent); htmx saves on every change."""
+    saved = False
+    error = ""
+    if request.method == "POST":
+        from kehu.core.errors import DomainError
+
+        from .kinds import CHANNELS, all_kinds
+
+        values = {
+            kind.key: {c for c in CHANNELS if request.POST.get(f"{kind.key}:{c}") in ("on", "1", "true")}
+            for kind in all_kinds()
+        }
+        try:
+            services.notification_preferences_set(user=request.user, values=values)
+            saved = True
+        except DomainError as exc:  # pragma: no cover - the form only posts registered kinds
+            error = str(exc.message)
+        if not request.htmx:  # type: ignore[attr-defined]
+            from django.contrib import messages
+
+            if saved:
+                messages.success(request, _("Your notification preferences were saved."))
+            return redirect("notifications:preferences")
+    context = {
+        "rows": selectors.notification_preferences(user=request.user),
+        "saved": saved,
+        "error": error,
+        "has_email": bool(getattr(request.user, "email", "")),
+        "breadcrumbs": [
+            (_("Notifications"), reverse("notifications:list")),
+            (_("Notification preferences"), ""),
+        ],
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "notifications/_preferences_form.html", context)
+    return render(request, "notifications/preferences.html", context)

@@ -8,11 +8,18 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from kehu.notifications import selectors, services
+from kehu.notifications.kinds import Channel
 from kehu.notifications.models import Notification
 
-from .serializers import MarkedSerializer, NotificationSerializer, UnreadCountSerializer
+from .serializers import (
+    MarkedSerializer,
+    NotificationPreferenceSerializer,
+    NotificationSerializer,
+    UnreadCountSerializer,
+)
 
 
 class NotificationFilterSet(django_filters.FilterSet):
@@ -56,3 +63,37 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def unread_count(self, request: Request) -> Response:
         """How many unread notifications you have (one indexed COUNT)."""
         return Response({"unread": selectors.unread_count(user=request.user)})
+
+
+@extend_schema(tags=["notifications"])
+class NotificationPreferencesView(APIView):
+    """Your notification preferences: for each kind, whether it reaches you in Kehu and by e-mail."""
+
+    @extend_schema(responses={200: NotificationPreferenceSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """Every kind of notification with your channels (or the kind's defaults)."""
+        rows = selectors.notification_preferences(user=request.user)
+        return Response(NotificationPreferenceSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=NotificationPreferenceSerializer(many=True),
+        responses={200: NotificationPreferenceSerializer(many=True)},
+    )
+    def patch(self, request: Request) -> Response:
+        """Change some kinds: a list of `{"kind", "in_app", "email"}`; a missing channel keeps its
+        current value, kinds not listed are unchanged. Unknown kinds answer 400 and nothing changes."""
+        serializer = NotificationPreferenceSerializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        current = {row["kind"]: row for row in selectors.notification_preferences(user=request.user)}
+        values: dict[str, set[str]] = {}
+        for item in serializer.validated_data:
+            kind = item["kind"]
+            base = current.get(kind, {"in_app": False, "email": False})
+            in_app = item.get("in_app", base["in_app"])
+            email = item.get("email", base["email"])
+            values[kind] = {
+                c for c, on in ((Channel.IN_APP.value, in_app), (Channel.EMAIL.value, email)) if on
+            }
+        services.notification_preferences_set(user=request.user, values=values)
+        rows = selectors.notification_preferences(user=request.user)
+        return Response(NotificationPreferenceSerializer(rows, many=True).data)

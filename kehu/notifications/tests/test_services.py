@@ -15,6 +15,14 @@ from kehu.users.models import User
 pytestmark = pytest.mark.django_db
 
 
+def _alternatives(message: Any) -> list[Any]:
+    return list(message.alternatives)
+
+
+def _html(message: Any) -> str:
+    return str(message.alternatives[0][0])
+
+
 def test_notify_creates_one_row_per_active_recipient(company, django_assert_num_queries) -> None:
     c = company
     User.objects.filter(pk=c.rep3.pk).update(is_active=False)
@@ -79,7 +87,13 @@ def test_email_delivery_once_after_commit(company, django_capture_on_commit_call
     message = mail.outbox[0]
     assert message.to == ["rep1@example.com"]
     assert message.subject == "[Kehu] Quote approved"
-    assert message.body == "Q-2026-00001\n\nOpen in Kehu: http://127.0.0.1:8000/q/1/"
+    assert message.body == (
+        "Q-2026-00001\n\nOpen in Kehu: http://127.0.0.1:8000/q/1/\n\n-- \n"
+        "Choose which notifications you get by e-mail: http://127.0.0.1:8000/notifications/preferences/\n"
+    )
+    [(html, mimetype)] = _alternatives(message)
+    assert mimetype == "text/html"
+    assert 'href="http://127.0.0.1:8000/q/1/"' in html
     sent = Notification.objects.get(recipient=c.rep1)
     assert sent.emailed_at is not None
     assert services.deliver([sent]) == 0  # never twice
