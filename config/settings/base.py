@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -211,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
     "activities-reminders-send-due": {"task": "kehu.activities.tasks.reminders_send_due", "schedule": 60.0},
     # Notification e-mails still due (a lost task, an SMTP server that was down).
     "notifications-email-sweep": {"task": "kehu.notifications.tasks.notification_email_sweep", "schedule": 300.0},
+    # One data quality snapshot per model per day (idempotent: a rerun replaces the day's rows).
+    "quality-snapshot-daily": {
+        "task": "kehu.quality.tasks.snapshot_daily",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))
