@@ -120,7 +120,7 @@ class FieldSpec:
     is_text: bool  # unique compares case-insensitively
     rule: FieldRule | None = None
     custom_field: CustomField | None = None
-    model_field: models.Field | None = None  # type: ignore[type-arg]
+    model_field: models.Field[Any, Any] | None = None
     reader: Reader | None = None
 
     @property
@@ -147,7 +147,7 @@ _TEXT_FIELDS = (models.CharField, models.TextField)
 _TEXT_CUSTOM = frozenset({"text", "long_text", "url", "email", "phone"})
 
 
-def standard_fields(model: type[models.Model]) -> list[models.Field]:  # type: ignore[type-arg]
+def standard_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     """The model's fields a collection standard may apply to, in model order."""
     decl = declaration(model)
     out = []

@@ -6,5 +6,5 @@ from . import services
 
 
 @shared_task(bind=True, name="kehu.customfields.tasks.completeness_recompute", acks_late=True)
-def completeness_recompute(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
+def completeness_recompute(self, job_id: int) -> None:
     services.completeness_recompute_run(job_id=job_id, task_id=self.request.id or "")

@@ -574,7 +574,8 @@ class StandardsRowView(AdminView):
 
         model_cls = _standards_model_or_404(model)
         spec = _spec_or_404(model_cls, key)
-        form = FieldRuleInlineForm(request.POST)
+        form: FieldRuleInlineForm | None = FieldRuleInlineForm(request.POST)
+        assert form is not None
         status = 200
         message, level = "", "success"
         if form.is_valid():
