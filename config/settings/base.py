@@ -220,6 +220,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))
+# Bulk actions on lists: up to this many rows run at once, more as a background job in batches.
+KEHU_BULK_INLINE_MAX = env.int("KEHU_BULK_INLINE_MAX", default=200)
+KEHU_BULK_BATCH_SIZE = env.int("KEHU_BULK_BATCH_SIZE", default=500)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -27,7 +27,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -42,9 +42,9 @@ from .choices import Action, FieldMode
 from .display import render_field
 from .errors import DomainError
 from .masking import reveal_value
-from .permissions import can, field_modes, managed_model
+from .permissions import can, field_modes, is_admin, managed_model
 from .search import clean_query
-from .tables import Table, get_table
+from .tables import Table, discover, get_table
 
 # --- URLs and small helpers -------------------------------------------------------------------
 
@@ -201,16 +201,55 @@ def table_preferences(user: Any, key: str) -> dict[str, Any]:
     return pref if isinstance(pref, dict) else {}
 
 
+def list_preferences(user: Any, key: str) -> tuple[dict[str, Any], int | None]:
+    """The user's table preferences (columns, page size) and default saved view of a list, in
+    one query."""
+    from .models import UserPreference
+    from .savedviews import DEFAULT_PREF
+
+    wanted = {f"table:{key}": "table", DEFAULT_PREF.format(table=key): "default"}
+    found = {
+        wanted[k]: v
+        for k, v in UserPreference.objects.filter(user=user, key__in=wanted).values_list("key", "value")
+    }
+    table = found.get("table")
+    default = found.get("default")
+    view_id = default.get("view") if isinstance(default, dict) else None
+    return (table if isinstance(table, dict) else {}), (view_id if isinstance(view_id, int) else None)
+
+
+_list_views: dict[str, type[ObjectListView]] = {}
+
+
+def list_view_for_table(table: str) -> type[ObjectListView] | None:
+    """The list view showing table `table` ("customers.account"), if any."""
+    if table not in _list_views:
+        discover()
+    return _list_views.get(table)
+
+
+def filterset_for_table(table: str) -> Any:
+    """The FilterSet of the list showing table `table` (None when unknown or unfiltered)."""
+    view = list_view_for_table(table)
+    return view.filterset_class if view is not None else None
+
+
 class ObjectListView(KehuView):
     """A sortable, filterable, paginated table of the records the user may view.
 
     Set `model`, `table_class` (a `kehu.core.tables.Table`) and `filterset_class` (the model's
     FilterSet, the same the API uses). Optional: `exporter` (key in `kehu.core.exports`),
-    `template_name` (extend ``core/object_list.html``), `title`.
+    `template_name` (extend ``core/object_list.html``), `title`, `search_fields` (the quick
+    search ``q`` for FilterSets without a ``q`` filter: icontains over these fields).
 
-    Query parameters: the FilterSet's, ``sort`` (a sortable column name, ``-`` for descending),
-    ``page``, ``per_page``. ``_count=1`` returns just the row count (loaded lazily, so the page
-    itself never waits for COUNT(*)). An htmx request targeting ``#object-list`` gets only the table.
+    Query parameters: the FilterSet's, ``q``, ``sort`` (a sortable column name, ``-`` for
+    descending), ``page``, ``per_page``, ``view`` (a saved view's id; ``0``: none). ``_count=1``
+    returns just the row count (loaded lazily, so the page itself never waits for COUNT(*)). An
+    htmx request targeting ``#object-list`` gets only the table.
+
+    Saved views (`kehu.core.savedviews`): ``?view=<id>`` alone applies the view's filters, sort,
+    columns and page size; a bare URL applies the user's default view. Bulk actions registered for
+    the model (`kehu.core.bulk`) add row checkboxes and an action menu.
     """
 
     table_class: ClassVar[type[Table]]
@@ -220,6 +259,13 @@ class ObjectListView(KehuView):
     per_page_choices: ClassVar[tuple[int, ...]] = (25, 50, 100)
     exporter: ClassVar[str | None] = None
     title: ClassVar[str | Promise | None] = None
+    search_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table_class = getattr(cls, "table_class", None)
+        if table_class is not None and table_class.key not in _list_views:
+            _list_views[table_class.key] = cls
 
     def get_queryset(self) -> models.QuerySet[Any]:
         return restricted(self.model, self.request.user, Action.VIEW)
@@ -229,7 +275,29 @@ class ObjectListView(KehuView):
             return None
         return self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
 
+    @property
+    def quick_search(self) -> bool:
+        """Whether the list has a working quick-search box (a ``q`` filter or `search_fields`)."""
+        if self.filterset_class is not None and "q" in self.filterset_class.base_filters:
+            return True
+        return bool(self.search_fields)
+
+    def search_queryset(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """``q`` over `search_fields` when the FilterSet has no ``q`` of its own."""
+        if not self.search_fields or (
+            self.filterset_class is not None and "q" in self.filterset_class.base_filters
+        ):
+            return queryset
+        q = clean_query(self.request.GET.get("q"))
+        if not q:
+            return queryset
+        cond = models.Q()
+        for f in self.search_fields:
+            cond |= models.Q(**{f"{f}__icontains": q})
+        return queryset.filter(cond)
+
     def filter_queryset(self, queryset: models.QuerySet[Any]) -> tuple[models.QuerySet[Any], Any]:
+        queryset = self.search_queryset(queryset)
         filterset = self.get_filterset(queryset)
         if filterset is None:
             return queryset, None
@@ -254,24 +322,73 @@ class ObjectListView(KehuView):
     def active_filters(self, filterset: Any) -> int:
         if filterset is None or not filterset.is_bound:
             return 0
-        ignored = {"sort", "page", "per_page", "q", "_count"}
+        ignored = {"sort", "page", "per_page", "q", "_count", "view"}
         return sum(1 for k, v in self.request.GET.lists() if k not in ignored and any(v))
 
+    def apply_saved_view(self, request: HttpRequest, default_id: int | None) -> tuple[Any, list[Any]]:
+        """The saved view in effect and the user's visible views of this list. ``?view=<id>``
+        with no filters of its own (or a bare URL and a default view) replaces ``request.GET``
+        with the view's query, so sorting and paging links carry it on."""
+        from . import savedviews
+
+        user = request.user
+        key = self.table_class.key
+        views = list(savedviews.savedviews_visible(user=user, table=key))
+        wanted = request.GET.get("view")
+        active = None
+        if wanted is None:
+            if not request.GET:
+                active = next((v for v in views if v.pk == default_id), None)
+                expand = active is not None
+            else:
+                expand = False
+        else:
+            active = next((v for v in views if str(v.pk) == wanted), None)
+            expand = active is not None and not (set(request.GET) - {"view", "page", "per_page", "_count"})
+        if expand and active is not None:
+            query = savedviews.applied_query(active, self.filterset_class, self.get_queryset(), request)
+            for name in ("page", "per_page", "_count"):
+                if name in request.GET:
+                    query.setlist(name, request.GET.getlist(name))
+            query["view"] = str(active.pk)
+            query._mutable = False
+            request.GET = query  # type: ignore[assignment]
+        return active, views
+
+    def bulk_context(self) -> dict[str, Any]:
+        from . import bulk
+
+        actions = bulk.bulk_actions(self.model._meta.label_lower, self.request.user)
+        return {"bulk_actions": actions, "bulk_inline_max": bulk.inline_max()}
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from . import savedviews
+
         user = request.user
         if not can(user, self.model, Action.VIEW):
             raise PermissionDenied
+        prefs, default_id = list_preferences(user, self.table_class.key)
+        active_view, views = self.apply_saved_view(request, default_id)
         queryset, filterset = self.filter_queryset(self.get_queryset())
         if request.GET.get("_count") == "1":
             count, approximate = count_rows(queryset)
             return render(request, "core/_object_count.html", {"count": count, "approximate": approximate})
-        prefs = table_preferences(user, self.table_class.key)
+        if active_view is not None and active_view.columns:
+            prefs = {**prefs, "columns": active_view.columns}
+        if active_view is not None and active_view.per_page:
+            prefs = {**prefs, "per_page": active_view.per_page}
         table = self.table_class(user=user, visible=prefs.get("columns"), sort=request.GET.get("sort"))
         per_page = self.get_per_page(prefs)
         page = paginate(table.prepare(queryset), request.GET.get("page"), per_page)
         query = request.GET.copy()
         for key in ("page", "_count"):
             query.pop(key, None)
+        filters_only = query.copy()
+        filters_only.pop("view", None)
+        view_query = savedviews.clean_query(filters_only, self.filterset_class).urlencode()
+        view_modified = active_view is not None and sorted(QueryDict(view_query).lists()) != sorted(
+            savedviews.clean_query(active_view.query, self.filterset_class).lists()
+        )
         context = {
             "model": self.model,
             "opts": self.model._meta,
@@ -284,11 +401,22 @@ class ObjectListView(KehuView):
             "filterset": filterset,
             "filter_count": self.active_filters(filterset),
             "query": query.urlencode(),
+            "filter_query": filters_only.urlencode(),
+            "view_query": view_query,
             "list_url": request.path,
             "add_url": object_url(self.model, "add") if can(user, self.model, Action.ADD) else None,
             "exporter": self.exporter if self.exporter and can(user, self.model, Action.EXPORT) else None,
             "breadcrumbs": [(verbose(self.model, plural=True), None)],
+            "quick_search": self.quick_search,
+            "saved_views": views,
+            "active_view": active_view,
+            "view_modified": view_modified,
+            "default_view_id": default_id,
+            "can_share_views": savedviews.can_share(user),
+            "active_view_editable": active_view is not None
+            and (active_view.owner_id == user.pk or (active_view.shared and is_admin(user))),
         }
+        context.update(self.bulk_context())
         context.update(self.get_extra_context())
         if htmx_target(request) == "object-list":
             return render(request, self.table_template_name, context)

@@ -181,3 +181,35 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SavedView(models.Model):
+    """A named list view (保存的视图): filters and sort (a query string), columns and page size.
+
+    Personal views are seen by their owner only; shared ones by everyone who may see the list.
+    `table` is the list's table key ("customers.account"). Each user's default view of a list is a
+    `UserPreference` ("savedview-default:<table>")."""
+
+    table = models.CharField(_("list"), max_length=100, db_index=True)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="+"
+    )
+    shared = models.BooleanField(
+        _("shared"), default=False, help_text=_("Visible to everyone who can see this list.")
+    )
+    query = models.CharField(_("filters and sort"), max_length=2000, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    per_page = models.PositiveSmallIntegerField(_("rows per page"), null=True, blank=True)
+    order = models.IntegerField(_("order"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["table", "order", "name", "id"]
+        indexes = [models.Index(fields=["table", "owner"], name="core_savedview_tbl_owner")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -200,8 +200,29 @@ class Row:
 _tables: dict[str, type[Table]] = {}
 
 
+_discovered = False
+
+
+def discover() -> None:
+    """Import every app's ``tables`` and ``views`` modules once, so tables and list views are
+    registered even where no URL was resolved yet (services, tasks, the API)."""
+    global _discovered
+    if not _discovered:
+        from django.utils.module_loading import autodiscover_modules
+
+        _discovered = True
+        autodiscover_modules("tables", "views")
+
+
 def get_table(key: str) -> type[Table] | None:
+    if key not in _tables:
+        discover()
     return _tables.get(key)
+
+
+def tables() -> dict[str, type[Table]]:
+    discover()
+    return dict(_tables)
 
 
 class Table:

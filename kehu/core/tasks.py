@@ -14,3 +14,10 @@ def job_sweep_stale() -> int:
 @shared_task(bind=True, name="kehu.core.tasks.export_run", acks_late=True)
 def export_run(self, job_id: int) -> None:
     exports.export_run(job_id=job_id, task_id=self.request.id or "")
+
+
+@shared_task(bind=True, name="kehu.core.tasks.bulk_run", acks_late=True)
+def bulk_run(self, job_id: int) -> None:
+    from . import bulk
+
+    bulk.bulk_run(job_id=job_id, task_id=self.request.id or "")
