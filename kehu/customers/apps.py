@@ -82,6 +82,9 @@ class CustomersConfig(AppConfig):
         customfields_registry.register_picklist_usage(AccountContactRelation, "role", CONTACT_ROLE_PICKLIST)
 
         exporting.register()
+        from . import bulk  # bulk actions of the account and contact lists (kehu.core.bulk)
+
+        bulk.register()
 
         from . import search as search_index  # the global search index (kehu.search)
 
