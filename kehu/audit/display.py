@@ -168,6 +168,12 @@ def format_value(model: type[models.Model] | None, name: str, value: Any) -> str
 
 
 def _mask_kind(model: type[models.Model] | None, name: str) -> str:
+    spec = registry.modes_from(model._meta.label_lower) if model is not None else None
+    if spec is not None and name in spec.fields:
+        # A detail row's value is masked like the field whose permission it follows.
+        others = spec.fields[name]
+        other = others if isinstance(others, str) else others[0]
+        return _mask_kind(resolve_model(spec.model), other)
     f = _model_field(model, name)
     if isinstance(f, models.EmailField):
         return "email"
