@@ -75,7 +75,7 @@ class _ActivityForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
         return data
 
 
-class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
+class InteractionForm(CustomFieldsFormMixin, _ActivityForm):  # type: ignore[misc]
     class Meta:
         model = Interaction
         fields = [

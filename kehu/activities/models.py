@@ -7,6 +7,8 @@ department through the usual department scopes.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -181,7 +183,7 @@ class Task(OwnedModel):
     def is_open(self) -> bool:
         return self.status in OPEN_TASK_STATUSES
 
-    def is_overdue(self, now: object = None) -> bool:
+    def is_overdue(self, now: dt.datetime | None = None) -> bool:
         from django.utils import timezone
 
         return bool(self.is_open and self.due_at is not None and self.due_at < (now or timezone.now()))

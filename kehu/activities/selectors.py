@@ -18,11 +18,11 @@ from .models import Interaction, Task
 
 
 def interactions_visible(user: Any) -> QuerySet[Interaction]:
-    return Interaction.objects.restrict(user, Action.VIEW)  # type: ignore[no-any-return]
+    return Interaction.objects.restrict(user, Action.VIEW)
 
 
 def tasks_visible(user: Any) -> QuerySet[Task]:
-    return Task.objects.restrict(user, Action.VIEW)  # type: ignore[no-any-return]
+    return Task.objects.restrict(user, Action.VIEW)
 
 
 def account_interactions(*, user: Any, account_id: int) -> QuerySet[Interaction]:

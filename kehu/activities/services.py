@@ -123,7 +123,7 @@ def _visible_contact(by: Any, contact: Contact | None, field: str = "contact") -
 def _contact_belongs(account: Account, contact: Contact) -> bool:
     if contact.account_id == account.pk:
         return True
-    return account.related_contacts.filter(pk=contact.pk).exists()  # type: ignore[attr-defined]
+    return account.related_contacts.filter(pk=contact.pk).exists()
 
 
 def _resolve_refs(
@@ -541,7 +541,7 @@ def next_due(task: Task, after: dt.datetime | None = None) -> dt.datetime | None
     if task.recurrence == Recurrence.NONE or task.due_at is None:
         return None
     tz = timezone.get_current_timezone()
-    root = task.series if task.series_id else task
+    root = task.series if task.series_id and task.series is not None else task
     anchor_day = timezone.localtime(root.due_at or task.due_at, tz).day
     local = timezone.localtime(task.due_at, tz).replace(tzinfo=None)
     after = after or timezone.now()

@@ -56,7 +56,7 @@ class KindColumn(Column):
 
 
 class BadgeColumn(Column):
-    def __init__(self, name: str, label: Any, badges: dict[str, str], **kwargs: Any) -> None:
+    def __init__(self, name: str, label: Any, badges: dict[Any, str], **kwargs: Any) -> None:
         super().__init__(name, label, **kwargs)
         self.badges = badges
 

@@ -25,7 +25,7 @@ def _scoped(fields: dict[str, Any], request: Any, instance: Any) -> None:
     for name, model in (("account", Account), ("contact", Contact)):
         if name not in fields:
             continue
-        qs = model.objects.restrict(request.user, Action.VIEW)  # type: ignore[attr-defined]
+        qs = model.objects.restrict(request.user, Action.VIEW)
         current = getattr(instance, f"{name}_id", None) if instance is not None else None
         if current:
             qs = qs | model.objects.filter(pk=current)

@@ -18,8 +18,8 @@ API = "/api/v1/activities"
 
 
 def test_log_an_interaction_with_a_contact_only(sales: Any, client: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
-    contact = ContactFactory(owner=sales.rep1, account=account)
+    account = AccountFactory.create(owner=sales.rep1)
+    contact = ContactFactory.create(owner=sales.rep1, account=account)
     client.force_login(sales.rep1)
     follow = (timezone.now() + dt.timedelta(days=2)).isoformat()
     response = client.post(
@@ -34,7 +34,7 @@ def test_log_an_interaction_with_a_contact_only(sales: Any, client: Any) -> None
 
 
 def test_bad_input_answers_400_with_fields(sales: Any, client: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     client.force_login(sales.rep1)
     cases = [
         {"subject": "x"},  # neither account nor contact
@@ -46,7 +46,10 @@ def test_bad_input_answers_400_with_fields(sales: Any, client: Any) -> None:
             "occurred_at": "2025-05-01T10:00:00Z",
             "next_follow_up_at": "2025-04-01T10:00:00Z",
         },
-        {"subject": "x", "account": AccountFactory(owner=sales.rep2).pk},  # out of scope: "does not exist"
+        {
+            "subject": "x",
+            "account": AccountFactory.create(owner=sales.rep2).pk,
+        },  # out of scope: "does not exist"
     ]
     for body in cases:
         response = client.post(f"{API}/interactions/", body, content_type="application/json")
@@ -71,7 +74,9 @@ def test_bad_input_answers_400_with_fields(sales: Any, client: Any) -> None:
 
 
 def test_complete_and_reopen_actions(sales: Any, client: Any) -> None:
-    task = TaskFactory(owner=sales.rep1, recurrence="daily", due_at=timezone.now() + dt.timedelta(hours=1))
+    task = TaskFactory.create(
+        owner=sales.rep1, recurrence="daily", due_at=timezone.now() + dt.timedelta(hours=1)
+    )
     client.force_login(sales.rep1)
     response = client.post(
         f"{API}/tasks/{task.pk}/complete/", {"version": 1}, content_type="application/json"
@@ -90,7 +95,7 @@ def test_complete_and_reopen_actions(sales: Any, client: Any) -> None:
 
 
 def test_stale_update_answers_409(sales: Any, client: Any) -> None:
-    interaction = InteractionFactory(owner=sales.rep1)
+    interaction = InteractionFactory.create(owner=sales.rep1)
     client.force_login(sales.rep1)
     ok = client.patch(
         f"{API}/interactions/{interaction.pk}/",
@@ -111,8 +116,8 @@ def test_stale_update_answers_409(sales: Any, client: Any) -> None:
 def test_filters_and_keyset_pagination(sales: Any, client: Any) -> None:
     now = timezone.now()
     for i in range(5):
-        TaskFactory(owner=sales.rep1, due_at=now - dt.timedelta(days=i + 1))
-    TaskFactory(owner=sales.rep1, due_at=now + dt.timedelta(days=1))
+        TaskFactory.create(owner=sales.rep1, due_at=now - dt.timedelta(days=i + 1))
+    TaskFactory.create(owner=sales.rep1, due_at=now + dt.timedelta(days=1))
     client.force_login(sales.rep1)
     response = client.get(f"{API}/tasks/?overdue=true&page_size=2")
     assert response.status_code == 200
@@ -129,12 +134,12 @@ def test_filters_and_keyset_pagination(sales: Any, client: Any) -> None:
 def test_api_list_query_count(sales: Any, client: Any, django_assert_max_num_queries: Any) -> None:
     client.force_login(sales.rep1)
     for _ in range(3):
-        InteractionFactory(owner=sales.rep1)
+        InteractionFactory.create(owner=sales.rep1)
     client.get(f"{API}/interactions/")
     with django_assert_max_num_queries(20) as few:
         client.get(f"{API}/interactions/")
     for _ in range(15):
-        InteractionFactory(owner=sales.rep1)
+        InteractionFactory.create(owner=sales.rep1)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(f"{API}/interactions/")
 
@@ -142,8 +147,8 @@ def test_api_list_query_count(sales: Any, client: Any, django_assert_max_num_que
 def test_export_of_tasks(sales: Any, client: Any) -> None:
     from kehu.core.exports import get_exporter
 
-    TaskFactory(owner=sales.rep1, title="=HYPERLINK(1)")
-    TaskFactory(owner=sales.rep2, title="别人的")
+    TaskFactory.create(owner=sales.rep1, title="=HYPERLINK(1)")
+    TaskFactory.create(owner=sales.rep2, title="别人的")
     exporter = get_exporter("activities.task")
     rows = list(exporter.queryset(sales.rep1, {}))
     assert [t.title for t in rows] == ["=HYPERLINK(1)"]

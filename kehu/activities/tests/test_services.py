@@ -24,16 +24,16 @@ pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
 
 
-def _at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SH)
+def _at(year: int, month: int, day: int, hour: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, tzinfo=SH)
 
 
 # --- interactions -----------------------------------------------------------------------------
 
 
 def test_logging_an_interaction_records_the_timeline_and_last_contact(sales: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
-    contact = ContactFactory(owner=sales.rep1, account=account)
+    account = AccountFactory.create(owner=sales.rep1)
+    contact = ContactFactory.create(owner=sales.rep1, account=account)
     when = timezone.now() - dt.timedelta(hours=2)
     interaction = services.interaction_create(
         by=sales.rep1,
@@ -58,7 +58,7 @@ def test_logging_an_interaction_records_the_timeline_and_last_contact(sales: Any
 
 
 def test_last_contact_never_goes_backward(sales: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     recent = timezone.now() - dt.timedelta(hours=1)
     services.interaction_create(
         by=sales.rep1, data={"subject": "新", "occurred_at": recent, "account": account}
@@ -72,7 +72,7 @@ def test_last_contact_never_goes_backward(sales: Any) -> None:
 
 
 def test_next_follow_up_creates_moves_and_cancels_a_task(sales: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     now = timezone.now()
     follow = now + dt.timedelta(days=3)
     interaction = services.interaction_create(
@@ -109,7 +109,7 @@ def test_next_follow_up_creates_moves_and_cancels_a_task(sales: Any) -> None:
 
 
 def test_interaction_bad_input(sales: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     now = timezone.now()
     with pytest.raises(DomainError) as exc:
         services.interaction_create(
@@ -135,12 +135,12 @@ def test_interaction_bad_input(sales: Any) -> None:
 
 
 def test_interaction_refuses_accounts_and_contacts_out_of_scope(sales: Any) -> None:
-    theirs = AccountFactory(owner=sales.rep2)
+    theirs = AccountFactory.create(owner=sales.rep2)
     with pytest.raises(DomainError) as exc:
         services.interaction_create(by=sales.rep1, data={"subject": "x", "account": theirs})
     assert "account" in exc.value.fields
-    mine = AccountFactory(owner=sales.rep1)
-    other_contact = ContactFactory(owner=sales.rep1, account=AccountFactory(owner=sales.rep1))
+    mine = AccountFactory.create(owner=sales.rep1)
+    other_contact = ContactFactory.create(owner=sales.rep1, account=AccountFactory.create(owner=sales.rep1))
     with pytest.raises(DomainError) as exc:
         services.interaction_create(
             by=sales.rep1, data={"subject": "x", "account": mine, "contact": other_contact}
@@ -150,7 +150,7 @@ def test_interaction_refuses_accounts_and_contacts_out_of_scope(sales: Any) -> N
 
 def test_stale_interaction_edit_is_refused(sales: Any) -> None:
     interaction = services.interaction_create(
-        by=sales.rep1, data={"subject": "a", "account": AccountFactory(owner=sales.rep1)}
+        by=sales.rep1, data={"subject": "a", "account": AccountFactory.create(owner=sales.rep1)}
     )
     services.interaction_update(interaction=interaction, by=sales.rep1, data={"subject": "b"}, version=1)
     with pytest.raises(StaleObjectError):
@@ -163,7 +163,7 @@ def test_stale_interaction_edit_is_refused(sales: Any) -> None:
 
 
 def test_task_create_complete_and_timeline(sales: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     task = services.task_create(
         by=sales.rep1,
         data={"title": "发报价", "due_at": timezone.now() + dt.timedelta(hours=3), "account": account},
@@ -200,7 +200,7 @@ def test_assigning_a_task_needs_assign(sales: Any) -> None:
 
 
 def test_other_peoples_tasks_cannot_be_completed(sales: Any) -> None:
-    task = TaskFactory(owner=sales.rep2)
+    task = TaskFactory.create(owner=sales.rep2)
     with pytest.raises(PermissionDeniedError):
         services.task_complete(task=task, by=sales.rep1)
     task.refresh_from_db()
@@ -311,10 +311,10 @@ def test_completing_a_recurring_task_creates_the_next_occurrence_once(sales: Any
 
 
 def test_account_owner_cascade_moves_open_tasks(sales: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
-    open_task = TaskFactory(owner=sales.rep1, account=account)
-    done = TaskFactory(owner=sales.rep1, account=account, status=TaskStatus.DONE)
-    other = TaskFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
+    open_task = TaskFactory.create(owner=sales.rep1, account=account)
+    done = TaskFactory.create(owner=sales.rep1, account=account, status=TaskStatus.DONE)
+    other = TaskFactory.create(owner=sales.rep1)
     cascade = next(c for c in owner_cascades("customers.account") if c.key == "activities.open_tasks")
     moved = cascade.fn(parent_ids=[account.pk], owner=sales.rep3, by=sales.director)
     assert moved == 1

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db
 
 def test_my_day_sections_and_one_click_complete(sales: Any, client: Any) -> None:
     now = timezone.now()
-    overdue = TaskFactory(owner=sales.rep1, title="逾期任务", due_at=now - dt.timedelta(days=2))
-    today = TaskFactory(owner=sales.rep1, title="今天任务", due_at=now + dt.timedelta(minutes=1))
-    upcoming = TaskFactory(owner=sales.rep1, title="下周任务", due_at=now + dt.timedelta(days=3))
-    TaskFactory(owner=sales.rep1, title="很久以后", due_at=now + dt.timedelta(days=30))
-    TaskFactory(owner=sales.rep2, title="别人的任务", due_at=now - dt.timedelta(days=1))
+    overdue = TaskFactory.create(owner=sales.rep1, title="逾期任务", due_at=now - dt.timedelta(days=2))
+    today = TaskFactory.create(owner=sales.rep1, title="今天任务", due_at=now + dt.timedelta(minutes=1))
+    upcoming = TaskFactory.create(owner=sales.rep1, title="下周任务", due_at=now + dt.timedelta(days=3))
+    TaskFactory.create(owner=sales.rep1, title="很久以后", due_at=now + dt.timedelta(days=30))
+    TaskFactory.create(owner=sales.rep2, title="别人的任务", due_at=now - dt.timedelta(days=1))
     client.force_login(sales.rep1)
     response = client.get("/activities/my-day/")
     html = response.content.decode()
@@ -49,18 +49,18 @@ def test_my_day_query_count_does_not_grow(
 ) -> None:
     client.force_login(sales.rep1)
     for i in range(3):
-        TaskFactory(
+        TaskFactory.create(
             owner=sales.rep1,
-            account=AccountFactory(owner=sales.rep1),
+            account=AccountFactory.create(owner=sales.rep1),
             due_at=timezone.now() + dt.timedelta(hours=i),
         )
     client.get("/activities/my-day/")
     with django_assert_max_num_queries(14) as few:
         client.get("/activities/my-day/")
     for i in range(20):
-        TaskFactory(
+        TaskFactory.create(
             owner=sales.rep1,
-            account=AccountFactory(owner=sales.rep1),
+            account=AccountFactory.create(owner=sales.rep1),
             due_at=timezone.now() - dt.timedelta(hours=i),
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -69,10 +69,12 @@ def test_my_day_query_count_does_not_grow(
 
 def test_team_view_groups_by_assignee_within_scope(sales: Any, client: Any) -> None:
     now = timezone.now()
-    TaskFactory(owner=sales.rep1, due_at=now - dt.timedelta(days=1))
-    TaskFactory(owner=sales.rep1, due_at=now + dt.timedelta(days=1))
-    TaskFactory(owner=sales.rep2, due_at=now + dt.timedelta(days=1))
-    TaskFactory(owner=sales.rep3, due_at=now - dt.timedelta(days=1))  # 华东区: outside manager1's scope
+    TaskFactory.create(owner=sales.rep1, due_at=now - dt.timedelta(days=1))
+    TaskFactory.create(owner=sales.rep1, due_at=now + dt.timedelta(days=1))
+    TaskFactory.create(owner=sales.rep2, due_at=now + dt.timedelta(days=1))
+    TaskFactory.create(
+        owner=sales.rep3, due_at=now - dt.timedelta(days=1)
+    )  # 华东区: outside manager1's scope
     client.force_login(sales.manager1)
     response = client.get("/activities/team/")
     assert response.status_code == 200
@@ -93,11 +95,11 @@ def test_my_day_and_team_need_the_task_permission(company: Any, client: Any) -> 
 def test_account_activities_tab_and_overview_panel(
     sales: Any, client: Any, django_assert_max_num_queries: Any
 ) -> None:
-    account = AccountFactory(owner=sales.rep1)
-    contact = ContactFactory(owner=sales.rep1, account=account)
-    InteractionFactory(owner=sales.rep1, account=account, contact=contact, subject="<b>首次拜访</b>")
-    TaskFactory(owner=sales.rep1, account=account, title="寄样品")
-    InteractionFactory(owner=sales.rep2, account=account, subject="别人的记录")  # rep1 cannot see it
+    account = AccountFactory.create(owner=sales.rep1)
+    contact = ContactFactory.create(owner=sales.rep1, account=account)
+    InteractionFactory.create(owner=sales.rep1, account=account, contact=contact, subject="<b>首次拜访</b>")
+    TaskFactory.create(owner=sales.rep1, account=account, title="寄样品")
+    InteractionFactory.create(owner=sales.rep2, account=account, subject="别人的记录")  # rep1 cannot see it
     client.force_login(sales.rep1)
     response = client.get(f"/customers/accounts/{account.pk}/?tab=activities")
     html = response.content.decode()
@@ -105,9 +107,9 @@ def test_account_activities_tab_and_overview_panel(
     assert "&lt;b&gt;首次拜访&lt;/b&gt;" in html and "<b>首次拜访</b>" not in html
     assert "寄样品" in html and "别人的记录" not in html
     assert 'data-form="quick-interaction"' in html
-    for i in range(10):
-        InteractionFactory(owner=sales.rep1, account=account, contact=contact)
-        TaskFactory(owner=sales.rep1, account=account)
+    for _i in range(10):
+        InteractionFactory.create(owner=sales.rep1, account=account, contact=contact)
+        TaskFactory.create(owner=sales.rep1, account=account)
     with django_assert_max_num_queries(45):
         client.get(
             f"/customers/accounts/{account.pk}/?tab=activities",
@@ -120,7 +122,7 @@ def test_account_activities_tab_and_overview_panel(
 
 
 def test_quick_log_from_the_account_page(sales: Any, client: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     client.force_login(sales.rep1)
     response = client.post(
         f"/activities/interactions/add/?next=/customers/accounts/{account.pk}/%3Ftab%3Dactivities",
@@ -140,7 +142,7 @@ def test_quick_log_from_the_account_page(sales: Any, client: Any) -> None:
 
 
 def test_form_errors_are_field_errors(sales: Any, client: Any) -> None:
-    account = AccountFactory(owner=sales.rep1)
+    account = AccountFactory.create(owner=sales.rep1)
     client.force_login(sales.rep1)
     response = client.post(
         "/activities/interactions/add/",
@@ -171,7 +173,7 @@ def test_form_errors_are_field_errors(sales: Any, client: Any) -> None:
 
 
 def test_stale_task_edit_is_refused_and_nothing_lost(sales: Any, client: Any) -> None:
-    task = TaskFactory(owner=sales.rep1, title="原标题")
+    task = TaskFactory.create(owner=sales.rep1, title="原标题")
     Task.objects.filter(pk=task.pk).update(title="别人改的", version=2)
     client.force_login(sales.rep1)
     response = client.post(
@@ -186,8 +188,8 @@ def test_stale_task_edit_is_refused_and_nothing_lost(sales: Any, client: Any) ->
 
 def test_list_filters(sales: Any, client: Any) -> None:
     now = timezone.now()
-    late = TaskFactory(owner=sales.rep1, title="迟了", due_at=now - dt.timedelta(days=1))
-    TaskFactory(owner=sales.rep1, title="还早", due_at=now + dt.timedelta(days=1))
+    late = TaskFactory.create(owner=sales.rep1, title="迟了", due_at=now - dt.timedelta(days=1))
+    TaskFactory.create(owner=sales.rep1, title="还早", due_at=now + dt.timedelta(days=1))
     client.force_login(sales.rep1)
     response = client.get("/activities/tasks/?overdue=true")
     assert [r.record for r in response.context["rows"]] == [late]
@@ -201,22 +203,22 @@ def test_list_filters(sales: Any, client: Any) -> None:
 def test_list_query_counts(sales: Any, client: Any, django_assert_max_num_queries: Any) -> None:
     client.force_login(sales.rep1)
     for _ in range(3):
-        InteractionFactory(owner=sales.rep1)
-        TaskFactory(owner=sales.rep1, account=AccountFactory(owner=sales.rep1))
+        InteractionFactory.create(owner=sales.rep1)
+        TaskFactory.create(owner=sales.rep1, account=AccountFactory.create(owner=sales.rep1))
     for url in ("/activities/interactions/", "/activities/tasks/"):
         client.get(url)
         with django_assert_max_num_queries(30) as few:
             client.get(url)
         for _ in range(15):
-            InteractionFactory(owner=sales.rep1)
-            TaskFactory(owner=sales.rep1, account=AccountFactory(owner=sales.rep1))
+            InteractionFactory.create(owner=sales.rep1)
+            TaskFactory.create(owner=sales.rep1, account=AccountFactory.create(owner=sales.rep1))
         with django_assert_max_num_queries(len(few.captured_queries)):
             client.get(url)
 
 
 def test_detail_pages(sales: Any, client: Any, django_assert_max_num_queries: Any) -> None:
-    interaction = InteractionFactory(owner=sales.rep1, body="<script>alert(1)</script>")
-    task = TaskFactory(owner=sales.rep1, account=interaction.account, interaction=interaction)
+    interaction = InteractionFactory.create(owner=sales.rep1, body="<script>alert(1)</script>")
+    task = TaskFactory.create(owner=sales.rep1, account=interaction.account, interaction=interaction)
     client.force_login(sales.rep1)
     with django_assert_max_num_queries(30):
         response = client.get(f"/activities/interactions/{interaction.pk}/")
