@@ -85,7 +85,7 @@ class TagFilter(django_filters.MultipleChoiceFilter):
         if not hasattr(self, "_field"):
             model = getattr(self, "model", None)
             self.extra["choices"] = tag_filter_choices(model) if model is not None else []
-        return super().field  # type: ignore[no-any-return]
+        return super().field
 
     def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
         if not value:

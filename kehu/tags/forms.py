@@ -32,9 +32,16 @@ class TagPickerWidget(forms.SelectMultiple):
         self.colours: dict[str, str] = {}
 
     def create_option(
-        self, name: str, value: Any, label: Any, selected: Any, index: int, **kwargs: Any
-    ) -> Any:
-        option = super().create_option(name, value, label, selected, index, **kwargs)
+        self,
+        name: str,
+        value: Any,
+        label: int | str,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
         colour = self.colours.get(str(value), TagColour.BLUE)
         option["attrs"]["data-data"] = json.dumps({"colour": colour}, ensure_ascii=False)
         return option
@@ -80,7 +87,7 @@ class TagsField(forms.MultipleChoiceField):
         tag = Tag.objects.select_related("group").filter(pk=pk, is_active=True).first()
         return tag is not None and tag.applies_to(self.model_label)
 
-    def clean(self, value: Any) -> list[int | str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[int | str]:
         values = super().clean(value)
         out: list[int | str] = []
         for v in values:
@@ -139,7 +146,22 @@ class ColourSelect(forms.RadioSelect):
     template_name = "tags/widgets/colour_select.html"
 
 
-class TagForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class _SettingsForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+    """Tags and tag groups carry no version: last write wins (settings edited by few people)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        instance = kwargs.get("instance")
+        if instance is not None and instance.pk:
+            instance.version = None  # read by ServiceFormMixin; the hidden field is dropped below
+        super().__init__(*args, **kwargs)
+        self.fields.pop("version", None)
+
+    @property
+    def version(self) -> int | None:
+        return None
+
+
+class TagForm(_SettingsForm):
     class Meta:
         model = Tag
         fields = ["name", "group", "colour", "description", "is_active"]
@@ -151,7 +173,7 @@ class TagForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
         self.fields["group"].empty_label = _("(no group)")  # type: ignore[attr-defined]
 
 
-class TagGroupForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class TagGroupForm(_SettingsForm):
     model_labels = forms.MultipleChoiceField(
         label=_("Applies to"),
         required=False,
@@ -187,7 +209,7 @@ class StaticGroupForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.is_new:
-            self.fields["model"].choices = [
+            self.fields["model"].choices = [  # type: ignore[attr-defined]
                 (label, name)
                 for label, name in registry.model_choices()
                 if self.user is not None and can(self.user, registry.get_model(label), Action.VIEW)  # type: ignore[arg-type]

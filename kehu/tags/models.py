@@ -38,7 +38,13 @@ class TagGroup(models.Model):
         verbose_name = _("tag group")
         verbose_name_plural = _("tag groups")
         ordering = ["order", "name", "id"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="tags_taggroup_name_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tags_taggroup_name_unique",
+                violation_error_message=_("There is already a tag group with this name."),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -75,10 +81,17 @@ class Tag(models.Model):
         ordering = ["group__order", "group__name", "order", "name", "id"]
         constraints = [
             models.UniqueConstraint(
-                Lower("name"), "group", condition=models.Q(group__isnull=False), name="tags_tag_name_in_group"
+                Lower("name"),
+                "group",
+                condition=models.Q(group__isnull=False),
+                name="tags_tag_name_in_group",
+                violation_error_message=_("The group already has a tag with this name."),
             ),
             models.UniqueConstraint(
-                Lower("name"), condition=models.Q(group__isnull=True), name="tags_tag_name_ungrouped"
+                Lower("name"),
+                condition=models.Q(group__isnull=True),
+                name="tags_tag_name_ungrouped",
+                violation_error_message=_("There is already an ungrouped tag with this name."),
             ),
         ]
 

@@ -24,7 +24,9 @@ class TagsReadField(serializers.Field):
     def __init__(self, **kwargs: Any) -> None:
         kwargs["source"] = "*"
         kwargs["read_only"] = True
-        kwargs.setdefault("help_text", "The record's tags (change them with /api/v1/tags/assign/ and /unassign/).")
+        kwargs.setdefault(
+            "help_text", "The record's tags (change them with /api/v1/tags/assign/ and /unassign/)."
+        )
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> Any:

@@ -6,7 +6,7 @@ import pytest
 
 from kehu.audit.models import ObjectChange
 from kehu.core.errors import DomainError, PermissionDeniedError
-from kehu.customers.models import Account, Contact
+from kehu.customers.models import Account
 from kehu.customers.tests.factories import AccountFactory, ContactFactory
 from kehu.users.tests.factories import grant
 
@@ -22,12 +22,16 @@ def tag_names(obj: Any) -> list[str]:
 
 @pytest.fixture
 def acc(sales: Any) -> Account:
-    return AccountFactory(owner=sales.rep1, name="华为")
+    return AccountFactory.create(owner=sales.rep1, name="华为")
 
 
 class TestTagsSet:
     def test_sets_adds_and_removes_and_records_history(self, sales: Any, acc: Account) -> None:
-        vip, hot, cold = TagFactory(name="VIP"), TagFactory(name="hot"), TagFactory(name="cold")
+        vip, hot, cold = (
+            TagFactory.create(name="VIP"),
+            TagFactory.create(name="hot"),
+            TagFactory.create(name="cold"),
+        )
         services.tags_set(obj=acc, tags=[vip, hot.pk], by=sales.rep1)
         assert tag_names(acc) == ["VIP", "hot"]
         services.tags_set(obj=acc, tags=[hot, cold], by=sales.rep1)
@@ -39,23 +43,23 @@ class TestTagsSet:
         assert change.user_id == sales.rep1.pk
 
     def test_no_change_records_nothing(self, sales: Any, acc: Account) -> None:
-        vip = TagFactory(name="VIP")
+        vip = TagFactory.create(name="VIP")
         services.tags_set(obj=acc, tags=[vip], by=sales.rep1)
         n = ObjectChange.objects.count()
         services.tags_set(obj=acc, tags=[vip], by=sales.rep1)
         assert ObjectChange.objects.count() == n
 
     def test_contact_change_shows_on_its_account(self, sales: Any, acc: Account) -> None:
-        contact = ContactFactory(owner=sales.rep1, account=acc)
-        services.tags_set(obj=contact, tags=[TagFactory()], by=sales.rep1)
+        contact = ContactFactory.create(owner=sales.rep1, account=acc)
+        services.tags_set(obj=contact, tags=[TagFactory.create()], by=sales.rep1)
         change = ObjectChange.objects.get(model="customers.contact", object_id=contact.pk, action="update")
         assert (change.parent_model, change.parent_id) == ("customers.account", acc.pk)
 
     def test_needs_change_on_the_record(self, sales: Any, acc: Account) -> None:
         with pytest.raises(PermissionDeniedError):
-            services.tags_set(obj=acc, tags=[TagFactory()], by=sales.rep3)
+            services.tags_set(obj=acc, tags=[TagFactory.create()], by=sales.rep3)
         with pytest.raises(PermissionDeniedError):
-            services.tags_set(obj=acc, tags=[TagFactory()], by=sales.viewer_all)  # view only
+            services.tags_set(obj=acc, tags=[TagFactory.create()], by=sales.viewer_all)  # view only
         assert not TaggedItem.objects.exists()
 
     def test_create_by_name_needs_add_on_tags(self, sales: Any, acc: Account) -> None:
@@ -71,16 +75,16 @@ class TestTagsSet:
         assert Tag.objects.count() == 1
 
     def test_existing_name_is_reused_case_insensitively(self, sales: Any, acc: Account) -> None:
-        vip = TagFactory(name="VIP")
+        vip = TagFactory.create(name="VIP")
         services.tags_set(obj=acc, tags=["vip"], by=sales.rep1)
         assert list(TaggedItem.objects.values_list("tag_id", flat=True)) == [vip.pk]
 
     def test_inactive_tags_stay_but_cannot_be_added(self, sales: Any, acc: Account) -> None:
-        old = TagFactory(name="old", is_active=False)
+        old = TagFactory.create(name="old", is_active=False)
         with pytest.raises(DomainError):
             services.tags_set(obj=acc, tags=[old], by=sales.rep1)
-        TaggedItemFactory(tag=old, obj=acc)
-        services.tags_set(obj=acc, tags=[old, TagFactory(name="new")], by=sales.rep1)
+        TaggedItemFactory.create(tag=old, obj=acc)
+        services.tags_set(obj=acc, tags=[old, TagFactory.create(name="new")], by=sales.rep1)
         assert tag_names(acc) == ["new", "old"]
 
     def test_unknown_tag_id_is_a_field_error(self, sales: Any, acc: Account) -> None:
@@ -89,13 +93,13 @@ class TestTagsSet:
         assert "tags" in exc.value.fields
 
     def test_group_limited_to_other_model(self, sales: Any, acc: Account) -> None:
-        group = TagGroupFactory(model_labels=["customers.contact"])
+        group = TagGroupFactory.create(model_labels=["customers.contact"])
         with pytest.raises(DomainError):
-            services.tags_set(obj=acc, tags=[TagFactory(group=group)], by=sales.rep1)
+            services.tags_set(obj=acc, tags=[TagFactory.create(group=group)], by=sales.rep1)
 
     def test_exclusive_group_allows_one(self, sales: Any, acc: Account) -> None:
-        group = TagGroupFactory(name="等级", exclusive=True)
-        a, b = TagFactory(name="A", group=group), TagFactory(name="B", group=group)
+        group = TagGroupFactory.create(name="等级", exclusive=True)
+        a, b = TagFactory.create(name="A", group=group), TagFactory.create(name="B", group=group)
         with pytest.raises(DomainError) as exc:
             services.tags_set(obj=acc, tags=[a, b], by=sales.rep1)
         assert exc.value.code == "tags_exclusive"
@@ -105,16 +109,16 @@ class TestBulk:
     def test_add_is_idempotent_and_counts(self, sales: Any) -> None:
         accounts = AccountFactory.create_batch(3, owner=sales.rep1)
         ids = [a.pk for a in accounts]
-        vip = TagFactory()
+        vip = TagFactory.create()
         assert services.tags_add(model=Account, ids=ids, tags=[vip], by=sales.rep1) == 3
         assert services.tags_add(model=Account, ids=ids, tags=[vip.pk], by=sales.rep1) == 0
         assert TaggedItem.objects.count() == 3
         assert ObjectChange.objects.filter(model="customers.account", action="update", bulk=True).count() == 3
 
     def test_add_refilters_scope(self, sales: Any) -> None:
-        mine = AccountFactory(owner=sales.rep1)
-        theirs = AccountFactory(owner=sales.rep3)
-        vip = TagFactory()
+        mine = AccountFactory.create(owner=sales.rep1)
+        theirs = AccountFactory.create(owner=sales.rep3)
+        vip = TagFactory.create()
         assert (
             services.tags_add(model=Account, ids=[mine.pk, theirs.pk, 10**12], tags=[vip], by=sales.rep1) == 1
         )
@@ -125,22 +129,22 @@ class TestBulk:
 
     def test_remove_is_idempotent(self, sales: Any) -> None:
         accounts = AccountFactory.create_batch(2, owner=sales.rep1)
-        vip, hot = TagFactory(), TagFactory()
+        vip, hot = TagFactory.create(), TagFactory.create()
         for a in accounts:
-            TaggedItemFactory(tag=vip, obj=a)
-            TaggedItemFactory(tag=hot, obj=a)
+            TaggedItemFactory.create(tag=vip, obj=a)
+            TaggedItemFactory.create(tag=hot, obj=a)
         ids = [a.pk for a in accounts]
         assert services.tags_remove(model=Account, ids=ids, tags=[vip], by=sales.rep1) == 2
         assert services.tags_remove(model=Account, ids=ids, tags=[vip], by=sales.rep1) == 0
         assert set(TaggedItem.objects.values_list("tag_id", flat=True)) == {hot.pk}
 
     def test_exclusive_group_replaces(self, sales: Any) -> None:
-        group = TagGroupFactory(exclusive=True)
-        a, b = TagFactory(group=group), TagFactory(group=group)
-        free = TagFactory()
+        group = TagGroupFactory.create(exclusive=True)
+        a, b = TagFactory.create(group=group), TagFactory.create(group=group)
+        free = TagFactory.create()
         acc1, acc2 = AccountFactory.create_batch(2, owner=sales.rep1)
-        TaggedItemFactory(tag=a, obj=acc1)
-        TaggedItemFactory(tag=free, obj=acc1)
+        TaggedItemFactory.create(tag=a, obj=acc1)
+        TaggedItemFactory.create(tag=free, obj=acc1)
         assert services.tags_add(model=Account, ids=[acc1.pk, acc2.pk], tags=[b], by=sales.rep1) == 2
         assert set(TaggedItem.objects.filter(object_id=acc1.pk).values_list("tag_id", flat=True)) == {
             b.pk,
@@ -150,7 +154,7 @@ class TestBulk:
             services.tags_add(model=Account, ids=[acc1.pk], tags=[a, b], by=sales.rep1)
 
     def test_names_are_refused_in_bulk(self, sales: Any) -> None:
-        acc = AccountFactory(owner=sales.rep1)
+        acc = AccountFactory.create(owner=sales.rep1)
         with pytest.raises(DomainError):
             services.tags_add(model=Account, ids=[acc.pk], tags=["x"], by=sales.admin)  # type: ignore[list-item]
 
@@ -158,12 +162,12 @@ class TestBulk:
         from kehu.users.models import Department
 
         with pytest.raises(DomainError):
-            services.tags_add(model=Department, ids=[1], tags=[TagFactory()], by=sales.admin)
+            services.tags_add(model=Department, ids=[1], tags=[TagFactory.create()], by=sales.admin)
 
     def test_deleting_a_record_drops_its_tags(self, sales: Any) -> None:
-        acc = AccountFactory(owner=sales.rep1)
-        TaggedItemFactory(tag=TagFactory(), obj=acc)
-        group = StaticGroupFactory(owner=sales.rep1)
+        acc = AccountFactory.create(owner=sales.rep1)
+        TaggedItemFactory.create(tag=TagFactory.create(), obj=acc)
+        group = StaticGroupFactory.create(owner=sales.rep1)
         StaticGroupMember.objects.create(group=group, object_id=acc.pk)
         acc.delete()
         assert not TaggedItem.objects.exists()
@@ -182,7 +186,7 @@ class TestTagAdmin:
             services.tag_delete(tag=tag, by=sales.rep1)
 
     def test_name_unique_within_group(self, sales: Any) -> None:
-        group = TagGroupFactory()
+        group = TagGroupFactory.create()
         services.tag_create(by=sales.admin, data={"name": "VIP", "group": group})
         services.tag_create(by=sales.admin, data={"name": "vip"})  # another group: fine
         with pytest.raises(DomainError) as exc:
@@ -204,10 +208,10 @@ class TestTagAdmin:
             services.tag_create(by=sales.admin, data={"name": "a", "bogus": 1})
 
     def test_delete_removes_from_records_with_history(self, sales: Any) -> None:
-        acc = AccountFactory(owner=sales.rep1)
-        tag = TagFactory(name="gone")
+        acc = AccountFactory.create(owner=sales.rep1)
+        tag = TagFactory.create(name="gone")
         tag_id = tag.pk
-        TaggedItemFactory(tag=tag, obj=acc)
+        TaggedItemFactory.create(tag=tag, obj=acc)
         services.tag_delete(tag=tag, by=sales.admin)
         assert not TaggedItem.objects.exists()
         change = ObjectChange.objects.filter(
@@ -217,10 +221,10 @@ class TestTagAdmin:
 
     def test_merge(self, sales: Any) -> None:
         acc1, acc2 = AccountFactory.create_batch(2, owner=sales.rep1)
-        source, target = TagFactory(name="贵宾"), TagFactory(name="VIP")
-        TaggedItemFactory(tag=source, obj=acc1)
-        TaggedItemFactory(tag=source, obj=acc2)
-        TaggedItemFactory(tag=target, obj=acc2)
+        source, target = TagFactory.create(name="贵宾"), TagFactory.create(name="VIP")
+        TaggedItemFactory.create(tag=source, obj=acc1)
+        TaggedItemFactory.create(tag=source, obj=acc2)
+        TaggedItemFactory.create(tag=target, obj=acc2)
         assert services.tag_merge(source=source, target=target, by=sales.admin) == 1
         assert not Tag.objects.filter(pk=source.pk).exists()
         assert sorted(TaggedItem.objects.values_list("object_id", flat=True)) == sorted([acc1.pk, acc2.pk])
@@ -228,23 +232,23 @@ class TestTagAdmin:
             services.tag_merge(source=target, target=target, by=sales.admin)
 
     def test_group_delete_ungroups_or_deletes(self, sales: Any) -> None:
-        group = TagGroupFactory()
-        tag = TagFactory(group=group, name="x")
+        group = TagGroupFactory.create()
+        tag = TagFactory.create(group=group, name="x")
         services.tag_group_delete(group=group, by=sales.admin)
         tag.refresh_from_db()
         assert tag.group is None
-        group2 = TagGroupFactory()
-        TagFactory(group=group2, name="x")  # would clash with the ungrouped "x"
+        group2 = TagGroupFactory.create()
+        TagFactory.create(group=group2, name="x")  # would clash with the ungrouped "x"
         with pytest.raises(DomainError):
             services.tag_group_delete(group=group2, by=sales.admin)
         services.tag_group_delete(group=group2, by=sales.admin, delete_tags=True)
         assert Tag.objects.count() == 1
 
     def test_group_cannot_become_exclusive_with_clashes(self, sales: Any) -> None:
-        group = TagGroupFactory()
-        acc = AccountFactory(owner=sales.rep1)
-        TaggedItemFactory(tag=TagFactory(group=group), obj=acc)
-        TaggedItemFactory(tag=TagFactory(group=group), obj=acc)
+        group = TagGroupFactory.create()
+        acc = AccountFactory.create(owner=sales.rep1)
+        TaggedItemFactory.create(tag=TagFactory.create(group=group), obj=acc)
+        TaggedItemFactory.create(tag=TagFactory.create(group=group), obj=acc)
         with pytest.raises(DomainError):
             services.tag_group_update(group=group, by=sales.admin, data={"exclusive": True})
 
@@ -262,8 +266,8 @@ class TestStaticGroups:
         group = services.static_group_create(
             by=sales.rep1, data={"name": "展会", "model": "customers.account"}
         )
-        mine = AccountFactory(owner=sales.rep1)
-        theirs = AccountFactory(owner=sales.rep3)
+        mine = AccountFactory.create(owner=sales.rep1)
+        theirs = AccountFactory.create(owner=sales.rep3)
         assert services.static_group_add(group=group, ids=[mine.pk, theirs.pk], by=sales.rep1) == 1
         assert services.static_group_add(group=group, ids=[mine.pk], by=sales.rep1) == 0
         assert list(group.members.values_list("object_id", flat=True)) == [mine.pk]
@@ -273,7 +277,7 @@ class TestStaticGroups:
         group = services.static_group_create(
             by=sales.rep1, data={"name": "g", "model": "customers.account", "is_shared": True}
         )
-        acc = AccountFactory(owner=sales.rep2)
+        acc = AccountFactory.create(owner=sales.rep2)
         with pytest.raises(PermissionDeniedError):
             services.static_group_add(group=group, ids=[acc.pk], by=sales.rep2)
         with pytest.raises(PermissionDeniedError):
@@ -294,4 +298,3 @@ class TestStaticGroups:
         with pytest.raises(DomainError) as exc:
             services.static_group_update(group=group, by=sales.rep1, data={"name": "i"}, version=1)
         assert exc.value.status == 409
-        assert Contact
