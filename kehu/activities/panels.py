@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core import generic
@@ -44,7 +45,10 @@ def _tab_context(request: HttpRequest, obj: Any, *, is_account: bool) -> dict[st
             else selectors.contact_open_tasks(user=user, contact_id=obj.pk)
         )
         tasks = list(tqs[:50])
-    initial: dict[str, Any] = {key: obj.pk}
+    initial: dict[str, Any] = {
+        key: obj.pk,
+        "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+    }
     if not is_account:
         initial["account"] = obj.account_id
     quick_form = None
