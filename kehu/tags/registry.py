@@ -25,6 +25,7 @@ def register_taggable(model: type[models.Model]) -> None:
     label = model._meta.label_lower
     _models[label] = model
     post_delete.connect(_forget_deleted, sender=model, dispatch_uid=f"kehu.tags.forget.{label}")
+    _register_detail_action(label)
 
 
 def unregister_taggable(model: type[models.Model]) -> None:
@@ -56,6 +57,23 @@ def label_of(model: type[models.Model] | models.Model | str) -> str:
 def model_choices() -> list[tuple[str, str]]:
     """(label, verbose name plural) of every taggable model, for forms."""
     return [(label, str(m._meta.verbose_name_plural)) for label, m in sorted(_models.items())]
+
+
+def _register_detail_action(label: str) -> None:
+    """An "Add to group" button on the record's detail page (records the user may view)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext_lazy as _
+
+    from kehu.core import generic
+
+    def url(request: Any, obj: models.Model) -> str | None:
+        if not getattr(request.user, "is_authenticated", False):
+            return None
+        return reverse("tags:add_to_group", args=[label, obj.pk])
+
+    generic.register_action(
+        label, generic.ObjectAction("static_group_add", _("Add to group"), url, icon="list-check", order=90)
+    )
 
 
 def _forget_deleted(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
