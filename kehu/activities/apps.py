@@ -15,7 +15,7 @@ class ActivitiesConfig(AppConfig):
         from kehu.core.owned import OwnerCascade, register_owner_cascade
         from kehu.customfields import registry as customfields_registry
 
-        from . import exporting, panels
+        from . import exporting, panels, reminders
         from .models import Interaction, Task
         from .services import account_open_tasks_reassign
 
@@ -37,6 +37,7 @@ class ActivitiesConfig(AppConfig):
         )
 
         exporting.register()
+        reminders.register()
         panels.register()
 
         navigation.register_group("activities", _("Activities"), icon="calendar-event", order=20)
