@@ -15,7 +15,8 @@ from django.db import connections
 from .tokens import Query
 
 Restriction = tuple[str, tuple[Any, ...]] | None
-Ranked = list[tuple[int, float]]
+# (object id, database rank, name tokens, other tokens)
+Ranked = list[tuple[int, float, str, str]]
 
 # Broad queries (one Chinese character, a common syllable) can match hundreds of thousands of rows;
 # ranking is done over at most this many candidates per pass (exact tokens are a separate, first
@@ -37,7 +38,7 @@ class Backend:
     def _fetch(self, sql: str, params: list[Any]) -> Ranked:
         with connections[self.alias].cursor() as cur:
             cur.execute(sql, params)
-            return [(int(pk), float(score)) for pk, score in cur.fetchall()]
+            return [(int(pk), float(score), name, other) for pk, score, name, other in cur.fetchall()]
 
 
 class PostgresBackend(Backend):
@@ -64,8 +65,9 @@ class PostgresBackend(Backend):
             params.extend(restriction[1])
         # `where` holds placeholders and the restricted queryset's own compiled SQL, no input.
         sql = (
-            "SELECT c.object_id, ts_rank(c.vector, %s::tsquery) + ts_rank(c.vector, %s::tsquery) AS r "  # noqa: S608
-            "FROM (SELECT e.object_id, e.vector FROM search_searchentry e "
+            "SELECT c.object_id, ts_rank(c.vector, %s::tsquery) + ts_rank(c.vector, %s::tsquery) AS r, "  # noqa: S608
+            "c.name_tokens, c.tokens "
+            "FROM (SELECT e.object_id, e.vector, e.name_tokens, e.tokens FROM search_searchentry e "
             f"WHERE {where} LIMIT {CANDIDATES}) c "
             "ORDER BY r DESC, c.object_id DESC LIMIT %s"
         )
@@ -96,7 +98,7 @@ class SqliteBackend(Backend):
             where += f" AND e.object_id IN ({restriction[0]})"
             params.extend(restriction[1])
         sql = (
-            "SELECT e.object_id, -bm25(search_fts, 10.0, 1.0) AS r "  # noqa: S608
+            "SELECT e.object_id, -bm25(search_fts, 10.0, 1.0) AS r, e.name_tokens, e.tokens "  # noqa: S608
             "FROM search_fts JOIN search_searchentry e ON e.id = search_fts.rowid "
             f"WHERE {where} ORDER BY r DESC, e.object_id DESC LIMIT %s"
         )

@@ -8,7 +8,31 @@ from django.db.models import QuerySet
 
 from .backends import get_backend
 from .services import search_index_flush
-from .tokens import parse_query
+from .tokens import Query, parse_query
+
+# How a query term matched a record, best first: a name token exactly, a name token's start, another
+# token (bigram, pinyin stretch, phone suffix, e-mail part...) exactly, another token's start.
+NAME_EXACT, NAME_PREFIX, OTHER_EXACT, OTHER_PREFIX = 8.0, 4.0, 2.0, 1.0
+
+
+def _match_score(query: Query, name_tokens: str, tokens: str) -> float:
+    names = name_tokens.split()
+    others = tokens.split()
+    name_set, other_set = set(names), set(others)
+    score = 0.0
+    for term in query.terms:
+        best = 0.0
+        for tok, prefix in term.any_of:
+            if tok in name_set:
+                best = max(best, NAME_EXACT)
+            elif prefix and any(t.startswith(tok) for t in names):
+                best = max(best, NAME_PREFIX)
+            elif tok in other_set:
+                best = max(best, OTHER_EXACT)
+            elif prefix and best < OTHER_PREFIX and any(t.startswith(tok) for t in others):
+                best = OTHER_PREFIX
+        score += best
+    return score
 
 
 def search_ranked(*, queryset: QuerySet[Any], q: str, limit: int) -> list[tuple[int, float]]:
@@ -16,28 +40,29 @@ def search_ranked(*, queryset: QuerySet[Any], q: str, limit: int) -> list[tuple[
 
     `queryset` is the caller's restricted queryset (``Model.objects.restrict(user, "view")`` and
     any filter): the permission filter joins the full-text match inside the database, before the
-    limit. Exact tokens rank first (their own pass), then prefix matches; within a pass, name
-    tokens weigh more than phone, e-mail and the rest. Callers load the rows by pk from the same
-    queryset."""
+    limit, so a rep with a small scope finds their record among many other people's matches.
+
+    The database picks the candidates (exact tokens in a first pass, then prefixes; names weigh
+    more), and the candidates are scored by how each query term matched: a name exactly, a name's
+    start, another token exactly, another token's start (see ``_match_score``); the database's own
+    rank breaks ties. Callers load the rows by pk from the same queryset."""
     query = parse_query(q)
-    if not query or limit <= 0:
+    if not query or limit <= 0 or queryset.query.is_empty():
         return []
     alias = queryset.db
     search_index_flush(using=alias)
     label = queryset.model._meta.label_lower
     restriction = None
-    if queryset.query.is_empty():
-        return []
     if queryset.query.where:
         sql, params = queryset.order_by().values("pk").query.sql_with_params()
         restriction = (sql, tuple(params))
     backend = get_backend(alias)
-    hits = backend.search(label=label, query=query, restriction=restriction, limit=limit, exact=True)
-    has_prefix = any(p for term in query.terms for _, p in term.any_of)
-    if len(hits) < limit and has_prefix:
-        seen = {pk for pk, _ in hits}
-        more = backend.search(
-            label=label, query=query, restriction=restriction, limit=limit + len(hits), exact=False
-        )
-        hits += [(pk, score) for pk, score in more if pk not in seen][: limit - len(hits)]
-    return hits
+    want = limit * 3 + 10
+    found = backend.search(label=label, query=query, restriction=restriction, limit=want, exact=True)
+    if len(found) < want and any(p for term in query.terms for _, p in term.any_of):
+        seen = {row[0] for row in found}
+        more = backend.search(label=label, query=query, restriction=restriction, limit=want, exact=False)
+        found += [row for row in more if row[0] not in seen]
+    scored = [(pk, _match_score(query, name, other) + min(raw, 0.99)) for pk, raw, name, other in found]
+    scored.sort(key=lambda item: (-item[1], -item[0]))
+    return scored[:limit]

@@ -6,7 +6,7 @@ from . import services
 
 
 @shared_task(bind=True, name="kehu.search.tasks.search_rebuild_run", acks_late=True)
-def search_rebuild_run(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
+def search_rebuild_run(self, job_id: int) -> None:
     services.search_rebuild_job(job_id=job_id, task_id=self.request.id or "")
 
 
