@@ -50,6 +50,8 @@ SOURCE_RANK = {CHANGE: 0, EVENT: 1}
 MAX_LIMIT = 200
 
 CHANGE_ICONS = {"create": "plus", "update": "pencil", "delete": "trash"}
+# Icon colours of event entries per timeline type (Tabler colour names).
+TYPE_COLOURS = {"interactions": "blue", "tasks": "green", events.EVENTS: "purple"}
 CHANGE_COLOURS = {"create": "green", "update": "blue", "delete": "red"}
 
 
@@ -165,11 +167,12 @@ def _event_entries(rows: list[TimelineEvent], modes: ModesCache) -> list[Timelin
         model = resolve_model(ev.model)
         title_value = data.get("title")
         body_value = data.get("body")
+        kind = events.group_of(ev.event)
         out.append(
             TimelineEntry(
                 source=EVENT,
                 id=ev.pk,
-                kind=events.group_of(ev.event),
+                kind=kind,
                 code=ev.event,
                 occurred_at=ev.occurred_at,
                 actor=ev.actor_name,
@@ -179,7 +182,7 @@ def _event_entries(rows: list[TimelineEvent], modes: ModesCache) -> list[Timelin
                 body=str(body_value) if body_value not in (None, "") else "",
                 fields=event_field_changes(model, data, model_modes),
                 icon=etype.icon,
-                colour="azure",
+                colour=TYPE_COLOURS.get(kind, "azure"),
                 model=ev.model,
                 object_id=ev.object_id,
                 data=data,

@@ -21,6 +21,7 @@ from kehu.core.choices import Action, FieldMode
 from kehu.core.generic import LitePage, paginate
 from kehu.core.masking import mask_value
 from kehu.core.permissions import can, field_modes
+from kehu.core.validators import format_phone
 
 from .models import Account, AccountContactRelation, Contact
 
@@ -48,6 +49,8 @@ def _detail_rows(
     out = []
     for row in rows:
         text = display(row) if display is not None else getattr(row, attr)
+        if mask_kind == "phone":
+            text = format_phone(text)
         masked = mode == FieldMode.MASKED
         out.append(
             DetailValue(
@@ -91,6 +94,13 @@ def role_labels(values: set[str]) -> dict[str, str]:
         return {}
     items = PicklistItem.objects.filter(picklist__code=CONTACT_ROLE_PICKLIST, value__in=values)
     return {item.value: item.display_label for item in items}
+
+
+def _recent_types() -> set[str]:
+    """The overview's "recent activity": what happened (interactions, tasks, events), not edits."""
+    from kehu.audit import events
+
+    return {t.key for t in events.timeline_types() if t.key != events.CHANGES}
 
 
 # --- account ----------------------------------------------------------------------------------
@@ -145,7 +155,7 @@ def account_overview(request: HttpRequest, account: Account) -> dict[str, Any]:
         .select_related("owner")
         .first()
     )
-    recent = account_timeline(user=user, account_id=account.pk, limit=5)
+    recent = account_timeline(user=user, account_id=account.pk, types=_recent_types(), limit=5)
     return {
         "phones": phones,
         "emails": emails,
@@ -226,7 +236,7 @@ def contact_overview(request: HttpRequest, contact: Contact) -> dict[str, Any]:
     )
     phones = _detail_rows(list(contact.phones.all()), "number", phone_mode, "phone")
     emails = _detail_rows(list(contact.emails.all()), "email", modes.get("email"), "email")
-    recent = contact_timeline(user=user, contact_id=contact.pk, limit=5)
+    recent = contact_timeline(user=user, contact_id=contact.pk, types=_recent_types(), limit=5)
     return {"phones": phones, "emails": emails, "recent_entries": recent.entries}
 
 
