@@ -69,8 +69,8 @@ class CustomersConfig(AppConfig):
         )
         for detail in (AccountPhone, AccountEmail, AccountAddress):
             audit_registry.register(detail, parent="account")
-        for detail in (ContactPhone, ContactEmail, AccountContactRelation):
-            audit_registry.register(detail, parent="contact")
+        for contact_detail in (ContactPhone, ContactEmail, AccountContactRelation):
+            audit_registry.register(contact_detail, parent="contact")
         audit_events.register_event(services.LIFECYCLE_EVENT, _("Lifecycle stage changed"), icon="stairs-up")
 
         customfields_registry.register(Account)

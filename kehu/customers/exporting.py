@@ -20,6 +20,15 @@ from kehu.customfields.selectors import picklist_label_map
 from .choices import PICKLIST_FIELDS
 from .filtersets import AccountFilterSet, ContactFilterSet
 from .models import Account, Contact
+from .regions import country_name, division_name
+
+
+def _display(field: str) -> Any:
+    return lambda obj: getattr(obj, f"get_{field}_display")() if getattr(obj, field) else ""
+
+
+def _division(field: str) -> Any:
+    return lambda obj: division_name(getattr(obj, field))
 
 
 def _sorted(qs: QuerySet[Any], params: Any, table: Any) -> QuerySet[Any]:
@@ -71,7 +80,17 @@ def account_columns(user: Any) -> list[Column]:
         Column("phone", pgettext_lazy("customers", "Phone"), mask_kind="phone"),
         Column("email", _("E-mail"), mask_kind="email"),
         Column("website", _("Website")),
+        Column("wechat", _("WeChat ID")),
+        Column("tax_number", _("Unified social credit code"), mask_kind="text"),
+        Column("lifecycle_stage", _("Lifecycle stage"), value=_display("lifecycle_stage")),
+        Column("country", _("Country/region"), value=lambda obj: country_name(obj.country)),
+        Column("province", _("Province"), value=_division("province")),
+        Column("city", _("City"), value=_division("city")),
+        Column("district", _("District"), value=_division("district")),
         Column("address", _("Address")),
+        Column("parent_id", _("Parent account ID")),
+        Column("last_activity_at", _("Last contact")),
+        Column("completeness", _("Completeness")),
         Column("owner", _("Owner")),
         Column("department", pgettext_lazy("customers", "Department")),
         Column("is_active", pgettext_lazy("customers", "Active")),
@@ -93,7 +112,17 @@ def contact_columns(user: Any) -> list[Column]:
         Column("phone", pgettext_lazy("customers", "Phone"), mask_kind="phone"),
         Column("email", _("E-mail"), mask_kind="email"),
         Column("wechat", _("WeChat ID")),
+        Column("gender", _("Gender"), value=_display("gender")),
+        Column("birthday", _("Birthday")),
+        Column("preferred_channel", _("Preferred channel"), value=_display("preferred_channel")),
+        Column("do_not_call", _("Do not call")),
+        Column("do_not_email", _("Do not e-mail")),
+        Column("do_not_sms", _("Do not text (SMS)")),
+        Column("do_not_wechat", _("Do not contact on WeChat")),
+        Column("do_not_visit", _("Do not visit")),
         Column("is_primary", _("Primary contact")),
+        Column("last_activity_at", _("Last contact")),
+        Column("completeness", _("Completeness")),
         Column("owner", _("Owner")),
         Column("department", pgettext_lazy("customers", "Department")),
         Column("created_at", pgettext_lazy("customers", "Created")),

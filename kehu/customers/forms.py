@@ -17,9 +17,27 @@ from kehu.customfields.forms import CustomFieldsFormMixin
 from kehu.customfields.selectors import picklist_choices
 from kehu.tags.forms import TagsFormMixin
 
-from .choices import PICKLIST_FIELDS
+from .choices import CONTACT_ROLE_PICKLIST, DO_NOT_CONTACT_FIELDS, PICKLIST_FIELDS
 from .models import Account, Contact
 from .selectors import contact_account_choices
+from .validators import normalise_tax_number
+from .widgets import (
+    FULL_WIDTH,
+    AddressRowsWidget,
+    EmailRowsWidget,
+    PhoneRowsWidget,
+    RegionField,
+    RemoteSelectMultiple,
+    RowsField,
+    RowsWidget,
+)
+
+# Typed lists and the plain (primary) fields whose field permissions they follow.
+LIST_FIELDS = {"phones": ("phone", "mobile"), "emails": ("email",), "addresses": ("address",)}
+
+
+def _rows(qs: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{f: getattr(r, f) for f in fields} for r in qs]
 
 
 class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
@@ -60,15 +78,38 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # t
             return str(self.cleaned_data.get("email", ""))
         return normalise_email(self.cleaned_data.get("email"))
 
+    def _use_lists(self, lists: dict[str, tuple[type[RowsWidget], tuple[str, ...]]]) -> None:
+        """Offer the typed lists (phones, e-mails, addresses) instead of the plain primary fields,
+        unless a field permission locks the plain field (then both stay as they are)."""
+        instance = self.instance if self.instance.pk else None
+        for name, (widget, fields) in lists.items():
+            plain = [f for f in LIST_FIELDS[name] if f in (self._meta.fields or ())]  # type: ignore[attr-defined,unused-ignore]
+            if any(f in self.locked_fields or f not in self.fields for f in plain):
+                continue
+            for f in plain:
+                del self.fields[f]
+            label = {"phones": _("Phones"), "emails": _("E-mails"), "addresses": _("Addresses")}[name]
+            self.fields[name] = RowsField(widget=widget, label=label)
+            if instance is not None:
+                self.initial[name] = _rows(getattr(instance, name).all(), fields)
+
     def service_data(self) -> dict[str, Any]:
         data = super().service_data()
         if data.get("owner") is None:
             data.pop("owner", None)
+        for name in LIST_FIELDS:
+            field = self.fields.get(name)
+            # Rows not posted at all (an older client, a partial form): leave the list alone.
+            if field is not None and field.widget.value_omitted_from_data(
+                self.data, self.files, self.add_prefix(name)
+            ):  # type: ignore[attr-defined]
+                data.pop(name, None)
         return data
 
 
 class AccountForm(TagsFormMixin, _OwnedForm):
     website = forms.URLField(label=_("Website"), max_length=200, required=False, assume_scheme="https")
+    region = RegionField(label=_("Region"), required=False)
 
     class Meta:
         model = Account
@@ -79,9 +120,13 @@ class AccountForm(TagsFormMixin, _OwnedForm):
             "level",
             "industry",
             "source",
+            "lifecycle_stage",
+            "parent",
+            "tax_number",
+            "wechat",
+            "website",
             "phone",
             "email",
-            "website",
             "address",
             "owner",
             "is_active",
@@ -107,13 +152,82 @@ class AccountForm(TagsFormMixin, _OwnedForm):
                     choices=[("", "---------"), *choices],
                     help_text=old.help_text,
                 )
-        self.fields["email"].error_messages["invalid"] = _(
-            "Enter a valid e-mail address, e.g. name@example.com."
+        if "email" in self.fields:
+            self.fields["email"].error_messages["invalid"] = _(
+                "Enter a valid e-mail address, e.g. name@example.com."
+            )
+        if "lifecycle_stage" in self.fields:
+            self.fields["lifecycle_stage"].required = False
+        if "parent" in self.fields:
+            field = self.fields["parent"]
+            visible = Account.objects.restrict(self.user, Action.VIEW)
+            if self.instance.pk:
+                visible = visible.exclude(pk=self.instance.pk) | Account.objects.filter(
+                    pk=self.instance.parent_id
+                )
+            field.queryset = visible  # type: ignore[attr-defined]
+            field.widget = RemoteSelect(url=str(reverse_lazy("customers:account_autocomplete")))
+            field.widget.choices = field.choices  # type: ignore[attr-defined]
+            field.error_messages["invalid_choice"] = _("Choose an account you can see.")
+            field.help_text = _("The group company this account belongs to.")
+        if "tax_number" in self.fields and "tax_number" not in self.locked_fields:
+            self.fields["tax_number"].help_text = _(
+                "统一社会信用代码: 18 characters, e.g. 91350100M000100Y43."
+            )
+            self.fields["tax_number"].max_length = 40  # type: ignore[attr-defined]
+            self.fields["tax_number"].widget.attrs["maxlength"] = 40
+        self.initial.setdefault(
+            "region",
+            {n: getattr(self.instance, n, "") for n in ("country", "province", "city", "district")},
         )
+        self._use_lists(
+            {
+                "phones": (PhoneRowsWidget, ("kind", "number", "is_primary")),
+                "emails": (EmailRowsWidget, ("kind", "email", "is_primary")),
+                "addresses": (
+                    AddressRowsWidget,
+                    ("kind", "country", "province", "city", "district", "street", "postcode", "is_primary"),
+                ),
+            }
+        )
+        self.order_fields(
+            [
+                "kind",
+                "name",
+                "short_name",
+                "level",
+                "industry",
+                "source",
+                "lifecycle_stage",
+                "parent",
+                "region",
+            ]
+        )
+
+    def clean_tax_number(self) -> str:
+        if "tax_number" in self.locked_fields:
+            return str(self.cleaned_data.get("tax_number", ""))
+        return normalise_tax_number(self.cleaned_data.get("tax_number"))
+
+    def service_data(self) -> dict[str, Any]:
+        data = super().service_data()
+        region = data.pop("region", None)
+        if region is not None:
+            data.update(region)
+        if not data.get("lifecycle_stage", "x"):
+            data.pop("lifecycle_stage")
+        return data
 
 
 class ContactForm(TagsFormMixin, _OwnedForm):
     phone_fields = ("phone", "mobile")
+    role = forms.ChoiceField(label=_("Role"), required=False, help_text=_("Role at this account."))
+    other_accounts = forms.ModelMultipleChoiceField(
+        queryset=Account.objects.none(),
+        required=False,
+        label=_("Also works with"),
+        help_text=_("Other accounts this contact works with (group companies, partners)."),
+    )
 
     class Meta:
         model = Contact
@@ -121,10 +235,14 @@ class ContactForm(TagsFormMixin, _OwnedForm):
             "account",
             "name",
             "title",
+            "gender",
+            "birthday",
             "mobile",
             "phone",
             "email",
             "wechat",
+            "preferred_channel",
+            *DO_NOT_CONTACT_FIELDS.values(),
             "is_primary",
             "owner",
             "notes",
@@ -132,6 +250,7 @@ class ContactForm(TagsFormMixin, _OwnedForm):
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 3}),
             "email": forms.TextInput(attrs={"inputmode": "email"}),
+            "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -145,6 +264,50 @@ class ContactForm(TagsFormMixin, _OwnedForm):
             field.widget = RemoteSelect(url=str(reverse_lazy("customers:account_autocomplete")))
             field.widget.choices = field.choices  # type: ignore[attr-defined]
             field.error_messages["invalid_choice"] = _("Choose an account you can see.")
+        instance = self.instance if self.instance.pk else None
+        direct = None
+        if instance is not None:
+            relations = list(instance.account_relations.all())
+            direct = next((r for r in relations if r.is_direct), None)
+            self.initial.setdefault("role", direct.role if direct else "")
+            self.initial.setdefault("other_accounts", [r.account_id for r in relations if not r.is_direct])
+        self.fields["role"].choices = [  # type: ignore[attr-defined]
+            ("", "---------"),
+            *picklist_choices(CONTACT_ROLE_PICKLIST, current=(direct.role if direct else None) or None),
+        ]
+        others = self.fields["other_accounts"]
+        others.queryset = Account.objects.restrict(self.user, Action.VIEW)  # type: ignore[attr-defined]
+        others.widget = RemoteSelectMultiple(url=str(reverse_lazy("customers:account_autocomplete")))
+        others.widget.choices = others.choices  # type: ignore[attr-defined]
+        others.error_messages["invalid_choice"] = _("Choose an account you can see.")
+        self._use_lists(
+            {
+                "phones": (PhoneRowsWidget, ("kind", "number", "is_primary")),
+                "emails": (EmailRowsWidget, ("kind", "email", "is_primary")),
+            }
+        )
+        self.order_fields(
+            ["account", "role", "other_accounts", "name", "title", "gender", "birthday", "phones"]
+        )
+        if "notes" in self.fields:
+            self.fields["notes"].widget.attrs.update(FULL_WIDTH)
 
     def clean_mobile(self) -> str:
         return self._clean_phone("mobile")
+
+    def service_data(self) -> dict[str, Any]:
+        data = super().service_data()
+        if "other_accounts" in data:
+            current = {}
+            if self.instance.pk:
+                current = {r.account_id: r for r in self.instance.account_relations.all() if not r.is_direct}
+            data["relations"] = [
+                {
+                    "account": a,
+                    "role": current[a.pk].role if a.pk in current else "",
+                    "start_date": current[a.pk].start_date if a.pk in current else None,
+                    "end_date": current[a.pk].end_date if a.pk in current else None,
+                }
+                for a in data.pop("other_accounts")
+            ]
+        return data

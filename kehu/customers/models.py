@@ -117,7 +117,7 @@ class Contact(OwnedModel, CustomFieldsModel):
         related_name="contacts",
     )
     # Every account the contact works with (the direct one included), with a role at each.
-    accounts = models.ManyToManyField(
+    accounts: models.ManyToManyField[Account, AccountContactRelation] = models.ManyToManyField(
         Account,
         through="AccountContactRelation",
         related_name="related_contacts",

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from kehu.core import owned
 from kehu.core.choices import Action
-from kehu.core.errors import ConflictError, DomainError
+from kehu.core.errors import ConflictError, DomainError, PermissionDeniedError
 from kehu.core.permissions import readonly_fields
 from kehu.core.validators import normalise_email, normalise_phone
 from kehu.customfields.rules import completeness, rules_check
@@ -175,6 +175,21 @@ def _check_keys(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
     unknown = set(data) - allowed - _SPECIAL
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+
+
+# Typed lists follow the field permissions of their plain (primary) fields.
+_LIST_LOCKS = {"phones": ("phone", "mobile"), "emails": ("email",), "addresses": ("address",)}
+
+
+def _check_locked_lists(by: Any, model: type[models.Model], data: Mapping[str, Any]) -> None:
+    locked = set(readonly_fields(by, model))
+    errors = {
+        name: [_("You may not change this field.")]
+        for name, plain in _LIST_LOCKS.items()
+        if name in data and locked.intersection(plain)
+    }
+    if errors:
+        raise PermissionDeniedError(_("Some fields may not be changed by you."), fields=errors, status=400)
 
 
 def _normalised(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -540,7 +555,7 @@ def _check_parent(by: Any, account_pk: int | None, parent: Any) -> None:
     current: int | None = parent.pk
     seen: set[int] = set()
     for _level in range(MAX_PARENT_DEPTH):
-        current = Account.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+        current = Account.objects.filter(pk=current).values_list("parent_id", flat=True).first()  # type: ignore[misc]
         if current is None or current in seen:
             return
         if current == account_pk:
@@ -600,6 +615,7 @@ def account_create(*, by: Any, data: AccountData) -> Account:
     _check_keys(data, ACCOUNT_FIELDS)
     owned.check_action(by, Account, Action.ADD)
     owned.check_locked_fields(by, Account, data)
+    _check_locked_lists(by, Account, data)
     values = _normalised(data)
     _account_values(values, None)
     phones, emails = _phones_and_emails(values, None, AccountPhone, AccountEmail, "account")
@@ -631,6 +647,7 @@ def account_update(*, account: Account, by: Any, data: AccountData, version: int
     owned.check_action(by, Account, Action.CHANGE, obj=current)
     owned.check_version(current, version)
     owned.check_locked_fields(by, Account, data, current=current)
+    _check_locked_lists(by, Account, data)
     values = _normalised(data)
     _account_values(values, current)
     phones, emails = _phones_and_emails(values, current, AccountPhone, AccountEmail, "account")
@@ -764,21 +781,21 @@ def _sync_direct_relation(contact: Contact, role: str | None) -> None:
         if rel.account_id != contact.account_id:
             rel.is_direct = False
             rel.save(update_fields=["is_direct"])
-    rel = AccountContactRelation.objects.filter(contact=contact, account_id=contact.account_id).first()
-    if rel is None:
+    found = AccountContactRelation.objects.filter(contact=contact, account_id=contact.account_id).first()
+    if found is None:
         AccountContactRelation.objects.create(
             contact=contact, account_id=contact.account_id, is_direct=True, role=role or ""
         )
         return
-    fields = []
-    if not rel.is_direct:
-        rel.is_direct = True
+    fields: list[str] = []
+    if not found.is_direct:
+        found.is_direct = True
         fields.append("is_direct")
-    if role is not None and rel.role != role:
-        rel.role = role
+    if role is not None and found.role != role:
+        found.role = role
         fields.append("role")
     if fields:
-        rel.save(update_fields=fields)
+        found.save(update_fields=fields)
 
 
 def _sync_other_relations(by: Any, contact: Contact, wanted: dict[int, dict[str, Any]]) -> bool:
@@ -797,16 +814,16 @@ def _sync_other_relations(by: Any, contact: Contact, wanted: dict[int, dict[str,
             rel.delete()
             changed = True
     for account_id, values in wanted.items():
-        rel = existing.get(account_id)
-        if rel is None:
+        row = existing.get(account_id)
+        if row is None:
             AccountContactRelation.objects.create(contact=contact, account_id=account_id, **values)
             changed = True
             continue
-        fields = [k for k, v in values.items() if getattr(rel, k) != v]
+        fields = [k for k, v in values.items() if getattr(row, k) != v]
         if fields:
             for k in fields:
-                setattr(rel, k, values[k])
-            rel.save(update_fields=fields)
+                setattr(row, k, values[k])
+            row.save(update_fields=fields)
             changed = True
     return changed
 
@@ -821,6 +838,7 @@ def contact_create(*, by: Any, data: ContactData) -> Contact:
     _check_keys(data, CONTACT_FIELDS)
     owned.check_action(by, Contact, Action.ADD)
     owned.check_locked_fields(by, Contact, data)
+    _check_locked_lists(by, Contact, data)
     values = _normalised(data)
     account = _check_account(by, values.get("account"))
     _contact_values(values)
@@ -856,6 +874,7 @@ def contact_update(*, contact: Contact, by: Any, data: ContactData, version: int
     owned.check_action(by, Contact, Action.CHANGE, obj=current)
     owned.check_version(current, version)
     owned.check_locked_fields(by, Contact, data, current=current)
+    _check_locked_lists(by, Contact, data)
     values = _normalised(data)
     _contact_values(values)
     phones, emails = _phones_and_emails(values, current, ContactPhone, ContactEmail, "contact")
@@ -1052,7 +1071,7 @@ def account_address_create(*, by: Any, account: Account, data: AddressRow) -> Ac
 def account_address_update(*, by: Any, address: AccountAddress, data: AddressRow) -> AccountAddress:
     current = AccountAddress.objects.select_for_update().get(pk=address.pk)
     account = _address_account(by, current.account_id)
-    merged = {f: data.get(f, getattr(current, f)) for f in _ADDRESS_FIELDS}  # type: ignore[misc]
+    merged = {f: data.get(f, getattr(current, f)) for f in _ADDRESS_FIELDS}
     rows = _clean_address_rows([merged])
     if not rows:
         raise _invalid({"street": [_("Enter at least a region or a street address.")]})

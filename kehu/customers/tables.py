@@ -27,6 +27,24 @@ from kehu.tags.tables import TagsColumn
 
 from .choices import PICKLIST_FIELDS
 from .models import Account, Contact
+from .regions import region_label
+
+
+class RegionColumn(Column):
+    """Province, city and district (or the country outside China), from the stored codes."""
+
+    def value(self, record: Any) -> Any:
+        return region_label(
+            country=record.country,
+            province=record.province,
+            city=record.city,
+            district=record.district,
+            compact=True,
+        )
+
+
+def _percent(value: Any) -> str:
+    return f"{value}%"
 
 
 class PicklistColumn(Column):
@@ -86,6 +104,14 @@ class AccountTable(Table):
             order_by=("department__path",),
             default=False,
         ),
+        ChoiceColumn("lifecycle_stage", _("Lifecycle stage"), order_by="lifecycle_stage", default=False),
+        RegionColumn(
+            "region", _("Region"), order_by=("province", "city", "district"), default=False, field=""
+        ),
+        Column("wechat", _("WeChat ID"), default=False),
+        Column("tax_number", _("Unified social credit code"), default=False),
+        DateTimeColumn("last_activity_at", _("Last contact"), order_by="last_activity_at", default=False),
+        Column("completeness", _("Completeness"), order_by="completeness", default=False, formatter=_percent),
         BooleanColumn("is_active", pgettext_lazy("customers", "Active"), order_by="is_active", default=False),
         DateTimeColumn("created_at", pgettext_lazy("customers", "Created"), order_by="created_at"),
         DateTimeColumn(
@@ -111,6 +137,11 @@ class ContactTable(Table):
         EmailColumn("email", _("E-mail")),
         Column("wechat", _("WeChat ID"), default=False),
         BooleanColumn("is_primary", _("Primary"), order_by="is_primary", default=False),
+        ChoiceColumn("gender", _("Gender"), order_by="gender", default=False),
+        Column("birthday", _("Birthday"), order_by="birthday", default=False),
+        ChoiceColumn("preferred_channel", _("Preferred channel"), default=False),
+        DateTimeColumn("last_activity_at", _("Last contact"), order_by="last_activity_at", default=False),
+        Column("completeness", _("Completeness"), order_by="completeness", default=False, formatter=_percent),
         UserColumn("owner", _("Owner"), order_by=("owner__username",)),
         DateTimeColumn(
             "created_at", pgettext_lazy("customers", "Created"), order_by="created_at", default=False

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", views.AccountListView.as_view(), name="account_list"),
     path("accounts/add/", views.AccountEditView.as_view(), name="account_add"),
     path("accounts/autocomplete/", views.AccountAutocompleteView.as_view(), name="account_autocomplete"),
+    path("regions/picker/", views.RegionPickerView.as_view(), name="region_picker"),
     path("accounts/<int:pk>/", views.AccountDetailView.as_view(), name="account_detail"),
     path("accounts/<int:pk>/edit/", views.AccountEditView.as_view(), name="account_edit"),
     path("accounts/<int:pk>/delete/", views.AccountDeleteView.as_view(), name="account_delete"),

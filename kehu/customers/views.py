@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django.views import View
 
 from kehu.core import generic
 
@@ -15,6 +19,7 @@ from .filtersets import AccountFilterSet, ContactFilterSet
 from .forms import AccountForm, ContactForm
 from .models import Account, Contact
 from .tables import AccountTable, ContactTable
+from .widgets import region_context, safe_prefix
 
 # --- accounts ---------------------------------------------------------------------------------
 
@@ -164,3 +169,27 @@ class ContactDeleteView(generic.ObjectDeleteView):
 
     def delete(self, obj: Contact) -> None:
         services.contact_delete(contact=obj, by=self.request.user)
+
+
+# --- region picker ----------------------------------------------------------------------------
+
+
+class RegionPickerView(LoginRequiredMixin, View):
+    """GET: the cascading region selects (country, province, city, district) for the values in the
+    query string, named with ``prefix`` (htmx swaps the block whenever one of them changes)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        prefix = safe_prefix(request.GET.get("prefix", ""))
+        values = {
+            n: request.GET.get(f"{prefix}{n}", "")[:6] for n in ("country", "province", "city", "district")
+        }
+        values["country"] = values["country"][:2].upper()
+        context = region_context(prefix, values)
+        # A changed province invalidates the city and district below it (and so on).
+        if context["city"] and context["city"] not in {c for c, _n in context["cities"]}:
+            context["city"] = ""
+            values["city"] = ""
+            context = region_context(prefix, {**values, "district": ""})
+        if context["district"] and context["district"] not in {c for c, _n in context["districts"]}:
+            context["district"] = ""
+        return render(request, "customers/_region_picker.html", context)

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from kehu.core.api.mixins import FieldPermissionSerializerMixin
+from kehu.core.choices import FieldMode
+from kehu.core.masking import mask_value
 from kehu.customfields.api.fields import CustomFieldsField
 from kehu.tags.api.fields import TagsReadField
 from kehu.users.selectors import assignable_users
@@ -37,6 +39,38 @@ class UserRefSerializer(serializers.ModelSerializer):
 
 
 OWNED_READ_ONLY = ["id", "department", "created_by", "created_at", "updated_at"]
+
+# Nested lists follow the field permissions of their plain (primary) field: key -> (plain fields,
+# {row key: mask kind}).
+_LISTS = {
+    "phones": (("phone", "mobile"), {"number": "phone"}),
+    "emails": (("email",), {"email": "email"}),
+    "addresses": (("address",), {"street": "text", "postcode": "text"}),
+}
+
+
+class ListPermissionsMixin(FieldPermissionSerializerMixin):
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        modes = self._modes()
+        for name, (plain, _keys) in _LISTS.items():
+            found = [modes.get(p) for p in plain if modes.get(p)]
+            if FieldMode.HIDDEN in found:
+                fields.pop(name, None)
+            elif found and name in fields:
+                fields[name].read_only = True
+        return fields
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        modes = self._modes()
+        for name, (plain, keys) in _LISTS.items():
+            if name in data and any(modes.get(p) == FieldMode.MASKED for p in plain):
+                for row in data[name]:
+                    for key, kind in keys.items():
+                        if row.get(key):
+                            row[key] = mask_value(row[key], kind)
+        return data
 
 
 class PhoneSerializer(serializers.Serializer):
@@ -139,7 +173,7 @@ class ContactRelationRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
+class AccountSerializer(ListPermissionsMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
         required=False,
@@ -151,7 +185,7 @@ class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
         help_text="Send the version you read to refuse the update (409) if someone changed the record since.",
     )
     custom = _custom_field()
-    parent = serializers.PrimaryKeyRelatedField(
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Account.objects.none(),
         required=False,
         allow_null=True,
@@ -224,11 +258,11 @@ class AccountSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
         fields = super().get_fields()
         request = self.context.get("request")
         if "parent" in fields and request is not None:
-            fields["parent"].queryset = Account.objects.restrict(request.user, "view")  # type: ignore[attr-defined]
+            fields["parent"].queryset = Account.objects.restrict(request.user, "view")
         return fields
 
 
-class ContactSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
+class ContactSerializer(ListPermissionsMixin, serializers.ModelSerializer):
     account = serializers.PrimaryKeyRelatedField(
         queryset=Account.objects.none(), help_text="Id of an account you may view."
     )
@@ -306,7 +340,5 @@ class ContactSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
         if "account" in fields and request is not None:
             # Only accounts the user may view can be referenced (others: "does not exist").
             contact = self.instance if isinstance(self.instance, Contact) else None
-            fields["account"].queryset = contact_account_choices(  # type: ignore[attr-defined]
-                user=request.user, contact=contact
-            )
+            fields["account"].queryset = contact_account_choices(user=request.user, contact=contact)
         return fields

@@ -129,11 +129,11 @@ class AddressViewSet(_DetailViewSet):
         return AccountAddress.objects.filter(account_id__in=visible).order_by("-id")
 
     def perform_create(self, serializer: Any) -> None:
-        data = dict(serializer.validated_data)
+        data: Any = dict(serializer.validated_data)
         account = data.pop("account")
         serializer.instance = services.account_address_create(
             by=self.request.user, account=account, data=data
-        )  # type: ignore[arg-type]
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

@@ -14,7 +14,7 @@ import factory
 
 from kehu.users.tests.factories import UserFactory
 
-from ..models import Account, Contact
+from ..models import Account, AccountAddress, AccountContactRelation, Contact
 from ..services import _normalised
 
 
@@ -49,4 +49,31 @@ class ContactFactory(factory.django.DjangoModelFactory[Contact]):
 
     @classmethod
     def _create(cls, model_class: type[Contact], *args: Any, **kwargs: Any) -> Contact:
-        return _create(model_class, kwargs)  # type: ignore[no-any-return,unused-ignore]
+        contact = _create(model_class, kwargs)
+        # The direct account's relation, as the services keep it.
+        AccountContactRelation.objects.create(account_id=contact.account_id, contact=contact, is_direct=True)
+        return contact  # type: ignore[no-any-return,unused-ignore]
+
+
+class AddressFactory(factory.django.DjangoModelFactory[AccountAddress]):
+    class Meta:
+        model = AccountAddress
+
+    account = factory.SubFactory(AccountFactory)
+    country = "CN"
+    province = "440000"
+    city = "440300"
+    district = "440305"
+    street = factory.Sequence(lambda n: f"科技园路{n}号")
+    is_primary = False
+
+
+class RelationFactory(factory.django.DjangoModelFactory[AccountContactRelation]):
+    """A contact's relation to another account (not its direct one)."""
+
+    class Meta:
+        model = AccountContactRelation
+
+    contact = factory.SubFactory(ContactFactory)
+    account = factory.LazyAttribute(lambda o: AccountFactory.create(owner=o.contact.owner))
+    role = "purchaser"
