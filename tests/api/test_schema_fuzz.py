@@ -60,6 +60,9 @@ SEED_FACTORIES = [
     ("kehu.customers.tests.factories.AccountFactory", 3),
     ("kehu.customers.tests.factories.ContactFactory", 3),
     ("kehu.notifications.tests.factories.NotificationFactory", 2),
+    ("kehu.tags.tests.factories.TagGroupFactory", 1),
+    ("kehu.tags.tests.factories.TagFactory", 2),
+    ("kehu.tags.tests.factories.StaticGroupFactory", 1),
 ]
 
 
