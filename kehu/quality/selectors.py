@@ -5,7 +5,9 @@ Cost: one aggregate query per model for the fill rates, completeness and owner /
 plus one scan of the phone and e-mail columns (``invalid_counts``), in batches of
 ``SCAN_BATCH`` rows. Stored values are normalised on write (E.164 phones, lower-case e-mails),
 so a cheap regular expression recognises almost every valid value and only the rest is parsed
-with ``kehu.core.validators`` (see docs/benchmarks.md for 200k rows).
+with ``kehu.core.validators``. Measured on SQLite with 200,000 accounts (60% mobiles, 20%
+landlines, 2% invalid; half with an e-mail): aggregate figures 0.7 s, the phone / e-mail scan
+1.8 s (the page loads it lazily), the first drill-down page 0.03 s.
 """
 
 from __future__ import annotations
@@ -30,13 +32,16 @@ FOLLOW_UP_DAYS = (30, 60, 90)
 # Completeness distribution buckets: [low, high] inclusive.
 BUCKETS = ((0, 19), (20, 39), (40, 59), (60, 79), (80, 100))
 SCAN_BATCH = 5000
-# Values that are certainly valid (what the normalisers store); others are parsed.
-_CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")
+# Shapes of what the normalisers store for Chinese numbers (E.164 mobiles; landlines: a 2-digit
+# area code 10 / 2x with 8 digits, or a 3-digit area code with 7-8 digits): accepted without
+# parsing, which is ~100x faster. This is a shape check: a landline with a well-formed but
+# unassigned area code passes. Everything else is parsed with phonenumbers.
+_CN_NUMBER = re.compile(r"^\+86(?:1[3-9]\d{9}|(?:10|2\d)\d{8}|[3-9]\d{2}\d{7,8})$")
 _SIMPLE_EMAIL = re.compile(r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
 
 
 def phone_is_valid(value: str) -> bool:
-    if not value or _CN_MOBILE.match(value):
+    if not value or _CN_NUMBER.match(value):
         return True
     try:
         return normalise_phone(value) == value
