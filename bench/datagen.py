@@ -107,7 +107,7 @@ def _column_adapters(model: type[Any]) -> list[tuple[str, str, Callable[[Any], A
             adapt = _json
         elif isinstance(f, models.DateTimeField) and connection.vendor == "sqlite":
             adapt = connection.ops.adapt_datetimefield_value
-        default = f.get_default() if f.has_default() else None
+        default = f.get_default()  # "" for a blank text column without a default, None if nullable
         out.append((f.attname, f.column, adapt, default))
     return out
 
@@ -401,6 +401,31 @@ def make_customers(
     return written_a, written_c
 
 
+def ensure_search_index(*, log: Callable[[str], None] = print) -> bool:
+    """Fill the global search index (kehu.search) when it is empty: the generator writes rows
+    without signals, like an import, so it rebuilds the index afterwards. True when it built."""
+    from django.apps import apps
+
+    if not apps.is_installed("kehu.search") or not customers_available():
+        return False
+    from kehu.search.models import SearchEntry
+    from kehu.search.services import search_rebuild
+
+    if SearchEntry.objects.exists():
+        return False
+    t0 = time.perf_counter()
+    step = [0.0]
+
+    def progress(done: int, total: int | None = None, message: str = "") -> None:
+        if time.perf_counter() - step[0] > 15 or done == total:
+            step[0] = time.perf_counter()
+            log(f"  search index: {done:,}/{total or 0:,} ({done / (step[0] - t0):,.0f} records/s)")
+
+    counts = search_rebuild(progress=progress)
+    log(f"  search index: {sum(counts.values()):,} entries in {time.perf_counter() - t0:.1f} s")
+    return True
+
+
 # --- the dataset ----------------------------------------------------------------------------------
 
 
@@ -427,6 +452,8 @@ def ensure_dataset(
     wanted = wanted_meta(accounts=accounts, contacts_per_account=contacts_per_account, seed=seed)
     if not regenerate and _meta_read() == wanted:
         log(f"Reusing the dataset ({accounts:,} accounts, seed {seed}).")
+        if ensure_search_index(log=log):
+            analyze()
         return load_org()
     log(f"Generating the dataset: {accounts:,} accounts × {contacts_per_account} contacts, seed {seed} …")
     t0 = time.perf_counter()
@@ -436,6 +463,7 @@ def ensure_dataset(
         make_customers(
             org=org, accounts=accounts, contacts_per_account=contacts_per_account, seed=seed, log=log
         )
+        ensure_search_index(log=log)
     analyze()
     _meta_write(wanted)
     log(f"  generated in {time.perf_counter() - t0:.1f} s")
