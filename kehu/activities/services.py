@@ -603,7 +603,7 @@ def account_open_tasks_reassign(*, parent_ids: list[int], owner: Any, by: Any) -
         return 0
     with transaction.atomic():
         tasks = list(
-            Task.objects.select_for_update()
+            Task.objects.select_for_update(of=("self",))
             .filter(account_id__in=ids, status__in=OPEN_TASK_STATUSES)
             .exclude(owner_id=owner.pk)
             .select_related("owner")
