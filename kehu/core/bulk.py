@@ -48,7 +48,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from .choices import Action
 from .context import acting_as
@@ -116,7 +116,7 @@ class BulkResult:
             parts.append(_("%(count)s skipped (outside your scope)") % {"count": f"{self.skipped:,}"})
         if self.failed_count:
             parts.append(_("%(count)s failed") % {"count": f"{self.failed_count:,}"})
-        return ", ".join(parts) + "."
+        return _("%(parts)s.") % {"parts": pgettext("list separator", ", ").join(parts)}
 
 
 @dataclass
@@ -291,21 +291,33 @@ def _batches(qs: models.QuerySet[Any], size: int) -> Iterator[list[int]]:
         last = batch[-1]
 
 
+def _names(model: type[models.Model], ids: list[int]) -> dict[int, str]:
+    try:
+        return {o.pk: str(o) for o in model._default_manager.filter(pk__in=ids[:MAX_FAILED_KEPT])}
+    except Exception:  # the names are a courtesy; never fail the report over them
+        return {}
+
+
 def _run_batch(
-    action: BulkAction, ids: list[int], params: dict[str, Any], by: Any, job: Job | None
+    model: type[models.Model],
+    action: BulkAction,
+    ids: list[int],
+    params: dict[str, Any],
+    by: Any,
+    job: Job | None,
 ) -> BulkResult:
     try:
         with transaction.atomic():
-            result = action.fn(ids=ids, params=params, by=by, job=job)
+            return action.fn(ids=ids, params=params, by=by, job=job)
     except DomainError as exc:
-        result = BulkResult()
-        for pk in ids:
-            result.fail(pk, f"#{pk}", exc.message)
+        reason: Any = exc.message
     except Exception as exc:  # a broken batch is reported, the run goes on
         log.exception("bulk batch failed", extra={"action": action.key})
-        result = BulkResult()
-        for pk in ids:
-            result.fail(pk, f"#{pk}", _("Unexpected error: %(error)s") % {"error": type(exc).__name__})
+        reason = _("Unexpected error: %(error)s") % {"error": type(exc).__name__}
+    result = BulkResult()
+    names = _names(model, ids)
+    for pk in ids:
+        result.fail(pk, names.get(pk, f"#{pk}"), reason)
     return result
 
 
@@ -419,7 +431,7 @@ def bulk_start(
         result = BulkResult(skipped=skipped)
         with transaction.atomic():
             for batch in _batches(qs, batch_size()):
-                result.merge(_run_batch(action, batch, cleaned, user, None))
+                result.merge(_run_batch(model, action, batch, cleaned, user, None))
             _run_hooks(BulkRecord(model, action, user, selection, raw_params(action, raw), result))
         return BulkOutcome(count=count, result=result)
     filterset_path = (
@@ -497,7 +509,7 @@ def bulk_run(*, job_id: int, task_id: str = "") -> Job | None:
         progress(0, total=total, message=_("Working on %(count)s rows…") % {"count": f"{total:,}"})
         done = 0
         for batch in _batches(qs, batch_size()):
-            result.merge(_run_batch(action, batch, cleaned, user, job))
+            result.merge(_run_batch(model, action, batch, cleaned, user, job))
             done += len(batch)
             progress(done, message=result.summary())
         state.update(model=model, action=action, params=raw_params(action, raw))

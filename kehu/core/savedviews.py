@@ -56,7 +56,11 @@ def savedviews_visible(*, user: Any, table: str | None = None) -> QuerySet[Saved
     """The views `user` sees: their own and the shared ones (of lists they may see)."""
     if not (user is not None and getattr(user, "is_authenticated", False)):
         return SavedView.objects.none()
-    qs = SavedView.objects.filter(Q(owner=user.pk) | Q(shared=True)).select_related("owner")
+    qs = (
+        SavedView.objects.filter(Q(owner=user.pk) | Q(shared=True))
+        .select_related("owner")
+        .order_by("shared", "order", "name", "id")  # personal views first (the menu groups them)
+    )
     if table is not None:
         if not table_visible(user, table):
             return SavedView.objects.none()
