@@ -252,7 +252,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # Several customer models have a "kind" choice field.
+        "AccountKindEnum": "kehu.customers.choices.AccountKind",
+        "AddressKindEnum": "kehu.customers.choices.AddressKind",
+        "PhoneKindEnum": "kehu.customers.choices.PhoneKind",
+        "EmailKindEnum": "kehu.customers.choices.EmailKind",
+    },
 }
 
 # --- logging --------------------------------------------------------------------------------
