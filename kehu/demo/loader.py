@@ -195,6 +195,11 @@ def load_demo(*, refresh: bool = False, only: Collection[str] = ()) -> DemoSumma
                 stage.run(summary)
                 DemoStage.objects.update_or_create(key=stage.key, defaults={"version": stage.version})
             summary.loaded.append(stage.key)
+    if summary.loaded:
+        # Stages may write in bulk (no signals): make the global search see every demo record.
+        from kehu.search.services import search_rebuild
+
+        search_rebuild()
     return summary
 
 
