@@ -80,7 +80,7 @@ def tag_chips_available() -> bool:
         engine = engines["django"]
     except KeyError:  # pragma: no cover - the project always has the Django engine
         return False
-    return "kehu_tags" in getattr(engine.engine, "template_libraries", {})
+    return "kehu_tags" in getattr(getattr(engine, "engine", None), "template_libraries", {})
 
 
 def role_labels(values: set[str]) -> dict[str, str]:
@@ -245,7 +245,7 @@ def contact_accounts(request: HttpRequest, contact: Contact) -> dict[str, Any]:
     the viewer may not see are named without a link."""
     user = request.user
     visible = Account.objects.restrict(user, Action.VIEW).filter(pk=OuterRef("account_id"))
-    relations = list(
+    relations: list[Any] = list(
         AccountContactRelation.objects.filter(contact_id=contact.pk)
         .select_related("account")
         .annotate(account_visible=Exists(visible))
@@ -253,11 +253,11 @@ def contact_accounts(request: HttpRequest, contact: Contact) -> dict[str, Any]:
     )
     if not any(r.account_id == contact.account_id for r in relations):
         direct = AccountContactRelation(account=contact.account, contact=contact, is_direct=True)
-        direct.account_visible = (
+        direct.account_visible = (  # type: ignore[attr-defined]
             Account.objects.restrict(user, Action.VIEW).filter(pk=contact.account_id).exists()
-        )  # type: ignore[attr-defined]
+        )
         relations.insert(0, direct)
     labels = role_labels({r.role for r in relations})
     for r in relations:
-        r.role_label = labels.get(r.role, r.role)  # type: ignore[attr-defined]
+        r.role_label = labels.get(r.role, r.role)
     return {"relations": relations}

@@ -20,14 +20,18 @@ from kehu.core.choices import Action
 
 from ..models import Account, Contact
 
+TYPES_HELP = (
+    "Comma-separated timeline types to show (default: all): interactions, tasks, events, changes "
+    "(and types other modules add)."
+)
+
 
 class TimelineQuerySerializer(serializers.Serializer):
     types = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=200,
-        help_text="Comma-separated timeline types to show (default: all): interactions, tasks, "
-        "events, changes (and types other modules add).",
+        help_text=TYPES_HELP,
     )
     before = serializers.CharField(
         required=False,
@@ -59,14 +63,14 @@ class TimelineQuerySerializer(serializers.Serializer):
 
 class TimelineFieldSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     before = serializers.CharField(help_text="Formatted value before (masked when masked for you).")
     after = serializers.CharField(help_text="Formatted value after (masked when masked for you).")
     masked = serializers.BooleanField()
 
 
 class TimelineEntrySerializer(serializers.Serializer):
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=[timeline.EVENT, timeline.CHANGE],
         help_text="event: a timeline event; change: a field change.",
     )
@@ -79,14 +83,16 @@ class TimelineEntrySerializer(serializers.Serializer):
     title = serializers.CharField()
     subject = serializers.CharField()
     body = serializers.CharField()
-    fields = TimelineFieldSerializer(many=True)
+    fields = TimelineFieldSerializer(many=True)  # type: ignore[assignment]
     url = serializers.CharField(
         allow_null=True, help_text="The page of the record it concerns, if you may open it."
     )
     icon = serializers.CharField()
     model = serializers.CharField()
     object_id = serializers.IntegerField(allow_null=True)
-    data = serializers.DictField(help_text="Event data as you may see it (field permissions applied).")
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text="Event data as you may see it (field permissions applied)."
+    )
 
 
 class TimelinePageSerializer(serializers.Serializer):
@@ -141,9 +147,7 @@ class _RecordTimelineView(APIView):
 
 
 _PARAMETERS = [
-    OpenApiParameter(
-        "types", OpenApiTypes.STR, description=TimelineQuerySerializer().fields["types"].help_text
-    ),
+    OpenApiParameter("types", OpenApiTypes.STR, description=TYPES_HELP),
     OpenApiParameter("before", OpenApiTypes.STR, description="The `next_cursor` of the previous page."),
     OpenApiParameter("limit", OpenApiTypes.INT, description="Entries per page (1–200, default 50)."),
 ]
