@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connections
 from django.utils import timezone
 
 from kehu.audit.models import TimelineEvent
+from kehu.core.tests.test_sequences import database_for_threads, in_thread
 from kehu.customers.tests.factories import AccountFactory
 
 from .. import services
@@ -21,7 +23,7 @@ from ..models import Task
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_parallel_completes_create_one_occurrence(sales: Any) -> None:
+def test_parallel_completes_create_one_occurrence(sales: Any, tmp_path: Path) -> None:
     account = AccountFactory.create(owner=sales.rep1)
     task = services.task_create(
         by=sales.rep1,
@@ -45,14 +47,18 @@ def test_parallel_completes_create_one_occurrence(sales: Any) -> None:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=worker) for _ in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with database_for_threads(tmp_path):  # SQLite: a shared file database, as in production
+        threads = [threading.Thread(target=worker) for _ in range(threads_n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        task = in_thread(lambda: Task.objects.get(pk=task.pk))
+        occurrences = in_thread(lambda: Task.objects.filter(series_id=task.pk).count())
+        events = in_thread(
+            lambda: TimelineEvent.objects.filter(event="task.completed", object_id=task.pk).count()
+        )
 
     assert errors == []
-    task.refresh_from_db()
     assert task.status == TaskStatus.DONE and task.version == 2
-    assert Task.objects.filter(series=task).count() == 1
-    assert TimelineEvent.objects.filter(event="task.completed", object_id=task.pk).count() == 1
+    assert occurrences == 1 and events == 1
