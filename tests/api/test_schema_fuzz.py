@@ -59,6 +59,8 @@ SEED_FACTORIES = [
     ("kehu.customfields.tests.factories.CustomFieldFactory", 1),
     ("kehu.customers.tests.factories.AccountFactory", 3),
     ("kehu.customers.tests.factories.ContactFactory", 3),
+    ("kehu.activities.tests.factories.InteractionFactory", 2),
+    ("kehu.activities.tests.factories.TaskFactory", 2),
     ("kehu.notifications.tests.factories.NotificationFactory", 2),
     ("kehu.tags.tests.factories.TagGroupFactory", 1),
     ("kehu.tags.tests.factories.TagFactory", 2),
