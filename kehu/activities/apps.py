@@ -43,6 +43,7 @@ class ActivitiesConfig(AppConfig):
         navigation.register_group("activities", _("Activities"), icon="calendar-event", order=20)
         for label, url_name, icon, model in (
             (_("My day"), "activities:my_day", "sun", "activities.task"),
+            (_("Calendar"), "activities:calendar", "calendar-month", "activities.task"),
             (_("Tasks"), "activities:task_list", "checkbox", "activities.task"),
             (_("Interactions"), "activities:interaction_list", "message-circle", "activities.interaction"),
             (_("Team tasks"), "activities:team", "users", "activities.task"),

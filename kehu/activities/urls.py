@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import views, views_calendar
 
 app_name = "activities"
 
@@ -27,4 +27,12 @@ urlpatterns = [
         for action in ("complete", "reopen", "cancel")
     ],
     path("contacts/autocomplete/", views.ContactAutocompleteView.as_view(), name="contact_autocomplete"),
+    # Calendar (kehu/activities/views_calendar.py)
+    path("calendar/", views_calendar.CalendarView.as_view(), name="calendar"),
+    path("calendar/subscribe/", views_calendar.calendar_feed_page, name="calendar_feed"),
+    re_path(
+        r"^calendar/feed/(?P<token>[A-Za-z0-9_-]{1,100})\.ics$",
+        views_calendar.calendar_feed_ics,
+        name="calendar_feed_ics",
+    ),
 ]
