@@ -424,7 +424,16 @@ class ObjectListView(KehuView):
 
 
 class TableConfigView(LoginRequiredMixin, View):
-    """POST: store the columns and page size a user chose for a table (or reset them)."""
+    """POST: store the columns and page size a user chose for a table (or reset them). With
+    ``view`` (a saved view the user may edit, shown on the list), they go into that view."""
+
+    def editable_view(self, request: HttpRequest, table: str) -> Any:
+        from .savedviews import savedview_get
+
+        view = savedview_get(user=request.user, pk=request.POST.get("view"), table=table)
+        if view is None or not (view.owner_id == request.user.pk or (view.shared and is_admin(request.user))):
+            return None
+        return view
 
     def post(self, request: HttpRequest) -> HttpResponse:
         from .services import user_preference_delete, user_preference_set
@@ -433,16 +442,28 @@ class TableConfigView(LoginRequiredMixin, View):
         if table is None:
             raise Http404
         key = f"table:{table.key}"
-        if request.POST.get("reset"):
+        names = table.column_names()
+        columns = [c for c in request.POST.getlist("columns") if c in names]
+        try:
+            per_page = int(request.POST.get("per_page", ""))
+        except ValueError:
+            per_page = 0
+        view = self.editable_view(request, table.key)
+        if view is not None:
+            # The list shows a saved view of the user's: the choice is stored in the view.
+            from .savedviews import savedview_update
+
+            reset = bool(request.POST.get("reset"))
+            savedview_update(
+                by=request.user,
+                view=view,
+                columns=[] if reset else columns,
+                per_page=None if reset or not 0 < per_page <= 500 else per_page,
+            )
+        elif request.POST.get("reset"):
             user_preference_delete(user=request.user, key=key)
         else:
-            names = table.column_names()
-            columns = [c for c in request.POST.getlist("columns") if c in names]
             value: dict[str, Any] = {"columns": columns}
-            try:
-                per_page = int(request.POST.get("per_page", ""))
-            except ValueError:
-                per_page = 0
             if 0 < per_page <= 500:
                 value["per_page"] = per_page
             user_preference_set(user=request.user, key=key, value=value)

@@ -257,3 +257,47 @@ def test_api_bad_input_and_anonymous(sales, client) -> None:
     assert response.status_code == 400
     response = client.post(API, {"table": TABLE, "name": "x", "per_page": 0}, content_type="application/json")
     assert response.status_code == 400
+
+
+def test_column_chooser_stores_into_the_open_view(sales, client) -> None:
+    view = savedviews.savedview_create(by=sales.rep1, table=TABLE, name="V", columns=["name"])
+    shared = savedviews.savedview_create(by=sales.admin, table=TABLE, name="S", shared=True)
+    client.force_login(sales.rep1)
+    data = {"table": TABLE, "columns": ["name", "phone"], "per_page": "50"}
+    client.post("/tables/config/", {**data, "view": view.pk}, HTTP_HX_REQUEST="true")
+    view.refresh_from_db()
+    assert (view.columns, view.per_page) == (["name", "phone"], 50)
+    # Someone else's shared view is not changed: the choice is the user's own preference.
+    client.post("/tables/config/", {**data, "view": shared.pk}, HTTP_HX_REQUEST="true")
+    shared.refresh_from_db()
+    assert shared.columns == []
+    from kehu.core.models import UserPreference
+
+    assert UserPreference.objects.get(user=sales.rep1, key=f"table:{TABLE}").value["columns"] == [
+        "name",
+        "phone",
+    ]
+
+
+def test_quick_search_falls_back_to_search_fields(sales, rf) -> None:
+    from kehu.core.generic import ObjectListView
+    from kehu.customers.models import Account
+    from kehu.customers.tables import AccountTable
+
+    class PlainList(ObjectListView):
+        model = Account
+        table_class = AccountTable
+        search_fields = ("name", "short_name")
+
+    hit = AccountFactory.create(owner=sales.rep1, name="Findme Ltd")
+    AccountFactory.create(owner=sales.rep1, name="Other")
+    request = rf.get(LIST, {"q": "findme"})
+    request.user = sales.rep1
+    view = PlainList()
+    view.setup(request)
+    assert view.quick_search
+    queryset, _filterset = view.filter_queryset(view.get_queryset())
+    assert list(queryset.values_list("pk", flat=True)) == [hit.pk]
+    assert not type(
+        "NoSearch", (ObjectListView,), {"model": Account, "table_class": AccountTable}
+    )().quick_search
