@@ -217,6 +217,11 @@ def _apply(
     remove_ids = set(remove) - add_ids
     exclusive_groups = {t.group_id for t in add if t.group is not None and t.group.exclusive}
     if exclusive_groups:
+        # Serialise writers of the same records (in id order: no deadlocks), so that two people
+        # adding different tags of one exclusive group at once cannot leave both on a record.
+        list(
+            model._base_manager.filter(pk__in=object_ids).order_by("pk").select_for_update().values_list("pk")
+        )
         remove_ids |= set(
             Tag.objects.filter(group_id__in=exclusive_groups)
             .exclude(pk__in=add_ids)
