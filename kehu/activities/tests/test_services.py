@@ -15,8 +15,8 @@ from kehu.customers.tests.factories import AccountFactory, ContactFactory
 from kehu.users.tests.factories import grant
 
 from .. import services
-from ..choices import Recurrence, TaskStatus
-from ..models import Interaction, Task
+from ..choices import Recurrence, ReminderStatus, TaskStatus
+from ..models import Interaction, Reminder, Task
 from .factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +329,18 @@ def test_account_owner_cascade_moves_open_tasks(sales: Any) -> None:
     assert done.owner == sales.rep1 and other.owner == sales.rep1
     change = ObjectChange.objects.get(model="activities.task", object_id=open_task.pk, action="update")
     assert change.changes["owner"] == ["rep1", "rep3"] or change.changes["owner"][1] == str(sales.rep3)
+
+
+def test_changing_account_owner_with_related_records_moves_open_tasks(sales: Any) -> None:
+    from kehu.customers.bulk import accounts_change_owner
+
+    grant(sales.role_director, "customers.account", Action.ASSIGN, scope=Scope.DEPARTMENT_AND_BELOW)
+    account = AccountFactory.create(owner=sales.rep1)
+    task = TaskFactory.create(owner=sales.rep1, account=account, remind_before_minutes=15)
+    result = accounts_change_owner(ids=[account.pk], owner=sales.rep3, with_related=True, by=sales.director)
+    assert result.extra["activities.open_tasks"] == 1
+    task.refresh_from_db()
+    assert task.owner == sales.rep3
+    # the reminder follows the new assignee
+    pending = Reminder.objects.filter(task=task, status=ReminderStatus.PENDING)
+    assert list(pending.values_list("recipient", flat=True)) == [sales.rep3.pk]

@@ -226,3 +226,38 @@ def test_detail_pages(sales: Any, client: Any, django_assert_max_num_queries: An
     with django_assert_max_num_queries(30):
         response = client.get(f"/activities/tasks/{task.pk}/")
     assert 'data-action="complete"' in response.content.decode()
+
+
+def test_account_page_fact_and_panel_cost_a_few_queries(
+    sales: Any, client: Any, django_assert_max_num_queries: Any
+) -> None:
+    account = AccountFactory.create(owner=sales.rep1)
+    client.force_login(sales.rep1)
+    TaskFactory.create(owner=sales.rep1, account=account)
+    InteractionFactory.create(owner=sales.rep1, account=account)
+    client.get(f"/customers/accounts/{account.pk}/")
+    with django_assert_max_num_queries(80) as few:
+        response = client.get(f"/customers/accounts/{account.pk}/")
+    assert response.status_code == 200
+    for _ in range(8):
+        TaskFactory.create(owner=sales.rep1, account=account)
+        InteractionFactory.create(owner=sales.rep1, account=account)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(f"/customers/accounts/{account.pk}/")
+    facts = {f.fact.key: f.value for f in response.context["facts"]}
+    assert facts["open_tasks"] == 9
+
+
+def test_no_task_permission_hides_the_tab_fact_and_panel(company: Any, client: Any) -> None:
+    from kehu.core.choices import Action, Scope
+    from kehu.users.tests.factories import grant
+
+    grant(company.role_rep, "customers.account", Action.VIEW, scope=Scope.OWN)
+    account = AccountFactory.create(owner=company.rep1)
+    TaskFactory.create(owner=company.rep1, account=account, title="看不到的任务")
+    client.force_login(company.rep1)
+    response = client.get(f"/customers/accounts/{account.pk}/")
+    html = response.content.decode()
+    assert 'data-tab="activities"' not in html and "看不到的任务" not in html
+    assert "open_tasks" not in {f.fact.key for f in response.context["facts"]}
+    assert client.get(f"/customers/accounts/{account.pk}/?tab=activities").status_code == 200
