@@ -220,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))
+# Task reminders more than this late (beat was down) are skipped as missed instead of sent.
+KEHU_REMINDER_MAX_LATE_HOURS = env.int("KEHU_REMINDER_MAX_LATE_HOURS", default=24)
 # Bulk actions on lists: up to this many rows run at once, more as a background job in batches.
 KEHU_BULK_INLINE_MAX = env.int("KEHU_BULK_INLINE_MAX", default=200)
 KEHU_BULK_BATCH_SIZE = env.int("KEHU_BULK_BATCH_SIZE", default=500)
