@@ -397,3 +397,24 @@ def test_api_permission_matrix(crm, client, user, status, changed) -> None:
     assert response.status_code in status
     account.refresh_from_db()
     assert (account.owner_id == crm.director.pk) is changed
+
+
+def test_api_contacts_bulk(crm, client) -> None:
+    mine = ContactFactory.create(owner=crm.rep1)
+    theirs = ContactFactory.create(owner=crm.rep2)
+    client.force_login(crm.rep1)
+    response = client.post(
+        "/api/v1/customers/contacts/bulk/",
+        {"action": "set_field", "ids": [mine.pk, theirs.pk], "params": {"assignment": "do_not_call=true"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["done"], response.json()["skipped"]) == (1, 1)
+    assert Contact.objects.get(pk=mine.pk).do_not_call
+    assert not Contact.objects.get(pk=theirs.pk).do_not_call
+    row = bulk_rows(Contact).get()
+    assert (row.object_id, row.parent_id, row.changes) == (
+        mine.pk,
+        mine.account_id,
+        {"do_not_call": [False, True]},
+    )
