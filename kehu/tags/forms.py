@@ -3,7 +3,6 @@ forms of the tag settings and static group pages."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -43,7 +42,7 @@ class TagPickerWidget(forms.SelectMultiple):
     ) -> dict[str, Any]:
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         colour = self.colours.get(str(value), TagColour.BLUE)
-        option["attrs"]["data-data"] = json.dumps({"colour": colour}, ensure_ascii=False)
+        option["attrs"]["data-colour"] = colour
         return option
 
 

@@ -1,5 +1,5 @@
 /* Tag picker: <select multiple data-kehu-tag-picker data-create="1" data-url="..."> as tom-select
-   with coloured chips (Tabler "bg-<colour>-lt" badges). Options carry {"colour": ...} in data-data;
+   with coloured chips (Tabler "bg-<colour>-lt" badges). Options carry data-colour;
    remote options come from data-url (?q=); new names are sent as "new:<name>" when data-create is set.
    Loaded by the widget itself (also inside htmx modals); initialises once per select. */
 (function () {
@@ -12,9 +12,17 @@
     return div.innerHTML;
   }
 
-  function chip(data, escape) {
+  function badge(data, escape) {
     var colour = /^[a-z]+$/.test(data.colour || "") ? data.colour : "blue";
-    return '<div><span class="badge bg-' + colour + '-lt">' + escape(data.text) + "</span></div>";
+    return '<span class="badge bg-' + colour + '-lt">' + escape(data.text) + "</span>";
+  }
+
+  function option(data, escape) { return "<div>" + badge(data, escape) + "</div>"; }
+
+  // The selected chip is the badge itself (no second box from the tom-select theme).
+  function item(data, escape) {
+    return '<div class="kehu-tag-item" style="background:none;border:0;padding:0;margin:0 4px 3px 0;box-shadow:none">' +
+      badge(data, escape) + "</div>";
   }
 
   function init(root) {
@@ -29,8 +37,8 @@
           ? function (input) { return { value: "new:" + input, text: input, colour: "gray" }; }
           : false,
         render: {
-          option: chip,
-          item: chip,
+          option: option,
+          item: item,
           option_create: function (data, escape) {
             return '<div class="create">' + esc(el.getAttribute("data-create-label") || "+") + " <strong>" + escape(data.input) + "</strong></div>";
           }
