@@ -17,7 +17,6 @@ urlpatterns = [
     path("settings/custom-fields/", include("kehu.customfields.urls")),
     path("customers/", include("kehu.customers.urls")),
     path("", include("kehu.tags.urls")),
-    path("", include("kehu.tags.urls")),
     path("quality/", include("kehu.quality.urls")),
     path("activities/", include("kehu.activities.urls")),
 ]
