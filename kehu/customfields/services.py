@@ -511,7 +511,7 @@ def field_rule_set(
         ]
     if data.get("pattern") and not spec.pattern_applies:
         errors["pattern"] = [_("A validation pattern applies only to text fields.")]
-    if data.get("unique") and spec.model_field is None and not spec.is_custom:
+    if data.get("unique") and not spec.unique_applies:
         errors.setdefault("unique", [_("This field cannot be unique.")])
     if errors:
         raise DomainError(_("Some fields are not valid."), fields=errors)

@@ -132,6 +132,13 @@ class FieldSpec:
     def pattern_applies(self) -> bool:
         return self.is_text
 
+    @property
+    def unique_applies(self) -> bool:
+        """Short text values only (codes, numbers, addresses): not long texts, choices or links."""
+        if self.is_custom:
+            return self.custom_field is not None and self.custom_field.type in _UNIQUE_CUSTOM
+        return self.is_text and isinstance(self.model_field, models.CharField)
+
     def read(self, obj: Any) -> Any:
         """The record's value of this field (cheap: column values and declared readers)."""
         if self.reader is not None:
@@ -145,6 +152,7 @@ class FieldSpec:
 
 _TEXT_FIELDS = (models.CharField, models.TextField)
 _TEXT_CUSTOM = frozenset({"text", "long_text", "url", "email", "phone"})
+_UNIQUE_CUSTOM = frozenset({"text", "url", "email", "phone", "integer"})
 
 
 def standard_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:

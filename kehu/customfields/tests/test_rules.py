@@ -216,6 +216,16 @@ def test_rule_services_are_for_admins_and_validate(company) -> None:
             model="customers.account", field="phone", data={"weight": 11}, by=company.admin
         )
     assert "weight" in exc.value.fields
+    with pytest.raises(DomainError) as exc:
+        services.field_rule_set(
+            model="customers.account", field="notes", data={"unique": True}, by=company.admin
+        )
+    assert "unique" in exc.value.fields  # long text: never unique
+    with pytest.raises(DomainError) as exc:
+        services.field_rule_set(
+            model="customers.account", field="kind", data={"unique": True}, by=company.admin
+        )
+    assert "unique" in exc.value.fields  # a choice
     with pytest.raises(DomainError):
         services.field_rule_set(model="nope.model", field="phone", data={}, by=company.admin)
     assert not FieldRule.objects.exists()

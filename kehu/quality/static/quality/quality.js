@@ -13,7 +13,8 @@
         echarts.init(dist).setOption({
           grid: { left: 36, right: 8, top: 8, bottom: 24 },
           tooltip: { trigger: "axis" },
-          xAxis: { type: "category", data: m.distribution.map(function (b) { return b.label; }) },
+          xAxis: { type: "category", axisLabel: { interval: 0, fontSize: 10 },
+                   data: m.distribution.map(function (b) { return b.label; }) },
           yAxis: { type: "value", minInterval: 1 },
           series: [{ name: labels.records, type: "bar", data: m.distribution.map(function (b) { return b.count; }),
                      itemStyle: { color: "#206bc4" } }],
@@ -24,7 +25,7 @@
         trend.dataset.drawn = "1";
         var dates = m.trend.map(function (t) { return t.date; });
         echarts.init(trend).setOption({
-          grid: { left: 36, right: 36, top: 28, bottom: 24 },
+          grid: { left: 36, right: 36, top: 52, bottom: 24 },
           tooltip: { trigger: "axis" },
           legend: { top: 0, textStyle: { fontSize: 10 }, itemWidth: 12 },
           xAxis: { type: "category", data: dates },
