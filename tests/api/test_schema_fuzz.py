@@ -57,6 +57,7 @@ CHECKS = [
 # not exist (yet) is left out; the fuzzing itself always runs.
 SEED_FACTORIES = [
     ("kehu.customfields.tests.factories.CustomFieldFactory", 1),
+    ("kehu.customfields.tests.factories.FieldRuleFactory", 1),
     ("kehu.customers.tests.factories.AccountFactory", 3),
     ("kehu.customers.tests.factories.ContactFactory", 3),
     ("kehu.activities.tests.factories.InteractionFactory", 2),

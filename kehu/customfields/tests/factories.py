@@ -3,7 +3,7 @@ from __future__ import annotations
 import factory
 
 from kehu.customfields.choices import FieldType
-from kehu.customfields.models import CustomField, Picklist, PicklistItem
+from kehu.customfields.models import CustomField, FieldRule, Picklist, PicklistItem
 
 
 class PicklistFactory(factory.django.DjangoModelFactory[Picklist]):
@@ -48,3 +48,16 @@ def choice_list(code: str = "colours", *values: str) -> Picklist:
             picklist=picklist, value=value, label=zh, label_en=en, order=order, color="red"
         )
     return picklist
+
+
+class FieldRuleFactory(factory.django.DjangoModelFactory[FieldRule]):
+    """A data standard of a standard account field (the e-mail: required, weight 2)."""
+
+    class Meta:
+        model = FieldRule
+        django_get_or_create = ("model", "field")
+
+    model = "customers.account"
+    field = "email"
+    required = True
+    weight = 2
