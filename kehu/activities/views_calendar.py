@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from kehu.core import generic
 from kehu.core.choices import Action
@@ -196,7 +196,7 @@ def calendar_feed_page(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def calendar_feed_ics(request: HttpRequest, token: str) -> HttpResponse:
     """The iCalendar feed. No sign-in: the secret token in the URL is the key. Unknown, replaced
     or revoked tokens answer 404."""

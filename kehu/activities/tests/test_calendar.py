@@ -103,6 +103,8 @@ def test_managers_choose_people_within_their_scope(client, sales: Any) -> None:
     assert {sales.rep1.pk, sales.rep2.pk, sales.manager1.pk} <= people and sales.rep3.pk not in people
     one = client.get(URL, {**params, "user": str(sales.rep2.pk)}).content.decode()
     assert "rep2 任务" in one and "rep1 任务" not in one
+    both = client.get(URL + f"?date=2026-05-06&user={sales.rep1.pk}&user={sales.rep2.pk}").content.decode()
+    assert "rep1 任务" in both and "rep2 任务" in both and "rep3 任务" not in both
     # Asking for someone out of scope shows nothing of theirs.
     assert "rep3 任务" not in client.get(URL, {**params, "user": str(sales.rep3.pk)}).content.decode()
 

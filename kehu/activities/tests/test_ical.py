@@ -133,6 +133,8 @@ def test_revoked_unknown_and_inactive_answer_404(sales: Any) -> None:
     _feed, token = calendar.calendar_feed_create(user=sales.rep1)
     anonymous = Client()
     assert anonymous.get(_feed_url(token)).status_code == 200
+    assert anonymous.head(_feed_url(token)).status_code == 200  # some calendar apps ask first
+    assert anonymous.post(_feed_url(token)).status_code == 405
     assert anonymous.get(_feed_url("kc_" + "x" * 43)).status_code == 404
     assert anonymous.get(_feed_url("nope")).status_code == 404
     assert anonymous.get("/activities/calendar/feed/a.b.ics").status_code == 404
