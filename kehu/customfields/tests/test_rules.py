@@ -258,6 +258,19 @@ def test_completeness_counts_custom_fields_and_empty_values() -> None:
     assert completeness(model=Account, obj=Account(name="甲", custom={"tags_x": "x"})) == 100
 
 
+def test_completeness_scorer_loads_the_standards_once(django_assert_num_queries) -> None:
+    from kehu.customfields.rules import completeness_scorer
+
+    rule("phone", weight=5)
+    with django_assert_num_queries(2):
+        score = completeness_scorer(model=Account)
+    accounts = [Account(name="甲", phone="+8613812345678"), Account(name="乙")]
+    with django_assert_num_queries(0):
+        scores = [score(a) for a in accounts]
+    assert scores == [completeness(model=Account, obj=a) for a in accounts]
+    assert scores[0] > scores[1]
+
+
 def test_completeness_with_nothing_scored_is_100() -> None:
     for spec in field_specs(Account):
         rule(spec.key, weight=0)
