@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kehu.core.choices import Action
+from kehu.core.choices import Action, FieldMode
+from kehu.core.errors import StaleObjectError
 from kehu.core.forms import RemoteSelect, ServiceFormMixin
-from kehu.core.permissions import can
+from kehu.core.permissions import can, field_modes
 from kehu.core.validators import format_phone, normalise_email, normalise_phone
 from kehu.customfields.forms import CustomFieldsFormMixin
 from kehu.customfields.selectors import picklist_choices
@@ -34,6 +37,22 @@ from .widgets import (
 
 # Typed lists and the plain (primary) fields whose field permissions they follow.
 LIST_FIELDS = {"phones": ("phone", "mobile"), "emails": ("email",), "addresses": ("address",)}
+
+
+SNAPSHOT_SALT = "kehu.customers.form-snapshot"
+_NOT_SNAPSHOT = {"id", "created_at", "updated_at", "version", "custom", "completeness", "last_activity_at"}
+
+
+def _snapshot(obj: Any, user: Any) -> dict[str, str]:
+    """Short digests of the record's standard field values (hidden fields left out)."""
+    hidden = {n for n, mode in field_modes(user, type(obj)).items() if mode == FieldMode.HIDDEN}
+    out = {}
+    for field in type(obj)._meta.concrete_fields:
+        if field.name in _NOT_SNAPSHOT or field.name in hidden:
+            continue
+        raw = str(field.value_from_object(obj))
+        out[field.name] = hashlib.sha256(raw.encode()).hexdigest()[:12]
+    return out
 
 
 def _rows(qs: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -63,6 +82,35 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # t
             if name in self.fields and self.initial.get(name) and name not in self.locked_fields:
                 self.initial[name] = format_phone(self.initial[name])
                 self.fields[name].widget.attrs.setdefault("inputmode", "tel")
+        if not self.is_new:
+            # What the user saw, signed: a stale save can then say which fields others changed.
+            self.fields["snapshot"] = forms.CharField(widget=forms.HiddenInput, required=False)
+            self.initial["snapshot"] = signing.dumps(_snapshot(self.instance, self.user), salt=SNAPSHOT_SALT)
+
+    def add_domain_error(self, exc: Any) -> None:
+        super().add_domain_error(exc)
+        if isinstance(exc, StaleObjectError) and not self.is_new:
+            labels = self._changed_meanwhile()
+            if labels:
+                self.add_error(None, _("Changed meanwhile: %(fields)s.") % {"fields": ", ".join(labels)})
+
+    def _changed_meanwhile(self) -> list[str]:
+        try:
+            seen = signing.loads(
+                self.data.get(self.add_prefix("snapshot"), ""), salt=SNAPSHOT_SALT, max_age=86400
+            )
+        except signing.BadSignature:
+            return []
+        model = self._meta.model
+        fresh = model.objects.filter(pk=self.instance.pk).first()
+        if fresh is None or not isinstance(seen, dict):
+            return []
+        now = _snapshot(fresh, self.user)
+        return [
+            str(model._meta.get_field(name).verbose_name)
+            for name in now
+            if name in seen and seen[name] != now[name]
+        ]
 
     def _clean_phone(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
@@ -95,6 +143,7 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # t
 
     def service_data(self) -> dict[str, Any]:
         data = super().service_data()
+        data.pop("snapshot", None)
         if data.get("owner") is None:
             data.pop("owner", None)
         for name in LIST_FIELDS:
@@ -102,7 +151,7 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # t
             # Rows not posted at all (an older client, a partial form): leave the list alone.
             if field is not None and field.widget.value_omitted_from_data(
                 self.data, self.files, self.add_prefix(name)
-            ):  # type: ignore[attr-defined]
+            ):
                 data.pop(name, None)
         return data
 
@@ -287,7 +336,7 @@ class ContactForm(TagsFormMixin, _OwnedForm):
             }
         )
         self.order_fields(
-            ["account", "role", "other_accounts", "name", "title", "gender", "birthday", "phones"]
+            ["account", "role", "other_accounts", "name", "title", "gender", "birthday", "phones", "emails"]
         )
         if "notes" in self.fields:
             self.fields["notes"].widget.attrs.update(FULL_WIDTH)

@@ -530,6 +530,13 @@ def _denormalise(
     return changed
 
 
+def _legacy_address(line: str) -> list[dict[str, Any]]:
+    """A plain `address` line (older callers, imports) becomes the primary address row."""
+    row: dict[str, Any] = dict.fromkeys(_ADDRESS_FIELDS, "")
+    row.update(kind=str(AddressKind.OFFICE), street=line[:300], is_primary=True)
+    return [row]
+
+
 def _address_line(rows: list[dict[str, Any]]) -> str:
     primary = next((r for r in rows if r["is_primary"]), None)
     if primary is None:
@@ -620,6 +627,8 @@ def account_create(*, by: Any, data: AccountData) -> Account:
     _account_values(values, None)
     phones, emails = _phones_and_emails(values, None, AccountPhone, AccountEmail, "account")
     addresses = _clean_address_rows(values["addresses"] or []) if "addresses" in values else None
+    if addresses is None and values.get("address"):
+        addresses = _legacy_address(values["address"])
     _check_parent(by, None, values.get("parent"))
     owner = owned.resolve_owner(by, Account, values.get("owner"))
     account = Account(created_by=by, parent=values.get("parent"))
@@ -652,6 +661,8 @@ def account_update(*, account: Account, by: Any, data: AccountData, version: int
     _account_values(values, current)
     phones, emails = _phones_and_emails(values, current, AccountPhone, AccountEmail, "account")
     addresses = _clean_address_rows(values["addresses"] or []) if "addresses" in values else None
+    if addresses is None and values.get("address") and not current.addresses.exists():
+        addresses = _legacy_address(values["address"])
     owner = owned.resolve_owner(by, Account, values.get("owner"), obj=current)
     transfer = getattr(owner, "pk", None) != current.owner_id
     stage_before = current.lifecycle_stage

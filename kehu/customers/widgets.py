@@ -24,8 +24,8 @@ _PREFIX = re.compile(r"^[a-z_]{0,20}-?$")
 
 def region_context(prefix: str, values: dict[str, str]) -> dict[str, Any]:
     """What `customers/_region_picker.html` needs for one picker."""
-    country = values.get("country") or ""
     province = values.get("province") or ""
+    country = values.get("country") or (regions.CHINA if province else "")
     city = values.get("city") or ""
     china = country in ("", regions.CHINA, "HK", "MO", "TW")
     city_choices = regions.cities(province) if china else []

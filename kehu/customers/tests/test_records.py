@@ -174,7 +174,7 @@ def test_parent_accounts_refuse_cycles_and_protect_the_parent(sales) -> None:
     assert "cycle" in _fields(exc)["parent"][0]
     with pytest.raises(DomainError):
         services.account_update(account=group, by=sales.rep1, data={"parent": group})
-    other = AccountFactory(owner=sales.rep3)  # not visible to rep1
+    other = AccountFactory.create(owner=sales.rep3)  # not visible to rep1
     with pytest.raises(DomainError) as exc:
         services.account_update(account=child, by=sales.rep1, data={"parent": other})
     assert list(_fields(exc)) == ["parent"]
@@ -194,7 +194,8 @@ def test_lifecycle_change_sets_the_date_and_writes_a_timeline_event(sales) -> No
         account=account, stage="active", by=sales.rep1, version=account.version
     )
     assert account.lifecycle_stage == "active"
-    assert account.lifecycle_changed_at is not None and account.lifecycle_changed_at >= before
+    assert before is not None and account.lifecycle_changed_at is not None
+    assert account.lifecycle_changed_at >= before
     event = TimelineEvent.objects.get(event=services.LIFECYCLE_EVENT)
     assert event.account_id == account.pk
     assert event.data["changes"] == {"lifecycle_stage": ["potential", "active"]}
@@ -256,8 +257,8 @@ def test_contact_details_relations_and_roles(sales) -> None:
 
 
 def test_relations_to_accounts_the_user_cannot_see_are_kept(sales) -> None:
-    contact = ContactFactory(owner=sales.rep1)
-    hidden = AccountFactory(owner=sales.rep3)
+    contact = ContactFactory.create(owner=sales.rep1)
+    hidden = AccountFactory.create(owner=sales.rep3)
     AccountContactRelation.objects.create(contact=contact, account=hidden, role="user")
     services.contact_update(contact=contact, by=sales.rep1, data={"relations": []})
     assert contact.account_relations.filter(account=hidden).exists()
@@ -268,11 +269,11 @@ def test_relations_to_accounts_the_user_cannot_see_are_kept(sales) -> None:
 
 def test_account_filters(sales) -> None:
     now = timezone.now()
-    old = AccountFactory(owner=sales.rep1, province="440000", country="CN", completeness=20)
+    old = AccountFactory.create(owner=sales.rep1, province="440000", country="CN", completeness=20)
     Account.objects.filter(pk=old.pk).update(last_activity_at=now - dt.timedelta(days=40))
-    recent = AccountFactory(owner=sales.rep1, completeness=90)
+    recent = AccountFactory.create(owner=sales.rep1, completeness=90)
     Account.objects.filter(pk=recent.pk).update(last_activity_at=now - dt.timedelta(days=2))
-    never = AccountFactory(owner=None, completeness=0)
+    never = AccountFactory.create(owner=None, completeness=0)
     qs = Account.objects.all()
 
     def ids(**params: str) -> set[int]:
@@ -291,8 +292,10 @@ def test_account_filters(sales) -> None:
 
 
 def test_contact_filters(sales) -> None:
-    c1 = ContactFactory(owner=sales.rep1, birthday=dt.date(1990, 3, 8), gender="female", do_not_email=True)
-    c2 = ContactFactory(owner=sales.rep1, preferred_channel="wechat")
+    c1 = ContactFactory.create(
+        owner=sales.rep1, birthday=dt.date(1990, 3, 8), gender="female", do_not_email=True
+    )
+    c2 = ContactFactory.create(owner=sales.rep1, preferred_channel="wechat")
     AccountContactRelation.objects.create(contact=c2, account=c1.account, role="purchaser")
     qs = Contact.objects.all()
 
@@ -324,3 +327,9 @@ def test_phone_filter_formats_for_people() -> None:
 def test_backfill_shape_rows_have_one_primary(sales) -> None:
     account = services.account_create(by=sales.rep1, data={"name": "A", "phone": "13812345678"})
     assert AccountPhone.objects.filter(account=account, is_primary=True).count() == 1
+
+
+def test_a_plain_address_line_becomes_the_primary_address_row(sales) -> None:
+    account = services.account_create(by=sales.rep1, data={"name": "A", "address": "成都市新华路782号"})
+    assert list(account.addresses.values_list("street", "is_primary")) == [("成都市新华路782号", True)]
+    assert account.address == "成都市新华路782号"

@@ -3,6 +3,8 @@ region picker, nested lists, the addresses and relations endpoints, bad input.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kehu.customers.models import Account, AccountAddress, AccountContactRelation
@@ -16,7 +18,7 @@ API = "/api/v1/customers"
 
 
 def test_account_form_saves_rows_region_parent_and_tax_number(sales, client) -> None:
-    group = AccountFactory(owner=sales.rep1, name="集团")
+    group = AccountFactory.create(owner=sales.rep1, name="集团")
     client.force_login(sales.rep1)
     page = client.get("/customers/accounts/add/", headers=HTMX)
     assert page.status_code == 200
@@ -86,16 +88,20 @@ def test_account_form_saves_rows_region_parent_and_tax_number(sales, client) -> 
 
 
 def test_stale_edit_is_refused_with_a_message(sales, client) -> None:
-    account = AccountFactory(owner=sales.rep1, name="旧名")
+    account = AccountFactory.create(owner=sales.rep1, name="旧名")
     client.force_login(sales.rep1)
+    form = client.get(f"/customers/accounts/{account.pk}/edit/", headers=HTMX).content.decode()
+    snapshot = re.search(r'name="snapshot" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
     Account.objects.filter(pk=account.pk).update(version=5, name="别人改的")
     response = client.post(
         f"/customers/accounts/{account.pk}/edit/",
-        {"kind": "company", "name": "我的修改", "version": 1},
+        {"kind": "company", "name": "我的修改", "version": 1, "snapshot": snapshot},
         headers=HTMX,
     )
     assert response.status_code == 200
-    assert "Someone else changed" in response.content.decode()
+    html = response.content.decode()
+    assert "Someone else changed" in html
+    assert "Changed meanwhile: name." in html
     account.refresh_from_db()
     assert account.name == "别人改的"
 
@@ -117,8 +123,8 @@ def test_region_picker_cascades(sales, client) -> None:
 
 
 def test_contact_form_with_role_and_other_accounts(sales, client) -> None:
-    a1 = AccountFactory(owner=sales.rep1)
-    a2 = AccountFactory(owner=sales.rep1)
+    a1 = AccountFactory.create(owner=sales.rep1)
+    a2 = AccountFactory.create(owner=sales.rep1)
     client.force_login(sales.rep1)
     response = client.post(
         "/customers/contacts/add/",
@@ -169,8 +175,8 @@ def test_api_nested_lists_and_masking(sales, client) -> None:
 
 
 def test_api_addresses_endpoint(sales, client) -> None:
-    mine = AccountFactory(owner=sales.rep1)
-    hidden = AddressFactory(account=AccountFactory(owner=sales.rep3))
+    mine = AccountFactory.create(owner=sales.rep1)
+    hidden = AddressFactory.create(account=AccountFactory.create(owner=sales.rep3))
     client.force_login(sales.rep1)
     response = client.post(
         f"{API}/addresses/",
@@ -190,8 +196,8 @@ def test_api_addresses_endpoint(sales, client) -> None:
 
 
 def test_api_relations_endpoint(sales, client) -> None:
-    contact = ContactFactory(owner=sales.rep1)
-    other = AccountFactory(owner=sales.rep1)
+    contact = ContactFactory.create(owner=sales.rep1)
+    other = AccountFactory.create(owner=sales.rep1)
     client.force_login(sales.rep1)
     url = f"{API}/account-contact-relations/"
     response = client.post(
@@ -210,5 +216,5 @@ def test_api_relations_endpoint(sales, client) -> None:
     assert client.delete(f"{url}{direct['id']}/").status_code == 400
     detail = client.get(f"{API}/contacts/{contact.pk}/").json()
     assert {r["account"] for r in detail["relations"]} == {contact.account_id, other.pk}
-    RelationFactory(contact=ContactFactory(owner=sales.rep3))
+    RelationFactory.create(contact=ContactFactory.create(owner=sales.rep3))
     assert len(client.get(url).json()["results"]) == 2  # rep3's contact's relations are not visible
