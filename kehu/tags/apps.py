@@ -12,6 +12,8 @@ class TagsConfig(AppConfig):
         from kehu.core import navigation, permissions
         from kehu.core.choices import Action
 
+        from . import registry
+        from .actions import add_detail_action
         from .models import StaticGroup, Tag, TagGroup
 
         # add: create tags (also by typing a new name in a tag picker); change: edit tags and tag
@@ -32,3 +34,5 @@ class TagsConfig(AppConfig):
             "customers",
             navigation.MenuItem(_("Static groups"), "tags:group_list", icon="list-check"),
         )
+
+        registry.on_register(add_detail_action)

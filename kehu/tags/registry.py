@@ -11,12 +11,14 @@ in bulk call `kehu.tags.services.tags_forget` themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
 from django.db.models.signals import post_delete
 
 _models: dict[str, type[models.Model]] = {}
+_callbacks: list[Callable[[type[models.Model]], None]] = []
 
 
 def register_taggable(model: type[models.Model]) -> None:
@@ -25,7 +27,8 @@ def register_taggable(model: type[models.Model]) -> None:
     label = model._meta.label_lower
     _models[label] = model
     post_delete.connect(_forget_deleted, sender=model, dispatch_uid=f"kehu.tags.forget.{label}")
-    _register_detail_action(label)
+    for callback in _callbacks:
+        callback(model)
 
 
 def unregister_taggable(model: type[models.Model]) -> None:
@@ -59,21 +62,12 @@ def model_choices() -> list[tuple[str, str]]:
     return [(label, str(m._meta.verbose_name_plural)) for label, m in sorted(_models.items())]
 
 
-def _register_detail_action(label: str) -> None:
-    """An "Add to group" button on the record's detail page (records the user may view)."""
-    from django.urls import reverse
-    from django.utils.translation import gettext_lazy as _
-
-    from kehu.core import generic
-
-    def url(request: Any, obj: models.Model) -> str | None:
-        if not getattr(request.user, "is_authenticated", False):
-            return None
-        return reverse("tags:add_to_group", args=[label, obj.pk])
-
-    generic.register_action(
-        label, generic.ObjectAction("static_group_add", _("Add to group"), url, icon="list-check", order=90)
-    )
+def on_register(callback: Callable[[type[models.Model]], None]) -> None:
+    """Call `callback(model)` for every taggable model, now and when one registers later (the web
+    layer adds its "Add to group" button this way; the registry itself imports no views)."""
+    _callbacks.append(callback)
+    for model in list(_models.values()):
+        callback(model)
 
 
 def _forget_deleted(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

@@ -302,3 +302,10 @@ def test_account_edit_with_tags_permission_matrix(company: Any, client: Client) 
         ],
     ).run(company, client)
     assert json
+
+
+def test_account_page_offers_add_to_group(sales: Any, client: Client) -> None:
+    acc = AccountFactory.create(owner=sales.rep1)
+    client.force_login(sales.rep1)
+    html = client.get(f"/customers/accounts/{acc.pk}/").content.decode()
+    assert f"/groups/add/customers.account/{acc.pk}/" in html
