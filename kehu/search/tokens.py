@@ -183,6 +183,7 @@ class Query:
 
 
 _PHONE_LIKE = re.compile(r"^[+(]?[\d\s().\-]{4,}$")
+_JOINED = re.compile(r"^[^\s]+$")
 
 
 def phone_query_digits(q: str) -> str | None:
@@ -207,6 +208,12 @@ def parse_query(q: str) -> Query:
     digits = phone_query_digits(q)
     if digits:
         return Query((Term(((digits[:MAX_TOKEN_LENGTH], True),)),))
+    text = normalise(q).strip()
+    if _JOINED.match(text) and ("@" in text or "." in text or "_" in text):
+        # An e-mail address, a domain, a WeChat ID: one joined token ("li.lei@example.com" ->
+        # "lileiexamplecom"), far more selective than its words ("com" is in every other record).
+        joined = "".join(words(text))[:MAX_TOKEN_LENGTH]
+        return Query((Term(((joined, True),)),) if joined else ())
     terms: list[Term] = []
     for w in words(q):
         if is_cjk(w):
