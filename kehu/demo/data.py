@@ -53,6 +53,7 @@ class DemoRole:
 
 
 CUSTOMER_MODELS = ("customers.account", "customers.contact")
+ACTIVITY_MODELS = ("activities.interaction", "activities.task")
 
 
 def _on(models: tuple[str, ...], actions: tuple[str, ...] | str, scope: str) -> tuple[Grant, ...]:
@@ -70,19 +71,29 @@ ROLES: list[DemoRole] = [
         "director",
         _("Sales director"),
         _("All actions on all sales data."),
-        grants=_on(CUSTOMER_MODELS, ALL, Scope.ALL),
+        grants=(
+            *_on(CUSTOMER_MODELS + ACTIVITY_MODELS, ALL, Scope.ALL),
+            Grant("quality.qualitysnapshot", ALL, Scope.ALL),
+        ),
     ),
     DemoRole(
         "manager",
         _("Sales manager"),
         _("All actions on the data of their department and its sub-departments."),
-        grants=_on(CUSTOMER_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
+        grants=(
+            *_on(CUSTOMER_MODELS + ACTIVITY_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
+            Grant("quality.qualitysnapshot", ALL, Scope.ALL),
+        ),
     ),
     DemoRole(
         "rep",
         _("Sales rep"),
         _("Their own customers only."),
-        grants=_on(CUSTOMER_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE), Scope.OWN),
+        grants=_on(
+            CUSTOMER_MODELS + ACTIVITY_MODELS,
+            (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE),
+            Scope.OWN,
+        ),
     ),
     DemoRole(
         "agent",
@@ -91,13 +102,19 @@ ROLES: list[DemoRole] = [
         grants=(
             Grant("customers.account", (Action.VIEW,), Scope.ALL),
             Grant("customers.contact", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
+            Grant("activities.interaction", (Action.VIEW, Action.ADD), Scope.ALL),
+            Grant("activities.task", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.OWN),
         ),
     ),
     DemoRole(
         "marketer",
         _("Marketer"),
         _("Views and exports every customer for campaigns."),
-        grants=_on(CUSTOMER_MODELS, (Action.VIEW, Action.EXPORT), Scope.ALL),
+        grants=(
+            *_on(CUSTOMER_MODELS, (Action.VIEW, Action.EXPORT), Scope.ALL),
+            Grant("activities.interaction", (Action.VIEW,), Scope.ALL),
+            Grant("quality.qualitysnapshot", ALL, Scope.ALL),
+        ),
     ),
 ]
 

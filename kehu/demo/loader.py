@@ -167,12 +167,29 @@ def load_org(summary: DemoSummary) -> None:
 
 
 def stages() -> list[Stage]:
-    from . import customers
+    from . import activity, company, customers, extras
 
     return [
-        Stage("org", 1, load_org),
+        Stage("org", 2, load_org),
         Stage("customers", customers.VERSION, customers.load, customers.available),
+        Stage("company", company.VERSION, company.load, customers.available),
+        Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
+        Stage("extras", extras.VERSION, extras.load, _installed("tags.Tag", "quality.QualitySnapshot")),
     ]
+
+
+def _installed(*labels: str) -> Callable[[], bool]:
+    def check() -> bool:
+        from django.apps import apps
+
+        try:
+            for label in labels:
+                apps.get_model(label)
+        except LookupError:
+            return False
+        return True
+
+    return check
 
 
 def load_demo(*, refresh: bool = False, only: Collection[str] = ()) -> DemoSummary:

@@ -144,8 +144,10 @@ def test_rerun_adds_missing_grants_but_keeps_an_admins_scope(monkeypatch: pytest
 def test_demo_roles_grants() -> None:
     run("--force", "--only", "org")
 
-    def grants(code: str) -> dict[tuple[str, str], str]:
-        rows = RolePermission.objects.filter(role__code=code).values_list("model", "action", "scope")
+    def grants(code: str, app: str = "customers.") -> dict[tuple[str, str], str]:
+        rows = RolePermission.objects.filter(role__code=code, model__startswith=app).values_list(
+            "model", "action", "scope"
+        )
         return {(m, a): s for m, a, s in rows}
 
     every = ("view", "add", "change", "delete", "export", "assign")
@@ -161,6 +163,12 @@ def test_demo_roles_grants() -> None:
     }
     assert grants("marketer") == {(m, a): "all" for m in both for a in ("view", "export")}
     assert grants("admin") == {}
+    # follow-ups: the reps their own, managers their department's, the director everybody's
+    assert grants("rep", "activities.")[("activities.task", "add")] == "own"
+    assert grants("manager", "activities.")[("activities.interaction", "view")] == "department_and_below"
+    assert grants("director", "activities.")[("activities.interaction", "delete")] == "all"
+    assert grants("manager", "quality.") == {("quality.qualitysnapshot", "view"): "all"}
+    assert grants("rep", "quality.") == {}
 
 
 def test_grant_actions_skip_models_that_do_not_exist_yet() -> None:
