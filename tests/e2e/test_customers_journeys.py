@@ -8,13 +8,18 @@ needs beyond the demo roles (a rep's export) are added in the fixture.
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import re
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from kehu.customers.models import Account
+from kehu.customers.services import account_create
 from kehu.users.models import Role, User
 from kehu.users.tests.factories import grant
 
@@ -123,3 +128,94 @@ def test_rep_creates_account_with_two_contacts(
     expect(table).to_contain_text("139 1234 5678")
     expect(page.locator('[data-tab="contacts"]')).to_contain_text(labels["contacts_tab"])
     screenshot(page, f"customers-account-360-contacts-{lang}")
+
+
+def test_rep_logs_visit_and_gets_follow_up_reminder(new_page: Any, org: dict[str, User]) -> None:
+    from kehu.activities.models import Interaction, Reminder, Task
+    from kehu.activities.reminders import reminders_send_due
+    from kehu.notifications.models import Notification
+
+    rep1 = org["rep1"]
+    account = account_create(by=rep1, data={"name": "杭州丰达机械有限公司", "phone": "057188886666"})
+    page = new_page("zh-hans")
+    login(page, "rep1")
+    use_language(page, "zh-hans")
+    page.goto(f"/customers/accounts/{account.pk}/?tab=activities")
+    form = _open_modal_form(page, '[data-action="log-interaction"]')
+    expect(form.locator("select[name=account]")).to_have_value(str(account.pk))
+    form.locator("select[name=kind]").select_option("visit")
+    expect(form.locator("select[name=kind] option:checked")).to_have_text("拜访")
+    form.locator("[name=subject]").fill("上门拜访采购部")
+    form.locator("[name=location]").fill("杭州市西湖区文三路 90 号")
+    # "When" is prefilled with now in the rep's time zone; the follow-up is ten minutes later.
+    occurred = dt.datetime.strptime(form.locator("[name=occurred_at]").input_value(), "%Y-%m-%dT%H:%M")
+    follow_up_input = (occurred + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    form.locator("[name=next_follow_up_at]").fill(follow_up_input)
+    form.locator("[name=body]").fill("客户关心交货期。")
+    screenshot(page, "customers-visit-log-zh-hans")
+    form.locator("[type=submit]").click()
+    expect(page.locator("#kehu-modal")).to_be_hidden()
+
+    visit = Interaction.objects.get(account=account)
+    assert (visit.kind, visit.location, visit.owner_id) == ("visit", "杭州市西湖区文三路 90 号", rep1.pk)
+    follow_up = visit.next_follow_up_at
+    assert follow_up is not None
+    assert abs(follow_up - timezone.now() - dt.timedelta(minutes=10)) < dt.timedelta(minutes=2)
+    task = Task.objects.get(interaction=visit)
+    assert (task.owner_id, task.due_at, task.account_id) == (rep1.pk, follow_up, account.pk)
+
+    # The follow-up task shows on the account's activities tab and on My day.
+    page.goto(f"/customers/accounts/{account.pk}/?tab=activities")
+    expect(page.locator('[data-list="interactions"]')).to_contain_text("上门拜访采购部")
+    expect(page.locator(f'[data-list="tasks"] [data-task="{task.pk}"]')).to_contain_text(task.title)
+    screenshot(page, "customers-account-activities-zh-hans")
+    if timezone.localdate(follow_up) == timezone.localdate():
+        page.goto("/activities/my-day/")
+        expect(page.locator(".page-body")).to_contain_text(task.title)
+        screenshot(page, "customers-my-day-zh-hans")
+
+    # A follow-up task has no reminder of its own: the rep asks for one at the due time.
+    assert not Reminder.objects.filter(task=task).exists()
+    page.goto(f"/activities/tasks/{task.pk}/")
+    form = _open_modal_form(page, '[data-action="edit"]')
+    form.locator("[name=remind_before_minutes]").fill("0")
+    form.locator("[type=submit]").click()
+    expect(page.locator("#kehu-modal")).to_be_hidden()
+    reminder = Reminder.objects.get(task=task, status="pending")
+    assert (reminder.recipient_id, reminder.remind_at) == (rep1.pk, follow_up)
+
+    # Celery beat runs this every minute; a minute after the remind time it sends the reminder.
+    assert reminders_send_due(now=follow_up - dt.timedelta(minutes=1)) == 0
+    assert reminders_send_due(now=follow_up + dt.timedelta(minutes=1)) == 1
+    assert reminders_send_due(now=follow_up + dt.timedelta(minutes=2)) == 0  # sent once
+    notification = Notification.objects.get(recipient=rep1, kind="task.reminder")
+    page.goto("/")
+    expect(page.locator("#kehu-bell-badge")).to_have_attribute("data-unread", "1")
+    page.click("#kehu-bell-toggle")
+    item = page.locator(f'#kehu-bell-menu [data-notification="{notification.pk}"]')
+    expect(item).to_contain_text(task.title[:20])
+    screenshot(page, "customers-reminder-bell-zh-hans")
+    item.locator("a").first.click()
+    expect(page).to_have_url(re.compile(rf"/activities/tasks/{task.pk}/"))
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+
+
+def test_rep_finds_account_by_pinyin_initials(new_page: Any, org: dict[str, User]) -> None:
+    rep1, rep2 = org["rep1"], org["rep2"]
+    mine = account_create(by=rep1, data={"name": "杭州丰达机械有限公司"})
+    account_create(by=rep1, data={"name": "北京星辰科技有限公司"})
+    account_create(by=rep2, data={"name": "杭州丰达贸易有限公司"})  # same initials, not rep1's
+    page = new_page("en")
+    login(page, "rep1")
+    use_language(page, "en")
+    page.locator("#kehu-search input[name=q]").fill("hzfd")
+    results = page.locator("#kehu-search-results")
+    hit = results.locator(f'.kehu-search-hit[href="/customers/accounts/{mine.pk}/"]')
+    expect(hit).to_contain_text("杭州丰达机械有限公司")
+    expect(results).not_to_contain_text("杭州丰达贸易有限公司")
+    expect(results).not_to_contain_text("北京星辰科技有限公司")
+    screenshot(page, "customers-search-pinyin-en")
+    hit.click()
+    expect(page).to_have_url(re.compile(rf"/customers/accounts/{mine.pk}/$"))
+    expect(page.locator(".page-title")).to_contain_text("杭州丰达机械有限公司")
