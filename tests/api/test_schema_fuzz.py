@@ -60,6 +60,8 @@ SEED_FACTORIES = [
     ("kehu.customfields.tests.factories.FieldRuleFactory", 1),
     ("kehu.customers.tests.factories.AccountFactory", 3),
     ("kehu.customers.tests.factories.ContactFactory", 3),
+    ("kehu.customers.tests.factories.AddressFactory", 2),
+    ("kehu.customers.tests.factories.RelationFactory", 2),
     ("kehu.activities.tests.factories.InteractionFactory", 2),
     ("kehu.activities.tests.factories.TaskFactory", 2),
     ("kehu.notifications.tests.factories.NotificationFactory", 2),
