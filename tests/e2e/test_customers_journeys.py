@@ -219,3 +219,76 @@ def test_rep_finds_account_by_pinyin_initials(new_page: Any, org: dict[str, User
     hit.click()
     expect(page).to_have_url(re.compile(rf"/customers/accounts/{mine.pk}/$"))
     expect(page.locator(".page-title")).to_contain_text("杭州丰达机械有限公司")
+
+
+def test_rep_exports_own_accounts(new_page: Any, org: dict[str, User], tmp_path: Any) -> None:
+    from kehu.core.models import Job
+
+    rep1, rep2 = org["rep1"], org["rep2"]
+    account_create(by=rep1, data={"name": "杭州丰达机械有限公司", "phone": "057188886666"})
+    account_create(by=rep1, data={"name": "北京星辰科技有限公司"})
+    account_create(by=rep2, data={"name": "天津海港物流有限公司"})
+    page = new_page("en")
+    login(page, "rep1")
+    use_language(page, "en")
+    page.goto("/customers/accounts/")
+    page.click('.kehu-export[data-exporter="customers.account"] [data-bs-toggle="dropdown"]')
+    page.click(".kehu-export button[name=fmt][value=csv]")
+    # Celery runs eagerly in tests: the job has finished by the time the progress is shown.
+    download_link = page.locator("#kehu-modal [data-job-result]")
+    expect(download_link).to_be_visible()
+    screenshot(page, "customers-export-done-en")
+    with page.expect_download() as info:
+        download_link.click()
+    path = tmp_path / "accounts.csv"
+    info.value.save_as(path)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    names = {cell for row in rows[1:] for cell in row}
+    assert "杭州丰达机械有限公司" in names and "北京星辰科技有限公司" in names
+    assert "天津海港物流有限公司" not in names
+    assert len(rows) == 3  # header + rep1's two accounts
+    job = Job.objects.get(owner=rep1)
+    assert job.status == "succeeded"
+
+
+def test_manager_bulk_changes_owner_of_reps_accounts(new_page: Any, org: dict[str, User]) -> None:
+    from kehu.audit.models import ObjectChange
+
+    rep1, rep2, manager = org["rep1"], org["rep2"], org["manager1"]
+    # More than a page (25 rows), so that "select all rows matching this filter" is offered.
+    moved = [account_create(by=rep1, data={"name": f"杭州丰达{i:02d}号有限公司"}) for i in range(27)]
+    kept = account_create(by=rep2, data={"name": "天津海港物流有限公司"})
+    page = new_page("en")
+    login(page, "manager1")
+    use_language(page, "en")
+    page.goto(f"/customers/accounts/?owner={rep1.pk}")
+    table = page.locator("#object-list")
+    expect(table.locator("tbody tr[data-pk]")).to_have_count(25)
+    expect(table).not_to_contain_text("天津海港物流有限公司")
+    table.locator("[data-check-all]").check()
+    expect(table.locator("[data-bulk-bar]")).to_contain_text("25")
+    table.locator("[data-select-all-matching]").click()
+    expect(table.locator("[data-bulk-bar]")).to_contain_text("27")
+    table.locator("[data-bulk-menu]").click()
+    table.locator('[data-bulk-action="change_owner"]').click()
+    form = page.locator("#kehu-bulk-form")
+    expect(form.locator("[data-bulk-count]")).to_have_attribute("data-bulk-count", "27")
+    expect(form.locator("input[name=all]")).to_have_value("1")
+    form.locator("select[name=owner]").evaluate("(el, pk) => el.tomselect.setValue(pk)", str(rep2.pk))
+    screenshot(page, "customers-bulk-change-owner-en")
+    form.locator("[data-bulk-submit]").click()
+    expect(page.locator("#kehu-modal")).to_contain_text("27")
+    screenshot(page, "customers-bulk-change-owner-done-en")
+
+    for account in moved:
+        account.refresh_from_db()
+        assert account.owner_id == rep2.pk
+        assert account.department_id == rep2.department_id
+        change = ObjectChange.objects.get(model="customers.account", object_id=account.pk, bulk=True)
+        assert change.user_id == manager.pk
+        assert change.changes["owner"][1]["id"] == rep2.pk
+    kept.refresh_from_db()
+    assert kept.owner_id == rep2.pk
+    assert not Account.objects.filter(owner=rep1).exists()
+    page.goto(f"/customers/accounts/?owner={rep1.pk}")
+    expect(page.locator("#object-list tbody tr[data-pk]")).to_have_count(0)
