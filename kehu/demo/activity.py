@@ -22,7 +22,8 @@ import zlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Max
+from django.db.models import F, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from . import data
@@ -338,15 +339,23 @@ def load(summary: Any) -> None:
     Interaction.objects.bulk_update([i for i, _t in follow_ups], ["task"], batch_size=BATCH)
     summary.add("tasks", len(tasks))
 
-    # created_at of the history: when it happened (auto_now_add stamped "now").
+    # created_at of the history: when it happened (auto_now_add stamped "now"); one UPDATE each.
+    ids = [i.pk for i in interactions]
+    for k in range(0, len(ids), BATCH):
+        Interaction.objects.filter(pk__in=ids[k : k + BATCH]).update(
+            created_at=F("occurred_at"), updated_at=F("occurred_at")
+        )
     for i in interactions:
-        i.created_at = i.updated_at = i.occurred_at + dt.timedelta(minutes=5)
-    Interaction.objects.bulk_update(interactions, ["created_at", "updated_at"], batch_size=BATCH)
+        i.created_at = i.updated_at = i.occurred_at
     for t in tasks:
-        origin = t.due_at - dt.timedelta(days=3) if t.due_at else now
-        t.created_at = min(origin, now)
+        t.created_at = min(t.due_at - dt.timedelta(days=3), now) if t.due_at else now
         t.updated_at = t.completed_at or t.created_at
-    Task.objects.bulk_update(tasks, ["created_at", "updated_at"], batch_size=BATCH)
+    task_ids = [t.pk for t in tasks]
+    for k in range(0, len(task_ids), BATCH):
+        Task.objects.filter(pk__in=task_ids[k : k + BATCH], due_at__isnull=False).update(
+            created_at=Least(F("due_at") - dt.timedelta(days=3), Value(now)),
+            updated_at=Coalesce(F("completed_at"), Least(F("due_at") - dt.timedelta(days=3), Value(now))),
+        )
 
     reminders = []
     for t in tasks:
@@ -375,17 +384,17 @@ def load(summary: Any) -> None:
     for t in tasks:
         if t.account_id is None:
             continue
-        due = t.due_at.isoformat() if t.due_at else None
-        common = dict(
-            model="activities.task",
-            object_id=t.pk,
-            object_repr=short_repr(t),
-            account_id=t.account_id,
-            contact_id=t.contact_id,
-            actor_id=t.owner_id,
-            actor_name=names_of.get(t.owner_id, ""),
-            data={"title": t.title, "due_at": due},
-        )
+        due_iso = t.due_at.isoformat() if t.due_at else None
+        common: dict[str, Any] = {
+            "model": "activities.task",
+            "object_id": t.pk,
+            "object_repr": short_repr(t),
+            "account_id": t.account_id,
+            "contact_id": t.contact_id,
+            "actor_id": t.owner_id,
+            "actor_name": names_of.get(t.owner_id, ""),
+            "data": {"title": t.title, "due_at": due_iso},
+        }
         events.append(TimelineEvent(occurred_at=t.created_at, event="task.created", **common))
         if t.status == "done" and t.completed_at:
             events.append(TimelineEvent(occurred_at=t.completed_at, event="task.completed", **common))
@@ -399,28 +408,24 @@ def last_contact_sync(account_ids: list[int]) -> None:
     from kehu.activities.models import Interaction
     from kehu.customers.models import Account, Contact
 
-    for chunk_start in range(0, len(account_ids), BATCH):
-        ids = account_ids[chunk_start : chunk_start + BATCH]
-        latest = dict(
-            Interaction.objects.filter(account_id__in=ids)
+    for k in range(0, len(account_ids), BATCH):
+        ids = account_ids[k : k + BATCH]
+        latest = (
+            Interaction.objects.filter(account_id=OuterRef("pk"))
+            .order_by()
             .values("account_id")
             .annotate(at=Max("occurred_at"))
-            .values_list("account_id", "at")
+            .values("at")
         )
-        rows = [Account(pk=pk, last_activity_at=latest.get(pk)) for pk in ids]
-        Account.objects.bulk_update(rows, ["last_activity_at"], batch_size=BATCH)
-        per_contact = dict(
-            Interaction.objects.filter(account_id__in=ids, contact_id__isnull=False)
+        Account.objects.filter(pk__in=ids).update(last_activity_at=Subquery(latest))
+        per_contact = (
+            Interaction.objects.filter(contact_id=OuterRef("pk"))
+            .order_by()
             .values("contact_id")
             .annotate(at=Max("occurred_at"))
-            .values_list("contact_id", "at")
+            .values("at")
         )
-        cids = list(Contact.objects.filter(account_id__in=ids).values_list("pk", flat=True))
-        Contact.objects.bulk_update(
-            [Contact(pk=pk, last_activity_at=per_contact.get(pk)) for pk in cids],
-            ["last_activity_at"],
-            batch_size=BATCH,
-        )
+        Contact.objects.filter(account_id__in=ids).update(last_activity_at=Subquery(per_contact))
 
 
 def _own_tasks(users: dict[int, Any], now: dt.datetime, today: dt.date) -> list[Any]:

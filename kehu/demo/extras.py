@@ -110,7 +110,7 @@ def load(summary: Any) -> None:
         owner = users.get(username)
         if owner is None or name in have:
             continue
-        group = tag_services.static_group_create(
+        static = tag_services.static_group_create(
             by=owner,
             data={
                 "name": name,
@@ -125,8 +125,8 @@ def load(summary: Any) -> None:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        members = sorted(random.Random(zlib.crc32(name.encode())).sample(visible, min(size, len(visible))))
-        tag_services.static_group_add(group=group, ids=members, by=owner)
+        picked = sorted(random.Random(zlib.crc32(name.encode())).sample(visible, min(size, len(visible))))
+        tag_services.static_group_add(group=static, ids=picked, by=owner)
         summary.add("static groups")
     lifecycle_history(summary)
     quality_history(summary)
