@@ -211,7 +211,10 @@ CELERY_BEAT_SCHEDULE = {
     # Task reminders due now (each sent once; a late run catches up, see kehu/activities/reminders.py).
     "activities-reminders-send-due": {"task": "kehu.activities.tasks.reminders_send_due", "schedule": 60.0},
     # Notification e-mails still due (a lost task, an SMTP server that was down).
-    "notifications-email-sweep": {"task": "kehu.notifications.tasks.notification_email_sweep", "schedule": 300.0},
+    "notifications-email-sweep": {
+        "task": "kehu.notifications.tasks.notification_email_sweep",
+        "schedule": 300.0,
+    },
     # One data quality snapshot per model per day (idempotent: a rerun replaces the day's rows).
     "quality-snapshot-daily": {
         "task": "kehu.quality.tasks.snapshot_daily",

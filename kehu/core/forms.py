@@ -7,6 +7,7 @@ Forms only shape and validate input; they never save. A view calls a service wit
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from django import forms
@@ -29,7 +30,7 @@ class ServiceFormMixin:
 
     fields: dict[str, forms.Field]
     cleaned_data: dict[str, Any]
-    initial: dict[str, Any]
+    initial: MutableMapping[str, Any]
     changed_data: list[str]
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
