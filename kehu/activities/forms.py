@@ -25,7 +25,7 @@ def datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
 
 
-class _ActivityForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class _ActivityForm(ServiceFormMixin, forms.ModelForm):
     """Owner (assignee) only for users who may assign; account and contact pickers over what the
     user may view."""
 
@@ -75,7 +75,7 @@ class _ActivityForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
         return data
 
 
-class InteractionForm(CustomFieldsFormMixin, _ActivityForm):  # type: ignore[misc]
+class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
     class Meta:
         model = Interaction
         fields = [

@@ -59,7 +59,7 @@ def _rows(qs: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{f: getattr(r, f) for f in fields} for r in qs]
 
 
-class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
     """Common: owner (only for users who may assign), phones and e-mails normalised, custom fields."""
 
     phone_fields: tuple[str, ...] = ("phone",)

@@ -145,7 +145,7 @@ class ColourSelect(forms.RadioSelect):
     template_name = "tags/widgets/colour_select.html"
 
 
-class _SettingsForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class _SettingsForm(ServiceFormMixin, forms.ModelForm):
     """Tags and tag groups carry no version: last write wins (settings edited by few people)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -197,7 +197,7 @@ class TagMergeForm(forms.Form):
         self.fields["target"].queryset = Tag.objects.exclude(pk=source.pk).select_related("group")  # type: ignore[attr-defined]
 
 
-class StaticGroupForm(ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class StaticGroupForm(ServiceFormMixin, forms.ModelForm):
     model = forms.ChoiceField(label=_("Records"), choices=())
 
     class Meta:

@@ -40,13 +40,13 @@ class AccountForm(CustomFieldsFormMixin, forms.ModelForm):
         fields = ["name"]
 
 
-class ServiceAccountForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):  # type: ignore[misc]
+class ServiceAccountForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
     class Meta:
         model = Account
         fields = ["name"]
 
 
-class ServiceFirstAccountForm(ServiceFormMixin, CustomFieldsFormMixin, forms.ModelForm):  # type: ignore[misc]
+class ServiceFirstAccountForm(ServiceFormMixin, CustomFieldsFormMixin, forms.ModelForm):
     class Meta:
         model = Account
         fields = ["name"]
