@@ -232,8 +232,8 @@ def load(summary: Any) -> None:
             kind = _w(rng, KINDS) if chinese else rng.choice(("call", "email", "email", "meeting"))
             subjects, bodies = texts[kind]
             at = _work_time(rng, start + dt.timedelta(days=rng.randint(0, span)))
-            if at > now:
-                at = now - dt.timedelta(hours=rng.randint(1, 5))
+            if at > now:  # later today: the last working day instead (no night-time history)
+                at = _work_time(rng, today - dt.timedelta(days=1))
             by = owner
             if rng.random() < 0.08 and account.department_id in managers:
                 by = managers[account.department_id]
@@ -281,7 +281,7 @@ def load(summary: Any) -> None:
             last.next_follow_up_at = due
             status = "open"
             completed = None
-            if due < now and rng.random() < 0.6:
+            if due < now and (rng.random() < 0.92 or due < now - dt.timedelta(days=30)):
                 status, completed = "done", due + dt.timedelta(hours=rng.randint(-20, 20))
                 completed = min(max(completed, last.occurred_at + dt.timedelta(hours=1)), now)
             task = Task(

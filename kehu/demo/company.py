@@ -500,6 +500,8 @@ def load(summary: Any) -> None:
     users = {u.username: u for u in User.objects.filter(username__in={s.owner for s in specs})}
     existing = set(Account.objects.filter(name__in=[s.name for s in specs]).values_list("name", flat=True))
     todo = [s for s in specs if s.name not in existing and s.owner in users]
+    # Inserted oldest first, so ids follow the creation dates ("newest first" lists look real).
+    todo.sort(key=lambda s: -s.created_days_ago)
     if not todo:
         return
     fields = set(

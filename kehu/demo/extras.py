@@ -191,6 +191,7 @@ def quality_history(summary: Any, weeks: int = 8) -> None:
     today = timezone.localdate(now)
     have = set(QualitySnapshot.objects.values_list("date", "model"))
     for entry in quality_models():
+        current = selectors.figures(entry, entry.model._default_manager.all(), now=now, scan=False)
         for week in range(weeks, 0, -1):
             day = today - dt.timedelta(weeks=week)
             if (day, entry.label) in have:
@@ -199,6 +200,13 @@ def quality_history(summary: Any, weeks: int = 8) -> None:
             qs = entry.model._default_manager.filter(created_at__lte=at)
             figures = selectors.figures(entry, qs, now=at, scan=False)
             _worse(figures, 1 - 0.012 * week)
+            # "No follow-up" cannot be recomputed for the past (last contact is only kept as of
+            # now): a little more than today's the further back.
+            if "no_follow_up" in current:
+                figures["no_follow_up"] = {
+                    k: min(figures["total"], round(v * (1 + 0.02 * week)))
+                    for k, v in current["no_follow_up"].items()
+                }
             QualitySnapshot.objects.update_or_create(
                 date=day, model=entry.label, defaults={"figures": figures}
             )
