@@ -31,7 +31,7 @@ from typing import Any
 if __name__ == "__main__":  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-GENERATOR_VERSION = 2  # bump when the generated rows change
+GENERATOR_VERSION = 3  # bump when the generated rows change
 DEFAULT_ACCOUNTS = 20_000
 DEFAULT_CONTACTS_PER_ACCOUNT = 2
 DEFAULT_SEED = 42
@@ -121,13 +121,16 @@ def _json(value: Any) -> str:
 
 
 def insert_rows(model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows given as {attname: value} (ids included; missing fields take their default):
+    """Insert rows given as {attname: value} (explicit ids, or none: the database numbers them;
+    missing fields take their default):
     COPY on PostgreSQL, batched executemany on SQLite."""
     from django.db import connection
 
     if not rows:
         return
     adapters = _column_adapters(model)
+    if model._meta.pk.attname not in rows[0]:  # ids from the database's sequence
+        adapters = [a for a in adapters if a[0] != model._meta.pk.attname]
     qn = connection.ops.quote_name
     columns = ", ".join(qn(column) for _, column, _, _ in adapters)
     table = qn(model._meta.db_table)
@@ -301,6 +304,59 @@ def customers_available() -> bool:
 # Codes of the seeded picklists (数据字典, customfields migration 0002); industry comes from the company.
 SOURCES = ["website", "search", "referral", "inbound_call", "cold_call", "exhibition", "wechat"]
 LEVELS = ["vip", "a", "a", "b", "b", "b", "c", "c"]
+LIFECYCLE = ["potential", "new", "active", "active", "active", "mature", "mature", "declining", "churned"]
+# Tags of the benchmark (group, name, colour): about 40 % of accounts carry one or two.
+TAGS: list[tuple[str | None, str, str]] = [
+    ("行业", "制造业重点", "blue"),
+    ("行业", "互联网", "cyan"),
+    ("价值", "高价值", "red"),
+    ("价值", "战略客户", "purple"),
+    (None, "展会2025", "green"),
+    (None, "待回访", "orange"),
+    (None, "老客户转介绍", "teal"),
+    (None, "渠道", "yellow"),
+]
+
+
+def _city_codes() -> dict[str, tuple[str, str]]:
+    """City name of `kehu.demo.fake` → (province, city) GB/T 2260 codes; municipalities have no
+    city level (the city stays empty, see kehu/customers/regions.py)."""
+    from kehu.customers.regions import _data
+    from kehu.demo.fake import ZH_CITIES
+
+    data = _data()
+    out: dict[str, tuple[str, str]] = {}
+    for city, _, _ in ZH_CITIES:
+        code = next((k for k, v in sorted(data.items()) if v.startswith(city) and k.endswith("00")), "")
+        if code.endswith("0000"):
+            out[city] = (code, "")
+        elif code:
+            out[city] = (code[:2] + "0000", code)
+    return out
+
+
+def make_tags() -> list[int]:
+    """The benchmark's tags (two groups and a few free tags); their ids."""
+    from kehu.tags.models import Tag, TagGroup
+
+    groups: dict[str, Any] = {}
+    ids = []
+    for order, (group, name, colour) in enumerate(TAGS):
+        if group and group not in groups:
+            groups[group] = TagGroup.objects.create(name=group, colour=colour, order=len(groups))
+        parent = groups[group] if group else None
+        ids.append(Tag.objects.create(group=parent, name=name, colour=colour, order=order).pk)
+    return ids
+
+
+def tags_available() -> bool:
+    from django.apps import apps
+
+    try:
+        apps.get_model("tags", "TaggedItem")
+    except LookupError:
+        return False
+    return True
 
 
 def make_customers(
@@ -311,11 +367,25 @@ def make_customers(
     department is its owner's department; contacts belong to their account's owner."""
     from django.db import transaction
 
-    from kehu.customers.models import Account, Contact
+    from kehu.customers.models import (
+        Account,
+        AccountAddress,
+        AccountContactRelation,
+        AccountEmail,
+        AccountPhone,
+        Contact,
+        ContactEmail,
+        ContactPhone,
+    )
     from kehu.demo.fake import Fake
 
     fake = Fake(seed + 1)
     rng = random.Random(seed + 2)
+    city_codes = _city_codes()
+    with_tags = tags_available()
+    tag_ids = make_tags() if with_tags else []
+    if with_tags:
+        from kehu.tags.models import TaggedItem
     # A manager owns accounts in their own region's department.
     owners_reps = [(u.pk, u.department_id) for u in org.reps]
     owners_mgrs = [(u.pk, u.department_id) for u in org.managers]
@@ -327,6 +397,19 @@ def make_customers(
         n = min(BATCH, accounts - written_a)
         batch_a: list[dict[str, Any]] = []
         batch_c: list[dict[str, Any]] = []
+        # the typed lists and relations the services keep beside the denormalised columns
+        children: dict[type[Any], list[dict[str, Any]]] = {
+            m: []
+            for m in (
+                AccountPhone,
+                AccountEmail,
+                AccountAddress,
+                AccountContactRelation,
+                ContactPhone,
+                ContactEmail,
+            )
+        }
+        tagged: list[dict[str, Any]] = []
         for _ in range(n):
             owner_id, dept_id = rng.choice(owners_mgrs if rng.random() < 0.05 else owners_reps)
             created = spread_datetime(rng)
@@ -340,6 +423,8 @@ def make_customers(
                 phone = fake.landline_cn(company.area_code) if company.chinese else fake.phone_us()
                 email = f"info@{company.domain}"
                 short = company.short_name
+            province, city = city_codes.get(company.city, ("", "")) if company.chinese else ("", "")
+            street = fake.address_zh(company.city) if company.chinese else ""
             account = {
                 "id": next_account,
                 "kind": "person" if person_account else "company",
@@ -351,9 +436,13 @@ def make_customers(
                 "industry": "" if person_account else company.industry,
                 "source": rng.choice(SOURCES),
                 "level": rng.choice(LEVELS),
-                "address": fake.address_zh(company.city) if company.chinese else "",
+                "address": street,
+                "country": "CN" if company.chinese else "US",
+                "province": province,
+                "city": city,
                 "notes": "",
                 "is_active": rng.random() > 0.03,
+                "lifecycle_stage": rng.choice(LIFECYCLE),
                 "custom": {},
                 "owner_id": owner_id,
                 "department_id": dept_id,
@@ -363,6 +452,36 @@ def make_customers(
                 "updated_at": created,
             }
             batch_a.append(account)
+            aid = next_account
+            children[AccountPhone].append(
+                {"account_id": aid, "kind": "work", "number": phone, "is_primary": True}
+            )
+            children[AccountEmail].append(
+                {"account_id": aid, "kind": "work", "email": email, "is_primary": True}
+            )
+            if street:
+                children[AccountAddress].append(
+                    {
+                        "account_id": aid,
+                        "kind": "office",
+                        "street": street,
+                        "country": "CN",
+                        "province": province,
+                        "city": city,
+                        "is_primary": True,
+                    }
+                )
+            if tag_ids and rng.random() < 0.4:
+                for tag_id in rng.sample(tag_ids, rng.choice((1, 1, 2))):
+                    tagged.append(
+                        {
+                            "tag_id": tag_id,
+                            "model": "customers.account",
+                            "object_id": aid,
+                            "created_by_id": owner_id,
+                            "created_at": created,
+                        }
+                    )
             for i in range(0 if person_account else contacts_per_account):
                 p = fake.person_zh() if company.chinese else fake.person_en()
                 batch_c.append(
@@ -386,12 +505,31 @@ def make_customers(
                         "updated_at": created,
                     }
                 )
+                cid = next_contact
+                contact = batch_c[-1]
+                children[AccountContactRelation].append(
+                    {"account_id": aid, "contact_id": cid, "is_direct": True, "created_at": created}
+                )
+                children[ContactPhone].append(
+                    {"contact_id": cid, "kind": "mobile", "number": contact["mobile"], "is_primary": True}
+                )
+                if contact["phone"]:
+                    children[ContactPhone].append(
+                        {"contact_id": cid, "kind": "work", "number": contact["phone"], "is_primary": False}
+                    )
+                children[ContactEmail].append(
+                    {"contact_id": cid, "kind": "work", "email": contact["email"], "is_primary": True}
+                )
                 next_contact += 1
             next_account += 1
         with transaction.atomic():
             skip_fk_triggers()
             insert_rows(Account, batch_a)
             insert_rows(Contact, batch_c)
+            for model, rows in children.items():
+                insert_rows(model, rows)
+            if tagged:
+                insert_rows(TaggedItem, tagged)
         written_a += len(batch_a)
         written_c += len(batch_c)
         if written_a % (BATCH * 10) == 0 or written_a == accounts:
@@ -463,9 +601,12 @@ def ensure_dataset(
         make_customers(
             org=org, accounts=accounts, contacts_per_account=contacts_per_account, seed=seed, log=log
         )
-        ensure_search_index(log=log)
     analyze()
+    # The records are complete: mark the dataset before the (slow: ~500 records/s) search index, so
+    # an interrupted index build is finished by the next run instead of regenerating everything.
     _meta_write(wanted)
+    if ensure_search_index(log=log):
+        analyze()
     log(f"  generated in {time.perf_counter() - t0:.1f} s")
     return org
 

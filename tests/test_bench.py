@@ -73,6 +73,18 @@ def test_generator_keeps_owner_and_department_consistent() -> None:
     assert Contact.objects.filter(is_primary=True).count() == Account.objects.filter(kind="company").count()
     for phone in Account.objects.values_list("phone", flat=True)[:100]:
         assert phonenumbers.is_valid_number(phonenumbers.parse(phone)), phone
+    # The typed lists and relations the services keep: one primary phone and e-mail per account,
+    # a direct relation per contact; Chinese companies have a region and a primary address row.
+    from kehu.customers.models import AccountAddress, AccountContactRelation, AccountEmail, AccountPhone
+    from kehu.tags.models import TaggedItem
+
+    assert AccountPhone.objects.filter(is_primary=True).count() == 400
+    assert AccountEmail.objects.filter(is_primary=True).count() == 400
+    assert AccountContactRelation.objects.filter(is_direct=True).count() == written[1]
+    assert not AccountContactRelation.objects.exclude(account_id=F("contact__account_id")).exists()
+    assert AccountAddress.objects.count() == Account.objects.exclude(province="").count() > 200
+    tagged = TaggedItem.objects.filter(model="customers.account").values("object_id").distinct()
+    assert 80 <= tagged.count() <= 250
     # The id sequences moved past the explicit ids: the ORM can insert after the generator.
     extra = Account.objects.create(name="after", owner=org.rep, department=org.rep.department)
     assert extra.pk == 401

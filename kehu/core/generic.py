@@ -19,10 +19,11 @@ See docs in each class and ``kehu/customers/views.py`` for a complete example.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import django_filters
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -110,6 +111,18 @@ def safe_next(request: HttpRequest) -> str | None:
     ):
         return target
     return None
+
+
+def names_a_filter(filterset_class: Any, keys: Iterable[str]) -> bool:
+    """Whether a query names one of the FilterSet's filters (custom fields: ``custom__…``). A list
+    whose query names none (``?page=2&per_page=25``) leaves its FilterSet unbound: no form is built
+    and validated per request, and a filter that is absent filters nothing anyway. FilterSets that
+    override `filter_queryset` (they may filter when nothing is asked, e.g. jobs: "mine") are
+    always bound."""
+    if filterset_class.filter_queryset is not django_filters.FilterSet.filter_queryset:
+        return True
+    base = filterset_class.base_filters
+    return any(k in base or k.startswith("custom__") for k in keys)
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -292,7 +305,8 @@ class ObjectListView(KehuView):
     def get_filterset(self, queryset: models.QuerySet[Any]) -> Any:
         if self.filterset_class is None:
             return None
-        return self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+        data = self.request.GET if names_a_filter(self.filterset_class, self.request.GET) else None
+        return self.filterset_class(data, queryset=queryset, request=self.request)
 
     @property
     def quick_search(self) -> bool:
@@ -389,6 +403,9 @@ class ObjectListView(KehuView):
         prefs, default_id = list_preferences(user, self.table_class.key)
         active_view, views = self.apply_saved_view(request, default_id)
         queryset, filterset = self.filter_queryset(self.get_queryset())
+        if filterset is not None and htmx_target(request) == "kehu-filter-fields":
+            # the filter panel, loaded when it is first opened (object_list.html)
+            return render(request, "core/_filter_fields.html", {"filterset": filterset})
         if request.GET.get("_count") == "1":
             count, approximate = count_rows(queryset)
             return render(request, "core/_object_count.html", {"count": count, "approximate": approximate})

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -27,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kehu.core.choices import Action, FieldMode
+from kehu.core.generic import names_a_filter
 from kehu.core.masking import guess_kind, mask_value, reveal_value
 from kehu.core.permissions import can, field_modes, managed_model
 
@@ -129,7 +131,16 @@ class RestrictedModelViewSet(viewsets.ModelViewSet):
         return qs.select_related(*self.select_related) if self.select_related else qs
 
     def filter_queryset(self, queryset: Any) -> Any:
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
+        if self.action != "list":
+            return queryset
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None and not names_a_filter(filterset_class, self.request.query_params):
+            # ?page_size=25&cursor=…: no FilterSet form to build and validate (kehu.core.generic).
+            for backend in self.filter_backends:
+                if not issubclass(backend, DjangoFilterBackend):
+                    queryset = backend().filter_queryset(self.request, queryset, self)
+            return queryset
+        return super().filter_queryset(queryset)
 
     def get_object(self) -> Any:
         try:
