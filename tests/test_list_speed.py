@@ -83,3 +83,17 @@ def test_query_count_does_not_grow_with_the_page(company, client, django_assert_
         client.get(API)
     with django_assert_max_num_queries(len(few_html)):
         client.get(LIST)
+
+
+def test_picklist_columns_read_their_items_in_one_query(company, client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    grant(company.role_rep, "customers.account", "view", scope="own")
+    AccountFactory.create(owner=company.rep1, level="vip", industry="manufacturing")
+    client.force_login(company.rep1)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(LIST).content.decode()
+    picklists = [q for q in queries.captured_queries if "customfields_picklistitem" in q["sql"]]
+    assert len(picklists) == 1
+    assert '<span class="badge bg-red-lt" style="">VIP' in page  # the item's label as a badge
