@@ -228,6 +228,8 @@ KEHU_REMINDER_MAX_LATE_HOURS = env.int("KEHU_REMINDER_MAX_LATE_HOURS", default=2
 # Bulk actions on lists: up to this many rows run at once, more as a background job in batches.
 KEHU_BULK_INLINE_MAX = env.int("KEHU_BULK_INLINE_MAX", default=200)
 KEHU_BULK_BATCH_SIZE = env.int("KEHU_BULK_BATCH_SIZE", default=500)
+# Share (0-1) of the generated demo company that load_demo loads (tests load a few per cent).
+KEHU_DEMO_SCALE = env.float("KEHU_DEMO_SCALE", default=1.0)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

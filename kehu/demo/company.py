@@ -18,7 +18,6 @@ environment variable `KEHU_DEMO_SCALE`, default 1) shrinks it for tests.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -120,7 +119,7 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 def scale() -> float:
     """How much of the demo company to load (1 = all of it; tests use a few per cent)."""
-    value = getattr(settings, "KEHU_DEMO_SCALE", None) or os.environ.get("KEHU_DEMO_SCALE") or 1
+    value = getattr(settings, "KEHU_DEMO_SCALE", 1)
     try:
         return max(0.0, min(1.0, float(value)))
     except (TypeError, ValueError):

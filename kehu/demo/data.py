@@ -91,7 +91,7 @@ ROLES: list[DemoRole] = [
         _("Their own customers only."),
         grants=_on(
             CUSTOMER_MODELS + ACTIVITY_MODELS,
-            (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE),
+            (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT),
             Scope.OWN,
         ),
     ),

@@ -170,7 +170,7 @@ def stages() -> list[Stage]:
     from . import activity, company, customers, extras
 
     return [
-        Stage("org", 2, load_org),
+        Stage("org", 3, load_org),
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),

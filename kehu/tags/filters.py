@@ -82,9 +82,14 @@ class TagFilter(django_filters.MultipleChoiceFilter):
 
     @property
     def field(self) -> forms.Field:
-        if not hasattr(self, "_field"):
+        # FilterSets deep-copy their base filters, including a form field built earlier (e.g. by
+        # the schema generator) with the tags of that moment: rebuild it once per copy so tags
+        # created since are valid choices.
+        if getattr(self, "_choices_for", None) != id(self):
             model = getattr(self, "model", None)
             self.extra["choices"] = tag_filter_choices(model) if model is not None else []
+            self.__dict__.pop("_field", None)
+            self._choices_for = id(self)
         return super().field
 
     def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
@@ -120,6 +125,7 @@ def _groups(filter_: StaticGroupFilter, request: Any) -> QuerySet[StaticGroup]:
     return static_groups_for(request.user, model)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class StaticGroupFilter(django_filters.ModelChoiceFilter):
     """Members of one static group the user may see (members outside their scope stay hidden)."""
 

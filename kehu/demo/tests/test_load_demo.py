@@ -154,7 +154,9 @@ def test_demo_roles_grants() -> None:
     both = ("customers.account", "customers.contact")
     assert grants("director") == {(m, a): "all" for m in both for a in every}
     assert grants("manager") == {(m, a): "department_and_below" for m in both for a in every}
-    assert grants("rep") == {(m, a): "own" for m in both for a in ("view", "add", "change", "delete")}
+    assert grants("rep") == {
+        (m, a): "own" for m in both for a in ("view", "add", "change", "delete", "export")
+    }
     assert grants("agent") == {
         ("customers.account", "view"): "all",
         ("customers.contact", "view"): "all",

@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from kehu.customers.filtersets import AccountFilterSet, ContactFilterSet
 from kehu.customers.models import Account, Contact
 from kehu.customers.tests.factories import AccountFactory, ContactFactory
+from kehu.tags.services import tags_set
 
 from .factories import StaticGroupFactory, StaticGroupMemberFactory, TagFactory, TaggedItemFactory
 
@@ -122,3 +123,13 @@ def test_subqueries_not_joins(sales: Any) -> None:
     assert "DISTINCT" not in sql
     assert "JOIN" not in sql
     assert "TAGS_TAGGEDITEM" in sql
+
+
+def test_tags_created_after_the_filter_field_was_built_are_valid(sales: Any) -> None:
+    """The schema generator builds the base filter's form field once; tags created later must
+    still be accepted by every new FilterSet (its filters are deep copies of the base ones)."""
+    AccountFilterSet.base_filters["tags"].field  # noqa: B018 - builds and caches the field
+    tag = TagFactory.create()
+    account = AccountFactory.create(owner=sales.rep1)
+    tags_set(obj=account, tags=[tag], by=sales.admin)
+    assert run(AccountFilterSet, Account, sales.admin, {"tags": str(tag.pk)}) == {account.pk}
