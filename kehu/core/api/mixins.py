@@ -24,8 +24,6 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.fields import SkipField
-from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -46,18 +44,6 @@ ACTION_MAP = {
 }
 
 
-_PLAIN_FIELDS = (
-    serializers.CharField,
-    serializers.IntegerField,
-    serializers.BooleanField,
-    serializers.DateTimeField,
-    serializers.DateField,
-    serializers.ChoiceField,
-    serializers.DecimalField,
-    serializers.FloatField,
-)
-
-
 class FieldPermissionSerializerMixin:
     """For ModelSerializers with a ``request`` in their context.
 
@@ -66,15 +52,6 @@ class FieldPermissionSerializerMixin:
     mask_kinds: ClassVar[dict[str, str]] = {}
     context: dict[str, Any]
     initial_data: Any
-
-    @classmethod
-    def to_representation_base_is_drf(cls) -> bool:
-        """Whether the classes after this mixin leave to_representation to DRF's Serializer (then
-        the fast path gives the same output)."""
-        mro = cls.__mro__
-        after = mro[mro.index(FieldPermissionSerializerMixin) + 1 :]
-        owner = next((k for k in after if "to_representation" in k.__dict__), None)
-        return owner is serializers.Serializer
 
     def _modes(self) -> dict[str, str]:
         cached = getattr(self, "_kehu_modes", None)
@@ -92,63 +69,8 @@ class FieldPermissionSerializerMixin:
                 fields.pop(name, None)
         return fields
 
-    def _read_plan(self, instance: Any) -> list[tuple[str, int, Any, Any]]:
-        """Per readable field: (name, how, key, field). how 1: a plain model column read from the
-        instance's __dict__ (CharField, IntegerField … whose get_attribute is DRF's own); 2: a
-        foreign key's id (PrimaryKeyRelatedField with the pk-only optimisation); 0: DRF's path.
-        Built once per serializer (a list's child serves every row)."""
-        plan = getattr(self, "_kehu_read_plan", None)
-        if plan is not None:
-            return plan
-        columns = {f.name: f for f in type(instance)._meta.concrete_fields}
-        plan = []
-        for field in self._readable_fields:  # type: ignore[attr-defined]
-            attrs = field.source_attrs
-            column = columns.get(attrs[0]) if len(attrs) == 1 else None
-            how, key = 0, None
-            if (
-                column is not None
-                and type(field).get_attribute is serializers.Field.get_attribute
-                and not column.is_relation
-                and isinstance(field, _PLAIN_FIELDS)
-            ):
-                how, key = 1, column.attname
-            if (
-                column is not None
-                and column.is_relation
-                and type(field) is serializers.PrimaryKeyRelatedField
-                and field.pk_field is None
-            ):
-                how, key = 2, column.attname
-            plan.append((field.field_name, how, key, field))
-        self._kehu_read_plan = plan
-        return plan
-
-    def _fast_representation(self, instance: Any) -> dict[str, Any]:
-        """DRF's Serializer.to_representation with the plain columns read directly (same output:
-        None stays None, other values go through the field's to_representation)."""
-        values = instance.__dict__
-        out: dict[str, Any] = {}
-        for name, how, key, field in self._read_plan(instance):
-            if how == 1 and key in values:
-                value = values[key]
-                out[name] = None if value is None else field.to_representation(value)
-            elif how == 2 and key in values:
-                out[name] = values[key]
-            else:
-                try:
-                    attribute = field.get_attribute(instance)
-                except SkipField:
-                    continue
-                check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
-                out[name] = None if check is None else field.to_representation(attribute)
-        return out
-
     def to_representation(self, instance: Any) -> Any:
-        if isinstance(instance, models.Model) and type(self).to_representation_base_is_drf():
-            data = self._fast_representation(instance)
-        else:
-            data = super().to_representation(instance)  # type: ignore[misc]
+        data = super().to_representation(instance)  # type: ignore[misc]
         for name, mode in self._modes().items():
             target, key = data, name
             if name.startswith("custom.") and isinstance(data.get("custom"), dict):
