@@ -24,7 +24,7 @@ from django.views import View
 from . import bulk, savedviews
 from .choices import Action
 from .errors import DomainError
-from .generic import is_htmx, list_view_for_table, object_url, safe_next, success_response, verbose
+from .generic import is_htmx, list_view_for_table, object_url, safe_next, success_response
 from .models import SavedView
 from .permissions import can
 from .tables import get_table
@@ -297,7 +297,7 @@ class BulkActionView(LoginRequiredMixin, View):
             "ids": ids or [],
             "all": query is not None,
             "query": query.urlencode() if query is not None else "",
-            "things": verbose(list_view.model, plural=True),
+            "things": list_view.model._meta.verbose_name_plural,
             "error": error,
             "inline_max": bulk.inline_max(),
             "action_url": request.path,
