@@ -138,7 +138,7 @@ def test_rerun_adds_missing_grants_but_keeps_an_admins_scope(monkeypatch: pytest
     account = dict(
         RolePermission.objects.filter(role=role, model="customers.account").values_list("action", "scope")
     )
-    assert account == {a: Scope.OWN for a in ("view", "add", "change", "delete", "export")}
+    assert account == dict.fromkeys(("view", "add", "change", "delete", "export"), Scope.OWN)
 
 
 def test_demo_roles_grants() -> None:
