@@ -8,6 +8,7 @@ department through the usual department scopes.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -30,9 +31,57 @@ from .choices import (
 )
 
 
-class Interaction(OwnedModel, CustomFieldsModel):
+def account_field(related_name: str, *, required: bool) -> models.ForeignKey[Any, Any]:
+    """The account (客户) an activity concerns; deleting the account deletes its activities."""
+    return models.ForeignKey(
+        "customers.Account",
+        verbose_name=_("account"),
+        null=not required,
+        blank=not required,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+    )
+
+
+def contact_field(related_name: str) -> models.ForeignKey[Any, Any]:
+    """The contact (联系人) an activity concerns; deleting the contact keeps the activity."""
+    return models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name=related_name,
+    )
+
+
+class CustomerActivity(OwnedModel):
+    """What interactions and tasks share: an owner, the account and contact they concern (built by
+    `account_field` / `contact_field`, whose reverse names differ per model) and a detail page.
+    The contact must belong to the account (`contact_belongs_to_account`, checked by the services)."""
+
+    detail_url_name: str = ""
+
+    class Meta:
+        abstract = True
+
+    def get_absolute_url(self) -> str:
+        return reverse(self.detail_url_name, args=[self.pk])
+
+
+def contact_belongs_to_account(account: Any, contact: Any) -> bool:
+    """The contact works at the account: it is the contact's own account or one of its related
+    accounts (the account-contact relations of the customers module)."""
+    if contact.account_id == account.pk:
+        return True
+    return bool(account.related_contacts.filter(pk=contact.pk).exists())
+
+
+class Interaction(CustomerActivity, CustomFieldsModel):
     """Something that happened with a customer: a call, meeting, visit, e-mail, WeChat chat or a
     note (跟进记录). Logging one moves the account's and contacts' "last contact" forward."""
+
+    detail_url_name = "activities:interaction_detail"
 
     kind = models.CharField(
         _("type"), max_length=16, choices=InteractionKind.choices, default=InteractionKind.CALL
@@ -45,20 +94,8 @@ class Interaction(OwnedModel, CustomFieldsModel):
     direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices, blank=True)
     location = models.CharField(_("location"), max_length=300, blank=True)
     # Always set: a contact-only log takes the contact's account.
-    account = models.ForeignKey(
-        "customers.Account",
-        verbose_name=_("account"),
-        on_delete=models.CASCADE,
-        related_name="interactions",
-    )
-    contact = models.ForeignKey(
-        "customers.Contact",
-        verbose_name=_("contact"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="interactions",
-    )
+    account = account_field("interactions", required=True)
+    contact = contact_field("interactions")
     participants = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("colleagues"),
@@ -94,12 +131,11 @@ class Interaction(OwnedModel, CustomFieldsModel):
     def __str__(self) -> str:
         return self.subject
 
-    def get_absolute_url(self) -> str:
-        return reverse("activities:interaction_detail", args=[self.pk])
 
-
-class Task(OwnedModel):
+class Task(CustomerActivity):
     """Something someone has to do (待办任务), by a due time. The owner is the assignee."""
+
+    detail_url_name = "activities:task_detail"
 
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -112,22 +148,8 @@ class Task(OwnedModel):
         _("status"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN, db_index=True
     )
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
-    account = models.ForeignKey(
-        "customers.Account",
-        verbose_name=_("account"),
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="tasks",
-    )
-    contact = models.ForeignKey(
-        "customers.Contact",
-        verbose_name=_("contact"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="tasks",
-    )
+    account = account_field("tasks", required=False)
+    contact = contact_field("tasks")
     interaction = models.ForeignKey(
         Interaction,
         verbose_name=_("from interaction"),
@@ -175,9 +197,6 @@ class Task(OwnedModel):
 
     def __str__(self) -> str:
         return self.title
-
-    def get_absolute_url(self) -> str:
-        return reverse("activities:task_detail", args=[self.pk])
 
     @property
     def is_open(self) -> bool:

@@ -38,7 +38,7 @@ from kehu.customers.services import account_record_activity
 from kehu.customfields.services import custom_values_clean
 
 from .choices import OPEN_TASK_STATUSES, Recurrence, TaskStatus
-from .models import Interaction, Task
+from .models import CustomerActivity, Interaction, Task, contact_belongs_to_account
 
 
 class ActivitiesError(DomainError):
@@ -120,12 +120,6 @@ def _visible_contact(by: Any, contact: Contact | None, field: str = "contact") -
     return contact
 
 
-def _contact_belongs(account: Account, contact: Contact) -> bool:
-    if contact.account_id == account.pk:
-        return True
-    return account.related_contacts.filter(pk=contact.pk).exists()
-
-
 def _resolve_refs(
     by: Any, account: Account | None, contact: Contact | None, *, required: bool
 ) -> tuple[Account | None, Contact | None]:
@@ -148,12 +142,33 @@ def _resolve_refs(
             _("Choose an account or a contact."),
             fields={"account": [_("Choose an account or a contact.")]},
         )
-    if account is not None and contact is not None and not _contact_belongs(account, contact):
+    if account is not None and contact is not None and not contact_belongs_to_account(account, contact):
         raise ActivitiesError(
             _("This contact does not work with the chosen account."),
             fields={"contact": [_("Choose a contact of the chosen account.")]},
         )
     return account, contact
+
+
+def _apply_refs(
+    by: Any, current: CustomerActivity, values: Mapping[str, Any], *, required: bool
+) -> list[str]:
+    """On an update: the account and contact from `values` (the current ones where absent),
+    resolved and checked like on create, set on `current`; returns the changed field names."""
+    if "account" not in values and "contact" not in values:
+        return []
+    record: Any = current
+    account = values.get("account", record.account)
+    contact = values.get("contact", record.contact)
+    account, contact = _resolve_refs(by, account, contact, required=required)
+    changed: list[str] = []
+    if getattr(account, "pk", None) != record.account_id:
+        record.account = account
+        changed.append("account")
+    if getattr(contact, "pk", None) != record.contact_id:
+        record.contact = contact
+        changed.append("contact")
+    return changed
 
 
 def _custom(by: Any, data: Mapping[str, Any], current: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -305,16 +320,7 @@ def interaction_update(
     owned.check_locked_fields(by, Interaction, data, current=current)
     values = _trimmed(data)
     changed = owned.apply_values(current, values, INTERACTION_FIELDS)
-    if "account" in values or "contact" in values:
-        account = values.get("account", current.account)
-        contact = values.get("contact", current.contact)
-        account, contact = _resolve_refs(by, account, contact, required=True)
-        if account is not None and account.pk != current.account_id:
-            current.account = account
-            changed.append("account")
-        if getattr(contact, "pk", None) != current.contact_id:
-            current.contact = contact
-            changed.append("contact")
+    changed += _apply_refs(by, current, values, required=True)
     owner = owned.resolve_owner(by, Interaction, values.get("owner"), obj=current)
     transfer = getattr(owner, "pk", None) != current.owner_id
     changed += owned.set_owner(current, owner)
@@ -420,16 +426,7 @@ def task_update(*, task: Task, by: Any, data: TaskData, version: int | None = No
     owned.check_locked_fields(by, Task, data, current=current)
     values = _trimmed(data)
     changed = owned.apply_values(current, values, TASK_FIELDS)
-    if "account" in values or "contact" in values:
-        account = values.get("account") if "account" in values else current.account
-        contact = values.get("contact") if "contact" in values else current.contact
-        account, contact = _resolve_refs(by, account, contact, required=False)
-        if getattr(account, "pk", None) != current.account_id:
-            current.account = account
-            changed.append("account")
-        if getattr(contact, "pk", None) != current.contact_id:
-            current.contact = contact
-            changed.append("contact")
+    changed += _apply_refs(by, current, values, required=False)
     owner = owned.resolve_owner(by, Task, values.get("owner"), obj=current)
     transfer = getattr(owner, "pk", None) != current.owner_id
     changed += owned.set_owner(current, owner)
