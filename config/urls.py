@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("kehu.tags.urls")),
     path("quality/", include("kehu.quality.urls")),
     path("activities/", include("kehu.activities.urls")),
+    path("sales/", include("kehu.sales.urls")),
+    path("dedup/", include("kehu.dedup.urls")),
 ]
 
 # JSON error bodies under /api/ (HTML pages elsewhere), also for URLs that match no route.

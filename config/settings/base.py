@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "kehu.search",
     "kehu.tags",
     "kehu.customers",
+    "kehu.dedup",
+    "kehu.sales",
     "kehu.activities",
     "kehu.quality",
     "kehu.demo",
@@ -230,6 +232,10 @@ KEHU_BULK_INLINE_MAX = env.int("KEHU_BULK_INLINE_MAX", default=200)
 KEHU_BULK_BATCH_SIZE = env.int("KEHU_BULK_BATCH_SIZE", default=500)
 # Share (0-1) of the generated demo company that load_demo loads (tests load a few per cent).
 KEHU_DEMO_SCALE = env.float("KEHU_DEMO_SCALE", default=1.0)
+# Sales: the currencies an opportunity may use (ISO 4217) and the company currency reports convert
+# to. A setting until the quote-to-cash module brings currency records and exchange rates.
+KEHU_CURRENCIES = env.list("KEHU_CURRENCIES", default=["CNY", "USD", "EUR", "HKD", "JPY", "GBP"])
+KEHU_COMPANY_CURRENCY = env("KEHU_COMPANY_CURRENCY", default="CNY")
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

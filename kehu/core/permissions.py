@@ -12,7 +12,7 @@ by being registered here with the actions a role editor may grant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +73,22 @@ def _is_active_user(user: Any) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
+# Extra rows a user may act on beyond their data scope, offered by higher apps: e.g. the sales app
+# lets pool members see the unowned leads and accounts in their pools (公海). {model label: [fn]}.
+ScopeExtension = Callable[[Any, str], "Q | None"]
+_scope_extensions: dict[str, list[ScopeExtension]] = {}
+
+
+def register_scope_extension(model_label: str, fn: ScopeExtension) -> None:
+    """`fn(user, action)` returns a Q of further rows of `model_label` the user may `action`, or None.
+
+    It is consulted only for users who hold the action in some scope (a user without "view" on
+    leads sees no pool either), and ORed with that scope."""
+    fns = _scope_extensions.setdefault(model_label.lower(), [])
+    if fn not in fns:
+        fns.append(fn)
+
+
 def scope_q(user: Any, model: type[models.Model], action: str) -> Q | None:
     """The Q that selects the rows `user` may `action`, or None when they may touch none."""
     if not _is_active_user(user):
@@ -88,6 +104,11 @@ def scope_q(user: Any, model: type[models.Model], action: str) -> Q | None:
         if not q:  # an empty Q: everything
             return Q()
         result = q if result is None else result | q
+    if result is not None:
+        for extension in _scope_extensions.get(model._meta.label_lower, ()):
+            extra = extension(user, str(action))
+            if extra is not None:
+                result = result | extra
     return result
 
 

@@ -1,0 +1,83 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesConfig(AppConfig):
+    name = "kehu.sales"
+    label = "sales"
+    verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from kehu.audit import registry as audit_registry
+        from kehu.core import navigation, permissions
+        from kehu.core.choices import Action
+        from kehu.customfields import registry as customfields_registry
+        from kehu.tags import registry as tags_registry
+
+        from .choices import (
+            LEAD_PICKLIST_FIELDS,
+            LEAD_RESTRICTABLE_FIELDS,
+            OPPORTUNITY_CONTACT_ROLE_PICKLIST,
+            OPPORTUNITY_PICKLIST_FIELDS,
+            OPPORTUNITY_RESTRICTABLE_FIELDS,
+        )
+        from .models import (
+            AssignmentRule,
+            Lead,
+            Opportunity,
+            OpportunityContactRole,
+            OpportunityTeamMember,
+            Pipeline,
+            Pool,
+            Target,
+        )
+        from .selectors.pools import pool_scope_q
+
+        group = _("Sales")
+        owned_actions = (
+            Action.VIEW,
+            Action.ADD,
+            Action.CHANGE,
+            Action.DELETE,
+            Action.EXPORT,
+            Action.IMPORT,
+            Action.ASSIGN,
+        )
+        permissions.register(Lead, actions=owned_actions, group=group, fields=LEAD_RESTRICTABLE_FIELDS)
+        permissions.register(
+            Opportunity, actions=owned_actions, group=group, fields=OPPORTUNITY_RESTRICTABLE_FIELDS
+        )
+        config_actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE)
+        for config_model in (Pool, AssignmentRule, Pipeline):
+            permissions.register(config_model, actions=config_actions, group=group)
+        permissions.register(Target, actions=(*config_actions, Action.EXPORT), group=group)
+
+        # Pool members see the unowned records of their pools (公海).
+        permissions.register_scope_extension("sales.lead", pool_scope_q)
+        permissions.register_scope_extension("customers.account", pool_scope_q)
+
+        audit_registry.register(Lead)
+        audit_registry.register(Opportunity, parent="account")
+        audit_registry.register(OpportunityContactRole, parent="opportunity")
+        audit_registry.register(OpportunityTeamMember, parent="opportunity")
+        for config in (Pool, AssignmentRule, Pipeline, Target):
+            audit_registry.register(config)
+
+        customfields_registry.register(Lead)
+        customfields_registry.register(Opportunity)
+        tags_registry.register_taggable(Lead)
+        tags_registry.register_taggable(Opportunity)
+        for field_name, code in LEAD_PICKLIST_FIELDS.items():
+            customfields_registry.register_picklist_usage(Lead, field_name, code)
+        for field_name, code in OPPORTUNITY_PICKLIST_FIELDS.items():
+            customfields_registry.register_picklist_usage(Opportunity, field_name, code)
+        customfields_registry.register_picklist_usage(
+            OpportunityContactRole, "role", OPPORTUNITY_CONTACT_ROLE_PICKLIST
+        )
+
+        navigation.register_group("sales", group, icon="target-arrow", order=15)
+        # Each area registers its menu items, events, search providers, panels and jobs in its own
+        # `register()` (kehu/sales/hooks/<area>.py).
+        from . import hooks
+
+        hooks.register_all()

@@ -1,0 +1,12 @@
+"""Each area of the sales app hooks into the lower apps (menu items, timeline events, search
+providers, 360 panels, bulk actions, exports, owner cascades, job kinds) from its own module's
+`register()`; `SalesConfig.ready` calls `register_all()`."""
+
+from __future__ import annotations
+
+
+def register_all() -> None:
+    from . import assignment, leads, opportunities, pools, reports
+
+    for area in (leads, pools, assignment, opportunities, reports):
+        area.register()

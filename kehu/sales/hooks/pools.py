@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+
+def register() -> None:
+    """Hooks of the pools area."""
