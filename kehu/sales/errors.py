@@ -17,12 +17,6 @@ class LeadNotQualifiedError(SalesError):
     code = "lead_not_qualified"
 
 
-class CollisionError(ConflictError):
-    """A new or edited record matches existing ones and the collision policy blocks it."""
-
-    code = "collision"
-
-
 class PoolLimitError(SalesError):
     """A claim would break a pool rule (daily claims, records owned, cooling-off)."""
 
