@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -252,12 +253,16 @@ class CalendarMatrix(PermissionMatrix):
         return {int(pk) for pk in re.findall(rf'data-item="{prefix}-(\d+)"', response.content.decode())}
 
 
+def _calendar_url(view: str) -> Callable[[Any], str]:
+    return lambda o: f"{CALENDAR}?view={view}&date=2026-03-11&user=all"
+
+
 def _calendar_endpoints() -> list[Endpoint]:
     return [
         Endpoint(
             f"calendar {view}{' (htmx)' if htmx else ''}",
             "get",
-            lambda o, view=view: f"{CALENDAR}?view={view}&date=2026-03-11&user=all",
+            _calendar_url(view),
             Action.VIEW,
             on="list",
             htmx=htmx,
