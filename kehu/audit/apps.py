@@ -8,7 +8,7 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self) -> None:
-        from kehu.core import masking, navigation, permissions
+        from kehu.core import bulk, masking, navigation, permissions
         from kehu.core.choices import Action
         from kehu.users.models import ApiToken, Department, FieldPermission, Role, RolePermission, User
 
@@ -35,3 +35,6 @@ class AuditConfig(AppConfig):
         )
         exporting.register()
         masking.register_reveal_recorder("audit", hooks.record_reveal)
+        # One operation-log entry per bulk run, for every app's bulk actions (kehu.core.bulk).
+        if hooks.record_bulk_operation not in bulk.bulk_hooks:
+            bulk.bulk_hooks.append(hooks.record_bulk_operation)

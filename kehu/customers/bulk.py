@@ -3,9 +3,11 @@
 The services take ids, keep only the rows within the acting user's scope for the action
 (``restrict``; the others are counted as skipped), write in bulk (one UPDATE per batch) and record
 every changed row in the audit log with `object_changes_record_bulk` (bulk writes fire no signals).
+Bulk UPDATEs fire no signals either, so a write that changes a field of the search document
+(`kehu.customers.search.INDEXED_FIELDS`) re-indexes the touched records itself (`search_reindex`).
 `register()` (called from ``CustomersConfig.ready()``) puts them in `kehu.core.bulk`, whose runner
-selects the rows, batches them, runs big selections as a background job and writes the one
-operation-log entry per run (`record_bulk_operation`).
+selects the rows, batches them and runs big selections as a background job; the audit app's hook
+(`kehu.audit.hooks.record_bulk_operation`) writes the one operation-log entry per run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, ProtectedError, RestrictedError
 from django.utils import timezone
@@ -22,19 +25,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kehu.audit.choices import ChangeAction
-from kehu.audit.services import object_change_record, object_changes_record_bulk, timeline_record
+from kehu.audit.services import object_changes_record_bulk, timeline_record
 from kehu.core import bulk
-from kehu.core.bulk import BulkAction, BulkRecord, BulkResult
+from kehu.core.bulk import BulkAction, BulkResult
 from kehu.core.choices import Action
 from kehu.core.errors import DomainError, PermissionDeniedError
 from kehu.core.owned import owner_cascades
 from kehu.core.permissions import readonly_fields
+from kehu.core.validators import normalise_email, normalise_phone
 from kehu.customfields.rules import completeness
 from kehu.customfields.selectors import picklist_choices
+from kehu.search.services import search_reindex
 from kehu.users.selectors import assignable_users
 
 from .choices import PICKLIST_FIELDS, LifecycleStage
 from .models import Account, Contact
+from .search import INDEXED_FIELDS
 from .services import LIFECYCLE_EVENT, _check_picklists
 
 User = get_user_model()
@@ -60,6 +66,13 @@ def _department_names(ids: set[Any]) -> dict[Any, str]:
 
 def _allowed(model: type[models.Model], by: Any, action: str, ids: list[int]) -> models.QuerySet[Any]:
     return model._default_manager.restrict(by, action).filter(pk__in=ids)  # type: ignore[attr-defined]
+
+
+def _reindex(model: type[models.Model], fields: set[str], ids: list[int]) -> None:
+    """Keep the global search right after a bulk UPDATE (no signals): re-index the touched
+    records when one of `fields` is part of their search document."""
+    if ids and fields & INDEXED_FIELDS.get(model._meta.label_lower, frozenset()):
+        search_reindex(model=model, ids=ids)
 
 
 def _check_owner(owner: Any) -> None:
@@ -186,7 +199,28 @@ def _field_value(model: type[models.Model], field: str, value: Any) -> Any:
         except DomainError as exc:
             raise DomainError(exc.message, fields={"value": [_("Choose a value from the list.")]}) from exc
         return value
+    f = model._meta.get_field(field)
+    if isinstance(f, models.CharField) and not f.choices:
+        return _text_value(f, field, value)
     raise DomainError(_("This field cannot be changed in bulk."), fields={"field": [_("Not allowed.")]})
+
+
+def _text_value(f: models.CharField[Any, Any], field: str, value: str) -> str:
+    """A plain text field (name, phone, e-mail, WeChat ID ...), normalised like a single edit."""
+    try:
+        if field in ("phone", "mobile"):
+            value = normalise_phone(value)
+        elif isinstance(f, models.EmailField):
+            value = normalise_email(value)
+    except ValidationError as exc:
+        message = " ".join(str(m) for m in exc.messages)
+        raise DomainError(message, fields={"value": [message]}) from exc
+    if not value and not f.blank:
+        raise DomainError(_("This field is required."), fields={"value": [_("This field is required.")]})
+    if f.max_length is not None and len(value) > f.max_length:
+        message = _("At most %(n)d characters.") % {"n": f.max_length}
+        raise DomainError(message, fields={"value": [message]})
+    return value
 
 
 def _set_field(
@@ -226,6 +260,7 @@ def _set_field(
             by_score[score].append(obj.pk)
     for score, pks in by_score.items():
         model.objects.filter(pk__in=pks).update(completeness=score)
+    _reindex(model, {field}, [o.pk for o in changed])
     rows: list[Any] = []
     for obj in changed:
         parent = ("customers.account", obj.account_id) if isinstance(obj, Contact) else None
@@ -422,31 +457,8 @@ def _action(fn: Any, **fixed: Any) -> Any:
     return run
 
 
-def record_bulk_operation(record: BulkRecord) -> None:
-    """`kehu.core.bulk.bulk_hooks` entry: one operation-log entry per bulk run (who, what, which
-    selection, how many)."""
-    key = record.action.key
-    object_change_record(
-        obj=record.model,
-        action=ChangeAction.DELETE if key == "delete" else ChangeAction.UPDATE,
-        changes={
-            "bulk_action": key,
-            "label": str(record.action.label),
-            "selection": record.selection,
-            "params": record.params,
-            "done": record.result.done,
-            "skipped": record.result.skipped,
-            "failed": record.result.failed_count,
-            "job": record.job_id,
-        },
-        by=record.user,
-    )
-
-
 def register() -> None:
     """Called from ``CustomersConfig.ready()``."""
-    if record_bulk_operation not in bulk.bulk_hooks:
-        bulk.bulk_hooks.append(record_bulk_operation)
     for label, model in (("customers.account", Account), ("customers.contact", Contact)):
         is_account = model is Account
         bulk.register_bulk_action(

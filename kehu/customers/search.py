@@ -18,6 +18,13 @@ from kehu.search.tokens import Document
 from .choices import AccountKind
 from .models import Account, Contact
 
+# The fields each document reads (besides the typed phone and e-mail rows, whose signals re-index
+# their record): bulk writers, which fire no signals, re-index when they change one of these.
+INDEXED_FIELDS: dict[str, frozenset[str]] = {
+    "customers.account": frozenset({"name", "short_name", "kind", "phone", "email", "tax_number", "wechat"}),
+    "customers.contact": frozenset({"name", "mobile", "phone", "email", "wechat"}),
+}
+
 
 def account_document(account: Account) -> Document:
     doc = Document(title=account.name)

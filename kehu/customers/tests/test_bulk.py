@@ -200,6 +200,55 @@ def test_set_field_refuses_fields_not_allowed_or_locked(crm) -> None:
         customers_bulk.accounts_set_field(ids=[a.pk], field="level", value="", by=rep1)
 
 
+def _found(client, q: str, label: str) -> list[str]:
+    body = client.get("/api/v1/search/", {"q": q}).json()
+    return [h["title"] for g in body["groups"] if g["type"] == label for h in g["hits"]]
+
+
+def test_set_field_of_an_indexed_field_reindexes_the_search(crm, client, monkeypatch) -> None:
+    """Bulk UPDATEs fire no signals: changing a name or a phone in bulk re-indexes the records."""
+    monkeypatch.setitem(customers_bulk.ACCOUNT_BULK_FIELDS, "name", "Name")
+    monkeypatch.setitem(customers_bulk.CONTACT_BULK_FIELDS, "mobile", "Mobile")
+    a = AccountFactory.create(owner=crm.rep1, name="旧名称公司")
+    c = ContactFactory.create(owner=crm.rep1, name="王五")
+    client.force_login(crm.rep1)
+    assert _found(client, "旧名称", "customers.account") == ["旧名称公司"]
+    assert _found(client, "8765", "customers.contact") == []
+
+    customers_bulk.accounts_set_field(ids=[a.pk], field="name", value="Zephyrine 贸易", by=crm.rep1)
+    customers_bulk.contacts_set_field(ids=[c.pk], field="mobile", value="139 0000 8765", by=crm.rep1)
+
+    assert _found(client, "zephyrine", "customers.account") == ["Zephyrine 贸易"]
+    assert _found(client, "旧名称", "customers.account") == []
+    assert _found(client, "8765", "customers.contact") == ["王五"]
+    c.refresh_from_db()
+    assert c.mobile == "+8613900008765"
+
+
+def test_set_field_of_a_text_field_validates_like_a_single_edit(crm, monkeypatch) -> None:
+    monkeypatch.setitem(customers_bulk.CONTACT_BULK_FIELDS, "mobile", "Mobile")
+    monkeypatch.setitem(customers_bulk.ACCOUNT_BULK_FIELDS, "name", "Name")
+    c = ContactFactory.create(owner=crm.rep1)
+    a = AccountFactory.create(owner=crm.rep1)
+    with pytest.raises(DomainError) as exc:
+        customers_bulk.contacts_set_field(ids=[c.pk], field="mobile", value="12", by=crm.rep1)
+    assert list(exc.value.fields) == ["value"]
+    with pytest.raises(DomainError) as exc:
+        customers_bulk.accounts_set_field(ids=[a.pk], field="name", value="  ", by=crm.rep1)
+    assert list(exc.value.fields) == ["value"]
+
+
+def test_set_field_of_a_field_outside_the_search_leaves_the_index_alone(crm) -> None:
+    from kehu.search.models import SearchEntry
+    from kehu.search.services import search_index_flush
+
+    a = AccountFactory.create(owner=crm.rep1, name="索引客户")
+    search_index_flush()  # the save's signal queued it for the commit
+    entry = SearchEntry.objects.get(model="customers.account", object_id=a.pk)
+    run(crm.rep1, "set_field", ids=[a.pk], params={"assignment": "lifecycle_stage=active"})
+    assert SearchEntry.objects.get(pk=entry.pk).updated_at == entry.updated_at
+
+
 # --- tags --------------------------------------------------------------------------------------
 
 
