@@ -25,6 +25,33 @@ def datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
 
 
+class RemoteSelectMultiple(RemoteSelect, forms.SelectMultiple):
+    """The server-searched tom-select picker for several records (no empty choice)."""
+
+    def optgroups(self, name: str, value: Any, attrs: dict[str, Any] | None = None) -> list[Any]:
+        groups = [g for g in super().optgroups(name, value, attrs) if g[1][0]["value"] != ""]
+        return [(None, options, i) for i, (_n, options, _i) in enumerate(groups)]
+
+
+def contact_picker(field: Any, *, user: Any, current_ids: list[int], multiple: bool = False) -> None:
+    """Make `field` a contact picker over the contacts the user may view (plus the record's current
+    ones), searched on the server and narrowed to the form's chosen account."""
+    visible = Contact.objects.restrict(user, Action.VIEW)
+    if current_ids:
+        visible = visible | Contact.objects.filter(pk__in=current_ids)
+    field.queryset = visible
+    widget_class = RemoteSelectMultiple if multiple else RemoteSelect
+    field.widget = widget_class(
+        url=str(reverse_lazy("activities:contact_autocomplete")),
+        attrs={"data-tom-select-forward": "account"},
+    )
+    field.widget.choices = field.choices
+    key = "invalid_choice" if not multiple else "invalid_pk_value"
+    field.error_messages[key] = _("Choose a contact you can see.")
+    if multiple:
+        field.error_messages["invalid_choice"] = _("Choose a contact you can see.")
+
+
 class _ActivityForm(ServiceFormMixin, forms.ModelForm):
     """Owner (assignee) only for users who may assign; account and contact pickers over what the
     user may view."""
@@ -55,14 +82,8 @@ class _ActivityForm(ServiceFormMixin, forms.ModelForm):
             field.widget.choices = field.choices  # type: ignore[attr-defined]
             field.error_messages["invalid_choice"] = _("Choose an account you can see.")
         if "contact" in self.fields:
-            field = self.fields["contact"]
-            visible_c = Contact.objects.restrict(self.user, Action.VIEW)
-            if instance is not None and instance.contact_id:
-                visible_c = visible_c | Contact.objects.filter(pk=instance.contact_id)
-            field.queryset = visible_c  # type: ignore[attr-defined]
-            field.widget = RemoteSelect(url=str(reverse_lazy("activities:contact_autocomplete")))
-            field.widget.choices = field.choices  # type: ignore[attr-defined]
-            field.error_messages["invalid_choice"] = _("Choose a contact you can see.")
+            current = [instance.contact_id] if instance is not None and instance.contact_id else []
+            contact_picker(self.fields["contact"], user=self.user, current_ids=current)
         for f in self.fields.values():
             if isinstance(f, forms.DateTimeField):
                 f.widget = datetime_input()
@@ -88,6 +109,7 @@ class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
             "direction",
             "duration_minutes",
             "location",
+            "participant_contacts",
             "participants",
             "owner",
             "next_follow_up_at",
@@ -101,6 +123,16 @@ class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
         self.fields["account"].help_text = _("Leave empty to use the contact's account.")
         if "duration_minutes" in self.fields:
             self.fields["duration_minutes"].widget.attrs["min"] = 0
+        if "participant_contacts" in self.fields:
+            current = (
+                list(self.instance.participant_contacts.values_list("pk", flat=True))
+                if self.instance.pk
+                else []
+            )
+            contact_picker(
+                self.fields["participant_contacts"], user=self.user, current_ids=current, multiple=True
+            )
+            self.fields["participant_contacts"].help_text = _("Other people of the account who took part.")
         if "participants" in self.fields:
             field = self.fields["participants"]
             field.queryset = assignable_users().order_by("username")  # type: ignore[attr-defined]

@@ -263,11 +263,20 @@ def _record_activity(interaction: Interaction, contact_ids: Iterable[int]) -> No
     )
 
 
-def _participants(by: Any, data: Mapping[str, Any]) -> tuple[list[Any] | None, list[Contact] | None]:
+def _participants(
+    by: Any, data: Mapping[str, Any], account: Account
+) -> tuple[list[Any] | None, list[Contact] | None]:
+    """The colleagues and the other contacts who took part; the contacts must be visible to the
+    user and belong to the interaction's account (like its contact)."""
     users = list(data["participants"]) if data.get("participants") is not None else None
     contacts = list(data["participant_contacts"]) if data.get("participant_contacts") is not None else None
     for c in contacts or ():
         _visible_contact(by, c, "participant_contacts")
+        if not contact_belongs_to_account(account, c):
+            raise ActivitiesError(
+                _("%(contact)s does not work with the chosen account.") % {"contact": c},
+                fields={"participant_contacts": [_("Choose contacts of the chosen account.")]},
+            )
     return users, contacts
 
 
@@ -287,7 +296,7 @@ def interaction_create(*, by: Any, data: InteractionData) -> Interaction:
     interaction.custom = _custom(by, values, None) or {}
     _check_interaction(interaction)
     owned.full_clean_or_raise(interaction, exclude=_CLEAN_EXCLUDE)
-    users, contacts = _participants(by, values)
+    users, contacts = _participants(by, values, interaction.account)
     interaction.save()
     if users:
         interaction.participants.set(users)
@@ -328,7 +337,7 @@ def interaction_update(
     if custom is not None and custom != current.custom:
         current.custom = custom
         changed.append("custom")
-    users, contacts = _participants(by, values)
+    users, contacts = _participants(by, values, current.account)
     if changed:
         if current.occurred_at is None:
             raise ActivitiesError(

@@ -57,14 +57,24 @@
     root.querySelectorAll("select[data-tom-select]:not(.tomselected)").forEach(function (el) {
       var opts = { plugins: el.multiple ? ["remove_button"] : [], maxOptions: 200 };
       var url = el.getAttribute("data-tom-select-url");
+      // data-tom-select-forward="account": the search also sends the value of the form's "account"
+      // field (e.g. only that account's contacts), lists on focus, and forgets its results when it changes.
+      var forward = el.getAttribute("data-tom-select-forward");
+      var source = forward && el.form ? el.form.elements.namedItem(forward) : null;
       if (url) {
         opts.valueField = "id"; opts.labelField = "text"; opts.searchField = ["text"];
         opts.load = function (query, cb) {
-          fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(query), { credentials: "same-origin" })
+          var u = url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(query);
+          if (source && source.value) u += "&" + encodeURIComponent(forward) + "=" + encodeURIComponent(source.value);
+          fetch(u, { credentials: "same-origin" })
             .then(function (r) { return r.json(); }).then(function (j) { cb(j.results); }).catch(function () { cb(); });
         };
+        if (source) { opts.preload = "focus"; }
       }
-      new TomSelect(el, opts);
+      var ts = new TomSelect(el, opts);
+      if (url && source) {
+        source.addEventListener("change", function () { ts.clearOptions(); ts.wrapper.classList.remove("preloaded"); });
+      }
     });
   }
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });

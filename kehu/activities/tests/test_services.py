@@ -344,3 +344,20 @@ def test_changing_account_owner_with_related_records_moves_open_tasks(sales: Any
     # the reminder follows the new assignee
     pending = Reminder.objects.filter(task=task, status=ReminderStatus.PENDING)
     assert list(pending.values_list("recipient", flat=True)) == [sales.rep3.pk]
+
+
+def test_participant_contacts_must_be_visible_and_of_the_account(sales: Any) -> None:
+    account = AccountFactory.create(owner=sales.rep1)
+    buyer = ContactFactory.create(owner=sales.rep1, account=account)
+    stranger = ContactFactory.create(owner=sales.rep1)
+    data: Any = {"subject": "会议", "account": account, "participant_contacts": [stranger]}
+    with pytest.raises(services.ActivitiesError) as err:
+        services.interaction_create(by=sales.rep1, data=data)
+    assert set(err.value.fields) == {"participant_contacts"}
+    interaction = services.interaction_create(by=sales.rep1, data={**data, "participant_contacts": [buyer]})
+    assert list(interaction.participant_contacts.all()) == [buyer]
+    with pytest.raises(services.ActivitiesError):
+        services.interaction_update(
+            interaction=interaction, by=sales.rep1, data={"participant_contacts": [buyer, stranger]}
+        )
+    assert list(interaction.participant_contacts.all()) == [buyer]

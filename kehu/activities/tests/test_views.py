@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from kehu.customers.models import AccountContactRelation
 from kehu.customers.tests.factories import AccountFactory, ContactFactory
 
 from ..choices import TaskStatus
@@ -261,3 +262,64 @@ def test_no_task_permission_hides_the_tab_fact_and_panel(company: Any, client: A
     assert 'data-tab="activities"' not in html and "看不到的任务" not in html
     assert "open_tasks" not in {f.fact.key for f in response.context["facts"]}
     assert client.get(f"/customers/accounts/{account.pk}/?tab=activities").status_code == 200
+
+
+def test_interaction_form_records_other_contacts_of_the_account(sales: Any, client: Any) -> None:
+    account = AccountFactory.create(owner=sales.rep1)
+    boss = ContactFactory.create(owner=sales.rep1, account=account, name="王总")
+    buyer = ContactFactory.create(owner=sales.rep1, account=account, name="采购李")
+    elsewhere = ContactFactory.create(owner=sales.rep1, name="别家的人")
+    hidden = ContactFactory.create(owner=sales.rep2, account=account, name="看不见")
+    client.force_login(sales.rep1)
+    html = client.get(f"/activities/interactions/add/?account={account.pk}").content.decode()
+    picker = html.split('name="participant_contacts"')[0].rsplit("<select", 1)[1]
+    assert "multiple" in picker and 'data-tom-select-forward="account"' in picker
+    assert "/activities/contacts/autocomplete/" in picker
+    contact_picker = html.split('name="contact"')[0].rsplit("<select", 1)[1]
+    assert 'data-tom-select-forward="account"' in contact_picker
+    data = {
+        "kind": "meeting",
+        "occurred_at": "2025-05-01T10:00",
+        "subject": "年度洽谈",
+        "account": account.pk,
+        "contact": boss.pk,
+        "participant_contacts": [buyer.pk],
+    }
+    # Another account's contact, or one the user cannot see: a field error, nothing saved.
+    for wrong in (elsewhere, hidden):
+        response = client.post("/activities/interactions/add/", {**data, "participant_contacts": [wrong.pk]})
+        assert response.status_code == 400
+        assert "participant_contacts" in response.context["form"].errors
+    assert not Interaction.objects.exists()
+    response = client.post("/activities/interactions/add/", data)
+    assert response.status_code == 302
+    interaction = Interaction.objects.get()
+    assert list(interaction.participant_contacts.all()) == [buyer]
+    # The edit form shows the chosen one (only it is rendered: the rest is searched on the server).
+    html = client.get(f"/activities/interactions/{interaction.pk}/edit/").content.decode()
+    picker = html.split('name="participant_contacts"')[1].split("</select>")[0]
+    assert f'value="{buyer.pk}" selected' in picker and "王总" not in picker and "---------" not in picker
+    # The detail page lists them.
+    assert "采购李" in client.get(interaction.get_absolute_url()).content.decode()
+
+
+def test_contact_picker_search_is_narrowed_to_the_chosen_account(sales: Any, client: Any) -> None:
+    account = AccountFactory.create(owner=sales.rep1)
+    other = AccountFactory.create(owner=sales.rep1)
+    mine = ContactFactory.create(owner=sales.rep1, account=account, name="张三")
+    partner = ContactFactory.create(owner=sales.rep1, account=other, name="张四")
+    # A contact of another account who also works with this one (an account-contact relation).
+    AccountContactRelation.objects.create(account=account, contact=partner)
+    ContactFactory.create(owner=sales.rep1, account=other, name="张五")
+    ContactFactory.create(owner=sales.rep2, account=account, name="张六")  # out of rep1's scope
+    client.force_login(sales.rep1)
+
+    def search(**params: Any) -> set[str]:
+        response = client.get("/activities/contacts/autocomplete/", params)
+        assert response.status_code == 200
+        return {r["text"].split(" · ")[0] for r in response.json()["results"]}
+
+    assert search(q="张") == {"张三", "张四", "张五"}
+    assert search(q="张", account=account.pk) == {"张三", "张四"}
+    assert search(account=account.pk) == {"张三", "张四"}  # on focus, before typing
+    assert mine.pk and search(account="x") == {"张三", "张四", "张五"}  # junk is ignored
