@@ -30,6 +30,7 @@ from .choices import (
 )
 from .models import Account, AccountAddress, AccountContactRelation, Contact
 from .regions import country_choices, provinces
+from .search import account_quick_search, contact_quick_search
 from .selectors import phone_fragment
 
 
@@ -196,11 +197,7 @@ class AccountFilterSet(ActivityFilterSet):
         q = clean_query(value)
         if not q:
             return queryset
-        cond = Q(name__icontains=q) | Q(short_name__icontains=q) | Q(email__icontains=q)
-        digits = phone_fragment(q)
-        if digits:
-            cond |= Q(phone__contains=digits)
-        return queryset.filter(cond)
+        return account_quick_search(queryset, q)
 
     def filter_phone(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         digits = phone_fragment(value.strip())
@@ -258,12 +255,7 @@ class ContactFilterSet(ActivityFilterSet):
         q = clean_query(value)
         if not q:
             return queryset
-        cond = Q(name__icontains=q) | Q(email__icontains=q) | Q(title__icontains=q) | Q(wechat__iexact=q)
-        cond |= Q(account__name__icontains=q)
-        digits = phone_fragment(q)
-        if digits:
-            cond |= Q(phone__contains=digits) | Q(mobile__contains=digits)
-        return queryset.filter(cond)
+        return contact_quick_search(queryset, q)
 
     def filter_account(self, queryset: QuerySet[Contact], name: str, value: Any) -> QuerySet[Contact]:
         if value is None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from kehu.search.registry import register_indexed
-from kehu.search.tokens import Document
+from kehu.search.selectors import search_filter
+from kehu.search.tokens import Document, phone_query_digits
 
 from .choices import AccountKind
 from .models import Account, Contact
@@ -77,3 +78,35 @@ def register() -> None:
         queryset=_contacts,
         related={"customers.contactphone": "contact_id", "customers.contactemail": "contact_id"},
     )
+
+
+# --- the lists' quick search (`q` of AccountFilterSet / ContactFilterSet) ---------------------------
+
+
+def account_quick_search(queryset: QuerySet[Account], q: str) -> QuerySet[Account]:
+    """Accounts of `queryset` matching `q` through the index: name, short name, pinyin (full and
+    initials), phone digits in any format, e-mail, tax number, WeChat ID. Falls back to the plain
+    column search when the index cannot answer (never built, nothing to look for in `q`)."""
+    found = search_filter(queryset, q)
+    if found is not None:
+        return found
+    cond = Q(name__icontains=q) | Q(short_name__icontains=q) | Q(email__icontains=q)
+    digits = phone_query_digits(q)
+    if digits:
+        cond |= Q(phone__contains=digits)
+    return queryset.filter(cond)
+
+
+def contact_quick_search(queryset: QuerySet[Contact], q: str) -> QuerySet[Contact]:
+    """Contacts of `queryset` matching `q` through the index (name, pinyin, phone digits, e-mail,
+    WeChat ID), and contacts of the accounts matching it (the company's name). Falls back to the
+    plain column search when the index cannot answer."""
+    found = search_filter(queryset, q, via={"customers.account": "account_id"})
+    if found is not None:
+        return found
+    cond = Q(name__icontains=q) | Q(email__icontains=q) | Q(title__icontains=q) | Q(wechat__iexact=q)
+    cond |= Q(account__name__icontains=q)
+    digits = phone_query_digits(q)
+    if digits:
+        cond |= Q(phone__contains=digits) | Q(mobile__contains=digits)
+    return queryset.filter(cond)

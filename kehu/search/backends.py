@@ -35,6 +35,11 @@ class Backend:
     ) -> Ranked:
         raise NotImplementedError
 
+    def match_sql(self, *, label: str, query: Query) -> tuple[str, list[Any]]:
+        """SQL selecting the object ids of `label`'s entries that match `query` (prefixes as the
+        query says, no ranking, no limit): for ``pk IN (...)`` filters such as a list's quick search."""
+        raise NotImplementedError
+
     def _fetch(self, sql: str, params: list[Any]) -> Ranked:
         with connections[self.alias].cursor() as cur:
             cur.execute(sql, params)
@@ -74,6 +79,10 @@ class PostgresBackend(Backend):
         rank_params = [self.tsquery(query, exact=True), self.tsquery(query, exact=False)]
         return self._fetch(sql, [*rank_params, *params, limit])
 
+    def match_sql(self, *, label: str, query: Query) -> tuple[str, list[Any]]:
+        sql = "SELECT e.object_id FROM search_searchentry e WHERE e.model = %s AND e.vector @@ %s::tsquery"
+        return sql, [label, self.tsquery(query, exact=False)]
+
 
 class SqliteBackend(Backend):
     """FTS5 ``MATCH`` on ``search_fts``, ranked by ``bm25`` with the name column weighing 10."""
@@ -103,6 +112,13 @@ class SqliteBackend(Backend):
             f"WHERE {where} ORDER BY r DESC, e.object_id DESC LIMIT %s"
         )
         return self._fetch(sql, [*params, limit])
+
+    def match_sql(self, *, label: str, query: Query) -> tuple[str, list[Any]]:
+        sql = (
+            "SELECT e.object_id FROM search_fts JOIN search_searchentry e ON e.id = search_fts.rowid "
+            "WHERE search_fts MATCH %s AND e.model = %s"
+        )
+        return sql, [self.fts_query(query, exact=False), label]
 
 
 def get_backend(alias: str = "default") -> Backend:

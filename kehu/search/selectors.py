@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from .backends import get_backend
 from .services import search_index_flush
@@ -66,3 +67,44 @@ def search_ranked(*, queryset: QuerySet[Any], q: str, limit: int) -> list[tuple[
     scored = [(pk, _match_score(query, name, other) + min(raw, 0.99)) for pk, raw, name, other in found]
     scored.sort(key=lambda item: (-item[1], -item[0]))
     return scored[:limit]
+
+
+def search_index_ready(model: type[Any] | str, *, using: str = "default") -> bool:
+    """Whether the index holds entries of `model` (False before its first build: callers fall back
+    to a plain database search). One index lookup."""
+    from .models import SearchEntry
+
+    label = model if isinstance(model, str) else model._meta.label_lower
+    return SearchEntry.objects.using(using).filter(model=label.lower()).exists()
+
+
+def search_filter(
+    queryset: QuerySet[Any], q: str, *, via: dict[str, str] | None = None
+) -> QuerySet[Any] | None:
+    """`queryset` narrowed to the rows matching `q` in the index, unranked (the caller keeps its own
+    order): a list's quick search. `via` adds rows whose foreign key points to a matching record of
+    another indexed model ({"customers.account": "account_id"}: contacts of matching accounts).
+
+    Words are prefixes of tokens, single letters and short numbers included (a filter, unlike the
+    ranked search, need not keep broad queries cheap). None when the index cannot answer: `q` has
+    nothing to look for, or the model has no entries yet (never built); the caller then falls back
+    to its plain database search. Records saved earlier in the same transaction are indexed first."""
+    query = parse_query(q, short_prefixes=True)
+    alias = queryset.db
+    label = queryset.model._meta.label_lower
+    if not query:
+        return None
+    search_index_flush(using=alias)
+    if not search_index_ready(label, using=alias):
+        return None
+    backend = get_backend(alias)
+    sql, params = backend.match_sql(label=label, query=query)
+    for other, fk in (via or {}).items():
+        other_sql, other_params = backend.match_sql(label=other.lower(), query=query)
+        table = queryset.model._meta.db_table
+        column = queryset.model._meta.get_field(fk).column
+        pk = queryset.model._meta.pk.column
+        sql += f" UNION SELECT r.{pk} FROM {table} r WHERE r.{column} IN ({other_sql})"  # noqa: S608
+        params += other_params
+    # Placeholders, table/column names from the model and the backend's own SQL: no input in `sql`.
+    return queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611

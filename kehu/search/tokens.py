@@ -199,12 +199,14 @@ def phone_query_digits(q: str) -> str | None:
     return digits if len(digits) >= MIN_PHONE_SUFFIX else None
 
 
-def parse_query(q: str) -> Query:
+def parse_query(q: str, *, short_prefixes: bool = False) -> Query:
     """Tokenise a query the way records are tokenised.
 
     A phone-like query is one suffix token; otherwise each Chinese run needs its bigrams (or is a
     prefix of a whole name), each other word is a prefix of a token (single letters and short
-    numbers only match whole tokens, a one-letter prefix would match half the index)."""
+    numbers only match whole tokens, a one-letter prefix would match half the index, unless
+    `short_prefixes`: a list's quick search, which filters rather than ranks, lets them be
+    prefixes too, as the substring search it replaces did)."""
     digits = phone_query_digits(q)
     if digits:
         return Query((Term(((digits[:MAX_TOKEN_LENGTH], True),)),))
@@ -228,7 +230,7 @@ def parse_query(q: str) -> Query:
                     # run as a prefix of a name token ranks those names higher.
                     terms.extend(Term(((b, False), (w, True))) for b in bigrams)
         else:
-            prefix = len(w) >= 2 and not (w.isdigit() and len(w) < MIN_PHONE_SUFFIX)
+            prefix = short_prefixes or (len(w) >= 2 and not (w.isdigit() and len(w) < MIN_PHONE_SUFFIX))
             terms.append(Term(((w, prefix),)))
         if len(terms) >= MAX_QUERY_TERMS:
             break
