@@ -7,6 +7,8 @@ from typing import Any
 import phonenumbers
 from django import template
 
+from kehu.core.validators import DEFAULT_PHONE_REGION
+
 from ..regions import region_label
 
 register = template.Library()
@@ -14,16 +16,22 @@ register = template.Library()
 
 @register.filter
 def phone(value: Any) -> str:
-    """A stored E.164 number for people: Chinese numbers in national format (138 1234 5678,
-    010 6552 9988), others in international format (+81 3-1234-5678). Anything else as is."""
-    text = str(value or "")
-    if not text.startswith("+"):
-        return text
+    """A phone number for people. Any valid number is formatted: numbers of the default region
+    (China, ``DEFAULT_PHONE_REGION``) in national format (138 1234 5678, 010 6552 9988), all others in
+    international format (+49 30 1234567, +1 212-555-0100, +81 3-1234-5678). Stored E.164 values,
+    ``00``-prefixed and national input are read alike; anything that is not a valid number is
+    returned as is."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    candidate = "+" + text[2:] if text.startswith("00") else text
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(candidate, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
         return text
-    if number.country_code == 86:
+    if not phonenumbers.is_valid_number(number):
+        return text
+    if phonenumbers.region_code_for_number(number) == DEFAULT_PHONE_REGION:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 

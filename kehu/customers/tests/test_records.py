@@ -324,6 +324,30 @@ def test_phone_filter_formats_for_people() -> None:
     assert phone("") == ""
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        # outside CN and US: international format, whichever way it was written
+        ("+49301234567", "+49 30 1234567"),
+        ("+49 30 1234567", "+49 30 1234567"),
+        ("004930 1234567", "+49 30 1234567"),
+        ("+442079460958", "+44 20 7946 0958"),
+        ("+33142685300", "+33 1 42 68 53 00"),
+        ("+12125550100", "+1 212-555-0100"),
+        ("+85221234567", "+852 2123 4567"),
+        # the default region (CN): national format, with or without the country code
+        ("13812345678", "138 1234 5678"),
+        ("0086 138 1234 5678", "138 1234 5678"),
+        # not valid numbers: as they are
+        ("+49 12", "+49 12"),
+        ("12345", "12345"),
+        ("call me", "call me"),
+    ],
+)
+def test_phone_filter_formats_any_valid_number(value: str, shown: str) -> None:
+    assert phone(value) == shown
+
+
 def test_backfill_shape_rows_have_one_primary(sales) -> None:
     account = services.account_create(by=sales.rep1, data={"name": "A", "phone": "13812345678"})
     assert AccountPhone.objects.filter(account=account, is_primary=True).count() == 1
