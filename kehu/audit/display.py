@@ -37,6 +37,9 @@ STRICTNESS = (FieldMode.HIDDEN, FieldMode.MASKED, FieldMode.READ_ONLY)
 # Label resolvers for keys of JSON fields ("custom.industry"): apps above audit (custom fields)
 # append ``(model, json field name, key) -> label or None``.
 json_key_labels: list[Callable[[type[models.Model], str, str], str | None]] = []
+# Label resolvers for recorded names that are not fields of the model ("tags" of a tagged record,
+# written by the tags app): apps above audit append ``(model or None, name) -> label or None``.
+extra_field_labels: list[Callable[[type[models.Model] | None, str], str | None]] = []
 
 
 @dataclass
@@ -121,6 +124,10 @@ def field_label(model: type[models.Model] | None, name: str) -> str:
         return key
     if f is not None and f.verbose_name:
         return str(capfirst(f.verbose_name))
+    for extra in extra_field_labels:
+        label = extra(model, name)
+        if label:
+            return str(label)
     return name.replace("_", " ").capitalize()
 
 

@@ -8,6 +8,7 @@ class TagsConfig(AppConfig):
     verbose_name = _("Tags")
 
     def ready(self) -> None:
+        from kehu.audit import display as audit_display
         from kehu.audit import registry as audit_registry
         from kehu.core import navigation, permissions
         from kehu.core.choices import Action
@@ -25,6 +26,11 @@ class TagsConfig(AppConfig):
         audit_registry.register(Tag)
         audit_registry.register(TagGroup)
         audit_registry.register(StaticGroup)
+        # History shows "tags" (标签) in the viewer's language, not the raw recorded name.
+        from .display import audit_field_label
+
+        if audit_field_label not in audit_display.extra_field_labels:
+            audit_display.extra_field_labels.append(audit_field_label)
 
         navigation.register_item(
             "settings",

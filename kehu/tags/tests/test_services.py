@@ -298,3 +298,28 @@ class TestStaticGroups:
         with pytest.raises(DomainError) as exc:
             services.static_group_update(group=group, by=sales.rep1, data={"name": "i"}, version=1)
         assert exc.value.status == 409
+
+
+# --- labels in the audit log ------------------------------------------------------------------
+
+
+def test_tag_changes_are_labelled_in_the_viewers_language_in_history(sales: Any, client: Any) -> None:
+    from django.urls import reverse
+    from django.utils import translation
+
+    from kehu.audit.display import field_label
+
+    account = AccountFactory.create(owner=sales.rep1)
+    tag = TagFactory.create(name="重点")
+    services.tags_set(obj=account, tags=[tag.pk], by=sales.rep1)
+    with translation.override("zh-hans"):
+        assert field_label(Account, "tags") == "标签"
+    with translation.override("en"):
+        assert field_label(Account, "tags") == "Tags"
+    url = reverse("audit:object_history", args=["customers.account", account.pk])
+    client.force_login(sales.rep1)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert 'data-field="tags"' in html
+    tags_row = html[html.index('data-field="tags"') :][:400]
+    assert "标签" in tags_row and "Tags" not in tags_row
