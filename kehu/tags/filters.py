@@ -64,8 +64,33 @@ def filter_tagged(qs: QuerySet[Any], values: list[str], *, mode: str = TagMatch.
     return qs.filter(pk__in=tagged)
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class TagFilter(django_filters.MultipleChoiceFilter):
+class FormHelpTextMixin:
+    """Two help texts: ``help_text`` describes the query parameter in the API schema (ids, values);
+    ``form_help_text`` is what the HTML filter panel shows under the field (core/_filter_fields.html
+    renders the form field's help text)."""
+
+    form_help_text: Any = ""
+
+    def __init__(self, *args: Any, form_help_text: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if form_help_text is not None:
+            self.form_help_text = form_help_text
+
+    @property
+    def field(self) -> forms.Field:
+        field: forms.Field = super().field  # type: ignore[misc]
+        field.help_text = self.form_help_text
+        return field
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "Tag ids (repeat the parameter), or `none` for records without tags; "
+        "`tags_mode` says how several tags combine.",
+    }
+)
+class TagFilter(FormHelpTextMixin, django_filters.MultipleChoiceFilter):
     """Tag ids (repeatable) or ``none``; reads the match mode from the sibling ``mode_param``."""
 
     def __init__(self, *args: Any, mode_param: str = "tags_mode", **kwargs: Any) -> None:
@@ -76,6 +101,13 @@ class TagFilter(django_filters.MultipleChoiceFilter):
         )
         kwargs.setdefault(
             "help_text", _("Tag ids (repeat the parameter), or “none” for records without tags.")
+        )
+        kwargs.setdefault(
+            "form_help_text",
+            _(
+                "Records with any of the chosen tags (or all of them: see Match); "
+                "“(no tags)”: records without tags."
+            ),
         )
         super().__init__(*args, **kwargs)
         self.mode_param = mode_param
@@ -104,7 +136,7 @@ class TagFilter(django_filters.MultipleChoiceFilter):
         return filter_tagged(qs, [str(v) for v in value], mode=mode)
 
 
-class TagMatchFilter(django_filters.ChoiceFilter):
+class TagMatchFilter(FormHelpTextMixin, django_filters.ChoiceFilter):
     """``any`` (default) or ``all``: how `TagFilter` combines several tags."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -112,6 +144,7 @@ class TagMatchFilter(django_filters.ChoiceFilter):
         kwargs.setdefault("label", _("Match"))
         kwargs.setdefault("empty_label", None)
         kwargs.setdefault("help_text", _("any (default): at least one of the tags; all: every tag."))
+        kwargs.setdefault("form_help_text", _("Any: at least one of the chosen tags. All: every chosen tag."))
         super().__init__(*args, **kwargs)
 
     def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:

@@ -133,3 +133,25 @@ def test_tags_created_after_the_filter_field_was_built_are_valid(sales: Any) -> 
     account = AccountFactory.create(owner=sales.rep1)
     tags_set(obj=account, tags=[tag], by=sales.admin)
     assert run(AccountFilterSet, Account, sales.admin, {"tags": str(tag.pk)}) == {account.pk}
+
+
+def test_filter_panel_help_is_for_people_and_the_schema_keeps_the_api_wording(sales: Any) -> None:
+    """The HTML filter panel shows the form field's help text; the API schema describes the query
+    parameter (ids, values)."""
+    from django.utils import translation
+    from drf_spectacular.generators import SchemaGenerator
+
+    request = RequestFactory().get("/")
+    request.user = sales.rep1
+    form = AccountFilterSet(None, queryset=Account.objects.all(), request=request).form
+    with translation.override("en"):
+        assert "ids" not in str(form.fields["tags"].help_text)
+        assert "(no tags)" in str(form.fields["tags"].help_text)
+        assert str(form.fields["tags_mode"].help_text).startswith("Any: at least one")
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+    params = {
+        p["name"]: p.get("description", "")
+        for p in schema["paths"]["/api/v1/customers/accounts/"]["get"]["parameters"]
+    }
+    assert params["tags"].startswith("Tag ids (repeat the parameter), or `none`")
+    assert params["tags_mode"].startswith("any (default)")
