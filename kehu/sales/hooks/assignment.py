@@ -1,5 +1,22 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 
 def register() -> None:
-    """Hooks of the assignment area."""
+    """Assignment rules: the timeline event, the settings and availability menu items."""
+    from kehu.audit import events
+    from kehu.core import navigation
+
+    from ..services.assignment import ASSIGNED_EVENT
+
+    events.register_event(ASSIGNED_EVENT, _("Assigned by rule"), icon="route")
+    navigation.register_item(
+        "settings",
+        navigation.MenuItem(
+            _("Assignment rules"), "sales:rule_list", icon="route", requires=("sales.assignmentrule", "view")
+        ),
+    )
+    navigation.register_item(
+        "sales", navigation.MenuItem(_("Availability"), "sales:availability", icon="beach")
+    )
