@@ -90,6 +90,8 @@ def child_handler(parent_label: str, fk_attname: str) -> Callable[..., None]:
 
 
 def _documents(entry: Indexed, ids: list[int], using: str) -> dict[int, tuple[str, str]]:
+    if entry.documents is not None:
+        return {pk: doc.columns() for pk, doc in entry.documents(ids, using).items()}
     docs: dict[int, tuple[str, str]] = {}
     for obj in entry.queryset().using(using).filter(pk__in=ids):
         docs[obj.pk] = entry.document(obj).columns()
