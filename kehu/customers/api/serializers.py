@@ -13,7 +13,7 @@ from kehu.core.api.mixins import FieldPermissionSerializerMixin
 from kehu.core.choices import FieldMode
 from kehu.core.masking import mask_value
 from kehu.customfields.api.fields import CustomFieldsField
-from kehu.tags.api.fields import TagsReadField
+from kehu.tags.api.fields import TagsField
 from kehu.users.selectors import assignable_users
 
 from ..choices import AddressKind, EmailKind, PhoneKind
@@ -230,7 +230,7 @@ class AccountSerializer(ListPermissionsMixin, serializers.ModelSerializer):
     addresses = AddressRowSerializer(
         many=True, required=False, help_text="All addresses; replaces the list when sent. One is primary."
     )
-    tags = TagsReadField()
+    tags = TagsField(required=False)
 
     class Meta:
         model = Account
@@ -321,7 +321,7 @@ class ContactSerializer(ListPermissionsMixin, serializers.ModelSerializer):
         read_only=True,
         help_text="Every account the contact works with (edit: /customers/account-contact-relations/).",
     )
-    tags = TagsReadField()
+    tags = TagsField(required=False)
 
     class Meta:
         model = Contact

@@ -11,6 +11,7 @@ from kehu.core.api.bulk import BulkActionMixin
 from kehu.core.api.mixins import RestrictedModelViewSet
 from kehu.core.choices import Action
 from kehu.core.permissions import can
+from kehu.tags.api.mixins import TagsWriteMixin
 
 from .. import services
 from ..filtersets import AccountFilterSet, AddressFilterSet, ContactFilterSet, RelationFilterSet
@@ -27,12 +28,13 @@ from .serializers import AccountSerializer, AddressSerializer, ContactSerializer
     destroy=extend_schema(summary="Delete an account (refused while it has contacts or child accounts)"),
 )
 @extend_schema(tags=["customers"])
-class AccountViewSet(BulkActionMixin, RestrictedModelViewSet):
+class AccountViewSet(TagsWriteMixin, BulkActionMixin, RestrictedModelViewSet):
     """Accounts (客户): companies and persons. Filters are the account list's.
 
     `phones`, `emails` and `addresses` are nested lists: send the whole list to replace it (one
     row primary; the first when none is marked). `phone`, `email` and `address` are the primary
-    values (sending `phone` alone edits the primary phone)."""
+    values (sending `phone` alone edits the primary phone). `tags`: a list of tag ids or names
+    replaces the account's tags (one tag per exclusive group)."""
 
     model = Account
     serializer_class = AccountSerializer
@@ -61,11 +63,12 @@ class AccountViewSet(BulkActionMixin, RestrictedModelViewSet):
     destroy=extend_schema(summary="Delete a contact"),
 )
 @extend_schema(tags=["customers"])
-class ContactViewSet(BulkActionMixin, RestrictedModelViewSet):
+class ContactViewSet(TagsWriteMixin, BulkActionMixin, RestrictedModelViewSet):
     """Contacts (联系人): people at accounts. A contact's scope is its own owner and department.
 
     `account` is the direct account (`role`: the role there); `relations` lists every account the
-    contact works with (edit them at /customers/account-contact-relations/)."""
+    contact works with (edit them at /customers/account-contact-relations/). `tags`: a list of tag
+    ids or names replaces the contact's tags (one tag per exclusive group)."""
 
     model = Contact
     serializer_class = ContactSerializer

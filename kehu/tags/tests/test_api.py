@@ -176,3 +176,104 @@ class TestStaticGroupsApi:
         assert client.get(f"{API}static-groups/").json()["results"] == []
         r = post(client, f"{API}static-groups/", {"name": "x", "model": "customers.account"})
         assert r.status_code == 403
+
+
+ACCOUNTS = "/api/v1/customers/accounts/"
+CONTACTS = "/api/v1/customers/contacts/"
+
+
+def patch(client: Client, url: str, data: Any) -> Any:
+    return client.patch(url, data=data, content_type="application/json")
+
+
+def tag_names(obj: Any) -> set[str]:
+    label = obj._meta.label_lower
+    return set(TaggedItem.objects.filter(model=label, object_id=obj.pk).values_list("tag__name", flat=True))
+
+
+class TestTagsOnRecords:
+    """`tags` is writable on accounts and contacts: ids or names, through tags_set."""
+
+    def test_create_and_update_an_account_with_tags(self, sales: Any, client: Client) -> None:
+        vip = TagFactory.create(name="VIP")
+        client.force_login(sales.admin)
+        r = post(client, ACCOUNTS, {"name": "标签客户", "tags": [vip.pk, "新标签"]})
+        assert r.status_code == 201, r.json()
+        assert sorted(t["name"] for t in r.json()["tags"]) == ["VIP", "新标签"]
+        from kehu.customers.models import Account
+
+        account = Account.objects.get(name="标签客户")
+        assert tag_names(account) == {"VIP", "新标签"}
+        # leaving `tags` out leaves them alone; a list replaces them; [] removes them all
+        assert patch(client, f"{ACCOUNTS}{account.pk}/", {"notes": "x"}).status_code == 200
+        assert tag_names(account) == {"VIP", "新标签"}
+        r = patch(client, f"{ACCOUNTS}{account.pk}/", {"tags": ["vip"]})
+        assert r.status_code == 200, r.json()
+        assert [t["name"] for t in r.json()["tags"]] == ["VIP"] and tag_names(account) == {"VIP"}
+        assert patch(client, f"{ACCOUNTS}{account.pk}/", {"tags": []}).status_code == 200
+        assert tag_names(account) == set()
+
+    def test_a_contacts_tags(self, sales: Any, client: Client) -> None:
+        tag = TagFactory.create(name="决策人")
+        contact = ContactFactory.create(owner=sales.rep1)
+        client.force_login(sales.rep1)
+        r = patch(client, f"{CONTACTS}{contact.pk}/", {"tags": [str(tag.pk)]})
+        assert r.status_code == 200, r.json()
+        assert tag_names(contact) == {"决策人"}
+
+    def test_exclusive_group_is_a_field_error_and_nothing_changes(self, sales: Any, client: Client) -> None:
+        group = TagGroupFactory.create(name="意向", exclusive=True)
+        high = TagFactory.create(name="意向高", group=group)
+        low = TagFactory.create(name="意向低", group=group)
+        account = AccountFactory.create(owner=sales.rep1, name="旧名")
+        client.force_login(sales.rep1)
+        r = patch(client, f"{ACCOUNTS}{account.pk}/", {"name": "新名", "tags": [high.pk, low.pk]})
+        assert r.status_code == 400
+        body = r.json()
+        assert body["code"] == "tags_exclusive" and list(body["fields"]) == ["tags"]
+        account.refresh_from_db()
+        assert account.name == "旧名" and tag_names(account) == set()
+
+    @pytest.mark.parametrize(
+        "tags",
+        ["VIP", [True], [0], [{"id": 1}], ["x" * 51], ["  "], [999999], list(range(1, 102))],
+    )
+    def test_bad_tags_are_field_errors_and_create_nothing(
+        self, sales: Any, client: Client, tags: Any
+    ) -> None:
+        from kehu.customers.models import Account
+
+        client.force_login(sales.rep1)
+        r = post(client, ACCOUNTS, {"name": "不该创建", "tags": tags})
+        assert r.status_code == 400, r.json()
+        assert set(r.json()) == {"code", "message", "fields"} and list(r.json()["fields"]) == ["tags"]
+        assert not Account.objects.filter(name="不该创建").exists()
+
+    def test_a_rep_who_may_not_add_tags_cannot_create_one_by_name(self, sales: Any, client: Client) -> None:
+        account = AccountFactory.create(owner=sales.rep1)
+        client.force_login(sales.rep1)
+        r = patch(client, f"{ACCOUNTS}{account.pk}/", {"tags": ["没有这个标签"]})
+        assert r.status_code == 400 and "tags" in r.json()["fields"]
+        assert not Tag.objects.filter(name="没有这个标签").exists()
+
+    def test_out_of_scope_record_is_404_and_untouched(self, sales: Any, client: Client) -> None:
+        tag = TagFactory.create(name="VIP")
+        account = AccountFactory.create(owner=sales.rep2)
+        client.force_login(sales.rep1)
+        assert patch(client, f"{ACCOUNTS}{account.pk}/", {"tags": [tag.pk]}).status_code == 404
+        assert tag_names(account) == set()
+
+    def test_schema_documents_tags_for_reading_and_writing(self, db: Any) -> None:
+        from drf_spectacular.generators import SchemaGenerator
+
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        components = schema["components"]["schemas"]
+        for name in ("Account", "Contact"):
+            read = components[name]["properties"]["tags"]
+            assert read["type"] == "array" and read["items"] == {"$ref": "#/components/schemas/TagBrief"}
+            write = components[f"Patched{name}Request"]["properties"]["tags"]
+            assert write["type"] == "array" and {s["type"] for s in write["items"]["oneOf"]} == {
+                "integer",
+                "string",
+            }
+            assert "ids or names" in write["description"]
