@@ -1,0 +1,325 @@
+"""Sales reports: funnel, stage conversion (the seed's definition), lead conversion, win rate,
+deal size, sales cycle, velocity, loss reasons, forecast and target attainment.
+
+Every figure starts from ``Opportunity.objects.restrict(user, "view")`` (a rep sees their own
+numbers, a manager their department subtree) and reads `StageHistory` for stage movements, never
+the audit log. Amounts are summed in one currency (`ReportFilters.currency`, the company currency
+by default): exchange rates arrive with the quote-to-cash module.
+
+**Conversion rate** (转化率 = 出口阶段的商机个数 / 入口阶段的商机个数 × 100 %): for each open stage S
+of the pipeline, of the opportunities that entered S (counted once however often they moved back
+and forth), the share that later entered a later open stage or a won stage. A lost stage is not
+progress. Cohort mode takes the opportunities created in the period; activity mode those that
+entered S in the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.utils import timezone
+
+from kehu.core.choices import Action
+from kehu.users.backends import department_subtree
+
+from ..choices import ForecastCategory, LeadStatus, StageKind
+from ..models import Lead, Opportunity, Pipeline, Stage, StageHistory
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """The period is [start, end] in local dates, both included."""
+
+    start: dt.date
+    end: dt.date
+    pipeline: Pipeline | None = None
+    owner_id: int | None = None
+    department_id: int | None = None  # the department and everything below it
+    source: str = ""
+    currency: str = field(default_factory=lambda: settings.KEHU_COMPANY_CURRENCY)
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(self.start, dt.time.min))
+
+    @property
+    def end_at(self) -> dt.datetime:
+        """Exclusive upper bound: midnight after `end`."""
+        return timezone.make_aware(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min))
+
+
+def scoped_opportunities(user: Any, filters: ReportFilters) -> QuerySet[Opportunity]:
+    qs = Opportunity.objects.restrict(user, Action.VIEW)
+    if filters.pipeline is not None:
+        qs = qs.filter(pipeline=filters.pipeline)
+    if filters.owner_id:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.department_id:
+        qs = qs.filter(department_id__in=department_subtree(filters.department_id))
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    return qs
+
+
+def _stages(pipeline: Pipeline) -> list[Stage]:
+    return list(pipeline.stages.order_by("order", "id"))
+
+
+# --- funnel -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelRow:
+    stage: Stage
+    entered: int = 0  # opportunities (of the cohort) that ever entered the stage
+    entered_amount: Decimal = ZERO
+    current: int = 0  # open opportunities in the stage now
+    current_amount: Decimal = ZERO
+
+
+def funnel(*, user: Any, filters: ReportFilters) -> list[FunnelRow]:
+    """Count and amount per stage of a pipeline: the opportunities created in the period that
+    entered each stage, and the open ones in each stage now (all creation dates)."""
+    pipeline = filters.pipeline or Pipeline.objects.get(is_default=True)
+    filters = ReportFilters(**{**filters.__dict__, "pipeline": pipeline})
+    stages = _stages(pipeline)
+    rows = {s.pk: FunnelRow(stage=s) for s in stages}
+    opps = scoped_opportunities(user, filters).filter(currency=filters.currency)
+    cohort = opps.filter(created_at__gte=filters.start_at, created_at__lt=filters.end_at)
+    for stage in stages:
+        reached = StageHistory.objects.filter(opportunity_id=OuterRef("pk"), to_stage=stage)
+        stats = cohort.filter(Exists(reached)).aggregate(n=Count("pk"), total=Sum("amount"))
+        rows[stage.pk].entered = stats["n"]
+        rows[stage.pk].entered_amount = stats["total"] or ZERO
+    for item in (
+        opps.filter(status=StageKind.OPEN).values("stage_id").annotate(n=Count("pk"), total=Sum("amount"))
+    ):
+        target = rows.get(item["stage_id"])
+        if target is not None:
+            target.current = item["n"]
+            target.current_amount = item["total"] or ZERO
+    return [rows[s.pk] for s in stages]
+
+
+# --- stage conversion ---------------------------------------------------------------------------
+
+
+@dataclass
+class ConversionRow:
+    stage: Stage
+    entered: int
+    progressed: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.progressed * 100 / self.entered, 1) if self.entered else None
+
+
+def stage_conversion(*, user: Any, filters: ReportFilters, mode: str = "cohort") -> list[ConversionRow]:
+    """Per open stage: entered, progressed (later entered a later open stage or a won stage), rate."""
+    pipeline = filters.pipeline or Pipeline.objects.get(is_default=True)
+    filters = ReportFilters(**{**filters.__dict__, "pipeline": pipeline})
+    stages = _stages(pipeline)
+    opps = scoped_opportunities(user, filters)
+    base = StageHistory.objects.filter(pipeline=pipeline)
+    if mode == "cohort":
+        base = base.filter(
+            opportunity__in=opps.filter(
+                created_at__gte=filters.start_at, created_at__lt=filters.end_at
+            ).values("pk")
+        )
+    else:
+        base = base.filter(opportunity__in=opps.values("pk"))
+    out = []
+    for stage in stages:
+        if stage.kind != StageKind.OPEN:
+            continue
+        later = [
+            s.pk
+            for s in stages
+            if (s.kind == StageKind.WON)
+            or (s.kind == StageKind.OPEN and (s.order, s.pk) > (stage.order, stage.pk))
+        ]
+        entries = base.filter(to_stage=stage)
+        if mode != "cohort":
+            entries = entries.filter(entered_at__gte=filters.start_at, entered_at__lt=filters.end_at)
+        progressed = StageHistory.objects.filter(
+            opportunity_id=OuterRef("opportunity_id"),
+            to_stage_id__in=later,
+            entered_at__gt=OuterRef("entered_at"),
+        )
+        counts = entries.annotate(went_on=Exists(progressed)).aggregate(
+            entered=Count("opportunity_id", distinct=True),
+            progressed=Count("opportunity_id", distinct=True, filter=Q(went_on=True)),
+        )
+        out.append(ConversionRow(stage=stage, entered=counts["entered"], progressed=counts["progressed"]))
+    return out
+
+
+# --- performance ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Performance:
+    won: int
+    lost: int
+    won_amount: Decimal
+    win_rate: float | None  # won / (won + lost) closed in the period, %
+    average_deal: Decimal | None  # average won amount
+    cycle_days: float | None  # average days from creation to won
+    open_count: int
+    velocity: Decimal | None  # open × win rate × average deal / cycle days: amount per day
+    loss_reasons: list[dict[str, Any]]
+    leads_created: int
+    leads_converted: int
+    leads_to_opportunity: int
+    leads_to_won: int
+
+    @property
+    def lead_conversion(self) -> float | None:
+        return round(self.leads_converted * 100 / self.leads_created, 1) if self.leads_created else None
+
+    @property
+    def lead_to_won(self) -> float | None:
+        return round(self.leads_to_won * 100 / self.leads_created, 1) if self.leads_created else None
+
+
+def performance(*, user: Any, filters: ReportFilters) -> Performance:
+    opps = scoped_opportunities(user, filters).filter(currency=filters.currency)
+    closed = opps.filter(closed_at__gte=filters.start_at, closed_at__lt=filters.end_at)
+    won = closed.filter(status=StageKind.WON)
+    lost = closed.filter(status=StageKind.LOST)
+    won_stats = won.aggregate(
+        n=Count("pk"),
+        total=Sum("amount"),
+        avg=Avg("amount"),
+        cycle=Avg(ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())),
+    )
+    n_won, n_lost = won_stats["n"], lost.count()
+    win_rate = round(n_won * 100 / (n_won + n_lost), 1) if n_won + n_lost else None
+    average = Decimal(won_stats["avg"]).quantize(Decimal("0.01")) if won_stats["avg"] is not None else None
+    cycle = won_stats["cycle"]
+    cycle_days = round(cycle.total_seconds() / 86400, 1) if cycle is not None else None
+    open_count = opps.filter(status=StageKind.OPEN).count()
+    velocity = None
+    if win_rate is not None and average is not None and cycle_days:
+        velocity = (
+            Decimal(open_count) * Decimal(str(win_rate)) / 100 * average / Decimal(str(cycle_days))
+        ).quantize(Decimal("0.01"))
+    reasons = list(
+        lost.values("loss_reason").annotate(n=Count("pk"), total=Sum("amount")).order_by("-n", "loss_reason")
+    )
+    leads = Lead.objects.restrict(user, Action.VIEW).filter(
+        created_at__gte=filters.start_at, created_at__lt=filters.end_at
+    )
+    if filters.owner_id:
+        leads = leads.filter(owner_id=filters.owner_id)
+    if filters.department_id:
+        leads = leads.filter(department_id__in=department_subtree(filters.department_id))
+    if filters.source:
+        leads = leads.filter(source=filters.source)
+    lead_stats = leads.aggregate(
+        n=Count("pk"),
+        converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)),
+        to_opp=Count("pk", filter=Q(converted_opportunity__isnull=False)),
+        to_won=Count("pk", filter=Q(converted_opportunity__status=StageKind.WON)),
+    )
+    return Performance(
+        won=n_won,
+        lost=n_lost,
+        won_amount=won_stats["total"] or ZERO,
+        win_rate=win_rate,
+        average_deal=average,
+        cycle_days=cycle_days,
+        open_count=open_count,
+        velocity=velocity,
+        loss_reasons=reasons,
+        leads_created=lead_stats["n"],
+        leads_converted=lead_stats["converted"],
+        leads_to_opportunity=lead_stats["to_opp"],
+        leads_to_won=lead_stats["to_won"],
+    )
+
+
+# --- forecast ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Forecast:
+    closed: Decimal  # won in the period
+    commit: Decimal  # closed + open "commit" expected in the period
+    best_case: Decimal  # commit + open "best case"
+    pipeline: Decimal  # every open amount expected in the period
+    weighted: Decimal  # Σ amount × probability of the open ones
+    historical: Decimal  # closed + Σ amount × the stage's historical win rate
+    stage_win_rates: dict[int, float]
+
+
+def stage_win_rates(*, user: Any, filters: ReportFilters) -> dict[int, float]:
+    """For each stage: of the closed opportunities that entered it, the share that was won
+    (history-based probability; all time, within the user's scope)."""
+    closed = scoped_opportunities(user, filters).exclude(status=StageKind.OPEN)
+    rows = (
+        StageHistory.objects.filter(opportunity__in=closed.values("pk"))
+        .values("to_stage_id")
+        .annotate(
+            n=Count("opportunity_id", distinct=True),
+            won=Count("opportunity_id", distinct=True, filter=Q(opportunity__status=StageKind.WON)),
+        )
+    )
+    return {r["to_stage_id"]: r["won"] / r["n"] for r in rows if r["n"]}
+
+
+def forecast(*, user: Any, filters: ReportFilters) -> Forecast:
+    opps = scoped_opportunities(user, filters).filter(currency=filters.currency)
+    closed = (
+        opps.filter(
+            status=StageKind.WON, closed_at__gte=filters.start_at, closed_at__lt=filters.end_at
+        ).aggregate(t=Sum("amount"))["t"]
+        or ZERO
+    )
+    expected = opps.filter(
+        status=StageKind.OPEN, expected_close_date__gte=filters.start, expected_close_date__lte=filters.end
+    )
+    by_category: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    weighted = ZERO
+    historical_open = ZERO
+    rates = stage_win_rates(user=user, filters=filters)
+    for category, amount, probability, stage_id in expected.values_list(
+        "forecast_category", "amount", "probability", "stage_id"
+    ):
+        by_category[category] += amount
+        weighted += amount * probability / 100
+        historical_open += amount * Decimal(str(rates.get(stage_id, 0.0)))
+    pipeline_total = sum(by_category.values(), ZERO)
+    commit = closed + by_category[ForecastCategory.COMMIT]
+    best = commit + by_category[ForecastCategory.BEST_CASE]
+    cents = Decimal("0.01")
+    return Forecast(
+        closed=closed,
+        commit=commit,
+        best_case=best,
+        pipeline=pipeline_total,
+        weighted=weighted.quantize(cents),
+        historical=(closed + historical_open).quantize(cents),
+        stage_win_rates=rates,
+    )
