@@ -222,6 +222,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kehu.quality.tasks.snapshot_daily",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Pools (公海): recycle records that are due and warn their owners ahead (idempotent).
+    "sales-pool-recycle-due": {"task": "kehu.sales.tasks.pool_recycle_due", "schedule": crontab(minute=5)},
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))

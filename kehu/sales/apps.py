@@ -31,7 +31,7 @@ class SalesConfig(AppConfig):
             Pool,
             Target,
         )
-        from .selectors.pools import pool_scope_q
+        from .selectors.pools import account_pool_scope_q, pool_scope_q
 
         group = _("Sales")
         owned_actions = (
@@ -54,7 +54,7 @@ class SalesConfig(AppConfig):
 
         # Pool members see the unowned records of their pools (公海).
         permissions.register_scope_extension("sales.lead", pool_scope_q)
-        permissions.register_scope_extension("customers.account", pool_scope_q)
+        permissions.register_scope_extension("customers.account", account_pool_scope_q)
 
         audit_registry.register(Lead)
         audit_registry.register(Opportunity, parent="account")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet, Subquery
+from django.http import Http404
 
+from kehu.core.choices import Action
+from kehu.core.permissions import can, is_admin
 from kehu.users.models import Department
 
-from ..models import Pool
+from ..choices import PoolKind
+from ..models import Pool, PoolHistory, PoolItem
 
 
 def member_pool_ids(user: Any) -> list[int]:
@@ -32,12 +36,94 @@ def member_pool_ids(user: Any) -> list[int]:
     return list(ids)
 
 
-def pool_scope_q(user: Any, action: str) -> Q | None:
-    """The scope extension (kehu.core.permissions): pool members see the records in their pools.
-    Only for viewing; claims, returns and assignments go through the pool services."""
+def forget_membership(user: Any) -> None:
+    """Drop the per-request cache (after a pool's members changed)."""
+    if hasattr(user, "_kehu_member_pools"):
+        del user._kehu_member_pools
+
+
+def _scope_q(field: str, user: Any, action: str) -> Q | None:
     if action != "view":
         return None
     ids = member_pool_ids(user)
     if not ids:
         return None
-    return Q(pool_item__in_pool=True, pool_item__pool_id__in=ids)
+    # `owner IS NULL AND id IN (in-pool ids)`: with the user's own scope ORed in front, PostgreSQL
+    # combines the owner index with the (small) set of unowned rows instead of joining every row.
+    in_pool = PoolItem.objects.filter(in_pool=True, pool_id__in=ids, **{f"{field}__isnull": False})
+    return Q(owner__isnull=True, pk__in=Subquery(in_pool.values(f"{field}_id")))
+
+
+def pool_scope_q(user: Any, action: str) -> Q | None:
+    """The scope extension of leads (kehu.core.permissions): pool members see the records in their
+    pools. Only for viewing; claims, returns and assignments go through the pool services."""
+    return _scope_q("lead", user, action)
+
+
+def account_pool_scope_q(user: Any, action: str) -> Q | None:
+    """The same for accounts (客户公海)."""
+    return _scope_q("account", user, action)
+
+
+# --- pages and API -------------------------------------------------------------------------------
+
+
+def may_configure(user: Any) -> bool:
+    return can(user, Pool, Action.VIEW)
+
+
+def pool_list(*, user: Any, kind: str = "") -> list[Pool]:
+    """The active pools the user belongs to (all pools for those who may configure pools), each with
+    `in_pool` (records in it now)."""
+    qs = Pool.objects.all()
+    if not (may_configure(user) or is_admin(user)):
+        qs = qs.filter(pk__in=member_pool_ids(user))
+    if kind in PoolKind.values:
+        qs = qs.filter(kind=kind)
+    qs = qs.annotate(in_pool_count=Count("items", filter=Q(items__in_pool=True)))
+    return list(qs.order_by("kind", "order", "id"))
+
+
+def pool_get(*, user: Any, pk: Any) -> Pool:
+    """A pool the user may open (member, administrator, or allowed to configure pools); else 404."""
+    try:
+        pool = Pool.objects.get(pk=int(pk))
+    except (Pool.DoesNotExist, TypeError, ValueError) as exc:
+        raise Http404 from exc
+    if pool.pk in member_pool_ids(user) or may_configure(user) or is_admin(user):
+        return pool
+    raise Http404
+
+
+def pool_records(*, user: Any, pool: Pool) -> QuerySet[Any]:
+    """The records in the pool now, as the user may see them (members: all of them)."""
+    from ..services.pools import record_model
+
+    model = record_model(pool)
+    return (
+        model.objects.restrict(user, Action.VIEW)
+        .filter(pool_item__pool=pool, pool_item__in_pool=True)
+        .select_related("pool_item")
+        .order_by("-pool_item__entered_at", "-id")
+    )
+
+
+def pool_history(*, pool: Pool | None = None, record: Any = None) -> QuerySet[PoolHistory]:
+    qs = PoolHistory.objects.select_related(
+        "pool", "to_pool", "from_user", "to_user", "by", "lead", "account"
+    )
+    if pool is not None:
+        qs = qs.filter(Q(pool=pool) | Q(to_pool=pool))
+    if record is not None:
+        field = "lead" if record._meta.label_lower == "sales.lead" else "account"
+        qs = qs.filter(**{field: record})
+    return qs.order_by("-at", "-id")
+
+
+def home_pool(record: Any) -> PoolItem | None:
+    """The record's pool state (None: never in a pool)."""
+    return (
+        PoolItem.objects.filter(**{"lead" if record._meta.label_lower == "sales.lead" else "account": record})
+        .select_related("pool")
+        .first()
+    )

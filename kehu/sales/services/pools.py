@@ -6,15 +6,935 @@ INTERFACE (owned by the pools engineer; lead creation and assignment call ``pool
 * ``pool_claim(*, pool, ids, by) -> list``; ``pool_return(*, records, by, reason="")``;
   ``pool_assign(*, pool, ids, to, by)``; ``pool_transfer(*, records, to_pool, by, reason="")``;
   ``pool_recycle_due(*, now=None) -> int`` (the scheduled job), ``pool_recycle_preview(*, pool, on)``.
+
+Records are leads (a lead pool, 线索池) or accounts (an account pool, 客户公海); `ids` are the ids of
+those records (not of their `PoolItem`). Every move writes a `PoolHistory` row and a timeline event
+on the record (``pool.*``); owner changes are saved with ``save(update_fields=...)`` so the change
+recorder writes the operation log.
+
+Race safety (claims): the claimer's user row is locked first (``FOR NO KEY UPDATE``: parallel claims
+of one user queue up, so the "records owned at once" count is exact), then the day's
+`PoolClaimCounter` row (the daily limit), then the `PoolItem` rows in id order (no ``SKIP LOCKED``: a
+claim waiting on a row another claim holds reads it again after that commit and answers "just
+claimed by someone else").
+
+Accounts: the account's contacts follow its owner. Put back into a pool (put, return, recycle), the
+contacts lose their owner too (the previous owner no longer sees the customer's people); claimed or
+assigned, the contacts and every registered owner cascade of ``customers.account`` (e.g. open tasks)
+go to the new owner, as "change owner with related records" does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ..models import Pool
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from kehu.audit.services import object_changes_record_bulk, timeline_record
+from kehu.core import owned
+from kehu.core.choices import Action
+from kehu.core.errors import PermissionDeniedError
+from kehu.core.owned import owner_cascades
+from kehu.core.permissions import can, is_admin
+from kehu.customers.models import Account, Contact
+
+from ..choices import LeadStatus, PoolAction, PoolKind, RecycleReason, StageKind
+from ..errors import AlreadyClaimedError, PoolLimitError, SalesError
+from ..models import Lead, Pool, PoolClaimCounter, PoolHistory, PoolItem
+from ..selectors.pools import member_pool_ids
+
+# Timeline events (registered in kehu/sales/hooks/pools.py).
+EVENT_ENTERED = "pool.entered"
+EVENT_CLAIMED = "pool.claimed"
+EVENT_RETURNED = "pool.returned"
+EVENT_ASSIGNED = "pool.assigned"
+EVENT_RECYCLED = "pool.recycled"
+EVENT_TRANSFERRED = "pool.transferred"
+# Notification kinds.
+KIND_WARNING = "sales.pool_recycle_warning"
+KIND_RECYCLED = "sales.pool_recycled"
+
+MAX_IDS = 200  # records per claim / assign request
+OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTING, LeadStatus.QUALIFIED)
+
+Record = Lead | Account
 
 
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def record_model(pool: Pool) -> type[Lead] | type[Account]:
+    return Lead if pool.kind == PoolKind.LEAD else Account
+
+
+def _record_field(model: type[models.Model]) -> str:
+    return "lead" if model is Lead else "account"
+
+
+def _kind_of(record: Any) -> str:
+    if isinstance(record, Lead):
+        return PoolKind.LEAD
+    if isinstance(record, Account):
+        return PoolKind.ACCOUNT
+    raise SalesError(_("Only leads and accounts can be in a pool."))
+
+
+def _name(record: Any) -> str:
+    return str(record)
+
+
+def is_pool_admin(user: Any, pool: Pool) -> bool:
+    """A system administrator or one of the pool's administrators."""
+    if is_admin(user):
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and pool.admins.filter(pk=user.pk).exists()
+
+
+def is_member(user: Any, pool: Pool) -> bool:
+    return pool.pk in member_pool_ids(user)
+
+
+def can_assign_from(user: Any, pool: Pool) -> bool:
+    """Pool administrators, and members holding the "assign" action on the pool's records."""
+    if is_pool_admin(user, pool):
+        return True
+    return is_member(user, pool) and can(user, record_model(pool), Action.ASSIGN)
+
+
+def _event(event: str, record: Any, by: Any, data: dict[str, Any], at: dt.datetime) -> None:
+    timeline_record(
+        event=event,
+        obj=record,
+        by=by,
+        data=data,
+        account_id=record.pk if isinstance(record, Account) else None,
+        occurred_at=at,
+    )
+
+
+def _history(
+    pool: Pool,
+    record: Any,
+    action: str,
+    *,
+    at: dt.datetime,
+    by: Any = None,
+    from_user: Any = None,
+    to_user: Any = None,
+    to_pool: Pool | None = None,
+    reason: str = "",
+    recycle_reason: str = "",
+) -> PoolHistory:
+    return PoolHistory.objects.create(
+        pool=pool,
+        lead=record if isinstance(record, Lead) else None,
+        account=record if isinstance(record, Account) else None,
+        action=action,
+        from_user_id=getattr(from_user, "pk", from_user),
+        to_user_id=getattr(to_user, "pk", to_user),
+        to_pool=to_pool,
+        reason=reason[:500],
+        recycle_reason=recycle_reason,
+        by_id=getattr(by, "pk", None),
+        at=at,
+    )
+
+
+def _contacts_follow(account_ids: list[int], owner: Any, by: Any) -> int:
+    """The contacts of these accounts get `owner` (None: no owner) and the owner's department, in
+    one UPDATE, recorded in the operation log."""
+    if not account_ids:
+        return 0
+    owner_id = getattr(owner, "pk", None)
+    department_id = getattr(owner, "department_id", None) if owner is not None else None
+    rows = list(
+        Contact.objects.filter(account_id__in=account_ids)
+        .exclude(Q(owner_id=owner_id) & Q(department_id=department_id))
+        .values_list("pk", "name", "owner_id", "department_id", "account_id")
+    )
+    if not rows:
+        return 0
+    Contact.objects.filter(pk__in=[r[0] for r in rows]).update(
+        owner_id=owner_id, department_id=department_id, version=F("version") + 1, updated_at=timezone.now()
+    )
+    audit = []
+    for pk, text, old_owner, old_department, account_id in rows:
+        changes: dict[str, Any] = {}
+        if old_owner != owner_id:
+            changes["owner"] = [old_owner, owner_id]
+        if old_department != department_id:
+            changes["department"] = [old_department, department_id]
+        audit.append((pk, text, changes, ("customers.account", account_id)))
+    object_changes_record_bulk(model=Contact, action="update", rows=audit, by=by)
+    return len(rows)
+
+
+def _set_record_owner(record: Any, owner: Any, at: dt.datetime) -> None:
+    """Owner (and department) of the record; a lead also restarts `owned_since`."""
+    changed = owned.set_owner(record, owner)
+    if isinstance(record, Lead):
+        record.owned_since = at if owner is not None else None
+        changed.append("owned_since")
+    record.version += 1  # the row is locked by the caller
+    record.save(update_fields=[*changed, "version", "updated_at"])
+
+
+def _lock_records(model: type[Lead] | type[Account], ids: Sequence[int]) -> dict[int, Any]:
+    qs = model.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=list(ids)).order_by("pk")
+    return {r.pk: r for r in qs.select_related("owner")}
+
+
+def _check_ids(ids: Iterable[Any]) -> list[int]:
+    try:
+        clean = list(dict.fromkeys(int(i) for i in ids))
+    except (TypeError, ValueError) as exc:
+        raise SalesError(
+            _("Give the ids of the records as whole numbers."), fields={"ids": [_("Not a list of ids.")]}
+        ) from exc
+    if not clean:
+        raise SalesError(_("Choose at least one record."), fields={"ids": [_("Choose at least one record.")]})
+    if len(clean) > MAX_IDS:
+        message = _("At most %(n)d records at once.") % {"n": MAX_IDS}
+        raise SalesError(message, fields={"ids": [message]})
+    return clean
+
+
+def _check_active_user(user: Any, field: str = "to") -> None:
+    if user is None or not getattr(user, "is_active", False):
+        raise SalesError(
+            _("Choose an active user."), code="inactive_owner", fields={field: [_("Not an active user.")]}
+        )
+
+
+# --- put --------------------------------------------------------------------------------------
+
+
+def _put_one(
+    pool: Pool,
+    record: Any,
+    item: PoolItem | None,
+    *,
+    by: Any,
+    at: dt.datetime,
+    action: str,
+    event: str,
+    reason: str = "",
+    recycle_reason: str = "",
+    from_pool: Pool | None = None,
+) -> PoolItem:
+    previous_owner = record.owner
+    if item is None:
+        item = PoolItem(pool=pool, **{_record_field(type(record)): record})
+    item.pool = pool
+    item.in_pool = True
+    item.entered_at = at
+    item.claimed_at = None
+    item.claimed_by = None
+    item.protected_until = None
+    item.warned_at = None
+    item.save()
+    if previous_owner is not None:
+        _set_record_owner(record, None, at)
+        if isinstance(record, Account):
+            _contacts_follow([record.pk], None, by)
+    _history(
+        from_pool or pool,
+        record,
+        action,
+        at=at,
+        by=by,
+        from_user=previous_owner,
+        to_pool=pool if from_pool is not None else None,
+        reason=reason,
+        recycle_reason=recycle_reason,
+    )
+    data: dict[str, Any] = {"pool": pool.name, "pool_id": pool.pk}
+    if previous_owner is not None:
+        data["changes"] = {"owner": [str(previous_owner), None]}
+    if reason:
+        data["body"] = reason
+    if recycle_reason:
+        data["reason"] = str(RecycleReason(recycle_reason).label)
+    _event(event, record, by, data, at)
+    return item
+
+
+@transaction.atomic
 def pool_put(*, pool: Pool, records: Iterable[Any], by: Any, reason: str = "") -> int:
-    raise NotImplementedError
+    """Put leads or accounts into `pool` (their home pool from now on): no owner, in the pool,
+    history "put in pool". An internal service (lead creation, assignment rules, imports): the caller
+    decides who may do this. Returns how many records were put in."""
+    at = timezone.now()
+    records = list(records)
+    if not records:
+        return 0
+    for record in records:
+        if _kind_of(record) != pool.kind:
+            raise SalesError(
+                _("%(record)s cannot go into %(pool)s: that pool holds %(kind)s.")
+                % {"record": _name(record), "pool": pool.name, "kind": pool.get_kind_display().lower()}
+            )
+        if isinstance(record, Lead) and record.is_converted:
+            raise SalesError(
+                _("%(record)s is converted and cannot go into a pool.") % {"record": _name(record)}
+            )
+    model = type(records[0])
+    field = _record_field(model)
+    locked = _lock_records(model, [r.pk for r in records])
+    items = {
+        getattr(i, f"{field}_id"): i
+        for i in PoolItem.objects.select_for_update().filter(**{f"{field}_id__in": list(locked)})
+    }
+    for pk, record in locked.items():
+        _put_one(
+            pool,
+            record,
+            items.get(pk),
+            by=by,
+            at=at,
+            action=PoolAction.ENTER,
+            event=EVENT_ENTERED,
+            reason=reason,
+        )
+    return len(locked)
+
+
+# --- claim ------------------------------------------------------------------------------------
+
+
+def _lock_user(user: Any) -> None:
+    """Serialise one user's claims (and assignments to them): the owned-records count read next is
+    then exact. FOR NO KEY UPDATE does not block inserts that reference the user."""
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk"))
+
+
+def _lock_counter(pool: Pool, user: Any, day: dt.date) -> PoolClaimCounter:
+    PoolClaimCounter.objects.bulk_create(
+        [PoolClaimCounter(pool=pool, user=user, day=day, claims=0)], ignore_conflicts=True
+    )
+    return PoolClaimCounter.objects.select_for_update(no_key=True).get(pool=pool, user=user, day=day)
+
+
+def owned_count(user: Any, kind: str) -> int:
+    """Open leads (new, contacting, qualified) or active accounts the user owns now."""
+    if kind == PoolKind.LEAD:
+        return Lead.objects.filter(owner_id=user.pk, status__in=OPEN_LEAD_STATUSES).count()
+    return Account.objects.filter(owner_id=user.pk, is_active=True).count()
+
+
+def claims_today(pool: Pool, user: Any, day: dt.date | None = None) -> int:
+    day = day or timezone.localdate()
+    return (
+        PoolClaimCounter.objects.filter(pool=pool, user_id=user.pk, day=day)
+        .values_list("claims", flat=True)
+        .first()
+        or 0
+    )
+
+
+def _cooling_off_until(pool: Pool, record: Any, user: Any, at: dt.datetime) -> dt.datetime | None:
+    """When `user` may claim `record` again after it left them (returned, recycled, or put back)."""
+    if not pool.cooling_off_days:
+        return None
+    since = at - dt.timedelta(days=pool.cooling_off_days)
+    last = (
+        PoolHistory.objects.filter(
+            **{_record_field(type(record)): record},
+            from_user_id=user.pk,
+            action__in=(PoolAction.RETURN, PoolAction.RECYCLE, PoolAction.ENTER),
+            at__gt=since,
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return last + dt.timedelta(days=pool.cooling_off_days) if last is not None else None
+
+
+def _locked_items(pool: Pool, model: type[Lead] | type[Account], ids: list[int]) -> dict[int, PoolItem]:
+    field = _record_field(model)
+    qs = PoolItem.objects.select_for_update(no_key=True).filter(**{f"{field}_id__in": ids}).order_by("pk")
+    return {getattr(i, f"{field}_id"): i for i in qs}
+
+
+def _check_in_pool(
+    pool: Pool, model: type[Lead] | type[Account], ids: list[int], items: dict[int, PoolItem]
+) -> None:
+    for pk in ids:
+        item = items.get(pk)
+        if item is not None and item.pool_id == pool.pk and item.in_pool:
+            continue
+        record = model.objects.filter(pk=pk).first()
+        if record is None or item is None or item.pool_id != pool.pk:
+            message = _("Record %(id)s is not in the pool %(pool)s.") % {"id": pk, "pool": pool.name}
+            if record is not None and item is not None and item.in_pool:
+                message = _("%(record)s has moved to another pool.") % {"record": _name(record)}
+                raise AlreadyClaimedError(message, fields={"ids": [message]})
+            raise SalesError(message, code="not_in_pool", fields={"ids": [message]})
+        message = _("%(record)s was just claimed by someone else.") % {"record": _name(record)}
+        raise AlreadyClaimedError(message, fields={"ids": [message]})
+
+
+def _check_limits(pool: Pool, user: Any, n: int, counter: PoolClaimCounter | None) -> None:
+    limit = pool.max_claims_per_day
+    if limit is not None and counter is not None and counter.claims + n > limit:
+        left = max(limit - counter.claims, 0)
+        message = ngettext(
+            "Pool %(pool)s allows %(limit)d claim per user per day; you have claimed %(done)d today "
+            "and may claim %(left)d more.",
+            "Pool %(pool)s allows %(limit)d claims per user per day; you have claimed %(done)d today "
+            "and may claim %(left)d more.",
+            limit,
+        ) % {"pool": pool.name, "limit": limit, "done": counter.claims, "left": left}
+        raise PoolLimitError(message, code="pool_daily_limit", fields={"ids": [message]})
+    if pool.max_owned is not None:
+        current = owned_count(user, pool.kind)
+        if current + n > pool.max_owned:
+            kind = str(PoolKind(pool.kind).label).lower()
+            message = _(
+                "Pool %(pool)s allows at most %(limit)d %(kind)s owned at once; %(user)s owns %(owned)d."
+            ) % {"pool": pool.name, "limit": pool.max_owned, "kind": kind, "user": user, "owned": current}
+            raise PoolLimitError(message, code="pool_owned_limit", fields={"ids": [message]})
+
+
+def _take(
+    pool: Pool,
+    records: dict[int, Any],
+    items: dict[int, PoolItem],
+    *,
+    to: Any,
+    by: Any,
+    at: dt.datetime,
+    action: str,
+    event: str,
+) -> list[Any]:
+    protected_until = at + dt.timedelta(days=pool.protection_days) if pool.protection_days else None
+    out = []
+    for pk, record in records.items():
+        item = items[pk]
+        item.in_pool = False
+        item.claimed_at = at
+        item.claimed_by = to
+        item.protected_until = protected_until
+        item.warned_at = None
+        item.save(update_fields=["in_pool", "claimed_at", "claimed_by", "protected_until", "warned_at"])
+        _set_record_owner(record, to, at)
+        _history(pool, record, action, at=at, by=by, to_user=to)
+        _event(
+            event,
+            record,
+            by,
+            {"pool": pool.name, "pool_id": pool.pk, "changes": {"owner": [None, str(to)]}},
+            at,
+        )
+        out.append(record)
+    if pool.kind == PoolKind.ACCOUNT:
+        ids = list(records)
+        _contacts_follow(ids, to, by)
+        for cascade in owner_cascades("customers.account"):
+            cascade.fn(parent_ids=ids, owner=to, by=by)
+    return out
+
+
+@transaction.atomic
+def pool_claim(*, pool: Pool, ids: Iterable[Any], by: Any) -> list[Any]:
+    """Claim (领取) the records `ids` of `pool` for `by`: all or none. Refused for non-members, beyond
+    the daily claim limit or the records-owned limit, during the cooling-off period of a previous
+    owner, and for a record no longer in the pool (409: just claimed by someone else)."""
+    clean = _check_ids(ids)
+    model = record_model(pool)
+    if not pool.is_active or not is_member(by, pool) or not can(by, model, Action.VIEW):
+        raise PermissionDeniedError(_("You are not a member of the pool %(pool)s.") % {"pool": pool.name})
+    at = timezone.now()
+    _lock_user(by)
+    counter = _lock_counter(pool, by, timezone.localdate(at)) if pool.max_claims_per_day is not None else None
+    items = _locked_items(pool, model, clean)
+    _check_in_pool(pool, model, clean, items)
+    records = _lock_records(model, clean)
+    for pk in clean:
+        until = _cooling_off_until(pool, records[pk], by, at)
+        if until is not None:
+            message = _(
+                "%(record)s left you recently; pool %(pool)s lets you claim it again from %(date)s."
+            ) % {
+                "record": _name(records[pk]),
+                "pool": pool.name,
+                "date": timezone.localtime(until).strftime("%Y-%m-%d %H:%M"),
+            }
+            raise PoolLimitError(message, code="pool_cooling_off", fields={"ids": [message]})
+    _check_limits(pool, by, len(clean), counter)
+    out = _take(pool, records, items, to=by, by=by, at=at, action=PoolAction.CLAIM, event=EVENT_CLAIMED)
+    if counter is not None:
+        PoolClaimCounter.objects.filter(pk=counter.pk).update(claims=F("claims") + len(clean))
+    else:
+        _count_claims(pool, by, timezone.localdate(at), len(clean))
+    return out
+
+
+def _count_claims(pool: Pool, user: Any, day: dt.date, n: int) -> None:
+    """Pools without a daily limit still count claims (shown as "claimed today")."""
+    PoolClaimCounter.objects.bulk_create(
+        [PoolClaimCounter(pool=pool, user=user, day=day, claims=0)], ignore_conflicts=True
+    )
+    PoolClaimCounter.objects.filter(pool=pool, user=user, day=day).update(claims=F("claims") + n)
+
+
+# --- assign -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pool_assign(*, pool: Pool, ids: Iterable[Any], to: Any, by: Any) -> list[Any]:
+    """Give records of the pool to `to` (分配): pool administrators, or members holding "assign".
+    Limits of members (daily claims, owned records, cooling-off) do not bind an assignment; `to`
+    must be an active user who may view the pool's kind of records."""
+    clean = _check_ids(ids)
+    model = record_model(pool)
+    if not can_assign_from(by, pool):
+        raise PermissionDeniedError(
+            _("You may not assign records from the pool %(pool)s.") % {"pool": pool.name}
+        )
+    _check_active_user(to)
+    if not can(to, model, Action.VIEW):
+        message = _("%(user)s may not see %(kind)s.") % {
+            "user": to,
+            "kind": str(PoolKind(pool.kind).label).lower(),
+        }
+        raise SalesError(message, fields={"to": [message]})
+    at = timezone.now()
+    _lock_user(to)
+    items = _locked_items(pool, model, clean)
+    _check_in_pool(pool, model, clean, items)
+    records = _lock_records(model, clean)
+    return _take(pool, records, items, to=to, by=by, at=at, action=PoolAction.ASSIGN, event=EVENT_ASSIGNED)
+
+
+# --- return -----------------------------------------------------------------------------------
+
+
+def _may_return(by: Any, record: Any, pool: Pool) -> bool:
+    if record.owner_id is not None and record.owner_id == getattr(by, "pk", None):
+        return True
+    if is_pool_admin(by, pool):
+        return True
+    model = type(record)
+    return model.objects.restrict(by, Action.ASSIGN).filter(pk=record.pk).exists()
+
+
+@transaction.atomic
+def pool_return(*, records: Iterable[Any], by: Any, reason: str = "", pool: Pool | None = None) -> int:
+    """Return (退回) owned records to their home pool (`pool`: the pool for records that never were in
+    one; records of another pool are then refused):
+    the owner, pool administrators or users who may assign the record. A reason is required when the
+    pool says so. Returns how many records went back."""
+    records = list(records)
+    reason = (reason or "").strip()
+    if not records:
+        raise SalesError(_("Choose at least one record."), fields={"ids": [_("Choose at least one record.")]})
+    model = type(records[0])
+    if any(type(r) is not model for r in records):
+        raise SalesError(_("Return leads and accounts separately."))
+    field = _record_field(model)
+    at = timezone.now()
+    locked = _lock_records(model, [r.pk for r in records])
+    items = _locked_items_any(field, list(locked))
+    count = 0
+    for pk, record in locked.items():
+        item = items.get(pk)
+        home = item.pool if item is not None else pool
+        if pool is not None and item is not None and item.pool_id != pool.pk:
+            message = _("%(record)s belongs to the pool %(pool)s.") % {
+                "record": _name(record),
+                "pool": item.pool.name,
+            }
+            raise SalesError(message, code="other_pool", fields={"ids": [message]})
+        if home is None:
+            message = _("%(record)s has no pool: choose the pool to return it to.") % {
+                "record": _name(record)
+            }
+            raise SalesError(message, code="no_pool", fields={"pool": [message]})
+        if home.kind != _kind_of(record):
+            raise SalesError(
+                _("%(record)s cannot go into %(pool)s: that pool holds %(kind)s.")
+                % {"record": _name(record), "pool": home.name, "kind": home.get_kind_display().lower()}
+            )
+        if item is not None and item.in_pool:
+            message = _("%(record)s is already in the pool %(pool)s.") % {
+                "record": _name(record),
+                "pool": home.name,
+            }
+            raise AlreadyClaimedError(message, code="already_in_pool", fields={"ids": [message]})
+        if isinstance(record, Lead) and record.is_converted:
+            message = _("%(record)s is converted and cannot go back to a pool.") % {"record": _name(record)}
+            raise SalesError(message, code="lead_converted", fields={"ids": [message]})
+        if not _may_return(by, record, home):
+            raise PermissionDeniedError(
+                _("Only the owner or a manager may return %(record)s to the pool.")
+                % {"record": _name(record)}
+            )
+        if home.return_reason_required and not reason:
+            message = _("Pool %(pool)s needs a reason for a return.") % {"pool": home.name}
+            raise SalesError(
+                message, code="reason_required", fields={"reason": [_("This field is required.")]}
+            )
+        _put_one(
+            home, record, item, by=by, at=at, action=PoolAction.RETURN, event=EVENT_RETURNED, reason=reason
+        )
+        count += 1
+    return count
+
+
+def _locked_items_any(field: str, ids: list[int]) -> dict[int, PoolItem]:
+    qs = (
+        PoolItem.objects.select_for_update(no_key=True)
+        .filter(**{f"{field}_id__in": ids})
+        .select_related("pool")
+    )
+    return {getattr(i, f"{field}_id"): i for i in qs.order_by("pk")}
+
+
+# --- transfer ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pool_transfer(*, records: Iterable[Any], to_pool: Pool, by: Any, reason: str = "") -> int:
+    """Move records that are in a pool to another pool of the same kind (it becomes their home
+    pool): administrators of the source pool (or system administrators)."""
+    records = list(records)
+    if not records:
+        raise SalesError(_("Choose at least one record."), fields={"ids": [_("Choose at least one record.")]})
+    model = type(records[0])
+    field = _record_field(model)
+    if not to_pool.is_active:
+        message = _("The pool %(pool)s is not active.") % {"pool": to_pool.name}
+        raise SalesError(message, fields={"to_pool": [message]})
+    at = timezone.now()
+    locked = _lock_records(model, [r.pk for r in records])
+    items = _locked_items_any(field, list(locked))
+    count = 0
+    for pk, record in locked.items():
+        item = items.get(pk)
+        if item is None or not item.in_pool:
+            message = _("%(record)s is not in a pool.") % {"record": _name(record)}
+            raise AlreadyClaimedError(message, code="not_in_pool", fields={"ids": [message]})
+        source = item.pool
+        if to_pool.kind != source.kind:
+            message = _("%(pool)s holds %(kind)s.") % {
+                "pool": to_pool.name,
+                "kind": to_pool.get_kind_display().lower(),
+            }
+            raise SalesError(message, fields={"to_pool": [message]})
+        if not is_pool_admin(by, source):
+            raise PermissionDeniedError(
+                _("Only administrators of the pool %(pool)s may transfer its records.")
+                % {"pool": source.name}
+            )
+        if source.pk == to_pool.pk:
+            continue
+        _put_one(
+            to_pool,
+            record,
+            item,
+            by=by,
+            at=at,
+            action=PoolAction.TRANSFER,
+            event=EVENT_TRANSFERRED,
+            reason=reason.strip(),
+            from_pool=source,
+        )
+        count += 1
+    return count
+
+
+# --- recycling --------------------------------------------------------------------------------
+
+
+@dataclass
+class RecycleDue:
+    """A record that will be recycled: when, and why."""
+
+    item: PoolItem
+    record: Any
+    owner: Any
+    due_at: dt.datetime
+    reason: str  # RecycleReason
+    start: dt.datetime  # when the current ownership began
+    last_follow_up: dt.datetime | None
+
+    @property
+    def reason_label(self) -> str:
+        return str(RecycleReason(self.reason).label)
+
+
+def _won_since(account_ids: list[int]) -> dict[int, dt.datetime]:
+    """The latest won close date of each account's opportunities."""
+    from ..models import Opportunity
+
+    rows = (
+        Opportunity.objects.filter(account_id__in=account_ids, status=StageKind.WON)
+        .values("account_id")
+        .annotate(last=models.Max("closed_at"))
+    )
+    return {r["account_id"]: r["last"] for r in rows if r["last"] is not None}
+
+
+def _candidates(pool: Pool, horizon: dt.datetime, only: int | None = None) -> list[PoolItem]:
+    """Owned records of the pool that may be due by `horizon` (a database pre-filter; the exact due
+    date is computed in Python)."""
+    n, m = pool.recycle_no_follow_up_days, pool.recycle_not_converted_days
+    if n is None and m is None:
+        return []
+    field = "lead" if pool.kind == PoolKind.LEAD else "account"
+    start = (
+        Coalesce(f"{field}__owned_since", "claimed_at")
+        if field == "lead"
+        else Coalesce("claimed_at", "entered_at")
+    )
+    qs = (
+        PoolItem.objects.filter(pool=pool, in_pool=False, **{f"{field}__owner__isnull": False})
+        .annotate(start=start, follow=Greatest(Coalesce(f"{field}__last_activity_at", start), start))
+        .exclude(start__isnull=True)
+    )
+    if field == "lead":
+        qs = qs.exclude(lead__status=LeadStatus.CONVERTED)
+    q = Q(pk__in=[])
+    if n is not None:
+        q |= Q(follow__lte=horizon - dt.timedelta(days=n))
+    if m is not None:
+        q |= Q(start__lte=horizon - dt.timedelta(days=m))
+    return list(qs.filter(q).select_related(field, f"{field}__owner").order_by("pk"))
+
+
+def _due(pool: Pool, horizon: dt.datetime, only: int | None = None) -> list[RecycleDue]:
+    items = _candidates(pool, horizon, only)
+    if not items:
+        return []
+    won = _won_since([i.account_id for i in items if i.account_id]) if pool.kind == PoolKind.ACCOUNT else {}
+    out = []
+    for item in items:
+        record: Any = item.lead or item.account
+        start: dt.datetime = item.start  # type: ignore[attr-defined]
+        last = record.last_activity_at
+        follow = max(last, start) if last is not None else start
+        dues: list[tuple[dt.datetime, str]] = []
+        if pool.recycle_no_follow_up_days is not None:
+            dues.append(
+                (follow + dt.timedelta(days=pool.recycle_no_follow_up_days), RecycleReason.NO_FOLLOW_UP)
+            )
+        if pool.recycle_not_converted_days is not None:
+            won_at = won.get(record.pk)
+            if won_at is None or won_at < start:
+                dues.append(
+                    (start + dt.timedelta(days=pool.recycle_not_converted_days), RecycleReason.NOT_CONVERTED)
+                )
+        if not dues:
+            continue
+        due_at, reason = min(dues, key=lambda d: d[0])
+        if item.protected_until is not None and item.protected_until > due_at:
+            due_at = item.protected_until
+        if due_at <= horizon:
+            out.append(RecycleDue(item, record, record.owner, due_at, str(reason), start, last))
+    return sorted(out, key=lambda d: (d.due_at, d.item.pk))
+
+
+def pool_recycle_preview(*, pool: Pool, on: dt.date) -> list[RecycleDue]:
+    """What the job recycles from `pool` by the end of day `on` (local time), and why; records
+    already overdue are included (the next run takes them)."""
+    end = timezone.make_aware(dt.datetime.combine(on + dt.timedelta(days=1), dt.time.min))
+    return _due(pool, end)
+
+
+def _recycle_one(pool: Pool, due: RecycleDue, now: dt.datetime) -> bool:
+    """Recycle one record in its own transaction, after checking again under the row lock."""
+    model = type(due.record)
+    field = _record_field(model)
+    with transaction.atomic():
+        item = (
+            PoolItem.objects.select_for_update(no_key=True)
+            .filter(pk=due.item.pk, in_pool=False, pool=pool)
+            .first()
+        )
+        if item is None:
+            return False
+        if not _due(pool, now, only=item.pk):
+            return False
+        record = _lock_records(model, [getattr(item, f"{field}_id")]).get(getattr(item, f"{field}_id"))
+        if record is None or record.owner_id is None:
+            return False
+        owner = record.owner
+        _put_one(
+            pool,
+            record,
+            item,
+            by=None,
+            at=now,
+            action=PoolAction.RECYCLE,
+            event=EVENT_RECYCLED,
+            recycle_reason=due.reason,
+        )
+        _notify_recycled(owner, record, pool, due.reason)  # a row in this transaction; e-mail after commit
+    return True
+
+
+def _in_language(user: Any) -> Any:
+    from django.conf import settings
+
+    return translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE)
+
+
+def _notify_recycled(owner: Any, record: Any, pool: Pool, reason: str) -> None:
+    from kehu.notifications.services import notify
+
+    with _in_language(owner):
+        notify(
+            recipients=[owner],
+            kind=KIND_RECYCLED,
+            title=_("%(record)s went back to the pool %(pool)s")
+            % {"record": _name(record), "pool": pool.name},
+            body=_("Recycled because: %(reason)s.") % {"reason": RecycleReason(reason).label},
+            url=pool.get_absolute_url(),
+            level="warning",
+            target=record,
+        )
+
+
+def _warn(pool: Pool, due: RecycleDue, now: dt.datetime) -> bool:
+    from kehu.notifications.services import notify
+
+    updated = PoolItem.objects.filter(pk=due.item.pk, warned_at__isnull=True, in_pool=False).update(
+        warned_at=now
+    )
+    if not updated:
+        return False
+    with _in_language(due.owner):
+        notify(
+            recipients=[due.owner],
+            kind=KIND_WARNING,
+            title=_("%(record)s goes back to the pool %(pool)s on %(date)s")
+            % {
+                "record": _name(due.record),
+                "pool": pool.name,
+                "date": timezone.localtime(due.due_at).strftime("%Y-%m-%d"),
+            },
+            body=_("Reason: %(reason)s. Log a follow-up or make progress to keep it.")
+            % {"reason": due.reason_label},
+            url=due.record.get_absolute_url(),
+            level="warning",
+            target=due.record,
+        )
+    return True
+
+
+def pool_recycle_due(*, now: dt.datetime | None = None) -> int:
+    """The scheduled job: recycle every record that is due (no follow-up for N days, not converted or
+    won within M days, past its protection period) back to its home pool, and warn owners K days
+    ahead (once per ownership). Idempotent. Returns how many records were recycled."""
+    now = now or timezone.now()
+    recycled = 0
+    for pool in Pool.objects.filter(is_active=True).order_by("pk"):
+        for due in _due(pool, now):
+            if _recycle_one(pool, due, now):
+                recycled += 1
+        if pool.recycle_warning_days:
+            horizon = now + dt.timedelta(days=pool.recycle_warning_days)
+            for due in _due(pool, horizon):
+                if due.due_at > now and due.item.warned_at is None:
+                    with transaction.atomic():
+                        _warn(pool, due, now)
+    return recycled
+
+
+# --- pool configuration (administration) ------------------------------------------------------
+
+POOL_FIELDS = (
+    "name",
+    "kind",
+    "description",
+    "is_active",
+    "order",
+    "max_claims_per_day",
+    "max_owned",
+    "protection_days",
+    "recycle_no_follow_up_days",
+    "recycle_not_converted_days",
+    "recycle_warning_days",
+    "cooling_off_days",
+    "return_reason_required",
+)
+POOL_M2M = ("member_users", "member_departments", "admins")
+
+
+def _pool_values(pool: Pool, data: dict[str, Any]) -> list[str]:
+    unknown = set(data) - set(POOL_FIELDS) - set(POOL_M2M)
+    if unknown:
+        raise SalesError(
+            _("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(unknown))},
+            fields={name: [_("Unknown field.")] for name in sorted(unknown)},
+        )
+    changed = owned.apply_values(pool, data, POOL_FIELDS)
+    if "name" in data:
+        pool.name = (pool.name or "").strip()
+    owned.full_clean_or_raise(pool)
+    n, m, k = pool.recycle_no_follow_up_days, pool.recycle_not_converted_days, pool.recycle_warning_days
+    if k is not None and n is None and m is None:
+        message = _("Set a recycling rule first: a warning needs something to warn about.")
+        raise SalesError(message, fields={"recycle_warning_days": [message]})
+    for value, field in ((n, "recycle_no_follow_up_days"), (m, "recycle_not_converted_days")):
+        if value is not None and value < 1:
+            message = _("At least 1 day (leave empty for no recycling).")
+            raise SalesError(message, fields={field: [message]})
+    return changed
+
+
+def _pool_m2m(pool: Pool, data: dict[str, Any]) -> None:
+    for name in POOL_M2M:
+        if name in data:
+            getattr(pool, name).set(list(data[name] or []))
+
+
+@transaction.atomic
+def pool_create(*, by: Any, data: dict[str, Any]) -> Pool:
+    """A new pool with its members, administrators and rules (``sales.pool`` "add")."""
+    owned.check_action(by, Pool, Action.ADD)
+    pool = Pool()
+    _pool_values(pool, data)
+    pool.save()
+    _pool_m2m(pool, data)
+    return pool
+
+
+@transaction.atomic
+def pool_update(*, pool: Pool, by: Any, data: dict[str, Any]) -> Pool:
+    """Change a pool's rules, members or administrators (``sales.pool`` "change"). What a pool holds
+    cannot change once records have been in it."""
+    owned.check_action(by, Pool, Action.CHANGE)
+    current = Pool.objects.select_for_update().get(pk=pool.pk)
+    before_kind = current.kind
+    changed = _pool_values(current, data)
+    if current.kind != before_kind and PoolItem.objects.filter(pool=current).exists():
+        message = _("This pool has records: what it holds cannot change.")
+        raise SalesError(message, fields={"kind": [message]})
+    if changed:
+        current.save()
+    _pool_m2m(current, data)
+    return current
+
+
+@transaction.atomic
+def pool_delete(*, pool: Pool, by: Any) -> None:
+    """Delete a pool that never held a record (otherwise: make it inactive)."""
+    owned.check_action(by, Pool, Action.DELETE)
+    if PoolItem.objects.filter(pool=pool).exists() or PoolHistory.objects.filter(pool=pool).exists():
+        raise SalesError(
+            _("The pool %(pool)s has records or history: make it inactive instead.") % {"pool": pool.name},
+            code="pool_in_use",
+        )
+    pool.delete()

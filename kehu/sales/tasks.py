@@ -1,0 +1,12 @@
+"""Celery tasks of the sales app (each loads by id or runs a service; idempotent, safe to retry)."""
+
+from celery import shared_task
+
+
+@shared_task(name="kehu.sales.tasks.pool_recycle_due")
+def pool_recycle_due() -> int:
+    """Every hour (Celery beat): recycle pool records that are due and send the warnings (once per
+    ownership). Safe to run as often as wanted."""
+    from .services.pools import pool_recycle_due as recycle
+
+    return recycle()
