@@ -3,13 +3,16 @@ forms of the tag settings and static group pages."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.choices import Action
+from kehu.core.errors import StaleObjectError
 from kehu.core.forms import ServiceFormMixin
 from kehu.core.permissions import can
 
@@ -145,19 +148,57 @@ class ColourSelect(forms.RadioSelect):
     template_name = "tags/widgets/colour_select.html"
 
 
+SNAPSHOT_SALT = "kehu.tags.settings-snapshot"
+
+
 class _SettingsForm(ServiceFormMixin, forms.ModelForm):
-    """Tags and tag groups carry no version: last write wins (settings edited by few people)."""
+    """Tags and tag groups are edited with an optimistic lock (the hidden ``version``): a save
+    started from an older version is refused, and the form says which fields someone else changed
+    meanwhile (a signed ``snapshot`` of what the user saw, like the account form)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        instance = kwargs.get("instance")
-        if instance is not None and instance.pk:
-            instance.version = None  # read by ServiceFormMixin; the hidden field is dropped below
         super().__init__(*args, **kwargs)
-        self.fields.pop("version", None)
+        if not self.is_new:
+            self.fields["snapshot"] = forms.CharField(widget=forms.HiddenInput, required=False)
+            self.initial["snapshot"] = signing.dumps(self._snapshot(self.instance), salt=SNAPSHOT_SALT)
 
-    @property
-    def version(self) -> int | None:
-        return None
+    def _snapshot(self, obj: Any) -> dict[str, str]:
+        out = {}
+        for name in self._meta.fields or ():
+            raw = str(type(obj)._meta.get_field(name).value_from_object(obj))
+            out[name] = hashlib.sha256(raw.encode()).hexdigest()[:12]
+        return out
+
+    def service_data(self) -> dict[str, Any]:
+        data = super().service_data()
+        data.pop("snapshot", None)
+        return data
+
+    def add_domain_error(self, exc: Any) -> None:
+        super().add_domain_error(exc)
+        if isinstance(exc, StaleObjectError) and not self.is_new:
+            labels = self.changed_meanwhile()
+            if labels:
+                self.add_error(None, _("Changed meanwhile: %(fields)s.") % {"fields": ", ".join(labels)})
+
+    def changed_meanwhile(self) -> list[str]:
+        """Labels of the fields whose value changed since the user opened the form."""
+        try:
+            seen = signing.loads(
+                self.data.get(self.add_prefix("snapshot"), ""), salt=SNAPSHOT_SALT, max_age=86400
+            )
+        except signing.BadSignature:
+            return []
+        model = self._meta.model
+        fresh = model._default_manager.filter(pk=self.instance.pk).first()
+        if fresh is None or not isinstance(seen, dict):
+            return []
+        now = self._snapshot(fresh)
+        return [
+            str(self.fields[name].label if name in self.fields else name)
+            for name in now
+            if name in seen and seen[name] != now[name]
+        ]
 
 
 class TagForm(_SettingsForm):

@@ -31,6 +31,7 @@ class TagGroup(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
     # Model labels ("customers.account"); empty: every taggable model.
     model_labels = models.JSONField(_("applies to"), default=list, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -72,6 +73,7 @@ class Tag(models.Model):
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Inactive tags stay on records but cannot be added.")
     )
+    version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -432,10 +432,13 @@ def tag_create(*, by: Any, data: Mapping[str, Any]) -> Tag:
 
 
 @transaction.atomic
-def tag_update(*, tag: Tag, by: Any, data: Mapping[str, Any]) -> Tag:
+def tag_update(*, tag: Tag, by: Any, data: Mapping[str, Any], version: int | None = None) -> Tag:
+    """Apply `data` (the fields to change). `version`: the one the user started from (a stale edit
+    is refused, `StaleObjectError`)."""
     _require(by, Action.CHANGE)
     _check_unknown(data, TAG_FIELDS)
     tag = Tag.objects.select_for_update().get(pk=tag.pk)
+    owned.check_version(tag, version)
     values: dict[str, Any] = {}
     if "name" in data:
         values["name"] = _clean_name(data["name"])
@@ -456,9 +459,10 @@ def tag_update(*, tag: Tag, by: Any, data: Mapping[str, Any]) -> Tag:
         _check_group_exclusive_ok(group, extra_tag=tag)
     changed = owned.apply_values(tag, values, values.keys())
     if changed:
+        tag.version += 1
         try:
             with transaction.atomic():
-                tag.save(update_fields=[*changed, "updated_at"])
+                tag.save(update_fields=[*changed, "version", "updated_at"])
         except IntegrityError as exc:
             msg = _("There is already a tag with this name.")
             raise TagsError(msg, fields={"name": [msg]}, code="tag_name_taken") from exc
@@ -612,10 +616,14 @@ def tag_group_create(*, by: Any, data: Mapping[str, Any]) -> TagGroup:
 
 
 @transaction.atomic
-def tag_group_update(*, group: TagGroup, by: Any, data: Mapping[str, Any]) -> TagGroup:
+def tag_group_update(
+    *, group: TagGroup, by: Any, data: Mapping[str, Any], version: int | None = None
+) -> TagGroup:
+    """Apply `data` (the fields to change); `version` as for `tag_update`."""
     _require(by, Action.CHANGE)
     _check_unknown(data, GROUP_FIELDS)
     group = TagGroup.objects.select_for_update().get(pk=group.pk)
+    owned.check_version(group, version)
     values: dict[str, Any] = {}
     if "name" in data:
         values["name"] = _clean_name(data["name"], max_length=100)
@@ -634,9 +642,10 @@ def tag_group_update(*, group: TagGroup, by: Any, data: Mapping[str, Any]) -> Ta
         values["model_labels"] = _clean_model_labels(data["model_labels"])
     changed = owned.apply_values(group, values, values.keys())
     if changed:
+        group.version += 1
         try:
             with transaction.atomic():
-                group.save(update_fields=[*changed, "updated_at"])
+                group.save(update_fields=[*changed, "version", "updated_at"])
         except IntegrityError as exc:
             msg = _("There is already a tag group with this name.")
             raise TagsError(msg, fields={"name": [msg]}, code="tag_group_name_taken") from exc

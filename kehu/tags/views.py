@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views import View
 
 from kehu.core.choices import Action
@@ -109,18 +110,39 @@ class TagListView(TagAdminView):
         )
 
 
-class TagEditView(TagAdminView):
-    """Create (``?group=<id>`` preselects the group) or edit a tag."""
+class SettingsEditView(TagAdminView):
+    """Create or edit a tag or a tag group (one view, configured by the subclasses): the form in the
+    htmx modal or as a page, the service's `DomainError` as form errors, and the optimistic lock:
+    the form carries the version it started from, and a stale save is refused with the fields
+    someone else changed meanwhile."""
+
+    model: type[Tag] | type[TagGroup]
+    form_class: type[TagForm] | type[TagGroupForm]
+    titles: tuple[str, str]  # (new, edit), translated when shown
+    messages: tuple[str, str]  # (created, saved), with %(name)s
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         self.action = Action.CHANGE if kwargs.get("pk") else Action.ADD
         return super().dispatch(request, *args, **kwargs)
 
-    def _render(self, request: HttpRequest, form: TagForm, tag: Tag | None) -> HttpResponse:
+    def create(self, data: dict[str, Any]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def update(self, obj: Any, data: dict[str, Any], version: int | None) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def initial(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def _object(self, pk: int | None) -> Any:
+        return get_object_or_404(self.model, pk=pk) if pk else None
+
+    def _render(self, request: HttpRequest, form: Any, obj: Any) -> HttpResponse:
+        new_title, edit_title = self.titles
         return _render_form(
             request,
             form,
-            title=_("Edit tag") if tag else _("New tag"),
+            title=_(edit_title) if obj else _(new_title),
             action_url=request.get_full_path(),
             cancel_url=reverse("tags:tag_list"),
             crumbs=_settings_crumbs(),
@@ -128,28 +150,46 @@ class TagEditView(TagAdminView):
         )
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        tag = get_object_or_404(Tag, pk=pk) if pk else None
-        initial = {}
-        if tag is None and str(request.GET.get("group", "")).isdigit():
-            initial["group"] = request.GET["group"]
-        return self._render(request, TagForm(instance=tag, initial=initial, user=request.user), tag)
+        obj = self._object(pk)
+        initial = self.initial(request, obj) if obj is None else {}
+        return self._render(request, self.form_class(instance=obj, initial=initial, user=request.user), obj)
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        tag = get_object_or_404(Tag, pk=pk) if pk else None
-        form = TagForm(request.POST, instance=tag, user=request.user)
+        obj = self._object(pk)
+        form = self.form_class(request.POST, instance=obj, user=request.user)
         if form.is_valid():
+            created_message, saved_message = self.messages
             try:
-                if tag is None:
-                    saved = services.tag_create(by=request.user, data=form.service_data())
-                    message = _("Tag “%(name)s” created.") % {"name": saved.name}
+                if obj is None:
+                    saved = self.create(form.service_data())
+                    message = _(created_message) % {"name": saved.name}
                 else:
-                    saved = services.tag_update(tag=tag, by=request.user, data=form.service_data())
-                    message = _("Tag “%(name)s” saved.") % {"name": saved.name}
+                    saved = self.update(obj, form.service_data(), form.version)
+                    message = _(saved_message) % {"name": saved.name}
             except DomainError as exc:
                 form.add_domain_error(exc)
             else:
                 return success_response(request, url=reverse("tags:tag_list"), message=message)
-        return self._render(request, form, tag)
+        return self._render(request, form, obj)
+
+
+class TagEditView(SettingsEditView):
+    """Create (``?group=<id>`` preselects the group) or edit a tag."""
+
+    model = Tag
+    form_class = TagForm
+    titles = (gettext_noop("New tag"), gettext_noop("Edit tag"))
+    messages = (gettext_noop("Tag “%(name)s” created."), gettext_noop("Tag “%(name)s” saved."))
+
+    def initial(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        group = str(request.GET.get("group", ""))
+        return {"group": group} if group.isdigit() else {}
+
+    def create(self, data: dict[str, Any]) -> Tag:
+        return services.tag_create(by=self.request.user, data=data)
+
+    def update(self, obj: Tag, data: dict[str, Any], version: int | None) -> Tag:
+        return services.tag_update(tag=obj, by=self.request.user, data=data, version=version)
 
 
 class TagDeleteView(TagAdminView):
@@ -229,38 +269,20 @@ class TagReorderView(TagAdminView):
         return _toast(_("The new order is saved."))
 
 
-class TagGroupEditView(TagAdminView):
-    def _render(self, request: HttpRequest, form: TagGroupForm, group: TagGroup | None) -> HttpResponse:
-        return _render_form(
-            request,
-            form,
-            title=_("Edit tag group") if group else _("New tag group"),
-            action_url=request.get_full_path(),
-            cancel_url=reverse("tags:tag_list"),
-            crumbs=_settings_crumbs(),
-            status=200 if is_htmx(request) or request.method == "GET" else 400,
-        )
+class TagGroupEditView(SettingsEditView):
+    model = TagGroup
+    form_class = TagGroupForm
+    titles = (gettext_noop("New tag group"), gettext_noop("Edit tag group"))
+    messages = (
+        gettext_noop("Tag group “%(name)s” created."),
+        gettext_noop("Tag group “%(name)s” saved."),
+    )
 
-    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        group = get_object_or_404(TagGroup, pk=pk) if pk else None
-        return self._render(request, TagGroupForm(instance=group, user=request.user), group)
+    def create(self, data: dict[str, Any]) -> TagGroup:
+        return services.tag_group_create(by=self.request.user, data=data)
 
-    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        group = get_object_or_404(TagGroup, pk=pk) if pk else None
-        form = TagGroupForm(request.POST, instance=group, user=request.user)
-        if form.is_valid():
-            try:
-                if group is None:
-                    saved = services.tag_group_create(by=request.user, data=form.service_data())
-                    message = _("Tag group “%(name)s” created.") % {"name": saved.name}
-                else:
-                    saved = services.tag_group_update(group=group, by=request.user, data=form.service_data())
-                    message = _("Tag group “%(name)s” saved.") % {"name": saved.name}
-            except DomainError as exc:
-                form.add_domain_error(exc)
-            else:
-                return success_response(request, url=reverse("tags:tag_list"), message=message)
-        return self._render(request, form, group)
+    def update(self, obj: TagGroup, data: dict[str, Any], version: int | None) -> TagGroup:
+        return services.tag_group_update(group=obj, by=self.request.user, data=data, version=version)
 
 
 class TagGroupDeleteView(TagAdminView):

@@ -18,10 +18,16 @@ class TagSerializer(serializers.ModelSerializer):
     )
     colour = serializers.ChoiceField(choices=TagColour.choices, required=False)
     order = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="Send it back to refuse stale edits (409).",
+    )
 
     class Meta:
         model = Tag
-        fields = ["id", "name", "group", "colour", "description", "order", "is_active"]
+        fields = ["id", "name", "group", "colour", "description", "order", "is_active", "version"]
 
 
 class TagGroupSerializer(serializers.ModelSerializer):
@@ -33,10 +39,16 @@ class TagGroupSerializer(serializers.ModelSerializer):
         max_length=50,
         help_text='Model labels the group\'s tags apply to (e.g. "customers.account"); empty: all.',
     )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="Send it back to refuse stale edits (409).",
+    )
 
     class Meta:
         model = TagGroup
-        fields = ["id", "name", "colour", "description", "exclusive", "order", "model_labels"]
+        fields = ["id", "name", "colour", "description", "exclusive", "order", "model_labels", "version"]
 
 
 def _validate_model(value: str) -> str:

@@ -79,10 +79,12 @@ class TagViewSet(_ServiceViewSet):
         return qs
 
     def service_create(self, data: dict[str, Any]) -> Tag:
+        data.pop("version", None)
         return services.tag_create(by=self.request.user, data=data)
 
     def service_update(self, obj: Tag, data: dict[str, Any]) -> Tag:
-        return services.tag_update(tag=obj, by=self.request.user, data=data)
+        version = data.pop("version", None)
+        return services.tag_update(tag=obj, by=self.request.user, data=data, version=version)
 
     def perform_destroy(self, instance: Tag) -> None:
         services.tag_delete(tag=instance, by=self.request.user)
@@ -116,10 +118,12 @@ class TagGroupViewSet(_ServiceViewSet):
     queryset = TagGroup.objects.all()
 
     def service_create(self, data: dict[str, Any]) -> TagGroup:
+        data.pop("version", None)
         return services.tag_group_create(by=self.request.user, data=data)
 
     def service_update(self, obj: TagGroup, data: dict[str, Any]) -> TagGroup:
-        return services.tag_group_update(group=obj, by=self.request.user, data=data)
+        version = data.pop("version", None)
+        return services.tag_group_update(group=obj, by=self.request.user, data=data, version=version)
 
     def perform_destroy(self, instance: TagGroup) -> None:
         services.tag_group_delete(group=instance, by=self.request.user)

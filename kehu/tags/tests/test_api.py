@@ -277,3 +277,23 @@ class TestTagsOnRecords:
                 "string",
             }
             assert "ids or names" in write["description"]
+
+
+def test_stale_tag_and_group_edits_are_409(sales: Any, client: Client) -> None:
+    tag = TagFactory.create(name="VIP")
+    group = TagGroupFactory.create(name="等级")
+    client.force_login(sales.admin)
+    assert client.get(f"{API}{tag.pk}/").json()["version"] == 1
+    r = client.patch(f"{API}{tag.pk}/", {"name": "A", "version": 1}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = client.patch(f"{API}{tag.pk}/", {"name": "B", "version": 1}, content_type="application/json")
+    assert r.status_code == 409 and r.json()["code"] == "stale_object"
+    assert Tag.objects.get(pk=tag.pk).name == "A"
+    url = f"{API}groups/{group.pk}/"
+    assert (
+        client.patch(url, {"exclusive": True, "version": 1}, content_type="application/json").status_code
+        == 200
+    )
+    r = client.patch(url, {"name": "x", "version": 1}, content_type="application/json")
+    assert r.status_code == 409
+    assert TagGroup.objects.get(pk=group.pk).name == "等级"

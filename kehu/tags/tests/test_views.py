@@ -309,3 +309,65 @@ def test_account_page_offers_add_to_group(sales: Any, client: Client) -> None:
     client.force_login(sales.rep1)
     html = client.get(f"/customers/accounts/{acc.pk}/").content.decode()
     assert f"/groups/add/customers.account/{acc.pk}/" in html
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    match = re.search(rf'name="{name}" value="([^"]*)"', html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
+    assert match is not None, name
+    return match.group(1)
+
+
+class TestOptimisticLock:
+    """Tag settings: a save started from an older version is refused, with the changed fields."""
+
+    def test_stale_tag_edit_is_refused_with_the_changed_fields(self, sales: Any, client: Client) -> None:
+        from .. import services
+
+        tag = TagFactory.create(name="VIP", colour="blue")
+        client.force_login(sales.admin)
+        html = client.get(f"/settings/tags/{tag.pk}/edit/").content.decode()
+        seen = {"version": _hidden(html, "version"), "snapshot": _hidden(html, "snapshot")}
+        services.tag_update(tag=tag, by=sales.admin, data={"name": "大客户"})  # someone else, meanwhile
+        r = client.post(
+            f"/settings/tags/{tag.pk}/edit/",
+            {"name": "VIP", "colour": "red", "is_active": "on", **seen},
+            headers=HTMX,
+        )
+        body = r.content.decode()
+        assert r.status_code == 200 and "Someone else changed" in body
+        assert "Changed meanwhile: Name." in body
+        tag.refresh_from_db()
+        assert (tag.name, tag.colour, tag.version) == ("大客户", "blue", 2)
+        # started from the current version: saved, and the version moves on
+        html = client.get(f"/settings/tags/{tag.pk}/edit/").content.decode()
+        seen = {"version": _hidden(html, "version"), "snapshot": _hidden(html, "snapshot")}
+        r = client.post(
+            f"/settings/tags/{tag.pk}/edit/",
+            {"name": "大客户", "colour": "red", "is_active": "on", **seen},
+            headers=HTMX,
+        )
+        assert r.status_code == 204
+        tag.refresh_from_db()
+        assert (tag.colour, tag.version) == ("red", 3)
+
+    def test_stale_tag_group_edit_is_refused_in_chinese(self, sales: Any, client: Client) -> None:
+        from .. import services
+
+        group = TagGroupFactory.create(name="等级")
+        client.force_login(sales.admin)
+        html = client.get(f"/settings/tags/groups/{group.pk}/edit/").content.decode()
+        seen = {"version": _hidden(html, "version"), "snapshot": _hidden(html, "snapshot")}
+        services.tag_group_update(group=group, by=sales.admin, data={"exclusive": True})
+        r = client.post(
+            f"/settings/tags/groups/{group.pk}/edit/",
+            {"name": "客户等级", "colour": "blue", **seen},
+            headers={"Accept-Language": "zh-hans"},
+        )
+        body = r.content.decode()
+        assert r.status_code == 400 and "在此期间已被他人修改的字段：每条记录限一个标签。" in body
+        group.refresh_from_db()
+        assert (group.name, group.exclusive, group.version) == ("等级", True, 2)
