@@ -38,6 +38,11 @@ class ActivitiesConfig(AppConfig):
 
         exporting.register()
         reminders.register()
+        from kehu.notifications.sections import register_section
+
+        from .views_preferences import reminder_defaults_card
+
+        register_section("activities.reminder_defaults", reminder_defaults_card, order=10)
         panels.register()
 
         navigation.register_group("activities", _("Activities"), icon="calendar-event", order=20)

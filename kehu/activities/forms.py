@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kehu.core.choices import Action
 from kehu.core.forms import RemoteSelect, ServiceFormMixin
@@ -201,6 +202,16 @@ class TaskForm(_ActivityForm):
                 self.fields[name].widget.attrs["min"] = 0 if name == "remind_before_minutes" else 1
         if "recurrence_interval" in self.fields:
             self.fields["recurrence_interval"].required = False
+        if self.is_new and "remind_before_minutes" in self.fields:
+            self.fields["remind_before_minutes"].help_text = _(
+                "Empty: your default reminder (notification preferences). 0: at the due time."
+            )
+
+    def service_data(self) -> dict[str, Any]:
+        data = super().service_data()
+        if self.is_new and data.get("remind_before_minutes") is None:
+            data.pop("remind_before_minutes", None)  # the assignee's default reminder
+        return data
 
     def clean_recurrence_interval(self) -> int:
         return self.cleaned_data.get("recurrence_interval") or 1
@@ -218,3 +229,42 @@ TASK_STATUS_ACTIONS = {
     "reopen": TaskStatus.OPEN,
     "cancel": TaskStatus.CANCELLED,
 }
+
+
+def _before_label(minutes: int) -> str:
+    if minutes == 0:
+        return str(_("At the due time"))
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return ngettext("%(n)s day before", "%(n)s days before", days) % {"n": days}
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("%(n)s hour before", "%(n)s hours before", hours) % {"n": hours}
+    return ngettext("%(n)s minute before", "%(n)s minutes before", minutes) % {"n": minutes}
+
+
+BEFORE_CHOICES = (0, 5, 10, 15, 30, 60, 120, 240, 1440, 2880)
+
+
+class ReminderDefaultsForm(forms.Form):
+    """The default reminder of new tasks (on the notification preferences page)."""
+
+    before_minutes = forms.TypedChoiceField(
+        label=_("Tasks with a due time: remind me"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    all_day_at = forms.TimeField(
+        label=_("All-day tasks: remind me at"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        input_formats=["%H:%M", "%H:%M:%S"],
+        help_text=_("On the task's day, in your time zone. Empty: no reminder."),
+    )
+
+    def __init__(self, *args: Any, current: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        values = sorted({*BEFORE_CHOICES, *([current] if current is not None else [])})
+        field = self.fields["before_minutes"]
+        field.choices = [("", _("No reminder")), *((m, _before_label(m)) for m in values)]  # type: ignore[attr-defined]

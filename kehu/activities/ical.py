@@ -84,7 +84,10 @@ def _task_event(cal: Any, task: Task, user_tz: dt.tzinfo) -> None:
         alarm = event.add("valarm")
         alarm.add("action").value = "DISPLAY"
         alarm.add("description").value = _clean(title)
-        alarm.add("trigger").value = -dt.timedelta(minutes=task.remind_before_minutes)
+        trigger = alarm.add("trigger")
+        trigger.value = -dt.timedelta(minutes=task.remind_before_minutes)
+        if task.all_day:  # counted back from the end of the day, like Kehu's own reminder
+            trigger.params["RELATED"] = ["END"]
 
 
 def _interaction_event(cal: Any, item: Interaction) -> None:

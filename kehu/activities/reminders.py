@@ -4,7 +4,10 @@ Rules
 -----
 * A task has at most one pending reminder: for its assignee (the owner), at
   ``due_at - remind_before_minutes``, while the task is open (open / in progress), has a due time
-  in the future and a "remind before". Every task write calls `reminder_schedule_for_task`, which
+  in the future and a "remind before". An all-day task counts back from the end of its day in the
+  assignee's time zone instead (it is due by then): 900 minutes before is 09:00 on the day. A new
+  task without a "remind before" gets its assignee's default (`kehu.activities.preferences`).
+  Every task write calls `reminder_schedule_for_task`, which
   cancels pending reminders that no longer match (new due time, new assignee, done, cancelled,
   reminder switched off) and plans the one that does. It is idempotent: calling it twice changes
   nothing, and a reminder already sent for the same moment is not planned again.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -62,24 +66,62 @@ def max_late() -> dt.timedelta:
     return dt.timedelta(hours=getattr(settings, "KEHU_REMINDER_MAX_LATE_HOURS", 24))
 
 
-def planned_reminder(task: Task) -> tuple[int, dt.datetime] | None:
-    """(recipient id, remind at) the task asks for, or None."""
-    if (
-        task.pk is None
-        or not task.is_open
-        or task.due_at is None
-        or task.remind_before_minutes is None
-        or task.owner_id is None
-    ):
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def reminder_anchor(task: Task, time_zone: str = "") -> dt.datetime | None:
+    """The moment a task's "remind before" counts back from: its due time, or for an all-day task
+    the end of its day in the assignee's time zone (an all-day task is due by the end of the day,
+    so 900 minutes before is 09:00 on the day)."""
+    if task.due_at is None:
         return None
-    return task.owner_id, task.due_at - dt.timedelta(minutes=task.remind_before_minutes)
+    if not task.all_day:
+        return task.due_at
+    tz = _zone(time_zone)
+    day = timezone.localtime(task.due_at, tz).date()
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min), tz)
+
+
+def reminder_moment(task: Task, time_zone: str = "") -> dt.datetime | None:
+    """When the task's reminder goes off (None: no reminder). For an all-day task the minutes are
+    counted on the wall clock of its day, so 900 is 09:00 also on a daylight-saving day."""
+    anchor = reminder_anchor(task, time_zone)
+    if anchor is None or task.remind_before_minutes is None:
+        return None
+    if not task.all_day:
+        return anchor - dt.timedelta(minutes=task.remind_before_minutes)
+    tz = _zone(time_zone)
+    local = timezone.localtime(anchor, tz).replace(tzinfo=None)
+    return timezone.make_aware(local - dt.timedelta(minutes=task.remind_before_minutes), tz)
+
+
+def _owner_time_zone(task: Task) -> str:
+    if not task.all_day or task.owner_id is None:
+        return ""
+    value = get_user_model().objects.filter(pk=task.owner_id).values_list("time_zone", flat=True).first()
+    return str(value or "")
+
+
+def planned_reminder(task: Task, time_zone: str = "") -> tuple[int, dt.datetime] | None:
+    """(recipient id, remind at) the task asks for, or None. `time_zone`: the assignee's (it
+    places an all-day task's day)."""
+    if task.pk is None or not task.is_open or task.owner_id is None:
+        return None
+    moment = reminder_moment(task, time_zone)
+    return None if moment is None else (task.owner_id, moment)
 
 
 @transaction.atomic
 def reminder_schedule_for_task(*, task: Task, now: dt.datetime | None = None) -> None:
     """Make the task's pending reminders match the task (see the module rules). Idempotent."""
-    wanted = planned_reminder(task)
-    if wanted is not None and task.due_at is not None and task.due_at <= (now or timezone.now()):
+    time_zone = _owner_time_zone(task)
+    wanted = planned_reminder(task, time_zone)
+    anchor = reminder_anchor(task, time_zone)
+    if wanted is not None and anchor is not None and anchor <= (now or timezone.now()):
         wanted = None  # already due: the task shows as overdue, a reminder now would be noise
     pending = Reminder.objects.filter(task_id=task.pk, status=ReminderStatus.PENDING)
     if wanted is None:
@@ -132,7 +174,7 @@ def reminders_send_batch(*, now: dt.datetime | None = None, limit: int = 500) ->
             task is None
             or user is None
             or not user.is_active
-            or planned_reminder(task) != (reminder.recipient_id, reminder.remind_at)
+            or planned_reminder(task, _user_time_zone(user)) != (reminder.recipient_id, reminder.remind_at)
             or reminder.remind_at < oldest
         ):
             cancelled.append(reminder.pk)  # stale (the task changed) or missed (too late)

@@ -9,7 +9,9 @@ Side effects kept here, in the same transaction:
 * logging an interaction writes the timeline event ``interaction.logged`` on the account (and
   contact) and moves their "last contact" forward (`customers.services.account_record_activity`,
   never backward); a "next follow-up" time creates a follow-up task for the interaction's owner
-  (moved or cancelled when the time changes or is cleared);
+  (moved or cancelled when the time changes or is cleared), reminded by its owner's default reminder;
+* a task created without a "remind before" gets its assignee's default reminder
+  (`kehu.activities.preferences`);
 * tasks write ``task.created`` / ``task.completed`` on the account's timeline, completing a
   recurring task creates its next occurrence, and every task write re-plans its reminders through
   `reminders_sync_for_task` (the reminder module, `kehu.activities.reminders`).
@@ -39,6 +41,7 @@ from kehu.customfields.services import custom_values_clean
 
 from .choices import OPEN_TASK_STATUSES, Recurrence, TaskStatus
 from .models import CustomerActivity, Interaction, Task, contact_belongs_to_account
+from .preferences import default_remind_before
 
 
 class ActivitiesError(DomainError):
@@ -246,6 +249,7 @@ def _sync_follow_up(interaction: Interaction, by: Any) -> list[str]:
         contact_id=interaction.contact_id,
         interaction=interaction,
         created_by=by,
+        remind_before_minutes=default_remind_before(owner=interaction.owner, due_at=when, all_day=False),
     )
     owned.set_owner(task, interaction.owner)
     task.save()
@@ -417,6 +421,10 @@ def task_create(*, by: Any, data: TaskData, interaction: Interaction | None = No
     task = Task(created_by=by, account=account, contact=contact, interaction=interaction)
     owned.apply_values(task, values, TASK_FIELDS)
     owned.set_owner(task, owner)
+    if "remind_before_minutes" not in values:  # none given: the assignee's default reminder
+        task.remind_before_minutes = default_remind_before(
+            owner=owner, due_at=task.due_at, all_day=task.all_day
+        )
     _check_task(task)
     owned.full_clean_or_raise(task, exclude=_CLEAN_EXCLUDE)
     task.save()

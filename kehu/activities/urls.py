@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views, views_calendar
+from . import views, views_calendar, views_preferences
 
 app_name = "activities"
 
@@ -27,6 +27,7 @@ urlpatterns = [
         for action in ("complete", "reopen", "cancel")
     ],
     path("contacts/autocomplete/", views.ContactAutocompleteView.as_view(), name="contact_autocomplete"),
+    path("reminder-defaults/", views_preferences.reminder_defaults, name="reminder_defaults"),
     # Calendar (kehu/activities/views_calendar.py)
     path("calendar/", views_calendar.CalendarView.as_view(), name="calendar"),
     path("calendar/subscribe/", views_calendar.calendar_feed_page, name="calendar_feed"),

@@ -19,7 +19,7 @@ from kehu.core.errors import DomainError
 from kehu.core.permissions import can
 from kehu.customers.models import Contact
 
-from . import selectors, services
+from . import reminders, selectors, services
 from .filtersets import InteractionFilterSet, TaskFilterSet
 from .forms import InteractionForm, TaskForm
 from .models import Interaction, Task
@@ -103,6 +103,9 @@ class TaskDetailView(generic.ObjectDetailView):
             "activities/_task_overview.html",
             icon="info-circle",
             order=0,
+            context=lambda request, obj: {
+                "remind_at": reminders.reminder_moment(obj, getattr(obj.owner, "time_zone", "") or ""),
+            },
         )
     ]
 

@@ -148,4 +148,10 @@ def preferences(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "notifications/_preferences_form.html", context)
+    from django.utils.safestring import mark_safe
+
+    from .sections import all_sections
+
+    # The other apps' cards (their own templates render and escape their content).
+    context["sections"] = [mark_safe(section.render(request)) for section in all_sections()]  # noqa: S308
     return render(request, "notifications/preferences.html", context)

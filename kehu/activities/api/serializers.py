@@ -56,7 +56,10 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
         help_text="Colleagues who took part (user ids).",
     )
     participant_contacts = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.none(), many=True, required=False, help_text="Other contacts present."
+        queryset=Contact.objects.none(),
+        many=True,
+        required=False,
+        help_text="Other contacts present: ids of contacts you may view that work with the account.",
     )
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
@@ -133,7 +136,14 @@ class TaskSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
     )
     recurrence_interval = serializers.IntegerField(required=False, min_value=1, max_value=366)
     remind_before_minutes = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=525_600, help_text="Empty: no reminder."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=525_600,
+        help_text=(
+            "Minutes before the due time (an all-day task: before the end of its day); null: no "
+            "reminder. Left out when creating: the assignee's default reminder."
+        ),
     )
     version = serializers.IntegerField(required=False, min_value=1)
     is_overdue = serializers.SerializerMethodField()

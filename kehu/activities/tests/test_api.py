@@ -154,3 +154,29 @@ def test_export_of_tasks(sales: Any, client: Any) -> None:
     assert [t.title for t in rows] == ["=HYPERLINK(1)"]
     assert {c.key for c in exporter.columns(sales.rep1)} >= {"title", "due_at", "status", "owner"}
     assert get_exporter("activities.interaction").queryset(sales.rep1, {"kind": ["call"]}).count() == 0
+
+
+def test_task_created_without_remind_before_gets_the_default_and_null_means_none(
+    sales: Any, client: Any
+) -> None:
+    from kehu.activities import preferences
+
+    preferences.reminder_defaults_set(user=sales.rep1, before_minutes=10, all_day_at=None)
+    client.force_login(sales.rep1)
+    body = {"title": "API 默认提醒", "due_at": "2030-01-01T09:00:00+08:00"}
+    response = client.post(f"{API}/tasks/", body, content_type="application/json")
+    assert response.status_code == 201 and response.json()["remind_before_minutes"] == 10
+    response = client.post(
+        f"{API}/tasks/", {**body, "remind_before_minutes": None}, content_type="application/json"
+    )
+    assert response.status_code == 201 and response.json()["remind_before_minutes"] is None
+    # An other account's contact among the participants: a field error.
+    account = AccountFactory.create(owner=sales.rep1)
+    stranger = ContactFactory.create(owner=sales.rep1)
+    response = client.post(
+        f"{API}/interactions/",
+        {"subject": "会", "account": account.pk, "participant_contacts": [stranger.pk]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"participant_contacts"}

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -13,7 +14,7 @@ from django.db import connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.activities import reminders, services
+from kehu.activities import preferences, reminders, services
 from kehu.activities import tasks as celery_tasks
 from kehu.activities.choices import ReminderStatus
 from kehu.activities.models import Reminder, Task
@@ -281,3 +282,169 @@ def test_parallel_workers_send_each_reminder_exactly_once(tmp_path: Path, compan
     assert errors == []
     assert sum(results) == 30
     assert counts == (30, 30, 30)  # one notification per reminder, every reminder sent
+
+
+# --- default reminders (the assignee's preference) ----------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_a_task_without_a_reminder_gets_its_assignees_default(sales: Any) -> None:
+    # The site default (30 minutes before), for a task created without the field.
+    task = services.task_create(
+        by=sales.rep1, data={"title": "默认提醒", "due_at": timezone.now() + HOUR * 5}
+    )
+    assert task.remind_before_minutes == 30
+    assert _pending(task) == [(sales.rep1.pk, _due(task) - dt.timedelta(minutes=30))]
+    # An explicit "no reminder" stays so; a task without a due time has none.
+    assert _task(sales, remind=None).remind_before_minutes is None
+    assert services.task_create(by=sales.rep1, data={"title": "无期限"}).remind_before_minutes is None
+    # The assignee's preference counts, not the creator's.
+    preferences.reminder_defaults_set(user=sales.rep2, before_minutes=120, all_day_at=None)
+    grant(sales.role_manager, "activities.task", Action.ASSIGN, scope=Scope.DEPARTMENT)
+    given = services.task_create(
+        by=sales.manager1,
+        data={"title": "交给rep2", "due_at": timezone.now() + HOUR * 5, "owner": sales.rep2},
+    )
+    assert given.remind_before_minutes == 120
+    assert _pending(given) == [(sales.rep2.pk, _due(given) - dt.timedelta(hours=2))]
+    # Switched off: no reminder.
+    preferences.reminder_defaults_set(user=sales.rep1, before_minutes=None, all_day_at=None)
+    off = services.task_create(by=sales.rep1, data={"title": "不提醒", "due_at": timezone.now() + HOUR * 5})
+    assert off.remind_before_minutes is None and _pending(off) == []
+
+
+def test_site_default_comes_from_settings(sales: Any, settings: Any) -> None:
+    settings.KEHU_REMINDER_DEFAULT_MINUTES = None
+    settings.KEHU_REMINDER_DEFAULT_ALL_DAY_AT = "08:30"
+    defaults = preferences.reminder_defaults(user=sales.rep1)
+    assert (defaults.before_minutes, defaults.all_day_at, defaults.chosen) == (None, dt.time(8, 30), False)
+    task = services.task_create(by=sales.rep1, data={"title": "x", "due_at": timezone.now() + HOUR})
+    assert task.remind_before_minutes is None
+    with pytest.raises(preferences.ReminderPreferenceError) as err:
+        preferences.reminder_defaults_set(user=sales.rep1, before_minutes=-5, all_day_at=None)
+    assert set(err.value.fields) == {"before_minutes"}
+
+
+def test_all_day_task_is_reminded_at_nine_on_its_day_in_the_assignees_time_zone(sales: Any) -> None:
+    User.objects.filter(pk=sales.rep1.pk).update(time_zone="Asia/Shanghai", language="en")
+    rep1 = User.objects.get(pk=sales.rep1.pk)
+    # Due 4 March 2030 (entered as midnight in Shanghai, i.e. 3 March 16:00 UTC).
+    due = dt.datetime(2030, 3, 4, tzinfo=SHANGHAI)
+    task = services.task_create(by=rep1, data={"title": "全天任务", "due_at": due, "all_day": True})
+    assert task.remind_before_minutes == 900  # 15 hours before the end of the day
+    nine = dt.datetime(2030, 3, 4, 9, 0, tzinfo=SHANGHAI)
+    assert _pending(task) == [(rep1.pk, nine)]
+    # Time travel: past the due midnight the all-day task is not yet late, so it keeps its reminder.
+    reminders.reminder_schedule_for_task(task=task, now=dt.datetime(2030, 3, 4, 6, 0, tzinfo=SHANGHAI))
+    assert _pending(task) == [(rep1.pk, nine)]
+    assert reminders.reminders_send_due(now=nine - dt.timedelta(minutes=1)) == 0
+    assert reminders.reminders_send_due(now=nine) == 1
+    assert Notification.objects.get().body.startswith("Due 03/04/2030")
+    # Another time of day: 08:15 is 945 minutes before the end of the day.
+    preferences.reminder_defaults_set(user=rep1, before_minutes=30, all_day_at=dt.time(8, 15))
+    other = services.task_create(by=rep1, data={"title": "另一个", "due_at": due, "all_day": True})
+    assert other.remind_before_minutes == 945
+    assert _pending(other) == [(rep1.pk, dt.datetime(2030, 3, 4, 8, 15, tzinfo=SHANGHAI))]
+    # The next day it is overdue: no reminder is planned any more.
+    reminders.reminder_schedule_for_task(task=other, now=dt.datetime(2030, 3, 5, 0, 1, tzinfo=SHANGHAI))
+    assert _pending(other) == []
+
+
+def test_interaction_follow_up_task_gets_the_owners_default_reminder(
+    sales: Any, django_capture_on_commit_callbacks
+) -> None:
+    preferences.reminder_defaults_set(user=sales.rep1, before_minutes=60, all_day_at=None)
+    account = AccountFactory.create(owner=sales.rep1)
+    now = timezone.now()
+    follow_up = now + dt.timedelta(days=2)
+    interaction = services.interaction_create(
+        by=sales.rep1,
+        data={"subject": "拜访", "account": account, "occurred_at": now, "next_follow_up_at": follow_up},
+    )
+    assert interaction.task is not None
+    task = interaction.task
+    assert task.remind_before_minutes == 60
+    remind_at = follow_up - HOUR
+    assert _pending(task) == [(sales.rep1.pk, remind_at)]
+    # Moving the follow-up moves the reminder; it goes off an hour before the new time.
+    later = follow_up + dt.timedelta(days=1)
+    services.interaction_update(
+        interaction=interaction, by=sales.rep1, data={"next_follow_up_at": later}, version=interaction.version
+    )
+    assert _pending(task) == [(sales.rep1.pk, later - HOUR)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders.reminders_send_due(now=later - HOUR - dt.timedelta(seconds=1)) == 0
+        assert reminders.reminders_send_due(now=later - HOUR) == 1
+    assert Notification.objects.get().title == "Reminder: Follow up: 拜访"
+
+
+def test_task_form_empty_reminder_means_the_default_on_create_only(sales: Any, client: Any) -> None:
+    preferences.reminder_defaults_set(user=sales.rep1, before_minutes=15, all_day_at=None)
+    client.force_login(sales.rep1)
+    html = client.get("/activities/tasks/add/").content.decode()
+    assert "Empty: your default reminder" in html
+    data = {"title": "表单任务", "priority": "normal", "recurrence": "none", "due_at": "2030-01-02T10:00"}
+    assert client.post("/activities/tasks/add/", {**data, "remind_before_minutes": ""}).status_code == 302
+    task = Task.objects.get(title="表单任务")
+    assert task.remind_before_minutes == 15
+    response = client.post(
+        f"/activities/tasks/{task.pk}/edit/",
+        {**data, "status": "open", "remind_before_minutes": "", "version": task.version},
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.remind_before_minutes is None and _pending(task) == []
+
+
+def test_all_day_alarm_in_the_feed_counts_from_the_end_of_the_day(sales: Any) -> None:
+    from kehu.activities import calendar, ical
+
+    due = timezone.now() + dt.timedelta(days=3)
+    task = services.task_create(by=sales.rep1, data={"title": "全天", "due_at": due, "all_day": True})
+    assert task.remind_before_minutes == 900
+    calendar.calendar_feed_create(user=sales.rep1)
+    text = ical.feed_ics(user=sales.rep1)
+    assert "TRIGGER;RELATED=END:-PT15H" in text
+
+
+def test_default_reminder_card_on_the_notification_preferences_page(
+    sales: Any, client: Any, company: Any
+) -> None:
+    client.force_login(sales.rep1)
+    html = client.get("/notifications/preferences/").content.decode()
+    card = html.split('id="reminder-defaults"')[1].split("</form>")[0]
+    assert 'hx-post="/activities/reminder-defaults/"' in html
+    assert '<option value="30" selected>30 minutes before</option>' in card
+    assert 'name="all_day_at" value="09:00"' in card
+    # htmx saves on change and answers the card.
+    response = client.post(
+        "/activities/reminder-defaults/",
+        {"before_minutes": "120", "all_day_at": "08:30"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200 and 'id="reminder-defaults-saved"' in response.content.decode()
+    assert '<option value="120" selected>2 hours before</option>' in response.content.decode()
+    defaults = preferences.reminder_defaults(user=sales.rep1)
+    assert (defaults.before_minutes, defaults.all_day_at) == (120, dt.time(8, 30))
+    # Bad input: a field error, nothing saved.
+    response = client.post(
+        "/activities/reminder-defaults/",
+        {"before_minutes": "-1", "all_day_at": "25:99"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "reminder-defaults-saved" not in body
+    assert body.count("invalid-feedback") >= 2
+    assert preferences.reminder_defaults(user=sales.rep1) == defaults
+    # Without JavaScript: saved, back to the page. Both empty: no default reminders.
+    response = client.post("/activities/reminder-defaults/", {"before_minutes": "", "all_day_at": ""})
+    assert response.status_code == 302 and response["Location"] == "/notifications/preferences/"
+    defaults = preferences.reminder_defaults(user=sales.rep1)
+    assert (defaults.before_minutes, defaults.all_day_at) == (None, None)
+    # Someone without tasks does not see the card; signed out cannot post.
+    client.force_login(company.nobody)
+    assert 'id="reminder-defaults"' not in client.get("/notifications/preferences/").content.decode()
+    client.logout()
+    assert client.post("/activities/reminder-defaults/", {"before_minutes": "5"}).status_code == 302
+    assert client.get("/activities/reminder-defaults/").status_code in (302, 405)
