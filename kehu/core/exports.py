@@ -10,15 +10,17 @@ view. Hooks in `export_hooks` (the audit app registers one) run when an export s
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import decimal
+import io
 import json
 import logging
+import math
 import re
 import secrets
 import tempfile
+import zipfile
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -229,46 +231,153 @@ def write_csv(fh: IO[str], header: list[str], rows: Iterable[list[Any]], tick: C
 def write_xlsx(
     path: Path, title: str, header: list[str], rows: Iterable[list[Any]], tick: Callable[[int], None]
 ) -> int:
-    """openpyxl in write-only mode: rows go straight to the file, memory stays flat."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=_sheet_title(title))
-    ws.freeze_panes = "A2"
-    for i, label in enumerate(header):
-        ws.column_dimensions[_column_letter(i)].width = max(10, min(40, len(label) * 2 + 4))
-    bold = Font(bold=True)
-    head = []
-    for label in header:
-        cell = WriteOnlyCell(ws, value=_xlsx_text(neutralise(label)))
-        cell.font = bold
-        head.append(cell)
+    """A one-sheet XLSX written as a stream: the sheet's XML goes straight into the zip entry as the
+    rows come (inline strings, no shared-string table, no cell objects), so memory stays flat and
+    100,000 rows take seconds (openpyxl's write-only mode spent ~10 ms per row building and
+    serialising cell objects). Text is always text (never a formula); dates and times are Excel
+    serial numbers with a date format; the header is bold and frozen."""
+    widths = [max(10, min(40, len(label) * 2 + 4)) for label in header]
+    letters = [_column_letter(i) for i in range(max(len(header), 1))]
     count = 0
-    try:
-        ws.append(head)
-        for row in rows:
-            cells = []
-            for value in row:
-                value = _xlsx_text(value)
-                cell = WriteOnlyCell(ws, value=value)
-                if isinstance(value, dt.datetime):
-                    cell.number_format = "yyyy-mm-dd hh:mm:ss"
-                elif isinstance(value, dt.date):
-                    cell.number_format = "yyyy-mm-dd"
-                elif isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text
-                cells.append(cell)
-            ws.append(cells)
-            count += 1
-            tick(count)
-    except BaseException:
-        with contextlib.suppress(Exception):  # release openpyxl's temporary sheet file
-            ws.close()
-        raise
-    wb.save(path)
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+    ):
+        for name, body in _xlsx_parts(_sheet_title(title)).items():
+            zf.writestr(name, body)
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw:
+            out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            out.write(_SHEET_HEAD)
+            out.write(
+                "<cols>"
+                + "".join(
+                    f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>'
+                    for i, w in enumerate(widths)
+                )
+                + "</cols>"
+                if widths
+                else ""
+            )
+            out.write("<sheetData>")
+            out.write(_xlsx_row(1, [neutralise(h) for h in header], letters, style=_BOLD))
+            chunk: list[str] = []
+            for row in rows:
+                count += 1
+                if len(letters) < len(row):
+                    letters += [_column_letter(i) for i in range(len(letters), len(row))]
+                chunk.append(_xlsx_row(count + 1, row, letters))
+                if len(chunk) >= 500:
+                    out.write("".join(chunk))
+                    chunk.clear()
+                tick(count)
+            out.write("".join(chunk))
+            out.write("</sheetData></worksheet>")
+            out.flush()
+            out.detach()
     return count
+
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_SHEET_HEAD = (
+    f'{_XML_DECL}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}">'
+    '<sheetViews><sheetView workbookViewId="0">'
+    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+    '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+    "</sheetView></sheetViews>"
+    '<sheetFormatPr defaultRowHeight="15"/>'
+)
+# Cell styles (indexes into cellXfs of styles.xml).
+_BOLD, _DATETIME, _DATE, _TIME = 1, 2, 3, 4
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_EXCEL_MAX_TEXT = 32767
+
+
+def _xlsx_parts(sheet_title: str) -> dict[str, str]:
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    return {
+        "[Content_Types].xml": (
+            f'{_XML_DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.worksheet+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{ct}.styles+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            f'{_XML_DECL}<Relationships xmlns="{_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'{_XML_DECL}<workbook xmlns="{_NS}" xmlns:r="{_REL_NS}">'
+            f'<sheets><sheet name="{_xml_escape(sheet_title, quote=True)}" sheetId="1" r:id="rId1"/></sheets>'
+            "</workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'{_XML_DECL}<Relationships xmlns="{_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/styles.xml": (
+            f'{_XML_DECL}<styleSheet xmlns="{_NS}">'
+            '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/>'
+            '<numFmt numFmtId="165" formatCode="yyyy-mm-dd"/><numFmt numFmtId="166" formatCode="hh:mm:ss"/>'
+            "</numFmts>"
+            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            "</cellXfs>"
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            "</styleSheet>"
+        ),
+    }
+
+
+def _xml_escape(text: str, *, quote: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;") if quote else text
+
+
+def _xlsx_row(number: int, values: list[Any], letters: list[str], style: int = 0) -> str:
+    parts = [f'<row r="{number}">']
+    s = f' s="{style}"' if style else ""
+    for i, value in enumerate(values):
+        if value is None or value == "":
+            continue
+        ref = f"{letters[i]}{number}"
+        if isinstance(value, str):
+            text = _xml_escape(_xlsx_text(value)[:_EXCEL_MAX_TEXT])
+            parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+        elif isinstance(value, bool):
+            parts.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
+        elif isinstance(value, int | decimal.Decimal) or (isinstance(value, float) and math.isfinite(value)):
+            parts.append(f'<c r="{ref}"{s}><v>{value}</v></c>')
+        elif isinstance(value, dt.datetime):
+            serial = (value.replace(tzinfo=None) - _EXCEL_EPOCH) / dt.timedelta(days=1)
+            parts.append(f'<c r="{ref}" s="{_DATETIME}"><v>{serial!r}</v></c>')
+        elif isinstance(value, dt.date):
+            parts.append(f'<c r="{ref}" s="{_DATE}"><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>')
+        elif isinstance(value, dt.time):
+            seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+            parts.append(f'<c r="{ref}" s="{_TIME}"><v>{seconds / 86400!r}</v></c>')
+        else:
+            text = _xml_escape(_xlsx_text(str(value))[:_EXCEL_MAX_TEXT])
+            parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+    parts.append("</row>")
+    return "".join(parts)
 
 
 def _xlsx_text(value: Any) -> Any:

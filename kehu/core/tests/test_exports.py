@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import io
 from decimal import Decimal
 from typing import Any
@@ -400,3 +401,42 @@ def test_neutralised_text_never_starts_a_formula(text: str) -> None:
 )
 def test_numbers_are_never_changed(number: Any) -> None:
     assert exports.neutralise(number) is number
+
+
+def test_streamed_xlsx_writer_values_read_back(tmp_path) -> None:
+    path = tmp_path / "out.xlsx"
+    rows = [
+        [
+            "张三 & <Co>",
+            3,
+            decimal.Decimal("-1.50"),
+            2.25,
+            dt.date(2026, 3, 1),
+            dt.datetime(2026, 3, 1, 9, 30, 15),
+        ],
+        [None, "", 'a "quoted"\x01 text', None, None, dt.time(8, 15)],
+        ["=1+1", "x" * 40000],
+    ]
+    ticks: list[int] = []
+    count = exports.write_xlsx(
+        path, "Kontakte: a/b*c", ["名称", "N", "D", "F", "Day", "At"], rows, ticks.append
+    )
+    assert count == 3 and ticks == [1, 2, 3]
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    assert ws.title == "Kontakte  a b c"
+    assert ws.freeze_panes == "A2" and ws["A1"].font.b
+    got = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert got[0] == ["名称", "N", "D", "F", "Day", "At"]
+    assert got[1] == [
+        "张三 & <Co>",
+        3,
+        -1.5,
+        2.25,
+        dt.datetime(2026, 3, 1),
+        dt.datetime(2026, 3, 1, 9, 30, 15),
+    ]
+    assert ws["E2"].number_format == "yyyy-mm-dd" and ws["F2"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert got[2][:3] == [None, None, 'a "quoted" text'] and got[2][5] == dt.time(8, 15)
+    assert ws["A4"].data_type == "s" and got[3][0] == "=1+1"  # text, never a formula
+    assert len(got[3][1]) == 32767  # Excel's limit per cell
