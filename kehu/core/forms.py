@@ -7,15 +7,24 @@ Forms only shape and validate input; they never save. A view calls a service wit
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .checks import CONFIRM_FIELD, is_confirmed
 from .choices import FieldMode
 from .masking import guess_kind, mask_value
 from .permissions import field_modes
+
+# How a form shows a DomainError of a given code, registered by the app that raises it (the
+# dedup app shows a collision as its matches and a "save anyway" checkbox): fn(form, exc).
+_error_presenters: dict[str, Callable[[Any, Any], None]] = {}
+
+
+def register_error_presenter(code: str, fn: Callable[[Any, Any], None]) -> None:
+    _error_presenters[code] = fn
 
 
 class ServiceFormMixin:
@@ -71,8 +80,19 @@ class ServiceFormMixin:
     def version(self) -> int | None:
         return self.cleaned_data.get("version") if not self.is_new else None
 
+    @property
+    def collisions_confirmed(self) -> bool:
+        """The user ticked "save anyway" for the collision warning (``kehu.core.checks``)."""
+        data = getattr(self, "data", None) or {}
+        return is_confirmed({CONFIRM_FIELD: data.get(self.add_prefix(CONFIRM_FIELD))})  # type: ignore[attr-defined]
+
     def add_domain_error(self, exc: Any) -> None:
-        """Show a DomainError: its field messages on the fields, the message on top."""
+        """Show a DomainError: its field messages on the fields, the message on top (or as its app
+        registered, ``register_error_presenter``)."""
+        presenter = _error_presenters.get(getattr(exc, "code", ""))
+        if presenter is not None:
+            presenter(self, exc)
+            return
         shown = False
         for name, messages in (getattr(exc, "fields", None) or {}).items():
             for message in messages:

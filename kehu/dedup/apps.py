@@ -6,3 +6,50 @@ class DedupConfig(AppConfig):
     name = "kehu.dedup"
     label = "dedup"
     verbose_name = _("Duplicates")
+
+    def ready(self) -> None:
+        from kehu.audit import registry as audit_registry
+        from kehu.core import checks, navigation
+        from kehu.core.forms import register_error_presenter
+        from kehu.core.jobkinds import register_job_kind
+        from kehu.customers.choices import AccountKind
+        from kehu.customers.models import Account, Contact
+
+        from . import services
+        from .errors import CollisionError
+        from .forms import show_collisions
+        from .models import CollisionPolicy
+        from .registry import register_keys
+
+        # Match keys of accounts and contacts (leads are registered by the sales app).
+        register_keys(
+            Account,
+            fields={
+                "tax_number": ("tax_number",),
+                "phone": ("phone", "phones.number"),
+                "email": ("email", "emails.email"),
+                "company": ("name",),
+            },
+            # A person account's name is a person's name, not a company.
+            when={"company": lambda values: values.get("kind") != AccountKind.PERSON},
+            related={"customers.accountphone": "account_id", "customers.accountemail": "account_id"},
+            watch=("kind",),
+        )
+        register_keys(
+            Contact,
+            fields={"phone": ("phone", "mobile", "phones.number"), "email": ("email", "emails.email")},
+            related={"customers.contactphone": "contact_id", "customers.contactemail": "contact_id"},
+        )
+        # The customers services run the collision check on every create and edit.
+        for label in ("customers.account", "customers.contact"):
+            checks.register_write_check(label, services.collision_enforce, key="dedup.collision")
+
+        # Forms show a collision as the list of matches with a "save anyway" checkbox.
+        register_error_presenter(CollisionError.code, show_collisions)
+
+        audit_registry.register(CollisionPolicy, exclude=("updated_at", "updated_by"))
+        register_job_kind(services.JOB_KIND, _("Rebuild the match keys"))
+        navigation.register_item(
+            "settings",
+            navigation.MenuItem(_("Collision check"), "dedup:policies", icon="copy-check", admin_only=True),
+        )
