@@ -156,6 +156,9 @@ class PoolViewSet(RestrictedModelViewSet):
         kind = self.request.query_params.get("kind", "") if self.action == "list" else ""
         if kind in PoolKind.values:
             qs = qs.filter(kind=kind)
+        if self.action not in ("list", "retrieve", "create", "update", "partial_update"):
+            # claim / return / assign / ...: the pool row only (no count over its records)
+            return qs
         from django.db.models import Count, Q
 
         return (

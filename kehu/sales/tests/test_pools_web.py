@@ -154,7 +154,8 @@ def test_api_claim_conflict_and_limits(pools: Any, client: Any) -> None:
     taken = _post(client, f"{API}{pool.pk}/claim/", {"ids": [a.pk]})
     assert taken.status_code == 409 and taken.json()["code"] == "already_claimed"
     assert a.name in taken.json()["message"]
-    for bad in ({}, {"ids": []}, {"ids": ["x"]}, {"ids": "1"}, {"ids": [-1]}):
+    bodies: list[dict[str, Any]] = [{}, {"ids": []}, {"ids": ["x"]}, {"ids": "1"}, {"ids": [-1]}]
+    for bad in bodies:
         response = _post(client, f"{API}{pool.pk}/claim/", bad)
         assert response.status_code == 400, bad
         assert any(k.startswith("ids") for k in response.json()["fields"]), bad
