@@ -7,8 +7,15 @@ def register() -> None:
     """Assignment rules: the timeline event, the settings and availability menu items."""
     from kehu.audit import events
     from kehu.core import navigation
+    from kehu.customers.filtersets import AccountFilterSet
 
-    from ..services.assignment import ASSIGNED_EVENT
+    from ..choices import PoolKind
+    from ..filtersets_leads import LeadFilterSet
+    from ..services.assignment import ASSIGNED_EVENT, register_conditions_filterset
+
+    # A rule's conditions are the list page's filters of its kind of record.
+    register_conditions_filterset(PoolKind.LEAD, LeadFilterSet)
+    register_conditions_filterset(PoolKind.ACCOUNT, AccountFilterSet)
 
     events.register_event(ASSIGNED_EVENT, _("Assigned by rule"), icon="route")
     navigation.register_item(

@@ -246,7 +246,7 @@ def performance(*, user: Any, filters: ReportFilters) -> Performance:
     return Performance(
         won=n_won,
         lost=n_lost,
-        won_amount=won_stats["total"] or ZERO,
+        won_amount=(won_stats["total"] or ZERO).quantize(Decimal("0.01")),
         win_rate=win_rate,
         average_deal=average,
         cycle_days=cycle_days,
@@ -315,11 +315,96 @@ def forecast(*, user: Any, filters: ReportFilters) -> Forecast:
     best = commit + by_category[ForecastCategory.BEST_CASE]
     cents = Decimal("0.01")
     return Forecast(
-        closed=closed,
-        commit=commit,
-        best_case=best,
-        pipeline=pipeline_total,
+        closed=closed.quantize(cents),
+        commit=commit.quantize(cents),
+        best_case=best.quantize(cents),
+        pipeline=pipeline_total.quantize(cents),
         weighted=weighted.quantize(cents),
         historical=(closed + historical_open).quantize(cents),
         stage_win_rates=rates,
     )
+
+
+def _period_targets(filters: ReportFilters, owner_ids: list[int]) -> dict[int, Decimal]:
+    """Each user's won-amount target for the report period: the target of the month, quarter or
+    year the period is exactly; otherwise the sum of the monthly targets inside the period."""
+    from ..choices import PeriodKind, TargetMetric
+    from ..models import Target
+    from ..services.targets import period_end_of, period_start_of
+
+    exact = None
+    for kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR):
+        if (
+            period_start_of(kind, filters.start) == filters.start
+            and period_end_of(kind, filters.start) == filters.end
+        ):
+            exact = kind
+    qs = Target.objects.filter(
+        user_id__in=owner_ids, metric=TargetMetric.WON_AMOUNT, currency=filters.currency
+    )
+    if exact is not None:
+        qs = qs.filter(period_kind=exact, period_start=filters.start)
+    else:
+        qs = qs.filter(
+            period_kind=PeriodKind.MONTH, period_start__gte=filters.start, period_start__lte=filters.end
+        )
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for user_id, amount in qs.values_list("user_id", "amount"):
+        out[user_id] += amount
+    return dict(out)
+
+
+def forecast_by_owner(*, user: Any, filters: ReportFilters) -> list[dict[str, Any]]:
+    """The forecast per owner (within the viewer's scope), with each owner's target for the period."""
+    from django.contrib.auth import get_user_model
+
+    opps = scoped_opportunities(user, filters).filter(currency=filters.currency)
+    rows: dict[int, dict[str, Any]] = {}
+
+    def row(owner_id: int) -> dict[str, Any]:
+        return rows.setdefault(
+            owner_id,
+            {
+                "owner_id": owner_id,
+                "closed": ZERO,
+                "commit": ZERO,
+                "best_case": ZERO,
+                "pipeline": ZERO,
+                "weighted": ZERO,
+            },
+        )
+
+    won = (
+        opps.filter(status=StageKind.WON, closed_at__gte=filters.start_at, closed_at__lt=filters.end_at)
+        .exclude(owner_id=None)
+        .values("owner_id")
+        .annotate(t=Sum("amount"))
+    )
+    for item in won:
+        row(item["owner_id"])["closed"] = item["t"] or ZERO
+    expected = opps.filter(
+        status=StageKind.OPEN, expected_close_date__gte=filters.start, expected_close_date__lte=filters.end
+    ).exclude(owner_id=None)
+    for owner_id, category, amount, probability in expected.values_list(
+        "owner_id", "forecast_category", "amount", "probability"
+    ):
+        r = row(owner_id)
+        r["pipeline"] += amount
+        r["weighted"] += amount * probability / 100
+        if category == ForecastCategory.COMMIT:
+            r["commit"] += amount
+        elif category == ForecastCategory.BEST_CASE:
+            r["best_case"] += amount
+    targets = _period_targets(filters, list(rows))
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=list(rows))}
+    out = []
+    for owner_id, r in rows.items():
+        r["commit"] += r["closed"]
+        r["best_case"] += r["commit"]
+        for key in ("closed", "commit", "best_case", "pipeline", "weighted"):
+            r[key] = r[key].quantize(Decimal("0.01"))
+        r["owner"] = users.get(owner_id)
+        r["target"] = targets.get(owner_id)
+        r["attainment"] = round(float(r["closed"] * 100 / r["target"]), 1) if r.get("target") else None
+        out.append(r)
+    return sorted(out, key=lambda r: (-r["closed"], str(r["owner"])))

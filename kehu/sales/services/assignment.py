@@ -52,11 +52,18 @@ def _model_label(kind: str) -> str:
     return "sales.lead" if kind == PoolKind.LEAD else "customers.account"
 
 
-def conditions_filterset(kind: str) -> Any:
-    """The FilterSet whose query the rule's conditions are (the list page's filters)."""
-    from kehu.core.generic import filterset_for_table
+# The FilterSet of each kind of record (the list page's, registered by kehu/sales/hooks): a rule's
+# conditions are a query of it. {pool kind: FilterSet class}
+_condition_filtersets: dict[str, Any] = {}
 
-    return filterset_for_table(_model_label(kind))
+
+def register_conditions_filterset(kind: str, filterset_class: Any) -> None:
+    _condition_filtersets[kind] = filterset_class
+
+
+def conditions_filterset(kind: str) -> Any:
+    """The FilterSet whose query the rule's conditions are (None until registered)."""
+    return _condition_filtersets.get(kind)
 
 
 def conditions_query(conditions: Mapping[str, Any]) -> QueryDict:

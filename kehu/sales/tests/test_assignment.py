@@ -48,7 +48,7 @@ def _rule(**kwargs: Any) -> AssignmentRule:
 
 
 def _new_lead(creator: Any, **kwargs: Any) -> Lead:
-    return LeadFactory(owner=creator, **kwargs)
+    return LeadFactory.create(owner=creator, **kwargs)
 
 
 @pytest.fixture
@@ -67,9 +67,10 @@ def test_round_robin_takes_turns_in_user_order(org: Any) -> None:
         result = assignment_apply(record=lead, by=org.admin)
         assert result is not None and result.rule == rule
         lead.refresh_from_db()
-        assert lead.assignment_rule_id == rule.pk
-        assert lead.department_id == lead.owner.department_id
-        owners.append(lead.owner.username)
+        owner = lead.owner
+        assert owner is not None and lead.assignment_rule_id == rule.pk
+        assert lead.department_id == owner.department_id
+        owners.append(owner.username)
     assert owners == ["rep1", "rep2", "rep3", "rep1", "rep2", "rep3"]
     event = TimelineEvent.objects.filter(event=ASSIGNED_EVENT, model="sales.lead").latest("id")
     assert event.data["rule"] == rule.pk and event.data["title"].startswith(rule.name)
@@ -153,8 +154,8 @@ def test_conditions_use_the_list_filters(org: Any) -> None:
     rule = _rule(
         kind=PoolKind.ACCOUNT, action=AssignmentAction.USER, user=org.rep3, conditions={"source": "website"}
     )
-    web = AccountFactory(owner=org.admin, source="website")
-    other = AccountFactory(owner=org.admin, source="referral")
+    web = AccountFactory.create(owner=org.admin, source="website")
+    other = AccountFactory.create(owner=org.admin, source="referral")
     assert rule_matches(rule, web) and not rule_matches(rule, other)
     assert assignment_apply(record=other, by=org.admin) is None
     result = assignment_apply(record=web, by=org.admin)

@@ -68,7 +68,7 @@ def world(company: Any) -> Any:
         moments = [at(created + i, 9 + i) for i in range(len(path))]
         o = Opportunity.objects.create(
             name="-".join(path),
-            account=AccountFactory(owner=owner),
+            account=AccountFactory.create(owner=owner),
             owner=owner,
             department_id=owner.department_id,
             pipeline=pipeline,
