@@ -174,8 +174,10 @@ def test_rep_logs_visit_and_gets_follow_up_reminder(new_page: Any, org: dict[str
         expect(page.locator(".page-body")).to_contain_text(task.title)
         screenshot(page, "customers-my-day-zh-hans")
 
-    # A follow-up task has no reminder of its own: the rep asks for one at the due time.
-    assert not Reminder.objects.filter(task=task).exists()
+    # The follow-up task has the rep's default reminder (30 minutes before); the rep asks for one
+    # at the due time instead.
+    assert task.remind_before_minutes == 30
+    assert Reminder.objects.filter(task=task, status="pending").count() == 1
     page.goto(f"/activities/tasks/{task.pk}/")
     form = _open_modal_form(page, '[data-action="edit"]')
     form.locator("[name=remind_before_minutes]").fill("0")
