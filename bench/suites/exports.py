@@ -2,7 +2,7 @@
 (`kehu.core.exports.export_run`: the exporter's queryset through ``restrict(user, "export")`` and
 the list's FilterSet, field permissions with masked columns, openpyxl write-only), timed, with the
 process's resident memory sampled while it runs and the Python heap's peak (tracemalloc) of a
-small and a large export, so memory that grows with the rows shows.
+2,000- and a 10,000-row export, so memory that grows with the rows shows.
 
 The exporting user is the director (department and below over the whole sales organisation); a
 role field permission masking the mobile and the e-mail is added for the run and removed after,
@@ -23,7 +23,8 @@ from bench.harness import Comparison, Context, Stats, Target, benchmark
 
 CONTACT = "customers.Contact"
 ROWS = 100_000
-SMALL = 10_000
+SMALL = 2_000
+MID = 10_000
 
 
 def _rss() -> int:
@@ -114,19 +115,22 @@ def contacts_xlsx(ctx: Context) -> Iterable[Comparison]:
     masks = []
     if role is not None:
         for field in ("mobile", "email"):
-            masks.append(
-                FieldPermission.objects.create(
-                    role=role, model="customers.contact", field=field, mode="masked"
-                )
+            perm, created = FieldPermission.objects.get_or_create(
+                role=role, model="customers.contact", field=field, defaults={"mode": "masked"}
             )
+            if created:  # a rule the dataset had stays as it was
+                masks.append(perm)
     try:
         cut = _cutoff(user, ROWS)
         filters = {"created_after": cut} if cut else {}
-        small_cut = _cutoff(user, SMALL)
+        small_cut, mid_cut = _cutoff(user, SMALL), _cutoff(user, MID)
         small = {"created_after": small_cut} if small_cut else {}
+        mid = {"created_after": mid_cut} if mid_cut else {}
 
-        # Python heap peaks: a small and the full export (tracemalloc slows the run, not timed).
+        # Python heap peaks of a 2,000- and a 10,000-row export (tracemalloc makes a run several
+        # times slower, so not of the timed one): flat memory means about the same peak.
         peak_small = _traced_peak(lambda: _export(user, small))
+        peak_full = _traced_peak(lambda: _export(user, mid))
         # The timed run with the RSS sampled.
         gc.collect()
         before = _rss()
@@ -138,7 +142,6 @@ def contacts_xlsx(ctx: Context) -> Iterable[Comparison]:
         # RSS once the first tenth of the run is over, against the end: flat means no growth per row.
         tenth = [b for t, b in samples if t >= elapsed * 0.1]
         growth = (max(tenth) - tenth[0]) if tenth else 0
-        peak_full = _traced_peak(lambda: _export(user, filters))
         # The bare read of the same rows (raw SQL, all columns) as the reference.
         table = connection.ops.quote_name("customers_contact")
 
@@ -161,7 +164,7 @@ def contacts_xlsx(ctx: Context) -> Iterable[Comparison]:
     note = (
         f"{rows:,} rows, {size / mb:.1f} MB file; {rows / elapsed:,.0f} rows/s; RSS {before / mb:.0f} → "
         f"peak {peak / mb:.0f} MB, growth after the first 10 % {growth / mb:.1f} MB; Python heap peak "
-        f"{peak_small / mb:.1f} MB at {SMALL:,} rows, {peak_full / mb:.1f} MB at {rows:,}"
+        f"{peak_small / mb:.1f} MB at {SMALL:,} rows, {peak_full / mb:.1f} MB at {MID:,}"
     )
     ctx.extra["exports.contacts_xlsx"] = {
         "rows": rows,
@@ -173,7 +176,7 @@ def contacts_xlsx(ctx: Context) -> Iterable[Comparison]:
         "heap_peak_full": peak_full,
     }
     flat = Target(
-        "export memory flat (Python heap peak at 100k rows ≤ 1.5× the peak at 10k; RSS growth ≤ 32 MB)",
+        "export memory flat (heap peak at 10k rows ≤ 1.5× the peak at 2k; RSS growth after 10 % ≤ 32 MB)",
         lambda c: peak_full <= 1.5 * max(peak_small, 1) and growth <= 32 * mb,
     )
     fast = Target("XLSX export of 100k contacts ≤ 60 s", lambda c: c.subject.p50 <= 60 and rows >= ROWS * 0.9)

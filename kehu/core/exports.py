@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.base import File
 from django.db import models, transaction
 from django.db.models import Model, QuerySet
@@ -148,6 +149,40 @@ def _resolve(obj: Any, path: str) -> Any:
     return obj
 
 
+def _accessor(model: type[Model], path: str) -> Callable[[Any], Any]:
+    """``_resolve(obj, path)`` compiled once per column: a path of plain fields and forward
+    relations becomes a None-safe attribute chain (a choices field its label), anything else
+    (a method, a property, a reverse relation) keeps the generic ``_resolve``."""
+    parts = path.split("__")
+    owner = model
+    for part in parts[:-1]:
+        try:
+            rel = owner._meta.get_field(part)
+        except FieldDoesNotExist:
+            return lambda obj: _resolve(obj, path)
+        if not (rel.many_to_one or rel.one_to_one) or rel.related_model is None:
+            return lambda obj: _resolve(obj, path)
+        owner = rel.related_model  # type: ignore[assignment]
+    last = parts[-1]
+    try:
+        field = owner._meta.get_field(last)
+    except FieldDoesNotExist:
+        return lambda obj: _resolve(obj, path)
+    if field.many_to_many or field.one_to_many:
+        return lambda obj: _resolve(obj, path)
+    display = f"get_{last}_display" if getattr(field, "choices", None) else None
+    hops = parts[:-1]
+
+    def get(obj: Any) -> Any:
+        for hop in hops:
+            obj = getattr(obj, hop, None)
+            if obj is None:
+                return None
+        return getattr(obj, display)() if display is not None else getattr(obj, last, None)
+
+    return get
+
+
 def _plain(value: Any, tz: dt.tzinfo) -> Any:
     """A Python value a CSV/XLSX writer takes: text, number, naive local date/time, or None."""
     if value is None:
@@ -196,12 +231,15 @@ def visible_columns(user: Any, exporter: Exporter) -> list[_PreparedColumn]:
 
 
 def _rows(queryset: QuerySet, columns: list[_PreparedColumn], tz: dt.tzinfo) -> Iterator[list[Any]]:
+    getters = [(p.column.value or _accessor(queryset.model, p.column.key), p.mask_kind) for p in columns]
+    yes, no = _("Yes"), _("No")  # once, not per cell
     for obj in queryset.iterator(chunk_size=CHUNK_SIZE):
         row = []
-        for prepared in columns:
-            col = prepared.column
-            raw = col.value(obj) if col.value is not None else _resolve(obj, col.key)
-            row.append(_cell(raw, tz, prepared.mask_kind))
+        for get, mask_kind in getters:
+            raw = get(obj)
+            if raw is True or raw is False:
+                raw = yes if raw else no
+            row.append(_cell(raw, tz, mask_kind))
         yield row
 
 
