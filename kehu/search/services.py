@@ -22,6 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .backends import get_backend
 from .models import SearchEntry
 from .registry import Indexed, indexed, indexed_models
 
@@ -200,6 +201,7 @@ def search_rebuild(
                 )
         SearchEntry.objects.using(using).filter(model=entry.label, object_id__gt=last).delete()
         counts[entry.label] = written
+    get_backend(using).analyze()  # plans made on the statistics of an empty index are bad ones
     return counts
 
 
