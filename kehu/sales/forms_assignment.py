@@ -16,6 +16,15 @@ from .services.assignment import conditions_filterset
 
 CONDITIONS_PREFIX = "c"
 
+# Filters about ownership, dates and pools say nothing about a record that is being created: they
+# are left out of the conditions form.
+NOT_CONDITIONS = ("owner", "department", "has_owner", "pool", "in_pool", "no_activity_days", "tags_mode")
+NOT_CONDITION_PARTS = ("created", "updated", "converted", "_after", "_before", "_from", "_until")
+
+
+def is_condition(name: str) -> bool:
+    return name not in NOT_CONDITIONS and not any(part in name for part in NOT_CONDITION_PARTS)
+
 
 class AssignmentRuleForm(ServiceFormMixin, forms.ModelForm):
     class Meta:
@@ -30,6 +39,8 @@ class AssignmentRuleForm(ServiceFormMixin, forms.ModelForm):
         self.fields["users"].queryset = users  # type: ignore[attr-defined]
         self.fields["user"].queryset = users  # type: ignore[attr-defined]
         self.fields["pool"].queryset = Pool.objects.filter(kind=kind, is_active=True)  # type: ignore[attr-defined]
+        self.fields["users"].label = _("Users taking turns")
+        self.fields["user"].label = _("The user")
         self.fields["user"].help_text = _("For the action “A specific user”.")
         self.fields["pool"].help_text = _("For the action “A pool”.")
 
@@ -53,7 +64,11 @@ def conditions_form_filterset(kind: str, data: Any = None, initial: dict[str, An
         data = type(query)(mutable=True)
         for key in query:
             data.setlist(f"{CONDITIONS_PREFIX}-{key}", query.getlist(key))
-    return filterset_class(data=data, queryset=model._default_manager.none(), prefix=CONDITIONS_PREFIX)
+    filterset = filterset_class(data=data, queryset=model._default_manager.none(), prefix=CONDITIONS_PREFIX)
+    for name in list(filterset.form.fields):
+        if not is_condition(name):
+            del filterset.form.fields[name]
+    return filterset
 
 
 def conditions_from_post(kind: str, post: Any) -> dict[str, Any]:
@@ -63,6 +78,8 @@ def conditions_from_post(kind: str, post: Any) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for name in filterset_class.base_filters:
+        if not is_condition(name):
+            continue
         values = [v for v in post.getlist(f"{CONDITIONS_PREFIX}-{name}") if str(v).strip() != ""]
         if values:
             out[name] = values if len(values) > 1 else values[0]

@@ -339,19 +339,21 @@ def _period_targets(filters: ReportFilters, owner_ids: list[int]) -> dict[int, D
             and period_end_of(kind, filters.start) == filters.end
         ):
             exact = kind
-    qs = Target.objects.filter(
+    base = Target.objects.filter(
         user_id__in=owner_ids, metric=TargetMetric.WON_AMOUNT, currency=filters.currency
     )
+    out: dict[int, Decimal] = {}
     if exact is not None:
-        qs = qs.filter(period_kind=exact, period_start=filters.start)
-    else:
-        qs = qs.filter(
-            period_kind=PeriodKind.MONTH, period_start__gte=filters.start, period_start__lte=filters.end
-        )
-    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for user_id, amount in qs.values_list("user_id", "amount"):
-        out[user_id] += amount
-    return dict(out)
+        exact_targets = base.filter(period_kind=exact, period_start=filters.start)
+        for user_id, amount in exact_targets.values_list("user_id", "amount"):
+            out[user_id] = amount
+    # users without a target of exactly the period: the sum of their monthly targets inside it
+    monthly = base.filter(
+        period_kind=PeriodKind.MONTH, period_start__gte=filters.start, period_start__lte=filters.end
+    ).exclude(user_id__in=list(out))
+    for user_id, amount in monthly.values_list("user_id", "amount"):
+        out[user_id] = out.get(user_id, ZERO) + amount
+    return out
 
 
 def forecast_by_owner(*, user: Any, filters: ReportFilters) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views import View
 
 from kehu.core.choices import Action
@@ -186,7 +187,7 @@ class ForecastView(ReportView):
                 _("Best case"),
                 _("Weighted pipeline"),
                 _("History-based"),
-                _("Pipeline"),
+                pgettext("forecast category", "Pipeline"),
             ],
             "values": [
                 float(target_total),

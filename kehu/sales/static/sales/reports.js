@@ -20,7 +20,7 @@
     }
     if (data.conversion) {
       init(document.getElementById("chart-conversion"), {
-        grid: { left: 40, right: 16, top: 16, bottom: 32 },
+        grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
         tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "—" : v + " %"; } },
         xAxis: { type: "category", data: data.conversion.stages, axisLabel: { interval: 0 } },
         yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value} %" } },
@@ -36,7 +36,7 @@
     }
     if (data.labels) {
       init(document.getElementById("chart-forecast"), {
-        grid: { left: 80, right: 24, top: 8, bottom: 24 },
+        grid: { left: 8, right: 32, top: 8, bottom: 24, containLabel: true },
         tooltip: { trigger: "axis" },
         xAxis: { type: "value" },
         yAxis: { type: "category", inverse: true, data: data.labels },
