@@ -1,11 +1,345 @@
+"""Opportunities, pipelines and stages over the API. Writes go through
+kehu.sales.services.opportunities / .pipelines; ``POST /api/v1/sales/opportunities/{id}/move/``
+calls the same stage-move service as the kanban. Refusals answer ``{"code", "message", "fields"}``:
+``stage_not_allowed`` / ``stage_required_fields`` / ``loss_reason_required`` (400), ``stale_object``
+(409)."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.urls import URLPattern
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+
+from kehu.core.api.errors import ErrorSerializer
+from kehu.core.api.mixins import (
+    CachedModelFieldsMixin,
+    FieldPermissionSerializerMixin,
+    RestrictedModelViewSet,
+)
+from kehu.core.choices import Action
+from kehu.customers.models import Account
+from kehu.customfields.api.fields import CustomFieldsField
+from kehu.tags.api.fields import TagsField
+from kehu.tags.api.mixins import TagsWriteMixin
+from kehu.users.selectors import assignable_users
+
+from ..choices import ForecastCategory
+from ..filtersets_opportunities import OpportunityFilterSet
+from ..models import Opportunity, Pipeline, Stage
+from ..services import opportunities as services
+from ..services import pipelines as pipeline_services
+
+ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+
+
+class OpportunitySerializer(
+    FieldPermissionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer
+):
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), help_text="Account id.")
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=assignable_users(),
+        required=False,
+        help_text="Owner (负责人) user id; giving it to someone else needs the assign permission.",
+    )
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.filter(is_active=True),
+        required=False,
+        help_text="Pipeline id (create only; default: the default pipeline).",
+    )
+    stage = serializers.PrimaryKeyRelatedField(
+        queryset=Stage.objects.all(),
+        required=False,
+        help_text="Stage id (create only; default: the pipeline's first open stage). Move with POST …/move/.",
+    )
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, help_text="≥ 0.")
+    currency = serializers.CharField(
+        max_length=3, required=False, help_text="ISO 4217 code among the enabled currencies."
+    )
+    probability = serializers.IntegerField(
+        required=False, allow_null=True, help_text="0–100; null (or absent): the stage's probability."
+    )
+    forecast_category = serializers.ChoiceField(
+        choices=ForecastCategory.choices, required=False, help_text="Absent: the stage's category."
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Send the version you read to refuse the update (409) if someone changed the record since.",
+    )
+    custom = CustomFieldsField(required=False)
+    tags = TagsField(required=False)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "name",
+            "account",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "pipeline",
+            "stage",
+            "status",
+            "probability",
+            "probability_overridden",
+            "forecast_category",
+            "source",
+            "campaign",
+            "competitors",
+            "next_step",
+            "loss_reason",
+            "loss_notes",
+            "description",
+            "lead",
+            "owner",
+            "department",
+            "stage_entered_at",
+            "closed_at",
+            "custom",
+            "tags",
+            "version",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "probability_overridden",
+            "lead",
+            "department",
+            "stage_entered_at",
+            "closed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and "account" in fields:
+            fields["account"].queryset = Account.objects.restrict(request.user, Action.VIEW)  # type: ignore[attr-defined]
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            for name in ("pipeline", "stage"):
+                if name in fields:
+                    fields[name].read_only = True
+        return fields
+
+    def validate_currency(self, value: str) -> str:
+        code = value.strip().upper()
+        if code not in settings.KEHU_CURRENCIES:
+            raise serializers.ValidationError(
+                f"Unknown currency “{value}”. Choose one of: {', '.join(settings.KEHU_CURRENCIES)}."
+            )
+        return code
+
+
+class MoveSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), help_text="Target stage id.")
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Optimistic lock (409 when stale)."
+    )
+    next_step = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
+    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    loss_reason = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    loss_notes = serializers.CharField(required=False, allow_blank=True)
+    custom = serializers.DictField(
+        required=False, help_text="Custom field values to set with the move ({name: value})."
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List opportunities you may view"),
+    retrieve=extend_schema(summary="Get an opportunity"),
+    create=extend_schema(summary="Create an opportunity", responses={201: OpportunitySerializer, **ERRORS}),
+    update=extend_schema(summary="Replace an opportunity (not its stage)"),
+    partial_update=extend_schema(summary="Change an opportunity (not its stage)"),
+    destroy=extend_schema(summary="Delete an opportunity"),
+)
+@extend_schema(tags=["sales"])
+class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
+    """Opportunities (商机). Filters are the opportunity list's. The stage changes only through
+    ``POST {id}/move/`` (the pipeline's rules: allowed next stages, required fields, loss reason)."""
+
+    model = Opportunity
+    serializer_class = OpportunitySerializer
+    filterset_class = OpportunityFilterSet
+    select_related = ("owner", "department", "account", "pipeline", "stage")
+
+    def perform_service_create(self, data: dict[str, Any]) -> Opportunity:
+        data.pop("tags", None)
+        return services.opportunity_create(
+            by=self.request.user,
+            account=data.pop("account"),
+            name=data.pop("name", ""),
+            pipeline=data.pop("pipeline", None),
+            stage=data.pop("stage", None),
+            amount=data.pop("amount", 0),
+            currency=data.pop("currency", None),
+            owner=data.pop("owner", None),
+            data=data,
+        )
+
+    def perform_service_update(
+        self, obj: Opportunity, data: dict[str, Any], version: int | None
+    ) -> Opportunity:
+        data.pop("tags", None)
+        data.pop("pipeline", None)
+        data.pop("stage", None)
+        return services.opportunity_update(opportunity=obj, by=self.request.user, data=data, version=version)
+
+    def perform_service_delete(self, obj: Opportunity) -> None:
+        services.opportunity_delete(opportunity=obj, by=self.request.user)
+
+    @extend_schema(request=MoveSerializer, responses={200: OpportunitySerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Move the deal to another stage, filling the fields the stage requires on the way."""
+        obj = self.get_object()
+        body = MoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        stage = values.pop("stage")
+        version = values.pop("version", None)
+        moved = services.opportunity_move_stage(
+            opportunity=obj, stage=stage, by=request.user, version=version, values=values
+        )
+        return Response(self._read(moved))
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "action", None) == "move":
+            return Opportunity.objects.restrict(self.request.user, Action.CHANGE).select_related(
+                *self.select_related
+            )
+        return super().get_queryset()
+
+
+# --- pipelines and stages ---------------------------------------------------------------------
+
+
+class StageSerializer(serializers.ModelSerializer):
+    allowed_next = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Stage.objects.all(), required=False, help_text="Empty: any stage of the pipeline."
+    )
+    required_fields = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='Opportunity fields required to enter: standard names, "contact_roles" or "custom.<name>".',
+    )
+
+    class Meta:
+        model = Stage
+        fields = [
+            "id",
+            "pipeline",
+            "name",
+            "name_en",
+            "order",
+            "kind",
+            "probability",
+            "forecast_category",
+            "required_fields",
+            "allowed_next",
+            "stuck_after_days",
+            "color",
+        ]
+        read_only_fields = ["id"]
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    stages = StageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "name_en", "description", "is_active", "is_default", "order", "stages"]
+        read_only_fields = ["id", "stages"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List pipelines"),
+    retrieve=extend_schema(summary="Get a pipeline with its stages"),
+    create=extend_schema(summary="Create a pipeline (with an open, a won and a lost stage)"),
+    update=extend_schema(summary="Replace a pipeline"),
+    partial_update=extend_schema(summary="Change a pipeline"),
+    destroy=extend_schema(summary="Delete a pipeline (refused while in use)"),
+)
+@extend_schema(tags=["sales"])
+class PipelineViewSet(RestrictedModelViewSet):
+    """Pipelines (销售流程): data, edited by administrators. One is the default."""
+
+    model = Pipeline
+    serializer_class = PipelineSerializer
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().prefetch_related("stages__allowed_next")
+
+    def perform_service_create(self, data: dict[str, Any]) -> Pipeline:
+        return pipeline_services.pipeline_create(by=self.request.user, data=data)
+
+    def perform_service_update(self, obj: Pipeline, data: dict[str, Any], version: int | None) -> Pipeline:
+        return pipeline_services.pipeline_update(by=self.request.user, pipeline=obj, data=data)
+
+    def perform_service_delete(self, obj: Pipeline) -> None:
+        pipeline_services.pipeline_delete(by=self.request.user, pipeline=obj)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List stages"),
+    retrieve=extend_schema(summary="Get a stage"),
+    create=extend_schema(summary="Add a stage to a pipeline"),
+    update=extend_schema(summary="Replace a stage"),
+    partial_update=extend_schema(summary="Change a stage"),
+    destroy=extend_schema(summary="Delete a stage (refused while in use)"),
+)
+@extend_schema(tags=["sales"])
+class StageViewSet(RestrictedModelViewSet):
+    """Stages (阶段) of pipelines; permissions are the pipeline's (view / change)."""
+
+    model = Pipeline  # permission checks: the pipeline's
+    serializer_class = StageSerializer
+
+    def get_queryset(self) -> Any:
+        needed = Action.VIEW if self.action in ("list", "retrieve") else Action.CHANGE
+        pipelines = Pipeline.objects.restrict(self.request.user, needed)
+        qs = Stage.objects.filter(pipeline__in=pipelines).prefetch_related("allowed_next")
+        pipeline = self.request.query_params.get("pipeline")
+        if self.action == "list" and pipeline and pipeline.isdigit():
+            qs = qs.filter(pipeline_id=int(pipeline))
+        return qs.order_by("pipeline_id", "order", "id")
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        return queryset
+
+    def perform_service_create(self, data: dict[str, Any]) -> Stage:
+        pipeline = data.pop("pipeline")
+        return pipeline_services.stage_create(by=self.request.user, pipeline=pipeline, data=data)
+
+    def perform_service_update(self, obj: Stage, data: dict[str, Any], version: int | None) -> Stage:
+        data.pop("pipeline", None)
+        return pipeline_services.stage_update(by=self.request.user, stage=obj, data=data)
+
+    def perform_service_delete(self, obj: Stage) -> None:
+        pipeline_services.stage_delete(by=self.request.user, stage=obj)
+
+    def _read(self, instance: Any) -> Any:
+        return self.get_serializer(Stage.objects.get(pk=instance.pk)).data
 
 
 def register(router: SimpleRouter) -> None:
     """Register this area's viewsets on the sales API router."""
+    router.register("opportunities", OpportunityViewSet, basename="opportunity")
+    router.register("pipelines", PipelineViewSet, basename="pipeline")
+    router.register("stages", StageViewSet, basename="stage")
 
 
 urlpatterns: list[URLPattern] = []

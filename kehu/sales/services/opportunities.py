@@ -755,3 +755,11 @@ def opportunity_stuck_alerts(*, now: dt.datetime | None = None) -> int:
                 )
             )
     return sent
+
+
+def opportunity_record_activity(*, opportunity_id: int, at: dt.datetime) -> None:
+    """Someone followed the opportunity up at `at` (an interaction logged by the activities app):
+    its "last contact" moves forward, never backward. One UPDATE, no signals."""
+    Opportunity.objects.filter(pk=opportunity_id).filter(
+        models.Q(last_activity_at__isnull=True) | models.Q(last_activity_at__lt=at)
+    ).update(last_activity_at=at)

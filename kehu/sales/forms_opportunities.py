@@ -1,0 +1,236 @@
+"""Forms of opportunities and pipelines: input shape and field validation; the services save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from kehu.core.choices import Action
+from kehu.core.forms import RemoteSelect, ServiceFormMixin
+from kehu.core.permissions import can
+from kehu.customers.models import Account, Contact
+from kehu.customfields.forms import CustomFieldsFormMixin
+from kehu.customfields.selectors import picklist_choices
+from kehu.tags.forms import TagsFormMixin
+from kehu.users.selectors import assignable_users
+
+from .choices import (
+    OPPORTUNITY_CONTACT_ROLE_PICKLIST,
+    OPPORTUNITY_PICKLIST_FIELDS,
+    ForecastCategory,
+    OpportunityTeamRole,
+)
+from .models import Opportunity, Pipeline, Stage
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class OpportunityForm(TagsFormMixin, CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
+    """Create (pipeline and first stage chosen here) or edit (the stage moves on the kanban or the
+    stage bar, never here)."""
+
+    currency = forms.ChoiceField(label=_("Currency"), choices=())
+    probability = forms.IntegerField(
+        label=_("Probability (%)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        help_text=_("Leave empty to use the stage's probability."),
+    )
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label=_("Stage"), required=False)
+    forecast_category = forms.ChoiceField(
+        label=_("Forecast category"),
+        required=False,
+        choices=[("", _("As the stage says")), *ForecastCategory.choices],
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "name",
+            "account",
+            "pipeline",
+            "stage",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "source",
+            "campaign",
+            "competitors",
+            "next_step",
+            "owner",
+            "description",
+        ]
+        widgets = {
+            "expected_close_date": DATE,
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "next_step": forms.TextInput(),
+            "competitors": forms.TextInput(),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance if self.instance.pk else None
+        self.fields["currency"].choices = [(c, c) for c in settings.KEHU_CURRENCIES]  # type: ignore[attr-defined]
+        if instance is None:
+            self.initial.setdefault("currency", settings.KEHU_COMPANY_CURRENCY)
+        self.fields["amount"].widget.attrs["min"] = 0
+        if "source" in self.fields:
+            current = instance.source if instance else None
+            self.fields["source"] = forms.ChoiceField(
+                label=_("Source"),
+                required=False,
+                choices=[
+                    ("", "—"),
+                    *picklist_choices(OPPORTUNITY_PICKLIST_FIELDS["source"], current=current),
+                ],
+            )
+        if "owner" in self.fields:
+            if self.user is not None and can(self.user, Opportunity, Action.ASSIGN):
+                field = self.fields["owner"]
+                field.queryset = assignable_users().order_by("username")  # type: ignore[attr-defined]
+                field.required = False
+                field.widget.attrs["data-tom-select"] = ""
+                field.help_text = _("Leave empty to keep the current owner (or to own a new deal yourself).")
+            else:
+                del self.fields["owner"]
+        account = self.fields["account"]
+        visible = Account.objects.restrict(self.user, Action.VIEW)
+        if instance is not None:
+            visible = visible | Account.objects.filter(pk=instance.account_id)
+        account.queryset = visible  # type: ignore[attr-defined]
+        account.widget = RemoteSelect(url=str(reverse_lazy("customers:account_autocomplete")))
+        account.widget.choices = account.choices  # type: ignore[attr-defined]
+        account.error_messages["invalid_choice"] = _("Choose an account you can see.")
+        if instance is not None:
+            del self.fields["pipeline"]
+            del self.fields["stage"]
+            if instance.probability_overridden:
+                self.initial["probability"] = instance.probability
+            if instance.forecast_category_overridden:
+                self.initial["forecast_category"] = instance.forecast_category
+        else:
+            self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)  # type: ignore[attr-defined]
+            self.fields["pipeline"].required = False
+            self.fields["pipeline"].help_text = _("Leave empty for the default pipeline.")
+            self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related(  # type: ignore[attr-defined]
+                "pipeline"
+            )
+            self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.label} · {s.label}"  # type: ignore[attr-defined]
+            self.fields["stage"].help_text = _("Leave empty for the pipeline's first stage.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        pipeline, stage = data.get("pipeline"), data.get("stage")
+        if pipeline and stage and stage.pipeline_id != pipeline.pk:
+            self.add_error("stage", _("The stage is not a stage of this pipeline."))
+        return data
+
+    def service_data(self) -> dict[str, Any]:
+        data = super().service_data()
+        if data.get("owner") is None:
+            data.pop("owner", None)
+        if self.is_new:
+            for name in ("probability", "forecast_category"):
+                if data.get(name) in (None, ""):
+                    data.pop(name, None)
+        return data
+
+
+class MoveForm(forms.Form):
+    """A stage move (kanban drop, stage bar, API): the target and the values filled on the way."""
+
+    stage = forms.ModelChoiceField(queryset=Stage.objects.select_related("pipeline"), label=_("Stage"))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    position = forms.FloatField(required=False, widget=forms.HiddenInput)
+    next_step = forms.CharField(label=_("Next step"), required=False, max_length=500)
+    amount = forms.DecimalField(label=_("Amount"), required=False, max_digits=18, decimal_places=2)
+    expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DATE)
+    loss_reason = forms.ChoiceField(label=_("Loss reason"), required=False, choices=())
+    loss_notes = forms.CharField(
+        label=_("Loss notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["loss_reason"].choices = [("", "—"), *picklist_choices("opportunity_loss_reason")]  # type: ignore[attr-defined]
+
+    def values(self) -> dict[str, Any]:
+        """Only the values the user actually sent (a drop sends none)."""
+        out: dict[str, Any] = {}
+        for name in ("next_step", "amount", "expected_close_date", "loss_reason", "loss_notes"):
+            if self.data.get(name) not in (None, ""):
+                out[name] = self.cleaned_data[name]
+        if self.cleaned_data.get("position") is not None:
+            out["position"] = self.cleaned_data["position"]
+        return out
+
+
+class ContactRoleForm(forms.Form):
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), label=_("Contact"))
+    role = forms.ChoiceField(label=_("Role"), required=False, choices=())
+    is_primary = forms.BooleanField(label=pgettext_lazy("contact role", "Primary"), required=False)
+
+    def __init__(self, *args: Any, user: Any, opportunity: Opportunity, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.restrict(user, Action.VIEW).filter(  # type: ignore[attr-defined]
+            account_id=opportunity.account_id
+        )
+        self.fields["role"].choices = [("", "—"), *picklist_choices(OPPORTUNITY_CONTACT_ROLE_PICKLIST)]  # type: ignore[attr-defined]
+
+
+class TeamMemberForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=assignable_users(), label=_("User"))
+    role = forms.ChoiceField(label=_("Role"), choices=OpportunityTeamRole.choices)
+
+
+class PipelineForm(forms.ModelForm):
+    class Meta:
+        model = Pipeline
+        fields = ["name", "name_en", "description", "is_active", "is_default", "order"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class StageForm(forms.ModelForm):
+    required_fields = forms.MultipleChoiceField(
+        label=_("Fields required to enter"),
+        required=False,
+        choices=(),
+        widget=forms.SelectMultiple(attrs={"data-tom-select": ""}),
+    )
+
+    class Meta:
+        model = Stage
+        fields = [
+            "name",
+            "name_en",
+            "kind",
+            "probability",
+            "forecast_category",
+            "required_fields",
+            "allowed_next",
+            "stuck_after_days",
+        ]
+
+    def __init__(self, *args: Any, pipeline: Pipeline, **kwargs: Any) -> None:
+        from .services.opportunities import requirable_fields
+
+        super().__init__(*args, **kwargs)
+        self.fields["required_fields"].choices = requirable_fields()  # type: ignore[attr-defined]
+        next_qs = pipeline.stages.all()
+        if self.instance.pk:
+            next_qs = next_qs.exclude(pk=self.instance.pk)
+        self.fields["allowed_next"].queryset = next_qs  # type: ignore[attr-defined]
+        self.fields["allowed_next"].widget.attrs["data-tom-select"] = ""
+        self.fields["allowed_next"].help_text = _("Empty: any stage of the pipeline.")
+        self.fields["probability"].widget.attrs.update({"min": 0, "max": 100})
+
+    def service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["allowed_next"] = list(data.get("allowed_next") or [])
+        return data
