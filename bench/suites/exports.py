@@ -39,16 +39,16 @@ class _RssSampler(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._t0 = time.perf_counter()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.samples.append((time.perf_counter() - self._t0, _rss()))
-            self._stop.wait(0.02)
+            self._halt.wait(0.02)
 
     def stop(self) -> list[tuple[float, int]]:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return self.samples
 
