@@ -318,10 +318,16 @@ def _lock_user(user: Any) -> None:
 
 
 def _lock_counter(pool: Pool, user: Any, day: dt.date) -> PoolClaimCounter:
-    PoolClaimCounter.objects.bulk_create(
-        [PoolClaimCounter(pool=pool, user=user, day=day, claims=0)], ignore_conflicts=True
-    )
-    return PoolClaimCounter.objects.select_for_update(no_key=True).get(pool=pool, user=user, day=day)
+    """The day's counter row, locked (created on the day's first claim; parallel first claims both
+    insert "if absent" and then lock the one row)."""
+    qs = PoolClaimCounter.objects.select_for_update(no_key=True).filter(pool=pool, user=user, day=day)
+    counter = qs.first()
+    if counter is None:
+        PoolClaimCounter.objects.bulk_create(
+            [PoolClaimCounter(pool=pool, user=user, day=day, claims=0)], ignore_conflicts=True
+        )
+        counter = qs.get()
+    return counter
 
 
 def owned_count(user: Any, kind: str) -> int:

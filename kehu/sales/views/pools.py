@@ -28,7 +28,7 @@ from ..models import Pool, PoolItem
 from ..selectors import pools as selectors
 from ..services import pools as services
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 RECORD_MODELS = {"sales.lead": "sales.Lead", "customers.account": "customers.Account"}
 
 
