@@ -1,0 +1,256 @@
+"""Pool claims over real HTTP (issue 5): gunicorn with sync workers, 16 concurrent clients (one rep
+each, its own API token and connection), each claiming different leads of one lead pool (公海)
+through ``POST /api/v1/sales/pools/{id}/claim/`` one at a time. Reports the end-to-end latency
+(client-side, p50/p95/max), the server time (`Server-Timing`), throughput and errors. See
+docs/benchmarks.md ("Issue 5: pool claims").
+
+    .venv/bin/python bench/pool_claims.py --database-url postgres://postgres@127.0.0.1:5432/kehu_bench_pools
+
+The pool has every rule switched on (daily claims, records owned, protection, cooling-off), so each
+claim runs every check and takes every lock. Before each run the claimed leads go back to the pool
+and the day's claim counters are cleared, so runs are repeatable. Target: p95 <= 100 ms, 0 errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.run import add_database_arguments, setup_django  # noqa: E402
+from bench.throughput import _free_port, _start_gunicorn  # noqa: E402
+
+POOL_NAME = "bench 公海 (pool claims)"
+ROLE_CODE = "bench-pool-claims"
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    return xs[min(len(xs) - 1, max(0, round(p / 100 * (len(xs) - 1))))]
+
+
+def prepare(*, clients: int, leads: int, log: Any = print) -> tuple[int, list[Any], list[list[int]]]:
+    """The pool, its `leads` in-pool leads (created once, bulk), the reps with a role that lets them
+    see leads; everything claimed by an earlier run goes back. Returns (pool id, reps, each rep's
+    lead ids)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from bench import datagen
+    from kehu.core.choices import Action, Scope
+    from kehu.sales.models import Lead, Pool, PoolClaimCounter, PoolHistory, PoolItem
+    from kehu.users.models import Department, Role, RolePermission
+
+    org = datagen.load_org()
+    reps = org.reps[:clients]
+    if len(reps) < clients:
+        raise SystemExit(f"the dataset has {len(org.reps)} reps; {clients} clients need as many")
+    role, _ = Role.objects.get_or_create(code=ROLE_CODE, defaults={"name": "bench pool claims"})
+    for action in (Action.VIEW, Action.CHANGE):
+        RolePermission.objects.update_or_create(
+            role=role, model="sales.lead", action=action, defaults={"scope": Scope.OWN}
+        )
+    for rep in reps:
+        rep.roles.add(role)
+    root = Department.objects.filter(name="销售部").order_by("path").first() or org.reps[0].department
+    pool, _created = Pool.objects.get_or_create(
+        name=POOL_NAME,
+        defaults={
+            "kind": "lead",
+            "max_claims_per_day": 100_000,
+            "max_owned": 100_000,
+            "protection_days": 7,
+            "cooling_off_days": 3,
+            "recycle_no_follow_up_days": 30,
+            "recycle_not_converted_days": 90,
+            "recycle_warning_days": 3,
+        },
+    )
+    pool.member_departments.add(root)
+    now = timezone.now()
+    with transaction.atomic():
+        # Back to the pool: what earlier runs claimed, and no history that would cool anyone off.
+        claimed = list(PoolItem.objects.filter(pool=pool, in_pool=False).values_list("lead_id", flat=True))
+        if claimed:
+            Lead.objects.filter(pk__in=claimed).update(owner=None, department=None, owned_since=None)
+            PoolItem.objects.filter(pool=pool, in_pool=False).update(
+                in_pool=True, claimed_at=None, claimed_by=None, protected_until=None, warned_at=None
+            )
+        PoolHistory.objects.filter(pool=pool).exclude(action="enter").delete()
+        PoolClaimCounter.objects.filter(pool=pool).delete()
+        have = PoolItem.objects.filter(pool=pool).count()
+        if have < leads:
+            log(f"Creating {leads - have:,} leads in the pool …")
+            batch = 5000
+            for start in range(have, leads, batch):
+                n = min(batch, leads - start)
+                rows = Lead.objects.bulk_create(
+                    [
+                        Lead(name=f"公海线索{start + i}", company=f"公海公司{start + i}", source="web")
+                        for i in range(n)
+                    ]
+                )
+                PoolItem.objects.bulk_create(
+                    [PoolItem(pool=pool, lead=lead, in_pool=True, entered_at=now) for lead in rows]
+                )
+    ids = list(
+        PoolItem.objects.filter(pool=pool, in_pool=True).order_by("lead_id").values_list("lead_id", flat=True)
+    )
+    per = len(ids) // clients
+    return pool.pk, reps, [ids[i * per : (i + 1) * per] for i in range(clients)]
+
+
+def _client(
+    port: int,
+    url: str,
+    token: str,
+    ids: list[int],
+    barrier: threading.Barrier,
+    out: dict[str, list[float]],
+    errors: list[str],
+    lock: threading.Lock,
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    timing = re.compile(r"dur=([0-9.]+)")
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Host": "localhost"}
+    latencies: list[float] = []
+    server: list[float] = []
+    barrier.wait()
+    for pk in ids:
+        t0 = time.perf_counter()
+        conn.request("POST", url, body=json.dumps({"ids": [pk]}), headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if resp.status != 200:
+            with lock:
+                errors.append(f"{resp.status} {body[:200]!r}")
+        m = timing.search(resp.getheader("Server-Timing") or "")
+        if m:
+            server.append(float(m.group(1)))
+    conn.close()
+    with lock:
+        out["latency"].extend(latencies)
+        out["server"].extend(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import datagen
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=2000, help="dataset size (the org; default 2,000)")
+    parser.add_argument("--leads", type=int, default=50_000, help="leads in the pool (default 50,000)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--claims", type=int, default=100, help="claims per client (default 100)")
+    parser.add_argument("--warmup", type=int, default=5, help="claims per client before measuring")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    add_database_arguments(parser)
+    args = parser.parse_args(argv)
+
+    setup_django(args)
+    from django.db import connection
+
+    from kehu.users.services import api_token_create
+
+    datagen.ensure_dataset(accounts=args.accounts, contacts_per_account=1, seed=datagen.DEFAULT_SEED)
+    pool_id, reps, id_lists = prepare(clients=args.clients, leads=args.leads)
+    need = args.claims + args.warmup
+    if any(len(ids) < need for ids in id_lists):
+        raise SystemExit(f"not enough leads in the pool: raise --leads to {need * args.clients:,} or more")
+    tokens = [api_token_create(user=rep, name="bench pool claims")[1] for rep in reps]
+    vendor = connection.vendor
+    connection.close()
+
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
+    port = _free_port()
+    url = f"/api/v1/sales/pools/{pool_id}/claim/"
+    proc = _start_gunicorn(port, args.workers, env)
+    try:
+        # warm-up (connections, caches), then the measured run
+        for _phase, start, count in (("warmup", 0, args.warmup), ("run", args.warmup, args.claims)):
+            out: dict[str, list[float]] = {"latency": [], "server": []}
+            errors: list[str] = []
+            lock = threading.Lock()
+            barrier = threading.Barrier(args.clients)
+            threads = [
+                threading.Thread(
+                    target=_client,
+                    args=(
+                        port,
+                        url,
+                        tokens[i],
+                        id_lists[i][start : start + count],
+                        barrier,
+                        out,
+                        errors,
+                        lock,
+                    ),
+                )
+                for i in range(args.clients)
+            ]
+            t0 = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    lat, srv = out["latency"], out["server"]
+    total = len(lat)
+    met = _pct(lat, 95) <= 100.0 and not errors
+    print(
+        f"\nPool claims over HTTP — {vendor}, {args.leads:,} leads in the pool, {args.clients} clients × "
+        f"{args.claims} claims (one lead each), gunicorn {args.workers} sync workers\n"
+    )
+    print(f"{'':24} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"{'end to end (client)':24} {_pct(lat, 50):8.1f} {_pct(lat, 95):8.1f} {max(lat):8.1f}")
+    print(f"{'server time':24} {_pct(srv, 50):8.1f} {_pct(srv, 95):8.1f} {max(srv or [0]):8.1f}")
+    print(f"\n{total} claims in {elapsed:.1f} s = {total / elapsed:.0f} claims/s; errors: {len(errors)}")
+    for e in errors[:5]:
+        print("  ", e)
+    print(f"target p95 <= 100 ms, 0 errors: {'met' if met else 'MISSED'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "vendor": vendor,
+                    "leads": args.leads,
+                    "clients": args.clients,
+                    "claims": total,
+                    "workers": args.workers,
+                    "p50": _pct(lat, 50),
+                    "p95": _pct(lat, 95),
+                    "max": max(lat),
+                    "server_p50": _pct(srv, 50),
+                    "server_p95": _pct(srv, 95),
+                    "per_second": total / elapsed,
+                    "errors": len(errors),
+                },
+                indent=2,
+            )
+        )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
