@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Pools (公海): recycle records that are due and warn their owners ahead (idempotent).
     "sales-pool-recycle-due": {"task": "kehu.sales.tasks.pool_recycle_due", "schedule": crontab(minute=5)},
+    # Deals stuck in a stage longer than its "stuck after" days: one notification per stage entry.
+    "sales-opportunity-stuck-alerts": {
+        "task": "kehu.sales.tasks.opportunity_stuck_alerts",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))

@@ -68,6 +68,7 @@ SEED_FACTORIES = [
     ("kehu.tags.tests.factories.TagGroupFactory", 1),
     ("kehu.tags.tests.factories.TagFactory", 2),
     ("kehu.tags.tests.factories.StaticGroupFactory", 1),
+    ("kehu.sales.tests.factories.OpportunityFactory", 2),
 ]
 
 
