@@ -131,9 +131,17 @@ def _client(
     barrier.wait()
     for pk in ids:
         t0 = time.perf_counter()
-        conn.request("POST", url, body=json.dumps({"ids": [pk]}), headers=headers)
-        resp = conn.getresponse()
-        body = resp.read()
+        try:
+            conn.request("POST", url, body=json.dumps({"ids": [pk]}), headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+        except OSError as exc:  # a timeout or a dropped connection is an error, not a dead client
+            latencies.append((time.perf_counter() - t0) * 1000)
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            continue
         latencies.append((time.perf_counter() - t0) * 1000)
         if resp.status != 200:
             with lock:
