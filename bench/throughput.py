@@ -98,7 +98,8 @@ def _start_gunicorn(port: int, workers: int, env: dict[str, str]) -> subprocess.
 
 
 def _sequential(port: int, path: Path_, cookie: str, repeat: int, warmup: int) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    # Generous: on a loaded machine the workers may still be booting (importing Django) at first.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
     timing = re.compile(r"dur=([0-9.]+)")
     for i in range(warmup + repeat):
         conn.request("GET", path.url, headers={"Cookie": cookie, "Host": "localhost"})

@@ -52,3 +52,38 @@ def acting_as(
         yield ctx
     finally:
         _current.reset(token)
+
+
+# --- per-request memo ---------------------------------------------------------------------------
+# Reads that several parts of one request repeat (custom field definitions: the table, the
+# FilterSet and the serializer each ask) are computed once per request. Only inside a
+# `request_memo_scope()` (RequestIdMiddleware opens one per request); elsewhere (tasks, commands,
+# the shell) nothing is kept. Writers clear their keys (`request_memo_forget`).
+_memo: ContextVar[dict[Any, Any] | None] = ContextVar("kehu_request_memo", default=None)
+
+
+@contextlib.contextmanager
+def request_memo_scope() -> Iterator[None]:
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def request_memo(key: Any, compute: Any) -> Any:
+    """`compute()`, once per request for `key` (every call outside a request computes)."""
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def request_memo_forget(prefix: str) -> None:
+    """Drop the memoised values whose key is a tuple starting with `prefix`."""
+    memo = _memo.get()
+    if memo:
+        for key in [k for k in memo if isinstance(k, tuple) and k and k[0] == prefix]:
+            del memo[key]

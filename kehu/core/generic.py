@@ -250,6 +250,29 @@ def list_preferences(user: Any, key: str) -> tuple[dict[str, Any], int | None]:
     return (table if isinstance(table, dict) else {}), (view_id if isinstance(view_id, int) else None)
 
 
+class LazyFilterSet:
+    """An unbound FilterSet that is built (its ~40 filters deep-copied, custom-field filters
+    added) only when something reads more than `is_bound` and `base_filters` of it: a list page
+    without filters shows its filter panel closed and never needs it."""
+
+    is_bound = False
+
+    def __init__(self, filterset_class: Any, build: Callable[[], Any]) -> None:
+        self.base_filters = filterset_class.base_filters
+        self._build = build
+        self._built: Any = None
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._built is None:
+            self._built = self._build()
+        return getattr(self._built, name)
+
+
 _list_views: dict[str, type[ObjectListView]] = {}
 
 
@@ -305,8 +328,13 @@ class ObjectListView(KehuView):
     def get_filterset(self, queryset: models.QuerySet[Any]) -> Any:
         if self.filterset_class is None:
             return None
-        data = self.request.GET if names_a_filter(self.filterset_class, self.request.GET) else None
-        return self.filterset_class(data, queryset=queryset, request=self.request)
+        if not names_a_filter(self.filterset_class, self.request.GET):
+            # Unbound: built only if something reads it (the filter panel when it loads).
+            filterset_class, request = self.filterset_class, self.request
+            return LazyFilterSet(
+                filterset_class, lambda: filterset_class(None, queryset=queryset, request=request)
+            )
+        return self.filterset_class(self.request.GET, queryset=queryset, request=self.request)
 
     @property
     def quick_search(self) -> bool:
@@ -454,6 +482,12 @@ class ObjectListView(KehuView):
         }
         context.update(self.bulk_context())
         context.update(self.get_extra_context())
+        if (
+            context["rows"]
+            and self.table_template_name == ObjectListView.table_template_name
+            and not context.get("row_actions_template")
+        ):
+            context["rows_html"] = table.rows_html(context["rows"], bulk=bool(context.get("bulk_actions")))
         if htmx_target(request) == "object-list":
             return render(request, self.table_template_name, context)
         return render(request, self.template_name, context)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .context import ActorContext, new_request_id, reset_context, set_context
+from .context import ActorContext, new_request_id, request_memo_scope, reset_context, set_context
 
 log = logging.getLogger("kehu.request")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,7 +33,8 @@ class RequestIdMiddleware:
         token = set_context(ActorContext(request_id=request_id, ip=client_ip(request), source=source))
         started = time.perf_counter()
         try:
-            response = self.get_response(request)
+            with request_memo_scope():
+                response = self.get_response(request)
         finally:
             reset_context(token)
         response["X-Request-ID"] = request_id

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.urls import NoReverseMatch, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.functional import Promise
 
 from .permissions import can
@@ -58,6 +59,20 @@ def _visible(user: Any, item: MenuItem) -> bool:
     return can(user, model, item.requires[1])
 
 
+# {(url name, URLconf, script prefix): path or None}: the sidebar's URLs, reversed once per process.
+_urls: dict[tuple[str, Any, str], str | None] = {}
+
+
+def _url(url_name: str) -> str | None:
+    key = (url_name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    if key not in _urls:
+        try:
+            _urls[key] = reverse(url_name)
+        except NoReverseMatch:
+            _urls[key] = None
+    return _urls[key]
+
+
 def menu_for(user: Any) -> list[dict[str, Any]]:
     out = []
     for group in sorted(_groups.values(), key=lambda g: g.order):
@@ -65,9 +80,8 @@ def menu_for(user: Any) -> list[dict[str, Any]]:
         for item in group.items:
             if not _visible(user, item):
                 continue
-            try:
-                url = reverse(item.url_name)
-            except NoReverseMatch:
+            url = _url(item.url_name)
+            if url is None:
                 continue
             items.append({"label": item.label, "url": url, "icon": item.icon, "url_name": item.url_name})
         if items:

@@ -24,6 +24,7 @@ columns defined at run time (custom fields).
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from django.db import models
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .choices import FieldMode
@@ -42,6 +43,20 @@ from .permissions import field_modes
 from .validators import format_phone
 
 EMPTY = mark_safe('<span class="text-secondary">—</span>')
+
+
+def esc(value: Any) -> str:
+    """`django.utils.html.conditional_escape` without its lazy-string wrappers (a list page calls
+    it thousands of times): safe strings as they are, everything else escaped."""
+    if isinstance(value, Promise):
+        value = str(value)
+    to_html = getattr(value, "__html__", None)
+    return to_html() if to_html is not None else html.escape(str(value))
+
+
+def html_format(format_string: str, *args: Any) -> SafeString:
+    """`django.utils.html.format_html` for the cells of a table (same output, less overhead)."""
+    return SafeString(format_string.format(*[esc(a) for a in args]))
 
 
 def resolve(record: Any, accessor: str) -> Any:
@@ -108,7 +123,7 @@ class Column:
         if value in (None, "", [], {}):
             return EMPTY
         if mode == FieldMode.MASKED:
-            return format_html(
+            return html_format(
                 '<span class="kehu-masked" title="{}">{}</span>',
                 _("Masked"),
                 mask_value(str(value), self.mask_kind or guess_kind(self.field or self.name)),
@@ -123,7 +138,7 @@ class LinkColumn(Column):
         url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else None
         if not url:
             return value
-        return format_html('<a href="{}">{}</a>', url, value)
+        return html_format('<a href="{}">{}</a>', url, value)
 
 
 class RelatedLinkColumn(Column):
@@ -133,7 +148,7 @@ class RelatedLinkColumn(Column):
         url = value.get_absolute_url() if hasattr(value, "get_absolute_url") else None
         if not url:
             return str(value)
-        return format_html('<a href="{}">{}</a>', url, value)
+        return html_format('<a href="{}">{}</a>', url, value)
 
 
 class ChoiceColumn(Column):
@@ -154,21 +169,21 @@ class BooleanColumn(Column):
 
 class PhoneColumn(Column):
     def render_value(self, record: Any, value: Any) -> Any:
-        return format_html(
+        return html_format(
             '<a href="tel:{}" class="text-reset text-nowrap">{}</a>', value, format_phone(value)
         )
 
 
 class EmailColumn(Column):
     def render_value(self, record: Any, value: Any) -> Any:
-        return format_html('<a href="mailto:{}" class="text-reset">{}</a>', value, value)
+        return html_format('<a href="mailto:{}" class="text-reset">{}</a>', value, value)
 
 
 class DateTimeColumn(Column):
     def render_value(self, record: Any, value: Any) -> Any:
         if isinstance(value, dt.datetime):
             value = timezone.localtime(value)
-            return format_html(
+            return html_format(
                 '<span class="text-nowrap" title="{}">{}</span>',
                 formats.date_format(value, "DATETIME_FORMAT"),
                 formats.date_format(value, "SHORT_DATE_FORMAT"),
@@ -182,7 +197,7 @@ class UserColumn(Column):
     """A user (owner, created by): their display name."""
 
     def render_value(self, record: Any, value: Any) -> Any:
-        return format_html('<span class="text-nowrap">{}</span>', str(value))
+        return html_format('<span class="text-nowrap">{}</span>', str(value))
 
 
 @dataclass
@@ -310,6 +325,45 @@ class Table:
         records = list(records)
         prepared = [(c.prepare(records), self._mode(c)) for c in self.visible]
         return [Row(r, [Cell(c, c.render(r, m)) for c, m in prepared]) for r in records]
+
+    def rows_html(self, rows: list[Row], *, bulk: bool) -> SafeString:
+        """The ``<tr>`` of each row exactly as ``core/_object_table.html`` writes them (that template
+        uses this when the list has no row-actions template): built in Python, because a
+        template loop over 25 rows × the cells was a quarter of the page's time."""
+        from django.template import Context
+        from django.template.base import render_value_in_context
+        from django.utils.translation import gettext
+
+        context = Context()
+        label = esc(gettext("Select row"))
+        out = []
+        for row in rows:
+            pk = esc(render_value_in_context(row.record.pk, context))
+            if bulk:
+                head = (
+                    f'\n        <tr data-pk="{pk}" :class="(all || sel.includes(\'{pk}\')) && '
+                    f"'table-active'\">\n          <td><input class=\"form-check-input m-0 "
+                    f'align-middle kehu-row-check" type="checkbox" value="{pk}" x-model="sel" '
+                    f'@change="all = false" aria-label="{label}"></td>\n          '
+                )
+            else:
+                head = f'\n        <tr data-pk="{pk}">\n          \n          '
+            cells = "".join(
+                f'<td class="{esc(c.column.css_class)}">'
+                + (
+                    c.content.__html__()
+                    if hasattr(c.content, "__html__")
+                    else html.escape(c.content)
+                    if type(c.content) is str
+                    else render_value_in_context(c.content, context)
+                )
+                + "</td>"
+                for c in row.cells
+            )
+            out.append(
+                f'{head}{cells}\n          <td class="text-end text-nowrap"></td>\n        </tr>\n        '
+            )
+        return SafeString("".join(out))
 
     def header(self) -> list[dict[str, Any]]:
         """For the template: label, sort state and the sort value a click should request."""

@@ -70,10 +70,17 @@ def normalise_email(value: str | None) -> str:
     return text
 
 
+# A stored Chinese mobile number (+86 1[3-9]x xxxx xxxx): formatted without parsing, as phonenumbers
+# does (a list page shows dozens; tests compare both for every prefix).
+_CN_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")
+
+
 def format_phone(value: str | None) -> str:
     """A stored E.164 number for display: ``+86 138 1234 5678``. Anything unparsable is returned as is."""
     if not value:
         return ""
+    if _CN_MOBILE.match(value):
+        return f"+86 {value[3:6]} {value[6:10]} {value[10:]}"
     try:
         number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:

@@ -6,7 +6,7 @@ import copy
 from contextvars import ContextVar
 from typing import Any
 
-from django.utils.html import format_html
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -21,6 +21,7 @@ from kehu.core.tables import (
     RelatedLinkColumn,
     Table,
     UserColumn,
+    html_format,
 )
 from kehu.customfields.selectors import picklist_label_map
 from kehu.customfields.tables import custom_list_columns
@@ -93,7 +94,7 @@ class PicklistColumn(Column):
         item = (self.labels or {}).get(value)
         if item is None:
             return value
-        return format_html(
+        return html_format(
             '<span class="{}" style="{}">{}</span>', item.badge_class, item.badge_style, item.display_label
         )
 
@@ -113,15 +114,31 @@ class PicklistTableMixin(Table):
             _PAGE_MAPS.reset(token)
 
 
+# A number no account has, standing for the id in the reversed detail URL (one reverse() a page).
+_PK_MARK = 9_876_543_210
+
+
 class AccountLinkColumn(LinkColumn):
+    url_pattern: str | None = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        bound = copy.copy(self)
+        bound.url_pattern = reverse("customers:account_detail", args=[_PK_MARK])
+        return bound
+
+    def _url(self, record: Any) -> str:
+        if self.url_pattern is None or type(record).get_absolute_url is not Account.get_absolute_url:
+            return str(record.get_absolute_url())
+        return self.url_pattern.replace(str(_PK_MARK), str(record.pk))
+
     def render_value(self, record: Any, value: Any) -> Any:
         icon = "building" if record.kind == "company" else "user"
-        return format_html(
+        return html_format(
             '<i class="ti ti-{} text-secondary me-1"></i><a href="{}" class="fw-medium">{}</a>{}',
             icon,
-            record.get_absolute_url(),
+            self._url(record),
             value,
-            format_html('<div class="small text-secondary">{}</div>', record.short_name)
+            html_format('<div class="small text-secondary">{}</div>', record.short_name)
             if record.short_name
             else "",
         )

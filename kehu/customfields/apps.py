@@ -15,6 +15,18 @@ class CustomFieldsConfig(AppConfig):
         from .models import CustomField, FieldRule, Picklist, PicklistItem
 
         del fields
+        # Definitions are read once per request (selectors.custom_fields_for); a write forgets them.
+        from django.db.models.signals import post_delete, post_save
+
+        from .selectors import forget_definitions
+
+        for model in (CustomField, Picklist, PicklistItem):
+            post_save.connect(
+                forget_definitions, sender=model, dispatch_uid=f"kehu_cf_forget_{model.__name__}"
+            )
+            post_delete.connect(
+                forget_definitions, sender=model, dispatch_uid=f"kehu_cf_forget_del_{model.__name__}"
+            )
         # Definition changes appear in the operation log (reordering is not recorded).
         audit_registry.register(CustomField, exclude=("order",))
         audit_registry.register(Picklist)

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connections, models
 from django.db.models import Prefetch, Q, QuerySet
 
+from kehu.core.context import request_memo, request_memo_forget
 from kehu.core.permissions import is_admin
 
 from .choices import FieldType
@@ -21,12 +22,28 @@ def _items_prefetch() -> Prefetch:
     return Prefetch("picklist__items", queryset=PicklistItem.objects.order_by("order", "id"))
 
 
+MEMO_KEY = "customfields"
+
+
+def forget_definitions(**kwargs: Any) -> None:
+    """After a write to definitions, picklists or items: read them afresh in this request."""
+    request_memo_forget(MEMO_KEY)
+
+
 def custom_fields_for(model: type[models.Model] | str, *, active_only: bool = True) -> list[CustomField]:
-    """The model's custom field definitions in order, picklist items prefetched (2 queries at most)."""
-    qs = CustomField.objects.filter(model=model_label(model)).select_related("picklist")
-    if active_only:
-        qs = qs.filter(is_active=True)
-    return list(qs.prefetch_related(_items_prefetch()).order_by("order", "id"))
+    """The model's custom field definitions in order, picklist items prefetched (2 queries at most).
+
+    Read once per request (`kehu.core.context.request_memo`: the list table, its FilterSet and the
+    API serializer all ask); any write to definitions or picklists forgets it (signals in apps.py)."""
+    label = model_label(model)
+
+    def load() -> list[CustomField]:
+        qs = CustomField.objects.filter(model=label).select_related("picklist")
+        if active_only:
+            qs = qs.filter(is_active=True)
+        return list(qs.prefetch_related(_items_prefetch()).order_by("order", "id"))
+
+    return list(request_memo((MEMO_KEY, label, active_only), load))
 
 
 def custom_field_list(

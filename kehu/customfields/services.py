@@ -21,7 +21,13 @@ from kehu.core.permissions import is_admin
 from .choices import CHOICE_TYPES, COMPATIBLE_TYPE_CHANGES, PATTERN_TYPES, FieldType
 from .models import CustomField, FieldRule, Picklist, PicklistItem
 from .registry import get_model, model_label
-from .selectors import custom_field_has_values, custom_fields_for, item_usage, picklist_usage
+from .selectors import (
+    custom_field_has_values,
+    custom_fields_for,
+    forget_definitions,
+    item_usage,
+    picklist_usage,
+)
 from .validation import clean_value, is_empty
 
 
@@ -316,6 +322,7 @@ def custom_field_reorder(*, model: str, ids: list[int], by: Any) -> None:
             fields[pk].order = position
             changed.append(fields[pk])
     CustomField.objects.bulk_update(changed, ["order"])
+    forget_definitions()
 
 
 # --- picklists --------------------------------------------------------------------------------
@@ -456,6 +463,7 @@ def picklist_item_reorder(*, picklist: Picklist, ids: list[int], by: Any) -> Non
             items[pk].order = position
             changed.append(items[pk])
     PicklistItem.objects.bulk_update(changed, ["order"])
+    forget_definitions()
 
 
 # --- data collection standards (field rules) and completeness ---------------------------------

@@ -17,12 +17,28 @@ from kehu.core.choices import FIELD_MODE_RANK, SCOPE_RANK, Scope
 from .models import Department, FieldPermission, RolePermission
 
 
+def user_roles(user: Any) -> list[tuple[int, bool, bool]]:
+    """(id, is administrator, requires two-factor) of the user's roles: one query, kept on the
+    user for the request (the MFA check, the admin flag, the grants and the field modes all
+    start from it)."""
+    cached = getattr(user, "_kehu_roles", None)
+    if cached is None:
+        cached = list(user.roles.values_list("pk", "is_admin", "require_mfa")) if user.pk is not None else []
+        user._kehu_roles = cached
+    return cached
+
+
 def _grants(user: Any) -> dict[tuple[str, str], str]:
     cached = getattr(user, "_kehu_grants", None)
     if cached is not None:
         return cached
     grants: dict[tuple[str, str], str] = {}
-    rows = RolePermission.objects.filter(role__users=user).values_list("model", "action", "scope")
+    role_ids = [role[0] for role in user_roles(user)]
+    rows = (
+        RolePermission.objects.filter(role_id__in=role_ids).values_list("model", "action", "scope")
+        if role_ids
+        else []
+    )
     for model, action, scope in rows:
         key = (model, action)
         if key not in grants or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(grants[key])]:
@@ -34,13 +50,13 @@ def _grants(user: Any) -> dict[tuple[str, str], str]:
 def _is_admin(user: Any) -> bool:
     cached = getattr(user, "_kehu_is_admin", None)
     if cached is None:
-        cached = bool(user.is_superuser or user.roles.filter(is_admin=True).exists())
+        cached = bool(user.is_superuser or any(role[1] for role in user_roles(user)))
         user._kehu_is_admin = cached
     return cached
 
 
 def clear_cache(user: Any) -> None:
-    for attr in ("_kehu_grants", "_kehu_is_admin", "_kehu_field_modes", "_kehu_subtree"):
+    for attr in ("_kehu_roles", "_kehu_grants", "_kehu_is_admin", "_kehu_field_modes", "_kehu_subtree"):
         if hasattr(user, attr):
             delattr(user, attr)
 
@@ -105,11 +121,14 @@ class KehuBackend(ModelBackend):
             return cache[label]
         modes: dict[str, str] = {}
         if not _is_admin(user):
-            role_ids = list(user.roles.values_list("pk", flat=True))
+            role_ids = [role[0] for role in user_roles(user)]
             per_field: dict[str, list[str]] = {}
-            for field, mode in FieldPermission.objects.filter(role__in=role_ids, model=label).values_list(
-                "field", "mode"
-            ):
+            rows = (
+                FieldPermission.objects.filter(role_id__in=role_ids, model=label).values_list("field", "mode")
+                if role_ids
+                else []
+            )
+            for field, mode in rows:
                 per_field.setdefault(field, []).append(mode)
             for field, found in per_field.items():
                 # A role that does not restrict the field gives it in full; otherwise the least

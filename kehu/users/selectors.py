@@ -23,7 +23,9 @@ from .models import ApiToken, Department, Role, User
 def user_requires_mfa(*, user: Any) -> bool:
     cached = getattr(user, "_kehu_requires_mfa", None)
     if cached is None:
-        cached = user.roles.filter(require_mfa=True).exists()
+        from .backends import user_roles
+
+        cached = any(role[2] for role in user_roles(user))
         user._kehu_requires_mfa = cached
     return bool(cached)
 

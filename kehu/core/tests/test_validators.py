@@ -92,3 +92,22 @@ def test_format_phone() -> None:
     assert format_phone("+8613812345678") == "+86 138 1234 5678"
     assert format_phone("not a number") == "not a number"
     assert format_phone("") == ""
+
+
+def test_format_phone_mobile_shortcut_matches_phonenumbers() -> None:
+    """Chinese mobiles skip phonenumbers (list pages): the same text for every prefix 13x–19x."""
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(4)
+    for prefix in range(130, 200):
+        for _ in range(5):
+            stored = f"+86{prefix}{rng.randrange(10**8):08d}"
+            expected = phonenumbers.format_number(
+                phonenumbers.parse(stored, "CN"), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+            assert format_phone(stored) == expected
+    assert format_phone("+8612012345678") == phonenumbers.format_number(
+        phonenumbers.parse("+8612012345678", "CN"), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )

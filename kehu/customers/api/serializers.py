@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
 
-from kehu.core.api.mixins import FieldPermissionSerializerMixin
+from kehu.core.api.fastlist import FastListSerializer
+from kehu.core.api.mixins import CachedModelFieldsMixin, FieldPermissionSerializerMixin
 from kehu.core.choices import FieldMode
 from kehu.core.masking import mask_value
 from kehu.customfields.api.fields import CustomFieldsField
@@ -62,8 +63,8 @@ class ListPermissionsMixin(FieldPermissionSerializerMixin):
                 fields[name].read_only = True
         return fields
 
-    def to_representation(self, instance: Any) -> Any:
-        data = super().to_representation(instance)
+    def apply_read_permissions(self, data: Any) -> Any:
+        data = super().apply_read_permissions(data)
         modes = self._modes()
         for name, (plain, keys) in _LISTS.items():
             if name in data and any(modes.get(p) == FieldMode.MASKED for p in plain):
@@ -126,7 +127,7 @@ _REGION_HELP = {
 _REGION_FIELDS = ["country", "province", "city", "district", "region"]
 
 
-class AddressRowSerializer(RegionSerializerMixin, serializers.ModelSerializer):
+class AddressRowSerializer(RegionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = AccountAddress
         fields = ["kind", *_REGION_FIELDS, "street", "postcode", "is_primary"]
@@ -202,7 +203,7 @@ class ContactRelationRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AccountSerializer(ListPermissionsMixin, serializers.ModelSerializer):
+class AccountSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
         required=False,
@@ -273,6 +274,8 @@ class AccountSerializer(ListPermissionsMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = [*OWNED_READ_ONLY, "lifecycle_changed_at", "last_activity_at", "completeness"]
+        # Lists: planned once per page, phones / e-mails / addresses in one query each.
+        list_serializer_class = FastListSerializer
         extra_kwargs = {
             "phone": {"help_text": "The primary phone. Any common format; stored as E.164 (+8613812345678)."},
             "email": {"help_text": "The primary e-mail. Stored lower-case."},
@@ -291,7 +294,7 @@ class AccountSerializer(ListPermissionsMixin, serializers.ModelSerializer):
         return fields
 
 
-class ContactSerializer(ListPermissionsMixin, serializers.ModelSerializer):
+class ContactSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializers.ModelSerializer):
     account = serializers.PrimaryKeyRelatedField(
         queryset=Account.objects.none(), help_text="Id of an account you may view."
     )
@@ -360,6 +363,7 @@ class ContactSerializer(ListPermissionsMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = [*OWNED_READ_ONLY, "last_activity_at", "completeness"]
+        list_serializer_class = FastListSerializer
         # "One primary contact per account" is kept by the service (it unsets the previous one).
         validators: list[Any] = []
 
