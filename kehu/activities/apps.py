@@ -44,6 +44,12 @@ class ActivitiesConfig(AppConfig):
 
         register_section("activities.reminder_defaults", reminder_defaults_card, order=10)
         panels.register()
+        panels.register_sales()
+        from kehu.sales.services.leads import on_converted
+
+        from .services import lead_converted
+
+        on_converted(lead_converted)
 
         navigation.register_group("activities", _("Activities"), icon="calendar-event", order=20)
         for label, url_name, icon, model in (

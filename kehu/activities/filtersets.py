@@ -51,6 +51,10 @@ class InteractionFilterSet(OwnedFilterSet):
     contact = django_filters.NumberFilter(
         field_name="contact_id", label=_("Contact"), widget=forms.HiddenInput
     )
+    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"), widget=forms.HiddenInput)
+    opportunity = django_filters.NumberFilter(
+        field_name="opportunity_id", label=_("Opportunity"), widget=forms.HiddenInput
+    )
     occurred_after = django_filters.DateFilter(
         field_name="occurred_at", lookup_expr="date__gte", label=_("From"), widget=DATE
     )
@@ -84,6 +88,10 @@ class TaskFilterSet(OwnedFilterSet):
     )
     contact = django_filters.NumberFilter(
         field_name="contact_id", label=_("Contact"), widget=forms.HiddenInput
+    )
+    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"), widget=forms.HiddenInput)
+    opportunity = django_filters.NumberFilter(
+        field_name="opportunity_id", label=_("Opportunity"), widget=forms.HiddenInput
     )
     due_after = django_filters.DateFilter(
         field_name="due_at", lookup_expr="date__gte", label=_("Due from"), widget=DATE

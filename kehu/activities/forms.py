@@ -85,10 +85,31 @@ class _ActivityForm(ServiceFormMixin, forms.ModelForm):
         if "contact" in self.fields:
             current = [instance.contact_id] if instance is not None and instance.contact_id else []
             contact_picker(self.fields["contact"], user=self.user, current_ids=current)
+        self._sales_refs(instance)
         for f in self.fields.values():
             if isinstance(f, forms.DateTimeField):
                 f.widget = datetime_input()
                 f.input_formats = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+
+    def _sales_refs(self, instance: Any) -> None:
+        """The lead and the opportunity: hidden, preset from the page the form was opened on
+        (``?lead=12``), over the records the user may view (plus the record's current ones)."""
+        from kehu.sales.models import Lead, Opportunity
+
+        for name, model, message in (
+            ("lead", Lead, _("Choose a lead you can see.")),
+            ("opportunity", Opportunity, _("Choose an opportunity you can see.")),
+        ):
+            if name not in self.fields:
+                continue
+            field: Any = self.fields[name]
+            visible = model.objects.restrict(self.user, Action.VIEW)
+            current_id = getattr(instance, f"{name}_id", None) if instance is not None else None
+            if current_id:
+                visible = visible | model.objects.filter(pk=current_id)
+            field.queryset = visible
+            field.widget = forms.HiddenInput()
+            field.error_messages["invalid_choice"] = message
 
     def service_data(self) -> dict[str, Any]:
         data = super().service_data()
@@ -106,6 +127,8 @@ class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
             "subject",
             "account",
             "contact",
+            "lead",
+            "opportunity",
             "outcome",
             "direction",
             "duration_minutes",
@@ -122,6 +145,8 @@ class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
         super().__init__(*args, **kwargs)
         self.fields["account"].required = False
         self.fields["account"].help_text = _("Leave empty to use the contact's account.")
+        if self.initial.get("lead") or getattr(self.instance, "lead_id", None):
+            self.fields["account"].help_text = _("A lead has no account until it is converted.")
         if "duration_minutes" in self.fields:
             self.fields["duration_minutes"].widget.attrs["min"] = 0
         if "participant_contacts" in self.fields:
@@ -143,7 +168,13 @@ class InteractionForm(CustomFieldsFormMixin, _ActivityForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("account") and not data.get("contact") and "account" not in self.errors:
+        if (
+            not data.get("account")
+            and not data.get("contact")
+            and not data.get("lead")
+            and not data.get("opportunity")
+            and "account" not in self.errors
+        ):
             self.add_error("account", _("Choose an account or a contact."))
         when, follow = data.get("occurred_at"), data.get("next_follow_up_at")
         if when and follow and follow <= when:
@@ -181,6 +212,8 @@ class TaskForm(_ActivityForm):
             "status",
             "account",
             "contact",
+            "lead",
+            "opportunity",
             "owner",
             "remind_before_minutes",
             "recurrence",

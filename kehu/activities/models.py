@@ -43,6 +43,31 @@ def account_field(related_name: str, *, required: bool) -> models.ForeignKey[Any
     )
 
 
+def lead_field(related_name: str) -> models.ForeignKey[Any, Any]:
+    """The lead (线索) an activity concerns, before it has an account; deleting the lead deletes
+    its activities. On conversion they move to the new account and contact (`lead_converted`)."""
+    return models.ForeignKey(
+        "sales.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+    )
+
+
+def opportunity_field(related_name: str) -> models.ForeignKey[Any, Any]:
+    """The opportunity (商机) an activity concerns; deleting the opportunity keeps the activity."""
+    return models.ForeignKey(
+        "sales.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name=related_name,
+    )
+
+
 def contact_field(related_name: str) -> models.ForeignKey[Any, Any]:
     """The contact (联系人) an activity concerns; deleting the contact keeps the activity."""
     return models.ForeignKey(
@@ -93,9 +118,12 @@ class Interaction(CustomerActivity, CustomFieldsModel):
     outcome = models.CharField(_("outcome"), max_length=32, choices=InteractionOutcome.choices, blank=True)
     direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices, blank=True)
     location = models.CharField(_("location"), max_length=300, blank=True)
-    # Always set: a contact-only log takes the contact's account.
-    account = account_field("interactions", required=True)
+    # Set unless the interaction is on a lead (a lead has no account until it is converted): a
+    # contact-only log takes the contact's account, an opportunity's log the opportunity's account.
+    account = account_field("interactions", required=False)
     contact = contact_field("interactions")
+    lead = lead_field("interactions")
+    opportunity = opportunity_field("interactions")
     participants = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("colleagues"),
@@ -150,6 +178,8 @@ class Task(CustomerActivity):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     account = account_field("tasks", required=False)
     contact = contact_field("tasks")
+    lead = lead_field("tasks")
+    opportunity = opportunity_field("tasks")
     interaction = models.ForeignKey(
         Interaction,
         verbose_name=_("from interaction"),

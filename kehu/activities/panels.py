@@ -5,6 +5,7 @@ card (open tasks and the last interactions) and the "Open tasks" header fact."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -146,3 +147,98 @@ def register() -> None:
             order=30,
         ),
     )
+
+
+# --- leads and opportunities (kehu.sales) ------------------------------------------------------
+
+SALES_LABELS = ("sales.lead", "sales.opportunity")
+SALES_PANEL_SIZE = 5
+
+
+def _sales_field(obj: Any) -> str:
+    return "lead" if obj._meta.label_lower == "sales.lead" else "opportunity"
+
+
+def _sales_query(obj: Any) -> str:
+    """The query string that presets the interaction/task form on this lead or opportunity."""
+    field = _sales_field(obj)
+    query = f"{field}={obj.pk}"
+    if field == "opportunity" and obj.account_id:
+        query += f"&account={obj.account_id}"
+    return query
+
+
+def _sales_open(obj: Any) -> bool:
+    """A converted lead is read-only: its history shows, nothing new is logged on it."""
+    return not getattr(obj, "is_converted", False)
+
+
+def _sales_add_url(url_name: str, model: Any) -> Any:
+    def url(request: HttpRequest, obj: Any) -> str | None:
+        if not _sales_open(obj) or not can(request.user, model, Action.ADD):
+            return None
+        back = urlencode({"next": obj.get_absolute_url()})
+        return f"{reverse(url_name)}?{_sales_query(obj)}&{back}"
+
+    return url
+
+
+def sales_panel(request: HttpRequest, obj: Any) -> dict[str, Any] | None:
+    """The lead's or opportunity's open tasks and last interactions (one query each)."""
+    user = request.user
+    field = _sales_field(obj)
+    tasks: list[Task] = []
+    interactions: list[Interaction] = []
+    if can(user, Task, Action.VIEW):
+        tasks = list(selectors.record_open_tasks(user=user, field=field, pk=obj.pk)[:SALES_PANEL_SIZE])
+    if can(user, Interaction, Action.VIEW):
+        interactions = list(
+            selectors.record_interactions(user=user, field=field, pk=obj.pk)[:SALES_PANEL_SIZE]
+        )
+    filter_query = f"{field}={obj.pk}"
+    return {
+        "panel_tasks": tasks,
+        "panel_interactions": interactions,
+        "interactions_url": f"{reverse('activities:interaction_list')}?{filter_query}",
+        "tasks_url": f"{reverse('activities:task_list')}?{filter_query}",
+        "log_url": _sales_add_url("activities:interaction_add", Interaction)(request, obj),
+        "task_url": _sales_add_url("activities:task_add", Task)(request, obj),
+    }
+
+
+def register_sales() -> None:
+    """ "Log interaction" and "New task" in the header of leads and opportunities, and a card with
+    their open tasks and last interactions on the overview."""
+    for label in SALES_LABELS:
+        generic.register_action(
+            label,
+            generic.ObjectAction(
+                "log-interaction",
+                _("Log interaction"),
+                url=_sales_add_url("activities:interaction_add", Interaction),
+                icon="message-plus",
+                order=10,
+            ),
+        )
+        generic.register_action(
+            label,
+            generic.ObjectAction(
+                "new-task",
+                _("New task"),
+                url=_sales_add_url("activities:task_add", Task),
+                icon="checkbox",
+                order=11,
+            ),
+        )
+        generic.register_panel(
+            label,
+            generic.Panel(
+                "activities",
+                _("Open tasks and last interactions"),
+                "activities/_sales_panel.html",
+                context=sales_panel,
+                visible=_may_see,
+                order=10,
+                icon="checkbox",
+            ),
+        )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from kehu.core.choices import Action
@@ -171,4 +171,27 @@ def team_overdue(*, user: Any, now: dt.datetime | None = None, limit: int = 50) 
         .filter(status__in=OPEN_TASK_STATUSES, due_at__lt=now)
         .select_related("owner", "account")
         .order_by("due_at", "id")[:limit]
+    )
+
+
+def record_interactions(*, user: Any, field: str, pk: int) -> QuerySet[Interaction]:
+    """The interactions of a lead or an opportunity (`field` "lead" / "opportunity") the user may
+    view, newest first."""
+    assert field in ("lead", "opportunity")
+    return (
+        interactions_visible(user)
+        .filter(**{f"{field}_id": pk})
+        .select_related("owner", "contact", "account")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def record_open_tasks(*, user: Any, field: str, pk: int) -> QuerySet[Task]:
+    """The open tasks of a lead or an opportunity the user may view, soonest due first."""
+    assert field in ("lead", "opportunity")
+    return (
+        Task.objects.restrict(user, Action.VIEW)
+        .filter(**{f"{field}_id": pk}, status__in=OPEN_TASK_STATUSES)
+        .select_related("owner", "contact", "account")
+        .order_by(F("due_at").asc(nulls_last=True), "id")
     )

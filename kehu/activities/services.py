@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,9 @@ from kehu.core.permissions import readonly_fields
 from kehu.customers.models import Account, Contact
 from kehu.customers.services import account_record_activity
 from kehu.customfields.services import custom_values_clean
+from kehu.sales.models import Lead, Opportunity
+from kehu.sales.services.leads import lead_record_activity
+from kehu.sales.services.opportunities import opportunity_record_activity
 
 from .choices import OPEN_TASK_STATUSES, Recurrence, TaskStatus
 from .models import CustomerActivity, Interaction, Task, contact_belongs_to_account
@@ -64,6 +68,8 @@ class InteractionData(TypedDict, total=False):
     next_follow_up_at: dt.datetime | None
     account: Account | None
     contact: Contact | None
+    lead: Lead | None
+    opportunity: Opportunity | None
     participants: Iterable[Any]  # users
     participant_contacts: Iterable[Contact]
     owner: Any  # User
@@ -79,6 +85,8 @@ class TaskData(TypedDict, total=False):
     status: str
     account: Account | None
     contact: Contact | None
+    lead: Lead | None
+    opportunity: Opportunity | None
     recurrence: str
     recurrence_interval: int
     recurrence_until: dt.date | None
@@ -86,10 +94,23 @@ class TaskData(TypedDict, total=False):
     owner: Any  # User: the assignee
 
 
-_REFS = frozenset({"owner", "custom", "account", "contact", "participants", "participant_contacts"})
+_REFS = frozenset(
+    {"owner", "custom", "account", "contact", "lead", "opportunity", "participants", "participant_contacts"}
+)
 INTERACTION_FIELDS = frozenset(InteractionData.__annotations__) - _REFS
 TASK_FIELDS = frozenset(TaskData.__annotations__) - _REFS - {"status"}
-_CLEAN_EXCLUDE = ("owner", "department", "created_by", "account", "contact", "custom", "task", "series")
+_CLEAN_EXCLUDE = (
+    "owner",
+    "department",
+    "created_by",
+    "account",
+    "contact",
+    "lead",
+    "opportunity",
+    "custom",
+    "task",
+    "series",
+)
 _TEXT_KEEP = ("body", "description")
 
 
@@ -123,11 +144,53 @@ def _visible_contact(by: Any, contact: Contact | None, field: str = "contact") -
     return contact
 
 
+def _visible_lead(by: Any, lead: Lead | None) -> Lead | None:
+    if lead is None:
+        return None
+    if not Lead.objects.restrict(by, Action.VIEW).filter(pk=lead.pk).exists():
+        raise ActivitiesError(
+            _("Choose a lead you can see."), fields={"lead": [_("Choose a lead you can see.")]}
+        )
+    if lead.is_converted:
+        message = _("This lead was converted: log on its account instead.")
+        raise ActivitiesError(message, fields={"lead": [message]})
+    return lead
+
+
+def _visible_opportunity(by: Any, opportunity: Opportunity | None) -> Opportunity | None:
+    if opportunity is None:
+        return None
+    if not Opportunity.objects.restrict(by, Action.VIEW).filter(pk=opportunity.pk).exists():
+        message = _("Choose an opportunity you can see.")
+        raise ActivitiesError(message, fields={"opportunity": [message]})
+    return opportunity
+
+
 def _resolve_refs(
-    by: Any, account: Account | None, contact: Contact | None, *, required: bool
+    by: Any,
+    account: Account | None,
+    contact: Contact | None,
+    *,
+    required: bool,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
 ) -> tuple[Account | None, Contact | None]:
-    """The account (the contact's own account when only a contact is given) and the contact,
-    both visible to the user and belonging together."""
+    """The account (the opportunity's account, else the contact's own account, when none is
+    given) and the contact, both visible to the user and belonging together; the lead and the
+    opportunity must be visible too. Only an activity on a lead may have no account."""
+    lead = _visible_lead(by, lead)
+    opportunity = _visible_opportunity(by, opportunity)
+    if lead is not None and opportunity is not None:
+        message = _("Choose a lead or an opportunity, not both.")
+        raise ActivitiesError(message, fields={"opportunity": [message]})
+    if opportunity is not None:
+        if account is None:
+            account = opportunity.account
+        elif account.pk != opportunity.account_id:
+            message = _("This opportunity belongs to another account.")
+            raise ActivitiesError(message, fields={"opportunity": [message]})
+    if lead is not None:
+        required = False
     contact = _visible_contact(by, contact)
     if account is None and contact is not None:
         account = contact.account
@@ -158,13 +221,25 @@ def _apply_refs(
 ) -> list[str]:
     """On an update: the account and contact from `values` (the current ones where absent),
     resolved and checked like on create, set on `current`; returns the changed field names."""
-    if "account" not in values and "contact" not in values:
+    if not {"account", "contact", "lead", "opportunity"} & set(values):
         return []
     record: Any = current
     account = values.get("account", record.account)
     contact = values.get("contact", record.contact)
-    account, contact = _resolve_refs(by, account, contact, required=required)
+    lead = values.get("lead", record.lead)
+    opportunity = values.get("opportunity", record.opportunity)
+    # A converted lead's history keeps its link (not checked again); a new link is checked.
+    check_lead = None if lead is not None and lead.pk == record.lead_id and lead.is_converted else lead
+    account, contact = _resolve_refs(
+        by, account, contact, required=required and lead is None, lead=check_lead, opportunity=opportunity
+    )
     changed: list[str] = []
+    if "lead" in values and getattr(lead, "pk", None) != record.lead_id:
+        record.lead = lead
+        changed.append("lead")
+    if "opportunity" in values and getattr(opportunity, "pk", None) != record.opportunity_id:
+        record.opportunity = opportunity
+        changed.append("opportunity")
     if getattr(account, "pk", None) != record.account_id:
         record.account = account
         changed.append("account")
@@ -247,6 +322,8 @@ def _sync_follow_up(interaction: Interaction, by: Any) -> list[str]:
         due_at=when,
         account_id=interaction.account_id,
         contact_id=interaction.contact_id,
+        lead_id=interaction.lead_id,
+        opportunity_id=interaction.opportunity_id,
         interaction=interaction,
         created_by=by,
         remind_before_minutes=default_remind_before(owner=interaction.owner, due_at=when, all_day=False),
@@ -258,17 +335,39 @@ def _sync_follow_up(interaction: Interaction, by: Any) -> list[str]:
     return ["task"]
 
 
-def _record_activity(interaction: Interaction, contact_ids: Iterable[int]) -> None:
+def _record_activity(interaction: Interaction, contact_ids: Iterable[int], by: Any = None) -> None:
+    """ "Last contact" of the account, the contacts, the lead (a new lead becomes "contacting")
+    and the opportunity moves forward to the interaction's time."""
     ids = {i for i in contact_ids if i}
     if interaction.contact_id:
         ids.add(interaction.contact_id)
-    account_record_activity(
-        account_id=interaction.account_id, contact_ids=sorted(ids), at=interaction.occurred_at
-    )
+    if interaction.account_id:
+        account_record_activity(
+            account_id=interaction.account_id, contact_ids=sorted(ids), at=interaction.occurred_at
+        )
+    elif ids:
+        Contact.objects.filter(pk__in=ids).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=interaction.occurred_at)
+        ).update(last_activity_at=interaction.occurred_at)
+    lead = interaction.lead if interaction.lead_id else None
+    if lead is not None and by is not None and not lead.is_converted:
+        lead_record_activity(lead=lead, by=by, at=interaction.occurred_at)
+    if interaction.opportunity_id:
+        opportunity_record_activity(opportunity_id=interaction.opportunity_id, at=interaction.occurred_at)
+
+
+def _sales_timeline(event: str, record: CustomerActivity, by: Any, data: dict[str, Any], **kw: Any) -> None:
+    """The event also on the timeline of the activity's lead or opportunity (their pages show the
+    events recorded on them; the account's timeline already has the activity's own event)."""
+    item: Any = record
+    key = "interaction" if isinstance(record, Interaction) else "task"
+    for target in (item.lead if item.lead_id else None, item.opportunity if item.opportunity_id else None):
+        if target is not None:
+            timeline_record(event=event, obj=target, by=by, data={**data, key: record.pk}, **kw)
 
 
 def _participants(
-    by: Any, data: Mapping[str, Any], account: Account
+    by: Any, data: Mapping[str, Any], account: Account | None
 ) -> tuple[list[Any] | None, list[Contact] | None]:
     """The colleagues and the other contacts who took part; the contacts must be visible to the
     user and belong to the interaction's account (like its contact)."""
@@ -276,7 +375,7 @@ def _participants(
     contacts = list(data["participant_contacts"]) if data.get("participant_contacts") is not None else None
     for c in contacts or ():
         _visible_contact(by, c, "participant_contacts")
-        if not contact_belongs_to_account(account, c):
+        if account is not None and not contact_belongs_to_account(account, c):
             raise ActivitiesError(
                 _("%(contact)s does not work with the chosen account.") % {"contact": c},
                 fields={"participant_contacts": [_("Choose contacts of the chosen account.")]},
@@ -290,9 +389,14 @@ def interaction_create(*, by: Any, data: InteractionData) -> Interaction:
     owned.check_action(by, Interaction, Action.ADD)
     owned.check_locked_fields(by, Interaction, data)
     values = _trimmed(data)
-    account, contact = _resolve_refs(by, values.get("account"), values.get("contact"), required=True)
+    lead, opportunity = values.get("lead"), values.get("opportunity")
+    account, contact = _resolve_refs(
+        by, values.get("account"), values.get("contact"), required=True, lead=lead, opportunity=opportunity
+    )
     owner = owned.resolve_owner(by, Interaction, values.get("owner"))
-    interaction = Interaction(created_by=by, account=account, contact=contact)
+    interaction = Interaction(
+        created_by=by, account=account, contact=contact, lead=lead, opportunity=opportunity
+    )
     owned.apply_values(interaction, values, INTERACTION_FIELDS)
     if interaction.occurred_at is None:
         interaction.occurred_at = timezone.now()
@@ -308,16 +412,18 @@ def interaction_create(*, by: Any, data: InteractionData) -> Interaction:
         interaction.participant_contacts.set(contacts)
     if _sync_follow_up(interaction, by):
         interaction.save(update_fields=["task"])
+    event_data = {"kind": interaction.kind, "title": interaction.subject, "body": interaction.body[:1000]}
     timeline_record(
         event="interaction.logged",
         obj=interaction,
         by=by,
-        data={"kind": interaction.kind, "title": interaction.subject, "body": interaction.body[:1000]},
+        data=event_data,
         account_id=interaction.account_id,
         contact_id=interaction.contact_id,
         occurred_at=interaction.occurred_at,
     )
-    _record_activity(interaction, (c.pk for c in contacts or ()))
+    _sales_timeline("interaction.logged", interaction, by, event_data, occurred_at=interaction.occurred_at)
+    _record_activity(interaction, (c.pk for c in contacts or ()), by)
     owned.recheck_scope(by, interaction, Action.VIEW, transfer=owner.pk != by.pk)
     return interaction
 
@@ -356,8 +462,8 @@ def interaction_update(
         current.participants.set(users)
     if contacts is not None:
         current.participant_contacts.set(contacts)
-    if {"occurred_at", "account", "contact"} & set(changed) or contacts:
-        _record_activity(current, (c.pk for c in contacts or ()))
+    if {"occurred_at", "account", "contact", "lead", "opportunity"} & set(changed) or contacts:
+        _record_activity(current, (c.pk for c in contacts or ()), by)
     if changed:
         owned.recheck_scope(by, current, Action.CHANGE, transfer=transfer)
     return current
@@ -398,13 +504,15 @@ def _check_task(task: Task) -> None:
 
 
 def _task_timeline(event: str, task: Task, by: Any, **extra: Any) -> None:
+    data = {"title": task.title, "due_at": task.due_at, **extra}
+    _sales_timeline(event, task, by, data)
     if task.account_id is None:
         return
     timeline_record(
         event=event,
         obj=task,
         by=by,
-        data={"title": task.title, "due_at": task.due_at, **extra},
+        data=data,
         account_id=task.account_id,
         contact_id=task.contact_id,
     )
@@ -416,9 +524,19 @@ def task_create(*, by: Any, data: TaskData, interaction: Interaction | None = No
     owned.check_action(by, Task, Action.ADD)
     owned.check_locked_fields(by, Task, data)
     values = _trimmed(data)
-    account, contact = _resolve_refs(by, values.get("account"), values.get("contact"), required=False)
+    lead, opportunity = values.get("lead"), values.get("opportunity")
+    account, contact = _resolve_refs(
+        by, values.get("account"), values.get("contact"), required=False, lead=lead, opportunity=opportunity
+    )
     owner = owned.resolve_owner(by, Task, values.get("owner"))
-    task = Task(created_by=by, account=account, contact=contact, interaction=interaction)
+    task = Task(
+        created_by=by,
+        account=account,
+        contact=contact,
+        lead=lead,
+        opportunity=opportunity,
+        interaction=interaction,
+    )
     owned.apply_values(task, values, TASK_FIELDS)
     owned.set_owner(task, owner)
     if "remind_before_minutes" not in values:  # none given: the assignee's default reminder
@@ -592,6 +710,8 @@ def _next_occurrence(task: Task, by: Any) -> Task | None:
         priority=task.priority,
         account_id=task.account_id,
         contact_id=task.contact_id,
+        lead_id=task.lead_id,
+        opportunity_id=task.opportunity_id,
         recurrence=task.recurrence,
         recurrence_interval=task.recurrence_interval,
         recurrence_until=task.recurrence_until,
@@ -650,3 +770,28 @@ def account_open_tasks_reassign(*, parent_ids: list[int], owner: Any, by: Any) -
         for t in Task.objects.filter(pk__in=pks):
             reminders_sync_for_task(task=t)
     return len(tasks)
+
+
+# --- lead conversion --------------------------------------------------------------------------
+
+
+def lead_converted(*, result: Any, by: Any) -> None:
+    """A lead was converted (a `kehu.sales.services.leads.on_converted` callback, inside the
+    conversion's transaction): its interactions and open tasks move to the new account, contact
+    and opportunity, so the history follows the customer (the link to the lead stays); the
+    account's and contact's "last contact" take the newest interaction's time."""
+    lead_id = result.lead.pk
+    account, contact, opportunity = result.account, result.contact, result.opportunity
+    interactions = Interaction.objects.filter(lead_id=lead_id)
+    tasks = Task.objects.filter(lead_id=lead_id, status__in=OPEN_TASK_STATUSES)
+    for qs in (interactions, tasks):
+        qs.filter(Q(account__isnull=True) | ~Q(account_id=account.pk)).update(account=account, contact=None)
+        if contact is not None:
+            qs.filter(contact__isnull=True).update(contact=contact)
+        if opportunity is not None:
+            qs.filter(opportunity__isnull=True).update(opportunity=opportunity)
+    last = interactions.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+    if last is not None:
+        account_record_activity(
+            account_id=account.pk, contact_ids=[contact.pk] if contact is not None else [], at=last
+        )

@@ -11,6 +11,7 @@ from kehu.core.api.mixins import FieldPermissionSerializerMixin
 from kehu.core.choices import Action
 from kehu.customers.models import Account, Contact
 from kehu.customfields.api.fields import CustomFieldsField
+from kehu.sales.models import Lead, Opportunity
 from kehu.users.selectors import assignable_users
 
 from ..models import Interaction, Task
@@ -19,10 +20,17 @@ OWNED_READ_ONLY = ["id", "department", "created_by", "created_at", "updated_at"]
 
 
 def _scoped(fields: dict[str, Any], request: Any, instance: Any) -> None:
-    """Accounts and contacts: only those the user may view (plus the record's current ones)."""
+    """Accounts, contacts, leads and opportunities: only those the user may view (plus the
+    record's current ones)."""
     if request is None:
         return
-    for name, model in (("account", Account), ("contact", Contact)):
+    refs: tuple[tuple[str, Any], ...] = (
+        ("account", Account),
+        ("contact", Contact),
+        ("lead", Lead),
+        ("opportunity", Opportunity),
+    )
+    for name, model in refs:
         if name not in fields:
             continue
         qs = model.objects.restrict(request.user, Action.VIEW)
@@ -48,6 +56,18 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
         required=False,
         allow_null=True,
         help_text="Id of a contact you may view.",
+    )
+    lead = serializers.PrimaryKeyRelatedField(
+        queryset=Lead.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Id of a lead you may view (not converted); the activity then needs no account.",
+    )
+    opportunity = serializers.PrimaryKeyRelatedField(
+        queryset=Opportunity.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Id of an opportunity you may view; its account is used when none is given.",
     )
     participants = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
@@ -87,6 +107,8 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
             "location",
             "account",
             "contact",
+            "lead",
+            "opportunity",
             "participants",
             "participant_contacts",
             "next_follow_up_at",
@@ -111,7 +133,9 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if self.instance is None and not attrs.get("account") and not attrs.get("contact"):
+        if self.instance is None and not any(
+            attrs.get(k) for k in ("account", "contact", "lead", "opportunity")
+        ):
             raise serializers.ValidationError({"account": [_("Choose an account or a contact.")]})
         return attrs
 
@@ -128,6 +152,18 @@ class TaskSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
         required=False,
         allow_null=True,
         help_text="Id of a contact you may view.",
+    )
+    lead = serializers.PrimaryKeyRelatedField(
+        queryset=Lead.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Id of a lead you may view (not converted); the activity then needs no account.",
+    )
+    opportunity = serializers.PrimaryKeyRelatedField(
+        queryset=Opportunity.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Id of an opportunity you may view; its account is used when none is given.",
     )
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
@@ -162,6 +198,8 @@ class TaskSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
             "is_overdue",
             "account",
             "contact",
+            "lead",
+            "opportunity",
             "interaction",
             "recurrence",
             "recurrence_interval",

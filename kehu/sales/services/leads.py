@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +53,18 @@ LEAD_MODEL = "sales.lead"
 CREATED_EVENT = "lead.created"
 STATUS_EVENT = "lead.status_changed"
 CONVERTED_EVENT = "lead.converted"
+
+# Called at the end of `lead_convert`, inside its transaction, as ``fn(result=..., by=...)``: the
+# apps above sales (activities: the lead's interactions and open tasks follow the customer) add
+# theirs from their ``AppConfig.ready()`` with `on_converted`; sales never imports them.
+CONVERTED_CALLBACKS: list[Callable[..., None]] = []
+
+
+def on_converted(fn: Callable[..., None]) -> Callable[..., None]:
+    """Register `fn(*, result: ConversionResult, by)` to run when a lead is converted (once)."""
+    if fn not in CONVERTED_CALLBACKS:
+        CONVERTED_CALLBACKS.append(fn)
+    return fn
 
 
 class LeadData(TypedDict, total=False):
@@ -371,6 +384,24 @@ def lead_set_status(
 
 
 @transaction.atomic
+def lead_record_activity(*, lead: Lead, by: Any, at: dt.datetime) -> None:
+    """Someone followed the lead up at `at` (an interaction logged by the activities app): its
+    "last contact" moves forward (never backward; pool recycling counts from it), and a new lead
+    becomes "contacting" when the user may change it (recorded as "lead.status_changed")."""
+    Lead.objects.filter(pk=lead.pk).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+    ).update(last_activity_at=at)
+    current = Lead.objects.get(pk=lead.pk)
+    if (
+        current.status == LeadStatus.NEW
+        and can(by, Lead, Action.CHANGE)
+        and "status" not in readonly_fields(by, Lead)
+        and Lead.objects.restrict(by, Action.CHANGE).filter(pk=current.pk).exists()
+    ):
+        lead_set_status(lead=current, status=LeadStatus.CONTACTING, by=by)
+
+
+@transaction.atomic
 def lead_delete(*, lead: Lead, by: Any) -> None:
     current = Lead.objects.select_for_update().get(pk=lead.pk)
     owned.check_action(by, Lead, Action.DELETE, obj=current)
@@ -609,7 +640,7 @@ def lead_convert(
         account_id=account.pk,
         contact_id=contact.pk if contact is not None else None,
     )
-    return ConversionResult(
+    result = ConversionResult(
         lead=current,
         account=account,
         contact=contact,
@@ -617,6 +648,9 @@ def lead_convert(
         account_created=account_created,
         contact_created=contact_created,
     )
+    for fn in CONVERTED_CALLBACKS:
+        fn(result=result, by=by)
+    return result
 
 
 # --- bulk actions (the lead list's menu; kehu.core.bulk runs them batch by batch) --------------
