@@ -180,9 +180,6 @@ def _resolve_refs(
     opportunity must be visible too. Only an activity on a lead may have no account."""
     lead = _visible_lead(by, lead)
     opportunity = _visible_opportunity(by, opportunity)
-    if lead is not None and opportunity is not None:
-        message = _("Choose a lead or an opportunity, not both.")
-        raise ActivitiesError(message, fields={"opportunity": [message]})
     if opportunity is not None:
         if account is None:
             account = opportunity.account
