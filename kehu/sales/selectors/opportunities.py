@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from kehu.core.choices import Action
 
@@ -52,6 +54,10 @@ class KanbanColumn:
     def totals_sorted(self) -> list[tuple[str, Decimal]]:
         return sorted(self.totals.items(), key=lambda kv: -kv[1])
 
+    @property
+    def totals_text(self) -> str:
+        return " · ".join(f"{cur} {amount:,.2f}" for cur, amount in self.totals_sorted)
+
 
 def _column_queryset(qs: QuerySet[Opportunity], stage: Stage, now: dt.datetime) -> QuerySet[Opportunity]:
     qs = qs.filter(stage=stage)
@@ -60,14 +66,27 @@ def _column_queryset(qs: QuerySet[Opportunity], stage: Stage, now: dt.datetime) 
     return qs
 
 
+def days_in_stage_label(days: int) -> str:
+    return ngettext("%(days)s day in stage", "%(days)s days in stage", days) % {"days": days}
+
+
 def _decorate(cards: list[Opportunity], stage: Stage, now: dt.datetime) -> list[Opportunity]:
+    """What a card shows, computed here once (a column renders fast: no URL reversing, number
+    formatting or plural lookups per card in the template)."""
+    prefix = reverse("sales:opportunity_list")
+    labels: dict[int, str] = {}
     for card in cards:
         entered = card.stage_entered_at
         days = (now - entered).days if entered else 0
+        if days not in labels:
+            labels[days] = days_in_stage_label(days)
         card.days_in_stage = days  # type: ignore[attr-defined]
+        card.days_label = labels[days]  # type: ignore[attr-defined]
         card.is_stuck = bool(  # type: ignore[attr-defined]
             stage.kind == StageKind.OPEN and stage.stuck_after_days and days > stage.stuck_after_days
         )
+        card.url = f"{prefix}{card.pk}/"  # type: ignore[attr-defined]
+        card.amount_text = f"{card.currency} {card.amount:,.2f}"  # type: ignore[attr-defined]
     return cards
 
 

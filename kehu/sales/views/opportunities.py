@@ -129,6 +129,7 @@ class OpportunityDetailView(generic.ObjectDetailView):
                 obj.stage.stuck_after_days and now_days and now_days > obj.stage.stuck_after_days
             ),
             "kanban_url": reverse("sales:opportunity_kanban") + f"?pipeline={obj.pipeline_id}",
+            "amount_text": f"{obj.currency} {obj.amount:,.2f}",
         }
 
 
@@ -190,7 +191,7 @@ def _totals_json(columns: dict[int, selectors.KanbanColumn]) -> dict[str, Any]:
     return {
         str(pk): {
             "count": c.count,
-            "totals": [f"{cur} {amount:,.2f}" for cur, amount in c.totals_sorted],
+            "totals": c.totals_text,
         }
         for pk, c in columns.items()
     }
@@ -226,6 +227,7 @@ class KanbanView(LoginRequiredMixin, View):
                     "stage": stage,
                     "pipeline": pipeline,
                     "can_move": can(user, Opportunity, Action.CHANGE),
+                    "owner_label": _("Owner"),
                 },
             )
         columns = selectors.kanban_board(queryset=queryset, pipeline=pipeline)
@@ -249,6 +251,8 @@ class KanbanView(LoginRequiredMixin, View):
                 ],
                 "title": _("Kanban"),
                 "closed_days": selectors.KANBAN_CLOSED_DAYS,
+                "owner_label": _("Owner"),
+                "days_zero": selectors.days_in_stage_label(0),
             },
         )
 
