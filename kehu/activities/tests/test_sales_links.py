@@ -228,3 +228,15 @@ def test_no_action_without_the_add_permission(crm: Any, client: Any) -> None:
     page = client.get(lead.get_absolute_url()).content.decode()
     assert 'data-action="log-interaction"' not in page and 'data-action="new-task"' not in page
     assert Opportunity.objects.count() == 0
+
+
+def test_detail_pages_of_an_activity_on_a_lead(crm: Any, client: Any) -> None:
+    lead = LeadFactory.create(owner=crm.rep1)
+    interaction = services.interaction_create(by=crm.rep1, data=_call(lead=lead))
+    task = services.task_create(by=crm.rep1, data={"title": "发资料", "lead": lead})
+    client.force_login(crm.rep1)
+    for obj in (interaction, task):
+        response = client.get(obj.get_absolute_url())
+        assert response.status_code == 200
+        assert 'data-field="lead"' in response.content.decode()
+        assert lead.get_absolute_url() in response.content.decode()
