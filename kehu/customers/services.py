@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.core import owned
+from kehu.core import checks, owned
 from kehu.core.choices import Action
 from kehu.core.errors import ConflictError, DomainError, PermissionDeniedError
 from kehu.core.permissions import readonly_fields
@@ -605,6 +605,29 @@ def _save_account_lists(
     return changed
 
 
+def _write_checks(
+    label: str,
+    values: Mapping[str, Any],
+    phones: list[dict[str, Any]] | None,
+    emails: list[dict[str, Any]] | None,
+    *,
+    pk: int | None,
+    by: Any,
+    confirmed: bool,
+    **extra: Any,
+) -> None:
+    """The checks higher apps register (``kehu.core.checks``; the dedup app's collision check
+    撞单检查): the phones, e-mails, name and tax number being written. `confirmed`: the user chose to
+    save despite the warnings."""
+    data: dict[str, Any] = {k: values[k] for k in ("name", "tax_number") if k in values}
+    if phones is not None:
+        data["phones"] = [r["number"] for r in phones]
+    if emails is not None:
+        data["emails"] = [r["email"] for r in emails]
+    data.update(extra)
+    checks.run_write_checks(model_label=label, values=data, exclude_pk=pk, by=by, confirmed=confirmed)
+
+
 def _lifecycle_event(account: Account, before: str, by: Any) -> None:
     from kehu.audit.services import timeline_record
 
@@ -618,7 +641,7 @@ def _lifecycle_event(account: Account, before: str, by: Any) -> None:
 
 
 @transaction.atomic
-def account_create(*, by: Any, data: AccountData) -> Account:
+def account_create(*, by: Any, data: AccountData, confirmed: bool = False) -> Account:
     _check_keys(data, ACCOUNT_FIELDS)
     owned.check_action(by, Account, Action.ADD)
     owned.check_locked_fields(by, Account, data)
@@ -640,6 +663,9 @@ def account_create(*, by: Any, data: AccountData) -> Account:
     account.custom = _custom(Account, by, values, None) or {}
     owned.full_clean_or_raise(account, exclude=_CLEAN_EXCLUDE)
     _rules(Account, values, account.custom, None)
+    _write_checks(
+        "customers.account", values, phones, emails, pk=None, by=by, confirmed=confirmed, kind=account.kind
+    )
     account.lifecycle_changed_at = timezone.now()
     account.completeness = completeness(model=Account, obj=account)
     account.save()
@@ -649,8 +675,11 @@ def account_create(*, by: Any, data: AccountData) -> Account:
 
 
 @transaction.atomic
-def account_update(*, account: Account, by: Any, data: AccountData, version: int | None = None) -> Account:
-    """Apply `data` (only the fields to change). `version`: the version the user started from."""
+def account_update(
+    *, account: Account, by: Any, data: AccountData, version: int | None = None, confirmed: bool = False
+) -> Account:
+    """Apply `data` (only the fields to change). `version`: the version the user started from;
+    `confirmed`: save despite collision warnings."""
     _check_keys(data, ACCOUNT_FIELDS)
     current = Account.objects.select_for_update().get(pk=account.pk)
     owned.check_action(by, Account, Action.CHANGE, obj=current)
@@ -683,6 +712,8 @@ def account_update(*, account: Account, by: Any, data: AccountData, version: int
         current.custom = custom
         changed.append("custom")
     _rules(Account, values, custom, current)
+    label = "customers.account"
+    _write_checks(label, values, phones, emails, pk=current.pk, by=by, confirmed=confirmed, kind=current.kind)
     lists_changed = _save_account_lists(by, current, values, phones, emails, addresses)
     if not changed:
         if lists_changed:
@@ -845,7 +876,7 @@ def _contact_values(values: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def contact_create(*, by: Any, data: ContactData) -> Contact:
+def contact_create(*, by: Any, data: ContactData, confirmed: bool = False) -> Contact:
     _check_keys(data, CONTACT_FIELDS)
     owned.check_action(by, Contact, Action.ADD)
     owned.check_locked_fields(by, Contact, data)
@@ -863,6 +894,7 @@ def contact_create(*, by: Any, data: ContactData) -> Contact:
     contact.custom = _custom(Contact, by, values, None) or {}
     owned.full_clean_or_raise(contact, exclude=_CLEAN_EXCLUDE)
     _rules(Contact, values, contact.custom, None)
+    _write_checks("customers.contact", values, phones, emails, pk=None, by=by, confirmed=confirmed)
     if contact.is_primary:
         _unset_other_primaries(contact)
     contact.completeness = completeness(model=Contact, obj=contact)
@@ -879,7 +911,9 @@ def contact_create(*, by: Any, data: ContactData) -> Contact:
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, by: Any, data: ContactData, version: int | None = None) -> Contact:
+def contact_update(
+    *, contact: Contact, by: Any, data: ContactData, version: int | None = None, confirmed: bool = False
+) -> Contact:
     _check_keys(data, CONTACT_FIELDS)
     current = Contact.objects.select_for_update().get(pk=contact.pk)
     owned.check_action(by, Contact, Action.CHANGE, obj=current)
@@ -905,6 +939,7 @@ def contact_update(*, contact: Contact, by: Any, data: ContactData, version: int
         current.custom = custom
         changed.append("custom")
     _rules(Contact, values, custom, current)
+    _write_checks("customers.contact", values, phones, emails, pk=current.pk, by=by, confirmed=confirmed)
     lists_changed = False
     if phones is not None:
         lists_changed |= _sync_rows(ContactPhone, "contact", current, phones, _PHONE_ROW)

@@ -80,13 +80,18 @@ class AccountEditView(generic.ObjectEditView):
     @transaction.atomic
     def save(self, form: AccountForm, obj: Account | None) -> Account:
         if obj is None:
-            saved = services.account_create(by=self.request.user, data=form.service_data())  # type: ignore[arg-type]
+            saved = services.account_create(
+                by=self.request.user,
+                data=form.service_data(),  # type: ignore[arg-type]
+                confirmed=form.collisions_confirmed,
+            )
         else:
             saved = services.account_update(
                 account=obj,
                 by=self.request.user,
                 data=form.service_data(),  # type: ignore[arg-type]
                 version=form.version,
+                confirmed=form.collisions_confirmed,
             )
         form.save_tags(saved)  # kehu.tags.services.tags_set when the tags changed
         return saved
@@ -152,13 +157,18 @@ class ContactEditView(generic.ObjectEditView):
     @transaction.atomic
     def save(self, form: ContactForm, obj: Contact | None) -> Contact:
         if obj is None:
-            saved = services.contact_create(by=self.request.user, data=form.service_data())  # type: ignore[arg-type]
+            saved = services.contact_create(
+                by=self.request.user,
+                data=form.service_data(),  # type: ignore[arg-type]
+                confirmed=form.collisions_confirmed,
+            )
         else:
             saved = services.contact_update(
                 contact=obj,
                 by=self.request.user,
                 data=form.service_data(),  # type: ignore[arg-type]
                 version=form.version,
+                confirmed=form.collisions_confirmed,
             )
         form.save_tags(saved)  # kehu.tags.services.tags_set when the tags changed
         return saved

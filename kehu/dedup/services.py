@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 JOB_KIND = "dedup.rebuild_keys"
 _PENDING_ATTR = "_kehu_dedup_pending"
+_FLUSHED_ATTR = "_kehu_dedup_flushed"
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,42 @@ def dedup_mark_dirty(*, model: str, ids: Iterable[int], using: str = DEFAULT_DB_
     transaction.on_commit(lambda: dedup_flush(using=using), using=using, robust=True)
 
 
+def _requeue_rolled_back(using: str, pending: set[tuple[str, int]]) -> None:
+    """Keys written by a flush inside a savepoint that was rolled back since are gone while their
+    records' changes may remain: queue those records again. A flush inside a transaction leaves a
+    marker among the connection's on-commit callbacks, which Django drops with the savepoint."""
+    conn = connections[using]
+    flushed: dict[tuple[str, int], int] | None = getattr(conn, _FLUSHED_ATTR, None)
+    if not flushed:
+        return
+    alive = {id(entry[1]) for entry in conn.run_on_commit}
+    for key, marker in list(flushed.items()):
+        if marker not in alive:
+            pending.add(key)
+            del flushed[key]
+
+
+def _remember_flushed(using: str, keys: list[tuple[str, int]]) -> None:
+    conn = connections[using]
+    if not conn.in_atomic_block:
+        return
+    flushed: dict[tuple[str, int], int] = getattr(conn, _FLUSHED_ATTR, None) or {}
+    setattr(conn, _FLUSHED_ATTR, flushed)
+
+    def committed() -> None:  # the transaction committed: the keys are for good
+        for key in keys:
+            if flushed.get(key) == id(committed):
+                del flushed[key]
+
+    transaction.on_commit(committed, using=using)
+    for key in keys:
+        flushed[key] = id(committed)
+
+
 def dedup_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
     """Re-key every queued record now; returns how many were queued."""
     pending = _pending(using)
+    _requeue_rolled_back(using, pending)
     if not pending:
         return 0
     todo = list(pending)
@@ -202,6 +236,7 @@ def dedup_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
     except Exception:
         pending.update(todo)  # retried by the next flush; a rebuild repairs anything lost
         raise
+    _remember_flushed(using, todo)
     return len(todo)
 
 

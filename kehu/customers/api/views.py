@@ -7,6 +7,7 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kehu.core import checks
 from kehu.core.api.bulk import BulkActionMixin
 from kehu.core.api.mixins import RestrictedModelViewSet
 from kehu.core.choices import Action
@@ -50,10 +51,17 @@ class AccountViewSet(TagsWriteMixin, BulkActionMixin, RestrictedModelViewSet):
         return super().get_queryset().prefetch_related("phones", "emails", "addresses")
 
     def perform_service_create(self, data: dict[str, Any]) -> Account:
-        return services.account_create(by=self.request.user, data=data)  # type: ignore[arg-type]
+        confirmed = checks.is_confirmed(self.request.data)  # "confirm_collisions": true
+        return services.account_create(by=self.request.user, data=data, confirmed=confirmed)  # type: ignore[arg-type]
 
     def perform_service_update(self, obj: Account, data: dict[str, Any], version: int | None) -> Account:
-        return services.account_update(account=obj, by=self.request.user, data=data, version=version)  # type: ignore[arg-type]
+        return services.account_update(
+            account=obj,
+            by=self.request.user,
+            data=data,  # type: ignore[arg-type]
+            version=version,
+            confirmed=checks.is_confirmed(self.request.data),
+        )
 
     def perform_service_delete(self, obj: Account) -> None:
         services.account_delete(account=obj, by=self.request.user)
@@ -84,10 +92,17 @@ class ContactViewSet(TagsWriteMixin, BulkActionMixin, RestrictedModelViewSet):
         return super().get_queryset().prefetch_related("phones", "emails", "account_relations__account")
 
     def perform_service_create(self, data: dict[str, Any]) -> Contact:
-        return services.contact_create(by=self.request.user, data=data)  # type: ignore[arg-type]
+        confirmed = checks.is_confirmed(self.request.data)  # "confirm_collisions": true
+        return services.contact_create(by=self.request.user, data=data, confirmed=confirmed)  # type: ignore[arg-type]
 
     def perform_service_update(self, obj: Contact, data: dict[str, Any], version: int | None) -> Contact:
-        return services.contact_update(contact=obj, by=self.request.user, data=data, version=version)  # type: ignore[arg-type]
+        return services.contact_update(
+            contact=obj,
+            by=self.request.user,
+            data=data,  # type: ignore[arg-type]
+            version=version,
+            confirmed=checks.is_confirmed(self.request.data),
+        )
 
     def perform_service_delete(self, obj: Contact) -> None:
         services.contact_delete(contact=obj, by=self.request.user)

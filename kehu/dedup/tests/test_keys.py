@@ -134,3 +134,13 @@ def test_rebuild_job(company: Any) -> None:
     job = Job.objects.get(pk=job.pk)
     assert job.status == "succeeded", job.error
     assert MatchKey.objects.filter(kind="company", value="格力电器").exists()
+
+
+def test_keys_flushed_in_a_rolled_back_savepoint_are_written_again(company: Any) -> None:
+    """A check flushes the queue inside the write's transaction; when that write is refused (its
+    savepoint rolled back), the keys of records saved earlier must not be lost."""
+    lead = make_lead(company.rep1, mobile="+8613812345678")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.dedup_flush()  # writes the lead's keys inside the savepoint
+        raise RuntimeError
+    assert record_keys(lead) == {("phone", "+8613812345678")}
