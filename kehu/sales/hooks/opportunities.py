@@ -169,10 +169,50 @@ def _export_queryset(user: Any, params: Any) -> Any:
     return OpportunityTable(user=None, sort=sort).order(qs)
 
 
+def _bulk_change_owner(*, ids: list[int], params: dict[str, Any], by: Any, job: Any = None) -> Any:
+    """Give the selected deals to another owner, one service call each (it re-checks the scope and
+    the assign permission; a refused row is reported with its reason)."""
+    from kehu.core.bulk import BulkResult
+    from kehu.core.errors import DomainError
+
+    from ..models import Opportunity
+    from ..services.opportunities import opportunity_update
+
+    result = BulkResult()
+    rows = {o.pk: o for o in Opportunity.objects.restrict(by, "assign").filter(pk__in=ids)}
+    result.skipped = len(set(ids)) - len(rows)
+    for opp in rows.values():
+        try:
+            opportunity_update(opportunity=opp, by=by, data={"owner": params["owner"]})
+        except DomainError as exc:
+            result.fail(opp.pk, opp.name, exc.message)
+        else:
+            result.done += 1
+    return result
+
+
+def _change_owner_form() -> Any:
+    from django import forms
+
+    from kehu.users.selectors import assignable_users
+
+    class ChangeOwnerForm(forms.Form):
+        owner = forms.ModelChoiceField(
+            queryset=assignable_users().order_by("username"),
+            label=_("New owner"),
+            widget=forms.Select(attrs={"data-tom-select": ""}),
+        )
+
+        def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+
+    return ChangeOwnerForm
+
+
 def register() -> None:
     """Hooks of the opportunities area."""
     from kehu.audit import events
-    from kehu.core import detail, exports, navigation, search
+    from kehu.core import bulk, detail, exports, navigation, search
     from kehu.notifications import kinds
     from kehu.search.registry import register_indexed
 
@@ -242,6 +282,18 @@ def register() -> None:
         order=40,
         model="sales.opportunity",
         list_url_name="sales:opportunity_list",
+    )
+    bulk.register_bulk_action(
+        "sales.opportunity",
+        bulk.BulkAction(
+            "change_owner",
+            _("Change owner"),
+            fn=_bulk_change_owner,
+            permission="assign",
+            form_class=_change_owner_form(),
+            icon="user-share",
+            order=10,
+        ),
     )
     exports.register_exporter(
         exports.Exporter(

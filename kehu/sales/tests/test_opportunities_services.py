@@ -228,3 +228,17 @@ def test_team_members(opps: Any) -> None:
     assert member.role == "presales"
     with pytest.raises(OpportunityError):
         opportunity_team_member_add(by=opps.rep1, opportunity=opp, user=opps.rep2, role="boss")
+
+
+def test_bulk_change_owner_goes_through_the_service(opps: Any) -> None:
+    from kehu.core.bulk import get_bulk_action
+
+    mine = OpportunityFactory.create(owner=opps.rep1)
+    theirs = OpportunityFactory.create(owner=opps.rep3)  # 华东区: outside manager1's department
+    action = get_bulk_action("sales.opportunity", "change_owner")
+    assert action is not None
+    result = action.fn(ids=[mine.pk, theirs.pk], params={"owner": opps.rep2}, by=opps.manager1)
+    assert (result.done, result.skipped) == (1, 1)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.owner, theirs.owner) == (opps.rep2, opps.rep3)
