@@ -54,6 +54,9 @@ class DemoRole:
 
 CUSTOMER_MODELS = ("customers.account", "customers.contact")
 ACTIVITY_MODELS = ("activities.interaction", "activities.task")
+SALES_MODELS = ("sales.lead", "sales.opportunity")
+# Sales configuration (pools, assignment rules, pipelines) is the administrators' (the admin role
+# may do everything); pool members see and claim the records of their pools without a grant.
 
 
 def _on(models: tuple[str, ...], actions: tuple[str, ...] | str, scope: str) -> tuple[Grant, ...]:
@@ -74,6 +77,9 @@ ROLES: list[DemoRole] = [
         grants=(
             *_on(CUSTOMER_MODELS + ACTIVITY_MODELS, ALL, Scope.ALL),
             Grant("quality.qualitysnapshot", ALL, Scope.ALL),
+            # Sales: the sales department and below (the director sits in 销售部).
+            *_on(SALES_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
+            Grant("sales.target", ALL, Scope.DEPARTMENT_AND_BELOW),
         ),
     ),
     DemoRole(
@@ -83,16 +89,28 @@ ROLES: list[DemoRole] = [
         grants=(
             *_on(CUSTOMER_MODELS + ACTIVITY_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
             Grant("quality.qualitysnapshot", ALL, Scope.ALL),
+            # Sales: their department's leads and deals, assigning included; its targets.
+            *_on(
+                SALES_MODELS,
+                (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT, Action.ASSIGN),
+                Scope.DEPARTMENT,
+            ),
+            Grant("sales.target", (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.DEPARTMENT),
         ),
     ),
     DemoRole(
         "rep",
         _("Sales rep"),
         _("Their own customers only."),
-        grants=_on(
-            CUSTOMER_MODELS + ACTIVITY_MODELS,
-            (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT),
-            Scope.OWN,
+        grants=(
+            *_on(
+                CUSTOMER_MODELS + ACTIVITY_MODELS,
+                (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT),
+                Scope.OWN,
+            ),
+            # Their own leads and deals; pools through membership (华北线索池, 全国线索池, 客户公海).
+            *_on(SALES_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
+            Grant("sales.target", (Action.VIEW,), Scope.OWN),
         ),
     ),
     DemoRole(

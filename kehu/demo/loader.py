@@ -167,14 +167,15 @@ def load_org(summary: DemoSummary) -> None:
 
 
 def stages() -> list[Stage]:
-    from . import activity, company, customers, extras
+    from . import activity, company, customers, extras, sales
 
     return [
-        Stage("org", 3, load_org),
+        Stage("org", 4, load_org),
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
         Stage("extras", extras.VERSION, extras.load, _installed("tags.Tag", "quality.QualitySnapshot")),
+        Stage("sales", sales.VERSION, sales.load, _installed("sales.Lead", "sales.Opportunity")),
     ]
 
 
@@ -217,6 +218,10 @@ def load_demo(*, refresh: bool = False, only: Collection[str] = ()) -> DemoSumma
         from kehu.search.services import search_rebuild
 
         search_rebuild()
+        # ... and the duplicate check see their match keys.
+        from kehu.dedup.services import dedup_rebuild
+
+        dedup_rebuild()
     return summary
 
 

@@ -171,10 +171,29 @@ def test_demo_roles_grants() -> None:
     assert grants("director", "activities.")[("activities.interaction", "delete")] == "all"
     assert grants("manager", "quality.") == {("quality.qualitysnapshot", "view"): "all"}
     assert grants("rep", "quality.") == {}
+    # sales: reps their own leads and deals (no delete, no assign) and their own targets to view;
+    # managers their department's, assigning included, and its targets; the director everything
+    # of the sales department and below; pools and rules are configured by the administrator only.
+    sales = ("sales.lead", "sales.opportunity")
+    assert {k: v for k, v in grants("rep", "sales.").items() if k[0] in sales} == {
+        (m, a): "own" for m in sales for a in ("view", "add", "change", "export")
+    }
+    assert grants("rep", "sales.target") == {("sales.target", "view"): "own"}
+    assert grants("manager", "sales.lead")[("sales.lead", "assign")] == "department"
+    assert ("sales.opportunity", "import") not in grants("manager", "sales.")
+    assert grants("manager", "sales.target") == {
+        ("sales.target", a): "department" for a in ("view", "add", "change", "export")
+    }
+    assert grants("director", "sales.opportunity")[("sales.opportunity", "delete")] == "department_and_below"
+    assert grants("director", "sales.target")[("sales.target", "delete")] == "department_and_below"
+    for code in ("director", "manager", "rep"):
+        assert not [
+            k for k in grants(code, "sales.") if k[0].split(".")[1] in ("pool", "assignmentrule", "pipeline")
+        ]
 
 
 def test_grant_actions_skip_models_that_do_not_exist_yet() -> None:
-    assert grant_actions(data.Grant("sales.opportunity", data.ALL, Scope.ALL)) == []
+    assert grant_actions(data.Grant("service.ticket", data.ALL, Scope.ALL)) == []
     assert grant_actions(data.Grant("users.department", data.ALL, Scope.ALL)) == [
         "view",
         "add",
