@@ -69,6 +69,8 @@ SEED_FACTORIES = [
     ("kehu.tags.tests.factories.TagFactory", 2),
     ("kehu.tags.tests.factories.StaticGroupFactory", 1),
     ("kehu.sales.tests.factories.OpportunityFactory", 2),
+    ("kehu.sales.tests.factories.LeadFactory", 2),
+    ("kehu.sales.tests.pool_fixtures.PoolFactory", 1),
 ]
 
 
