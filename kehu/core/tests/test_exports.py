@@ -405,7 +405,7 @@ def test_numbers_are_never_changed(number: Any) -> None:
 
 def test_streamed_xlsx_writer_values_read_back(tmp_path) -> None:
     path = tmp_path / "out.xlsx"
-    rows = [
+    rows: list[list[Any]] = [
         [
             "张三 & <Co>",
             3,
