@@ -218,6 +218,10 @@ def load_demo(*, refresh: bool = False, only: Collection[str] = ()) -> DemoSumma
         from kehu.search.services import search_rebuild
 
         search_rebuild()
+        # ... and the collision check see them too (its match keys).
+        from kehu.dedup.services import dedup_rebuild
+
+        dedup_rebuild()
         # ... and the duplicate check see their match keys.
         from kehu.dedup.services import dedup_rebuild
 
