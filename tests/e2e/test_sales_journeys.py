@@ -3,7 +3,8 @@ database: a rep claims a lead from a pool (a colleague who tries a moment later 
 claimed), converts it with an opportunity and drags the deal to 赢单 on the kanban; a manager reads
 the funnel and the forecast of their department.
 
-Not here yet: the pipeline editor's stage with a required field refusing a rep's drag.
+An administrator adds a stage that needs the next step: a rep's drag into it is refused with
+the reason until the field is filled in the dialog.
 
 Data: the demo organisation and roles (with their sales grants), a pool and deals made through
 the sales services.
@@ -176,3 +177,54 @@ def test_manager_reads_funnel_and_forecast_of_their_department(
     expect(body).to_contain_text("120,000")  # the open deal
     expect(body).not_to_contain_text("900,000")
     screenshot(page, f"sales-forecast-north-{lang}")
+
+
+def test_a_stage_with_a_required_field_refuses_a_drag_until_it_is_filled(
+    new_page: Any, org: dict[str, User]
+) -> None:
+    rep1 = org["rep1"]
+    account = account_create(by=rep1, data={"name": "北京云帆科技有限公司"})
+    opp = opportunity_create(by=rep1, account=account, name="云帆科技 - 培训服务", amount=Decimal("50000"))
+    pipeline = opp.pipeline
+
+    # The administrator adds a stage that needs the next step.
+    admin = new_page("en")
+    login(admin, "admin")
+    admin.goto(f"/sales/pipelines/{pipeline.pk}/")
+    admin.click(f'a[href="/sales/pipelines/{pipeline.pk}/stages/add/"]')
+    form = admin.locator("#kehu-modal form").first
+    expect(form).to_be_visible()
+    form.locator("[name=name]").fill("技术验证")
+    form.locator("[name=name_en]").fill("Technical validation")
+    form.locator("[name=probability]").fill("45")
+    form.locator("select[name=required_fields]").evaluate(
+        "el => { for (const o of el.options) o.selected = o.value === 'next_step'; }"
+    )
+    screenshot(admin, "sales-stage-required-field-en")
+    form.locator("[type=submit]").click()
+    expect(admin.locator("#kehu-modal")).to_be_hidden()
+    stage = Stage.objects.get(pipeline=pipeline, name="技术验证")
+    assert stage.required_fields == ["next_step"]
+
+    # rep1's drag into the new (last) column is refused with the reason; filled in, it moves.
+    page = new_page("en", viewport={"width": 2200, "height": 900})  # every column on screen
+    login(page, "rep1")
+    page.goto(f"/sales/opportunities/kanban/?pipeline={pipeline.pk}")
+    card = page.locator(f'.kehu-kanban-card[data-pk="{opp.pk}"]')
+    card.drag_to(page.locator(f'.kehu-kanban-list[data-stage="{stage.pk}"]'))
+    refusal = card.locator('[data-role="refusal"]')
+    expect(refusal).to_contain_text("技术验证")
+    screenshot(page, "sales-kanban-refused-en")
+    opp.refresh_from_db()
+    assert opp.stage_id != stage.pk
+    refusal.locator('[data-role="fill"]').click()
+    dialog = page.locator("#kehu-modal form").first
+    expect(dialog).to_be_visible()
+    dialog.locator("[name=next_step]").fill("安排技术交流会")
+    dialog.locator("[type=submit]").click()
+    for _ in range(50):
+        opp.refresh_from_db()
+        if opp.stage_id == stage.pk:
+            break
+        page.wait_for_timeout(200)
+    assert (opp.stage_id, opp.next_step) == (stage.pk, "安排技术交流会")
