@@ -24,6 +24,7 @@ import base64
 import binascii
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -361,3 +362,53 @@ def contact_timeline(
 def type_choices() -> list[tuple[str, str]]:
     """(key, label) of the timeline types, for filter chips and API validation."""
     return [(t.key, str(capfirst(str(t.label)))) for t in events.timeline_types()]
+
+
+# --- records with a timeline ---------------------------------------------------------------------
+# {model label: fn(pk) -> Q of the timeline events shown on that record}. Accounts and contacts
+# also show the events tagged with them; other apps register theirs (leads, opportunities ...).
+EventQ = Callable[[int], Q]
+_timeline_models: dict[str, EventQ] = {
+    ACCOUNT_MODEL: lambda pk: Q(account_id=pk) | Q(model=ACCOUNT_MODEL, object_id=pk),
+    CONTACT_MODEL: lambda pk: Q(contact_id=pk) | Q(model=CONTACT_MODEL, object_id=pk),
+}
+
+
+def register_timeline_model(label: str, event_q: EventQ | None = None) -> None:
+    """Give records of `label` a Timeline tab: the events written on them (or those `event_q`
+    selects) and their field changes."""
+    label = label.lower()
+    _timeline_models[label] = event_q or (lambda pk: Q(model=label, object_id=pk))
+
+
+def has_timeline(label: str) -> bool:
+    return label.lower() in _timeline_models
+
+
+def timeline_of(
+    *,
+    user: Any,
+    label: str,
+    pk: int,
+    types: set[str] | None = None,
+    before: Cursor | None = None,
+    limit: int = 50,
+) -> TimelinePage:
+    """The timeline of any registered record (empty when it is outside the viewer's scope)."""
+    label = label.lower()
+    model = resolve_model(label)
+    if (
+        model is None
+        or label not in _timeline_models
+        or visible_object(user=user, model=model, pk=pk) is None
+    ):
+        return TimelinePage(entries=[])
+    return record_timeline(
+        user=user,
+        label=label,
+        pk=pk,
+        event_q=_timeline_models[label](pk),
+        types=types,
+        before=before,
+        limit=limit,
+    )

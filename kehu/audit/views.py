@@ -148,7 +148,7 @@ class RecordTimelineView(LoginRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         user = self.request.user
         label = kwargs["model_label"].lower()
-        if label not in (timeline.ACCOUNT_MODEL, timeline.CONTACT_MODEL):
+        if not timeline.has_timeline(label):
             raise Http404
         model = selectors.resolve_model(label)
         obj = selectors.visible_object(user=user, model=model, pk=kwargs["pk"]) if model else None
@@ -159,14 +159,9 @@ class RecordTimelineView(LoginRequiredMixin, TemplateView):
             before = timeline.parse_cursor(self.request.GET.get("before"))
         except timeline.CursorError:
             before = None
-        if label == timeline.ACCOUNT_MODEL:
-            page = timeline.account_timeline(
-                user=user, account_id=obj.pk, types=types, before=before, limit=TIMELINE_PAGE_SIZE
-            )
-        else:
-            page = timeline.contact_timeline(
-                user=user, contact_id=obj.pk, types=types, before=before, limit=TIMELINE_PAGE_SIZE
-            )
+        page = timeline.timeline_of(
+            user=user, label=label, pk=obj.pk, types=types, before=before, limit=TIMELINE_PAGE_SIZE
+        )
         type_param = ",".join(sorted(types)) if types else ""
         previous_day = timezone.localtime(before.occurred_at).date() if before else None
         for entry in page.entries:

@@ -81,3 +81,9 @@ class SalesConfig(AppConfig):
         from . import hooks
 
         hooks.register_all()
+
+        # Leads and opportunities have a Timeline tab (their events and field changes).
+        from kehu.audit import timeline as audit_timeline
+
+        audit_timeline.register_timeline_model("sales.lead")
+        audit_timeline.register_timeline_model("sales.opportunity")

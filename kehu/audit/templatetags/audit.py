@@ -33,14 +33,11 @@ def history_url(obj: Any) -> str:
 
 @register.simple_tag
 def timeline_url(obj: Any) -> str:
-    """The 360° timeline partial's URL of an account or a contact ("" for other records)."""
-    from kehu.audit.timeline import ACCOUNT_MODEL, CONTACT_MODEL
+    """The timeline partial's URL of a record with a timeline (accounts, contacts and the models
+    registered with `kehu.audit.timeline.register_timeline_model`; "" for other records)."""
+    from kehu.audit.timeline import has_timeline
 
     meta = getattr(obj, "_meta", None)
-    if (
-        meta is None
-        or getattr(obj, "pk", None) is None
-        or meta.label_lower not in (ACCOUNT_MODEL, CONTACT_MODEL)
-    ):
+    if meta is None or getattr(obj, "pk", None) is None or not has_timeline(meta.label_lower):
         return ""
     return reverse("audit:record_timeline", args=[meta.label_lower, obj.pk])

@@ -111,6 +111,9 @@ class OpportunityDetailView(generic.ObjectDetailView):
             icon="timeline-event",
             order=20,
         ),
+        generic.Tab(
+            "timeline", gettext_lazy("Timeline"), "sales/_lead_timeline.html", icon="timeline", order=10
+        ),
     ]
 
     def get_extra_context(self, obj: Opportunity) -> dict[str, Any]:
