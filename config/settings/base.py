@@ -278,6 +278,12 @@ SPECTACULAR_SETTINGS = {
         "AddressKindEnum": "kehu.customers.choices.AddressKind",
         "PhoneKindEnum": "kehu.customers.choices.PhoneKind",
         "EmailKindEnum": "kehu.customers.choices.EmailKind",
+        # Sales and dedup: "kind", "kinds", "status" and "mode" fields of several models.
+        "PoolKindEnum": "kehu.sales.choices.PoolKind",
+        "StageKindEnum": "kehu.sales.choices.StageKind",
+        "LeadStatusEnum": "kehu.sales.choices.LeadStatus",
+        "MatchKeyKindEnum": "kehu.dedup.choices.KeyKind",
+        "CollisionPolicyModeEnum": "kehu.dedup.choices.PolicyMode",
     },
 }
 
