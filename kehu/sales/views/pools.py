@@ -178,7 +178,9 @@ class PoolTransferView(LoginRequiredMixin, View):
             messages.error(request, _("Choose the pool to transfer to."))
             return HttpResponseRedirect(url)
         model = services.record_model(pool)
-        records = list(model.objects.filter(pk__in=[i for i in _ids(request) if i.isdigit()]))
+        # Only this pool's records: the service's messages never name a record the user cannot see.
+        ids = [i for i in _ids(request) if i.isdigit()]
+        records = list(model.objects.filter(pk__in=ids, pool_item__pool=pool, pool_item__in_pool=True))
         try:
             done = services.pool_transfer(
                 records=records,
