@@ -163,7 +163,8 @@ class RuleReorderView(RuleAdminView):
     action = Action.CHANGE
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        kind = request.POST.get("kind", "")
+        # kind in the body, or in the URL (the shared drag-to-reorder script posts only ids)
+        kind = request.POST.get("kind") or request.GET.get("kind", "")
         if kind not in PoolKind.values:
             raise Http404
         ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
