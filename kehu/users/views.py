@@ -133,8 +133,40 @@ def _render_form(
     return render(request, "users/form_page.html", context, status=400 if invalid else 200)
 
 
+def _submit(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], tuple[str, str]],
+    **page: Any,
+) -> HttpResponse:
+    """The administration's form flow. On a valid POST `save` calls one service with the cleaned data
+    and returns the toast message and the next URL; a refusal (DomainError) lands on the form. Otherwise
+    (GET, invalid, refused) the form page or modal is rendered with `page` (see `_render_form`)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            message, url = save(form.cleaned_data)
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            return _done(request, message, url)
+    return _render_form(request, form=form, **page)
+
+
 def _admin_crumbs(label: str, url_name: str) -> list[tuple[str, str | None]]:
     return [(label, reverse(url_name))]
+
+
+def _user_crumbs(obj: User) -> list[tuple[str, str | None]]:
+    return [*_admin_crumbs(_("Users"), "users:user_list"), (str(obj), obj.get_absolute_url())]
+
+
+def _department_crumbs() -> list[tuple[str, str | None]]:
+    return _admin_crumbs(_("Departments"), "users:department_list")
+
+
+def _role_crumbs(obj: Role | None = None) -> list[tuple[str, str | None]]:
+    crumbs = _admin_crumbs(_("Roles"), "users:role_list")
+    return crumbs if obj is None else [*crumbs, (obj.name, obj.get_absolute_url())]
 
 
 # --- profile and API tokens -----------------------------------------------------------------------
@@ -320,26 +352,21 @@ def _user_form_values(data: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def user_create(request: HttpRequest) -> HttpResponse:
     _require(request, User, Action.ADD)
-    form = UserCreateForm(_post(request), user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            created = services.user_create(
-                username=data["username"],
-                password=data.get("password1") or None,
-                roles=data.get("roles") or [],
-                by=request.user,  # type: ignore[arg-type]
-                **_user_form_values(data),
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request, _("User %(name)s has been created.") % {"name": created}, created.get_absolute_url()
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        created = services.user_create(
+            username=data["username"],
+            password=data.get("password1") or None,
+            roles=data.get("roles") or [],
+            by=request.user,  # type: ignore[arg-type]
+            **_user_form_values(data),
+        )
+        return _("User %(name)s has been created.") % {"name": created}, created.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        UserCreateForm(_post(request), user=request.user),
+        save,
         title=_("New user"),
         columns=True,
         action=reverse("users:user_create"),
@@ -367,65 +394,60 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "version": obj.version,
     }
     form = UserEditForm(_post(request), initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
         visible_roles = set(form.fields["roles"].queryset)  # type: ignore[attr-defined]
         kept = [r for r in obj.roles.all() if r not in visible_roles]
-        try:
-            services.user_update(
-                user=obj,
-                by=request.user,  # type: ignore[arg-type]
-                version=data["version"],
-                username=data["username"],
-                roles=[*kept, *(data.get("roles") or [])],
-                **_user_form_values(data),
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(request, _("User %(name)s has been saved.") % {"name": obj}, obj.get_absolute_url())
-    return _render_form(
+        services.user_update(
+            user=obj,
+            by=request.user,  # type: ignore[arg-type]
+            version=data["version"],
+            username=data["username"],
+            roles=[*kept, *(data.get("roles") or [])],
+            **_user_form_values(data),
+        )
+        return _("User %(name)s has been saved.") % {"name": obj}, obj.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        form,
+        save,
         title=_("Edit user %(name)s") % {"name": obj.username},
         columns=True,
         action=reverse("users:user_edit", args=[obj.pk]),
         submit=_("Save"),
         cancel_url=obj.get_absolute_url(),
-        breadcrumbs=[*_admin_crumbs(_("Users"), "users:user_list"), (str(obj), obj.get_absolute_url())],
+        breadcrumbs=_user_crumbs(obj),
     )
 
 
 @login_required
 def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _get(selectors.user_get, user=request.user, pk=pk, action=Action.CHANGE)
-    form = SetPasswordForm(_post(request))
-    if request.method == "POST" and form.is_valid():
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
         try:
             services.user_set_password(
                 user=obj,
-                password=form.cleaned_data["password1"],
+                password=data["password1"],
                 by=request.user,  # type: ignore[arg-type]
             )
         except DomainError as exc:
             if "password" in exc.fields:
                 exc.fields = {"password1": exc.fields["password"]}
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request,
-                _("The password of %(name)s has been changed.") % {"name": obj},
-                obj.get_absolute_url(),
-            )
-    return _render_form(
+            raise
+        return _("The password of %(name)s has been changed.") % {"name": obj}, obj.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        SetPasswordForm(_post(request)),
+        save,
         title=_("Set a new password for %(name)s") % {"name": obj.username},
         intro=_("Tell the user the new password in person; they can change it after signing in."),
         action=reverse("users:user_password", args=[obj.pk]),
         submit=_("Set password"),
         cancel_url=obj.get_absolute_url(),
-        breadcrumbs=[*_admin_crumbs(_("Users"), "users:user_list"), (str(obj), obj.get_absolute_url())],
+        breadcrumbs=_user_crumbs(obj),
     )
 
 
@@ -480,123 +502,107 @@ def department_list(request: HttpRequest) -> HttpResponse:
 def department_create(request: HttpRequest) -> HttpResponse:
     _require(request, Department, Action.ADD)
     initial = {"parent": request.GET.get("parent")} if request.GET.get("parent") else None
-    form = DepartmentForm(_post(request), initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            created = services.department_create(
-                name=data["name"],
-                parent=data.get("parent"),
-                manager=data.get("manager"),
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request,
-                _("Department %(name)s has been created.") % {"name": created},
-                created.get_absolute_url(),
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        created = services.department_create(
+            name=data["name"],
+            parent=data.get("parent"),
+            manager=data.get("manager"),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        return _("Department %(name)s has been created.") % {"name": created}, created.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        DepartmentForm(_post(request), initial=initial, user=request.user),
+        save,
         title=_("New department"),
         action=reverse("users:department_create"),
         submit=_("Create department"),
         cancel_url=reverse("users:department_list"),
-        breadcrumbs=_admin_crumbs(_("Departments"), "users:department_list"),
+        breadcrumbs=_department_crumbs(),
     )
 
 
 @login_required
 def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _get(selectors.department_get, user=request.user, pk=pk, action=Action.CHANGE)
-    form = DepartmentForm(
-        _post(request),
-        initial={"name": obj.name, "manager": obj.manager_id},
-        user=request.user,
-        with_parent=False,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.department_update(
-                department=obj,
-                name=form.cleaned_data["name"],
-                manager=form.cleaned_data.get("manager"),
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(request, _("The department has been saved."), obj.get_absolute_url())
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        services.department_update(
+            department=obj,
+            name=data["name"],
+            manager=data.get("manager"),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        return _("The department has been saved."), obj.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        DepartmentForm(
+            _post(request),
+            initial={"name": obj.name, "manager": obj.manager_id},
+            user=request.user,
+            with_parent=False,
+        ),
+        save,
         title=_("Rename department %(name)s") % {"name": obj.name},
         action=reverse("users:department_edit", args=[obj.pk]),
         submit=_("Save"),
         cancel_url=reverse("users:department_list"),
-        breadcrumbs=_admin_crumbs(_("Departments"), "users:department_list"),
+        breadcrumbs=_department_crumbs(),
     )
 
 
 @login_required
 def department_move(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _get(selectors.department_get, user=request.user, pk=pk, action=Action.CHANGE)
-    form = DepartmentMoveForm(
-        _post(request), initial={"parent": obj.parent_id}, user=request.user, department=obj
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.department_move(
-                department=obj,
-                parent=form.cleaned_data.get("parent"),
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request, _("Department %(name)s has been moved.") % {"name": obj.name}, obj.get_absolute_url()
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        services.department_move(
+            department=obj,
+            parent=data.get("parent"),
+            by=request.user,  # type: ignore[arg-type]
+        )
+        return _("Department %(name)s has been moved.") % {"name": obj.name}, obj.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        DepartmentMoveForm(
+            _post(request), initial={"parent": obj.parent_id}, user=request.user, department=obj
+        ),
+        save,
         title=_("Move department %(name)s") % {"name": obj.name},
         intro=_("Its sub-departments move with it."),
         action=reverse("users:department_move", args=[obj.pk]),
         submit=_("Move"),
         cancel_url=reverse("users:department_list"),
-        breadcrumbs=_admin_crumbs(_("Departments"), "users:department_list"),
+        breadcrumbs=_department_crumbs(),
     )
 
 
 @login_required
 def department_delete(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _get(selectors.department_get, user=request.user, pk=pk, action=Action.DELETE)
-    form = forms.Form(_post(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.department_delete(department=obj, by=request.user)  # type: ignore[arg-type]
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request,
-                _("Department %(name)s has been deleted.") % {"name": obj.name},
-                reverse("users:department_list"),
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        services.department_delete(department=obj, by=request.user)  # type: ignore[arg-type]
+        return (
+            _("Department %(name)s has been deleted.") % {"name": obj.name},
+            reverse("users:department_list"),
+        )
+
+    return _submit(
         request,
-        form=form,
+        forms.Form(_post(request)),
+        save,
         title=_("Delete department %(name)s") % {"name": obj.name},
         intro=_("Only a department without members and sub-departments can be deleted."),
         action=reverse("users:department_delete", args=[obj.pk]),
         submit=_("Delete"),
         danger=True,
         cancel_url=reverse("users:department_list"),
-        breadcrumbs=_admin_crumbs(_("Departments"), "users:department_list"),
+        breadcrumbs=_department_crumbs(),
     )
 
 
@@ -617,37 +623,36 @@ def role_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _role_values(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": data["name"],
+        "code": data["code"],
+        "description": data.get("description") or "",
+        "require_mfa": bool(data.get("require_mfa")),
+        "is_admin": bool(data.get("is_admin")),
+    }
+
+
 @login_required
 def role_create(request: HttpRequest) -> HttpResponse:
     _require(request, Role, Action.ADD)
-    form = RoleForm(_post(request), user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            created = services.role_create(
-                name=data["name"],
-                code=data["code"],
-                description=data.get("description") or "",
-                require_mfa=bool(data.get("require_mfa")),
-                is_admin=bool(data.get("is_admin")),
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request,
-                _("Role %(name)s has been created. Now choose its permissions.") % {"name": created},
-                created.get_absolute_url(),
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        created = services.role_create(by=request.user, **_role_values(data))  # type: ignore[arg-type]
+        return (
+            _("Role %(name)s has been created. Now choose its permissions.") % {"name": created},
+            created.get_absolute_url(),
+        )
+
+    return _submit(
         request,
-        form=form,
+        RoleForm(_post(request), user=request.user),
+        save,
         title=_("New role"),
         action=reverse("users:role_create"),
         submit=_("Create role"),
         cancel_url=reverse("users:role_list"),
-        breadcrumbs=_admin_crumbs(_("Roles"), "users:role_list"),
+        breadcrumbs=_role_crumbs(),
     )
 
 
@@ -661,59 +666,42 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "require_mfa": obj.require_mfa,
         "is_admin": obj.is_admin,
     }
-    form = RoleForm(_post(request), initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.role_update(
-                role=obj,
-                name=data["name"],
-                code=data["code"],
-                description=data.get("description") or "",
-                require_mfa=bool(data.get("require_mfa")),
-                is_admin=bool(data.get("is_admin")),
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request, _("Role %(name)s has been saved.") % {"name": obj.name}, obj.get_absolute_url()
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        services.role_update(role=obj, by=request.user, **_role_values(data))  # type: ignore[arg-type]
+        return _("Role %(name)s has been saved.") % {"name": obj.name}, obj.get_absolute_url()
+
+    return _submit(
         request,
-        form=form,
+        RoleForm(_post(request), initial=initial, user=request.user),
+        save,
         title=_("Edit role %(name)s") % {"name": obj.name},
         action=reverse("users:role_edit", args=[obj.pk]),
         submit=_("Save"),
         cancel_url=obj.get_absolute_url(),
-        breadcrumbs=[*_admin_crumbs(_("Roles"), "users:role_list"), (obj.name, obj.get_absolute_url())],
+        breadcrumbs=_role_crumbs(obj),
     )
 
 
 @login_required
 def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _get(selectors.role_get, user=request.user, pk=pk, action=Action.DELETE)
-    form = forms.Form(_post(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.role_delete(role=obj, by=request.user)  # type: ignore[arg-type]
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return _done(
-                request, _("Role %(name)s has been deleted.") % {"name": obj.name}, reverse("users:role_list")
-            )
-    return _render_form(
+
+    def save(data: dict[str, Any]) -> tuple[str, str]:
+        services.role_delete(role=obj, by=request.user)  # type: ignore[arg-type]
+        return _("Role %(name)s has been deleted.") % {"name": obj.name}, reverse("users:role_list")
+
+    return _submit(
         request,
-        form=form,
+        forms.Form(_post(request)),
+        save,
         title=_("Delete role %(name)s") % {"name": obj.name},
         intro=_("Only a role that no user holds can be deleted."),
         action=reverse("users:role_delete", args=[obj.pk]),
         submit=_("Delete"),
         danger=True,
         cancel_url=obj.get_absolute_url(),
-        breadcrumbs=[*_admin_crumbs(_("Roles"), "users:role_list"), (obj.name, obj.get_absolute_url())],
+        breadcrumbs=_role_crumbs(obj),
     )
 
 
@@ -761,7 +749,7 @@ def role_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "has_fields": any(row.fields for group in form.groups for row in group.rows),
             "scope_choices": SCOPE_CHOICES,
             "mode_choices": MODE_CHOICES,
-            "breadcrumbs": [*_admin_crumbs(_("Roles"), "users:role_list"), (obj.name, None)],
+            "breadcrumbs": [*_role_crumbs(), (obj.name, None)],
         },
         status=status,
     )
