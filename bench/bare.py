@@ -34,13 +34,17 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(f"<dl>{body}</dl>")
 
 
-def _page(request: HttpRequest) -> Any:
-    """The newest `?limit=` accounts the user may see by the plain rule a bare view would write:
-    everything for `?scope=all` (the admin case), else the user's own."""
-    from kehu.customers.models import Account
+def _model(name: str) -> Any:
+    from django.apps import apps
 
+    return apps.get_model(name)
+
+
+def _page(request: HttpRequest, model: str = "customers.Account") -> Any:
+    """The newest `?limit=` records the user may see by the plain rule a bare view would write:
+    everything for `?scope=all` (the admin case), else the user's own."""
     limit = min(int(request.GET.get("limit", "25")), 500)
-    qs = Account.objects.order_by("-id")
+    qs = _model(model)._default_manager.order_by("-id")
     if request.GET.get("scope") != "all":
         qs = qs.filter(owner_id=request.user.pk)
     return qs, limit
@@ -64,3 +68,51 @@ def account_list_html(request: HttpRequest) -> HttpResponse:
     qs, limit = _page(request)
     rows = list(qs.values_list(*COLUMNS)[:limit])
     return HttpResponse(_TABLE.render({"columns": COLUMNS, "rows": rows}, request))
+
+
+# Leads and opportunities (bench/lists_data.py): the same references over their tables, with the
+# columns their list pages show by default.
+LEAD_COLUMNS = (
+    "id",
+    "name",
+    "company",
+    "status",
+    "source",
+    "mobile",
+    "owner_id",
+    "last_activity_at",
+    "created_at",
+)
+OPPORTUNITY_COLUMNS = (
+    "id",
+    "name",
+    "account_id",
+    "amount",
+    "stage_id",
+    "probability",
+    "expected_close_date",
+    "stage_entered_at",
+    "owner_id",
+)
+
+
+def lead_list_json(request: HttpRequest) -> JsonResponse:
+    qs, limit = _page(request, "sales.Lead")
+    return JsonResponse({"results": list(qs.values()[:limit])})
+
+
+def lead_list_html(request: HttpRequest) -> HttpResponse:
+    qs, limit = _page(request, "sales.Lead")
+    rows = list(qs.values_list(*LEAD_COLUMNS)[:limit])
+    return HttpResponse(_TABLE.render({"columns": LEAD_COLUMNS, "rows": rows}, request))
+
+
+def opportunity_list_json(request: HttpRequest) -> JsonResponse:
+    qs, limit = _page(request, "sales.Opportunity")
+    return JsonResponse({"results": list(qs.values()[:limit])})
+
+
+def opportunity_list_html(request: HttpRequest) -> HttpResponse:
+    qs, limit = _page(request, "sales.Opportunity")
+    rows = list(qs.values_list(*OPPORTUNITY_COLUMNS)[:limit])
+    return HttpResponse(_TABLE.render({"columns": OPPORTUNITY_COLUMNS, "rows": rows}, request))

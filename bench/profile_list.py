@@ -1,7 +1,7 @@
-"""In-process profile of the account list (issue 4): CPU time per request of the Kehu paths and
-the bare references through the Django test client (full middleware, session, user), the
-queries of one request, and optionally a cProfile of the Kehu paths. CPU time (not wall-clock)
-so a busy machine inflates it less. See docs/benchmarks.md.
+"""In-process profile of the account, lead and opportunity lists (issues 4, 5): CPU time per
+request of the Kehu paths and the bare references through the Django test client (full
+middleware, session, user), the queries of one request, and optionally a cProfile of the Kehu
+paths. CPU time (not wall-clock) so a busy machine inflates it less. See docs/benchmarks.md.
 
     .venv/bin/python bench/profile_list.py --accounts 3000 --contacts-per-account 6 \\
         --database-url sqlite:////tmp/kehu_bench_small.sqlite3 [--queries] [--profile 40]
@@ -28,12 +28,13 @@ from bench.run import add_database_arguments, setup_django  # noqa: E402
 PAGE = 25
 
 
-def _paths(scope: str) -> list[tuple[str, str]]:
+def _paths(lists: str, scope: str) -> list[tuple[str, str]]:
+    from bench.lists_data import list_paths
+
     return [
-        ("Kehu API (JSON)", f"/api/v1/customers/accounts/?page_size={PAGE}"),
-        ("bare JSON view", f"/bench/bare/accounts.json?limit={PAGE}&scope={scope}"),
-        ("Kehu list page (HTML)", f"/customers/accounts/?per_page={PAGE}"),
-        ("bare template view", f"/bench/bare/accounts.html?limit={PAGE}&scope={scope}"),
+        (f"{name}: {label}", url)
+        for name in lists.split(",")
+        for label, url, _kind, _ref in list_paths(name, scope, PAGE)
     ]
 
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--only", default="", help="run only the paths whose label contains this")
     parser.add_argument("--who", default="rep,admin")
+    parser.add_argument(
+        "--lists", default="accounts,leads,opportunities", help="accounts, leads, opportunities"
+    )
     parser.add_argument(
         "--no-migrate", action="store_true", help="use the database as it is (other apps' migrations in flux)"
     )
@@ -76,13 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     org = datagen.ensure_dataset(
         accounts=args.accounts, contacts_per_account=args.contacts_per_account, seed=args.seed
     )
+    from bench.lists_data import ensure_lists
+
+    ensure_lists(org, accounts=args.accounts, seed=args.seed)
     settings.ALLOWED_HOSTS = ["*"]
     users = {"rep": (org.rep, "own"), "admin": (org.admin, "all")}
     for who in args.who.split(","):
         user, scope = users[who]
         client = Client()
         client.force_login(user)
-        for label, url in _paths(scope):
+        for label, url in _paths(args.lists, scope):
             if args.only and args.only.lower() not in label.lower():
                 continue
             for _ in range(args.warmup):
@@ -109,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
             times.sort()
             p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             print(
-                f"{who}: {label:24} CPU p50 {statistics.median(times):6.2f} ms  p95 {p95:6.2f} ms  "
+                f"{who}: {label:38} CPU p50 {statistics.median(times):6.2f} ms  p95 {p95:6.2f} ms  "
                 f"queries {len(captured)}",
                 flush=True,
             )
             if args.queries:
                 for q in captured:
                     print(f"    {q}")
-            if args.profile and not label.startswith("bare"):
+            if args.profile and "bare" not in label:
                 prof = cProfile.Profile()
                 prof.enable()
                 for _ in range(20):

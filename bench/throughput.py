@@ -1,12 +1,12 @@
-"""Account list over real HTTP: gunicorn with sync workers, requests one at a time (server time
-p50/p95 from the `Server-Timing` header) and throughput under `wrk`, each Kehu path beside its
-bare reference view measured in the same run on the same rows. See docs/benchmarks.md.
+"""Account, lead and opportunity lists over real HTTP: gunicorn with sync workers, requests one
+at a time (server time p50/p95 from the `Server-Timing` header) and throughput under `wrk`, each
+Kehu path beside its bare reference view measured in the same run on the same rows. See docs/benchmarks.md.
 
     .venv/bin/python bench/throughput.py --accounts 200000 --contacts-per-account 6 \\
         --database-url postgres://postgres@127.0.0.1:5432/kehu_bench_200k
 
-Needs `wrk` (Debian package `wrk`). Targets (issue 4): as a rep (own scope) and as the admin,
-server time p95 <= 30 ms (JSON) and <= 50 ms (HTML), and wrk throughput >= 40 % (JSON) and
+Needs `wrk` (Debian package `wrk`). Targets (issues 4, 5), for each list: as a rep (own scope)
+and as the admin, server time p95 <= 30 ms (JSON) and <= 50 ms (HTML), and wrk throughput >= 40 % (JSON) and
 >= 50 % (HTML) of the bare references.
 """
 
@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per path (default 10)")
     parser.add_argument("--repeat", type=int, default=200, help="sequential requests per path")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--lists", default="accounts,leads,opportunities", help="accounts, leads, opportunities (default all)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
@@ -166,9 +169,18 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         regenerate=args.regenerate,
     )
+    from bench.lists_data import ensure_lists, list_paths
     from kehu.customers.models import Account, Contact
+    from kehu.sales.models import Lead, Opportunity
 
-    sizes = {"accounts": Account.objects.count(), "contacts": Contact.objects.count()}
+    ensure_lists(org, accounts=args.accounts, seed=args.seed)
+    lists = [name.strip() for name in args.lists.split(",") if name.strip()]
+    sizes = {
+        "accounts": Account.objects.count(),
+        "contacts": Contact.objects.count(),
+        "leads": Lead.objects.count(),
+        "opportunities": Opportunity.objects.count(),
+    }
     vendor = connection.vendor
     connection.close()
 
@@ -179,35 +191,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for who, user, scope in (("rep", org.rep, "own"), ("admin", org.admin, "all")):
             cookie = _session_cookie(user)
-            paths = [
-                Path_("Kehu API (JSON)", f"/api/v1/customers/accounts/?page_size={PAGE}", "json"),
-                Path_(
-                    "bare JSON view", f"/bench/bare/accounts.json?limit={PAGE}&scope={scope}", "json", True
-                ),
-                Path_("Kehu list page (HTML)", f"/customers/accounts/?per_page={PAGE}", "html"),
-                Path_(
-                    "bare template view",
-                    f"/bench/bare/accounts.html?limit={PAGE}&scope={scope}",
-                    "html",
-                    True,
-                ),
-            ]
-            for p in paths:
-                _sequential(port, p, cookie, args.repeat, args.warmup)
-            for p in paths:
-                _wrk(port, p, cookie, args.connections, args.duration)
-            results[who] = paths
+            for name in lists:
+                paths = [
+                    Path_(label, url, kind, reference)
+                    for label, url, kind, reference in list_paths(name, scope, PAGE)
+                ]
+                for p in paths:
+                    _sequential(port, p, cookie, args.repeat, args.warmup)
+                for p in paths:
+                    _wrk(port, p, cookie, args.connections, args.duration)
+                results[f"{name} / {who}"] = paths
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
     ok = True
     print(
-        f"\nAccount list over HTTP — {vendor}, {sizes['accounts']:,} accounts, "
-        f"{sizes['contacts']:,} contacts, "
+        f"\nLists over HTTP — {vendor}, {sizes['accounts']:,} accounts, "
+        f"{sizes['contacts']:,} contacts, {sizes['leads']:,} leads, "
+        f"{sizes['opportunities']:,} opportunities, "
         f"gunicorn {args.workers} sync workers, wrk {args.connections} connections × {args.duration}s\n"
     )
-    print(f"{'user / path':46} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>9} {'of bare':>8}  target")
+    print(f"{'user / path':52} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>9} {'of bare':>8}  target")
     for who, paths in results.items():
         for kind, p95_target, share_target in (("json", 30.0, 0.40), ("html", 50.0, 0.50)):
             kehu = next(p for p in paths if p.kind == kind and not p.reference)
@@ -216,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
             met = kehu.pct(95) <= p95_target and share >= share_target and not kehu.errors
             ok &= met
             print(
-                f"{who + ': ' + kehu.label:46} {kehu.pct(50):8.2f} {kehu.pct(95):8.2f} {kehu.rps:9.1f} "
+                f"{who + ': ' + kehu.label:52} {kehu.pct(50):8.2f} {kehu.pct(95):8.2f} {kehu.rps:9.1f} "
                 f"{share:8.0%}  p95 <= {p95_target:.0f} ms, >= {share_target:.0%}: "
                 f"{'met' if met else 'MISSED'}"
             )
-            print(f"{who + ': ' + bare.label:46} {bare.pct(50):8.2f} {bare.pct(95):8.2f} {bare.rps:9.1f}")
+            print(f"{who + ': ' + bare.label:52} {bare.pct(50):8.2f} {bare.pct(95):8.2f} {bare.rps:9.1f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {

@@ -10,5 +10,17 @@ urlpatterns = [
     path("bench/bare/accounts.json", bare.account_list_json, name="bench_bare_account_list_json"),
     path("bench/bare/accounts.html", bare.account_list_html, name="bench_bare_account_list_html"),
     path("bench/bare/accounts/<int:pk>/", bare.account_detail, name="bench_bare_account_detail"),
+    path("bench/bare/leads.json", bare.lead_list_json, name="bench_bare_lead_list_json"),
+    path("bench/bare/leads.html", bare.lead_list_html, name="bench_bare_lead_list_html"),
+    path(
+        "bench/bare/opportunities.json",
+        bare.opportunity_list_json,
+        name="bench_bare_opportunity_list_json",
+    ),
+    path(
+        "bench/bare/opportunities.html",
+        bare.opportunity_list_html,
+        name="bench_bare_opportunity_list_html",
+    ),
     *kehu_urlpatterns,
 ]
