@@ -20,9 +20,31 @@ def _mask_digits(digits: str) -> str:
     return f"{MASK}{digits[-2:]}"
 
 
+def _country_split(value: str) -> tuple[int, str] | None:
+    """(country code, national significant number) of an E.164 string such as "+8613812345678",
+    without parsing it: the country code is the unique 1-3 digit prefix that is an assigned calling
+    code (ITU-T E.164 codes are prefix-free) and the national significant number is the rest, as
+    ``phonenumbers.parse`` + ``national_significant_number`` give for a number in E.164 form. None
+    when `value` is not ``+`` and digits or the prefix is no assigned code. (An export masks every
+    phone of 100k rows: a full parse per value was most of the masking cost.)"""
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+    digits = value[1:]
+    if not digits.isdigit() or not digits.isascii():
+        return None
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in COUNTRY_CODE_TO_REGION_CODE and len(digits) > size:
+            return code, digits[size:]
+    return None
+
+
 def mask_phone(value: str) -> str:
     """+8613812345678 -> +86 138****5678; +862351858033 -> +86 23****033; 13812345678 -> 138****5678."""
     if value.startswith("+"):
+        split = _country_split(value)
+        if split is not None:
+            return f"+{split[0]} {_mask_digits(split[1])}"
         import phonenumbers
 
         try:

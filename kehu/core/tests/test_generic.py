@@ -110,3 +110,33 @@ def test_mask_value_kinds() -> None:
     assert mask_value("13812345678", "phone") == "138****5678"
     assert mask_value("zhang.wei@example.com", "email") == "z***@example.com"
     assert mask_value("", "phone") == ""
+
+
+def _mask_by_parsing(value: str) -> str:
+    import phonenumbers
+
+    from kehu.core.masking import _mask_digits
+
+    number = phonenumbers.parse(value, None)
+    return f"+{number.country_code} {_mask_digits(phonenumbers.national_significant_number(number))}"
+
+
+def test_mask_phone_without_parsing_matches_phonenumbers_for_every_region() -> None:
+    """The E.164 shortcut masks every region's example numbers (fixed line, mobile, toll free) as a
+    full ``phonenumbers.parse`` does."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            assert mask_value(e164, "phone") == _mask_by_parsing(e164), e164
+            checked += 1
+    assert checked > 400
+    # Not E.164 digits: the parsing path (or the digits-only fallback) still answers.
+    assert mask_value("+86 138 1234 5678", "phone") == "+86 138****5678"
+    assert mask_value("+999", "phone") == "****"
