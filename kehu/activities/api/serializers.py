@@ -44,12 +44,14 @@ def _scoped(fields: dict[str, Any], request: Any, instance: Any) -> None:
         )
 
 
-class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
+# The links an interaction and a task share (account, contact, lead, opportunity), offered only within
+# the user's scope (see `_scoped`). Subclasses set Meta. (No docstring: drf-spectacular would show it.)
+class _LinkedActivitySerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
     account = serializers.PrimaryKeyRelatedField(
         queryset=Account.objects.none(),
         required=False,
         allow_null=True,
-        help_text="Id of an account you may view; may be left out when a contact is given.",
+        help_text="Id of an account you may view.",
     )
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.none(),
@@ -68,6 +70,24 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
         required=False,
         allow_null=True,
         help_text="Id of an opportunity you may view; its account is used when none is given.",
+    )
+    version = serializers.IntegerField(required=False, min_value=1)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        model = self.Meta.model
+        _scoped(
+            fields, self.context.get("request"), self.instance if isinstance(self.instance, model) else None
+        )
+        return fields
+
+
+class InteractionSerializer(_LinkedActivitySerializer):
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=Account.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Id of an account you may view; may be left out when a contact is given.",
     )
     participants = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
@@ -90,7 +110,6 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
     duration_minutes = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=100_000
     )
-    version = serializers.IntegerField(required=False, min_value=1)
     custom = CustomFieldsField(required=False)
 
     class Meta:
@@ -123,15 +142,6 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
         ]
         read_only_fields = [*OWNED_READ_ONLY, "task"]
 
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        _scoped(
-            fields,
-            self.context.get("request"),
-            self.instance if isinstance(self.instance, Interaction) else None,
-        )
-        return fields
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and not any(
             attrs.get(k) for k in ("account", "contact", "lead", "opportunity")
@@ -140,31 +150,7 @@ class InteractionSerializer(FieldPermissionSerializerMixin, serializers.ModelSer
         return attrs
 
 
-class TaskSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=Account.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of an account you may view.",
-    )
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of a contact you may view.",
-    )
-    lead = serializers.PrimaryKeyRelatedField(
-        queryset=Lead.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of a lead you may view (not converted); the activity then needs no account.",
-    )
-    opportunity = serializers.PrimaryKeyRelatedField(
-        queryset=Opportunity.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of an opportunity you may view; its account is used when none is given.",
-    )
+class TaskSerializer(_LinkedActivitySerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
         required=False,
@@ -181,7 +167,6 @@ class TaskSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
             "reminder. Left out when creating: the assignee's default reminder."
         ),
     )
-    version = serializers.IntegerField(required=False, min_value=1)
     is_overdue = serializers.SerializerMethodField()
 
     class Meta:
@@ -214,13 +199,6 @@ class TaskSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
             "updated_at",
         ]
         read_only_fields = [*OWNED_READ_ONLY, "completed_at", "interaction", "series"]
-
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        _scoped(
-            fields, self.context.get("request"), self.instance if isinstance(self.instance, Task) else None
-        )
-        return fields
 
     def get_is_overdue(self, obj: Task) -> bool:
         return obj.is_overdue()
