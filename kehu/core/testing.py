@@ -267,3 +267,95 @@ class PermissionMatrix:
                 if self._state(record) != state or self._count() != before:
                     out.append(f"{label}: a refused call changed data")
         return out
+
+
+Data = Callable[[Any], dict[str, Any]]
+
+
+def crud_endpoints(
+    html: str,
+    api: str,
+    *,
+    create: Data,
+    edit: Data,
+    api_create: Data,
+    api_update: Data,
+    list_url: str | None = None,
+    add_form_url: Callable[[Any], str] | None = None,
+    edit_htmx: bool = True,
+    delete_htmx: bool = False,
+    views: Iterable[Endpoint] = (),
+    actions: Iterable[Endpoint] = (),
+    api_actions: Iterable[Endpoint] = (),
+) -> list[Endpoint]:
+    """The endpoints every record type has, in this order: the HTML list, detail (then `views`: more
+    read-only pages such as tabs), add form, create, edit form, edit (then `actions`: more HTML writes),
+    delete confirmation and delete; the API list, retrieve, create, update (then `api_actions`) and
+    delete.
+
+    `html` and `api` are the collection URLs ("/customers/accounts/"); `create`/`edit` give the HTML form
+    data and `api_create`/`api_update` the JSON bodies, each from the record (see `Endpoint`). The HTML
+    edit is sent with htmx (answer 204) when `edit_htmx`, else as a plain form (answer 302); likewise
+    the delete with `delete_htmx`. `list_url` replaces the HTML list URL (e.g. a sort) and
+    `add_form_url` the add form's URL (e.g. with ``?account=``).
+    """
+
+    def write(name: str, url: Callable[[Any], str], action: str, data: Data | None, htmx: bool) -> Endpoint:
+        return Endpoint(
+            f"{name} (htmx)" if htmx else name,
+            "post",
+            url,
+            action,
+            data=data,
+            writes=True,
+            ok=(204,) if htmx else (302,),
+            htmx=htmx,
+        )
+
+    return [
+        Endpoint("html list", "get", lambda o: list_url or html, Action.VIEW, on="list"),
+        Endpoint("html detail", "get", lambda o: f"{html}{o.pk}/", Action.VIEW),
+        *views,
+        Endpoint("html add form", "get", add_form_url or (lambda o: f"{html}add/"), Action.ADD, on="create"),
+        Endpoint(
+            "html create",
+            "post",
+            lambda o: f"{html}add/",
+            Action.ADD,
+            on="create",
+            data=create,
+            writes=True,
+            ok=(302,),
+        ),
+        Endpoint("html edit form", "get", lambda o: f"{html}{o.pk}/edit/", Action.CHANGE),
+        write("html edit", lambda o: f"{html}{o.pk}/edit/", Action.CHANGE, edit, edit_htmx),
+        *actions,
+        Endpoint("html delete confirm", "get", lambda o: f"{html}{o.pk}/delete/", Action.DELETE),
+        write("html delete", lambda o: f"{html}{o.pk}/delete/", Action.DELETE, None, delete_htmx),
+        Endpoint("api list", "get", lambda o: api, Action.VIEW, on="list", api=True),
+        Endpoint("api retrieve", "get", lambda o: f"{api}{o.pk}/", Action.VIEW, api=True),
+        Endpoint(
+            "api create",
+            "post",
+            lambda o: api,
+            Action.ADD,
+            on="create",
+            api=True,
+            data=api_create,
+            writes=True,
+            ok=(201,),
+        ),
+        Endpoint(
+            "api update",
+            "patch",
+            lambda o: f"{api}{o.pk}/",
+            Action.CHANGE,
+            api=True,
+            data=api_update,
+            writes=True,
+        ),
+        *api_actions,
+        Endpoint(
+            "api delete", "delete", lambda o: f"{api}{o.pk}/", Action.DELETE, api=True, writes=True, ok=(204,)
+        ),
+    ]

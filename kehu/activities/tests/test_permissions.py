@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kehu.activities import calendar
 from kehu.core.choices import Action, Scope
-from kehu.core.testing import OWNERS, SCENARIOS, Endpoint, PermissionMatrix
+from kehu.core.testing import OWNERS, SCENARIOS, Endpoint, PermissionMatrix, crud_endpoints
 from kehu.customers.tests.factories import AccountFactory
 from kehu.users.tests.factories import grant
 
@@ -30,89 +30,26 @@ API_TASKS = "/api/v1/activities/tasks/"
 
 
 def _interaction_endpoints() -> list[Endpoint]:
-    return [
-        Endpoint("html list", "get", lambda o: INTERACTIONS, Action.VIEW, on="list"),
-        Endpoint("html detail", "get", lambda o: f"{INTERACTIONS}{o.pk}/", Action.VIEW),
-        Endpoint(
-            "html add form",
-            "get",
-            lambda o: f"{INTERACTIONS}add/?account={o.account_id}",
-            Action.ADD,
-            on="create",
-        ),
-        Endpoint(
-            "html create",
-            "post",
-            lambda o: f"{INTERACTIONS}add/",
-            Action.ADD,
-            on="create",
-            data=lambda o: {
-                "kind": "call",
-                "subject": "回访",
-                "account": o.account_id,
-                "occurred_at": "2025-03-01T10:00",
-            },
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint("html edit form", "get", lambda o: f"{INTERACTIONS}{o.pk}/edit/", Action.CHANGE),
-        Endpoint(
-            "html edit (htmx)",
-            "post",
-            lambda o: f"{INTERACTIONS}{o.pk}/edit/",
-            Action.CHANGE,
-            data=lambda o: {
-                "kind": "meeting",
-                "subject": "改了",
-                "account": o.account_id,
-                "occurred_at": "2025-03-01T10:00",
-                "version": o.version,
-            },
-            writes=True,
-            ok=(204,),
-            htmx=True,
-        ),
-        Endpoint("html delete confirm", "get", lambda o: f"{INTERACTIONS}{o.pk}/delete/", Action.DELETE),
-        Endpoint(
-            "html delete",
-            "post",
-            lambda o: f"{INTERACTIONS}{o.pk}/delete/",
-            Action.DELETE,
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint("api list", "get", lambda o: API_INTERACTIONS, Action.VIEW, on="list", api=True),
-        Endpoint("api retrieve", "get", lambda o: f"{API_INTERACTIONS}{o.pk}/", Action.VIEW, api=True),
-        Endpoint(
-            "api create",
-            "post",
-            lambda o: API_INTERACTIONS,
-            Action.ADD,
-            on="create",
-            api=True,
-            data=lambda o: {"subject": "API 记录", "kind": "email", "account": o.account_id},
-            writes=True,
-            ok=(201,),
-        ),
-        Endpoint(
-            "api update",
-            "patch",
-            lambda o: f"{API_INTERACTIONS}{o.pk}/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {"subject": "改", "version": o.version},
-            writes=True,
-        ),
-        Endpoint(
-            "api delete",
-            "delete",
-            lambda o: f"{API_INTERACTIONS}{o.pk}/",
-            Action.DELETE,
-            api=True,
-            writes=True,
-            ok=(204,),
-        ),
-    ]
+    return crud_endpoints(
+        INTERACTIONS,
+        API_INTERACTIONS,
+        add_form_url=lambda o: f"{INTERACTIONS}add/?account={o.account_id}",
+        create=lambda o: {
+            "kind": "call",
+            "subject": "回访",
+            "account": o.account_id,
+            "occurred_at": "2025-03-01T10:00",
+        },
+        edit=lambda o: {
+            "kind": "meeting",
+            "subject": "改了",
+            "account": o.account_id,
+            "occurred_at": "2025-03-01T10:00",
+            "version": o.version,
+        },
+        api_create=lambda o: {"subject": "API 记录", "kind": "email", "account": o.account_id},
+        api_update=lambda o: {"subject": "改", "version": o.version},
+    )
 
 
 def test_interaction_permission_matrix(company, client) -> None:
@@ -126,107 +63,64 @@ def test_interaction_permission_matrix(company, client) -> None:
 
 
 def _task_endpoints() -> list[Endpoint]:
-    return [
+    return crud_endpoints(
+        TASKS,
+        API_TASKS,
         # newest first: the default order (due soonest) would put the fresh records on a later page
-        Endpoint("html list", "get", lambda o: f"{TASKS}?sort=-created_at", Action.VIEW, on="list"),
-        Endpoint("html detail", "get", lambda o: f"{TASKS}{o.pk}/", Action.VIEW),
-        Endpoint("html add form", "get", lambda o: f"{TASKS}add/", Action.ADD, on="create"),
-        Endpoint(
-            "html create",
-            "post",
-            lambda o: f"{TASKS}add/",
-            Action.ADD,
-            on="create",
-            data=lambda o: {
-                "title": "打电话",
-                "priority": "high",
-                "recurrence": "none",
-                "due_at": "2025-03-01T10:00",
-            },
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint("html edit form", "get", lambda o: f"{TASKS}{o.pk}/edit/", Action.CHANGE),
-        Endpoint(
-            "html edit (htmx)",
-            "post",
-            lambda o: f"{TASKS}{o.pk}/edit/",
-            Action.CHANGE,
-            data=lambda o: {
-                "title": "改名",
-                "priority": "low",
-                "status": "open",
-                "recurrence": "none",
-                "version": o.version,
-            },
-            writes=True,
-            ok=(204,),
-            htmx=True,
-        ),
-        Endpoint(
-            "html complete",
-            "post",
-            lambda o: f"{TASKS}{o.pk}/complete/",
-            Action.CHANGE,
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint(
-            "html complete (my day)",
-            "post",
-            lambda o: f"{TASKS}{o.pk}/complete/?fragment=item",
-            Action.CHANGE,
-            writes=True,
-            htmx=True,
-        ),
-        Endpoint(
-            "html cancel", "post", lambda o: f"{TASKS}{o.pk}/cancel/", Action.CHANGE, writes=True, ok=(302,)
-        ),
-        Endpoint("html delete confirm", "get", lambda o: f"{TASKS}{o.pk}/delete/", Action.DELETE),
-        Endpoint(
-            "html delete", "post", lambda o: f"{TASKS}{o.pk}/delete/", Action.DELETE, writes=True, ok=(302,)
-        ),
-        Endpoint("api list", "get", lambda o: API_TASKS, Action.VIEW, on="list", api=True),
-        Endpoint("api retrieve", "get", lambda o: f"{API_TASKS}{o.pk}/", Action.VIEW, api=True),
-        Endpoint(
-            "api create",
-            "post",
-            lambda o: API_TASKS,
-            Action.ADD,
-            on="create",
-            api=True,
-            data=lambda o: {"title": "API 任务", "due_at": "2030-01-01T09:00:00+08:00"},
-            writes=True,
-            ok=(201,),
-        ),
-        Endpoint(
-            "api update",
-            "patch",
-            lambda o: f"{API_TASKS}{o.pk}/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {"priority": "urgent", "version": o.version},
-            writes=True,
-        ),
-        Endpoint(
-            "api complete",
-            "post",
-            lambda o: f"{API_TASKS}{o.pk}/complete/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {},
-            writes=True,
-        ),
-        Endpoint(
-            "api delete",
-            "delete",
-            lambda o: f"{API_TASKS}{o.pk}/",
-            Action.DELETE,
-            api=True,
-            writes=True,
-            ok=(204,),
-        ),
-    ]
+        list_url=f"{TASKS}?sort=-created_at",
+        create=lambda o: {
+            "title": "打电话",
+            "priority": "high",
+            "recurrence": "none",
+            "due_at": "2025-03-01T10:00",
+        },
+        edit=lambda o: {
+            "title": "改名",
+            "priority": "low",
+            "status": "open",
+            "recurrence": "none",
+            "version": o.version,
+        },
+        actions=[
+            Endpoint(
+                "html complete",
+                "post",
+                lambda o: f"{TASKS}{o.pk}/complete/",
+                Action.CHANGE,
+                writes=True,
+                ok=(302,),
+            ),
+            Endpoint(
+                "html complete (my day)",
+                "post",
+                lambda o: f"{TASKS}{o.pk}/complete/?fragment=item",
+                Action.CHANGE,
+                writes=True,
+                htmx=True,
+            ),
+            Endpoint(
+                "html cancel",
+                "post",
+                lambda o: f"{TASKS}{o.pk}/cancel/",
+                Action.CHANGE,
+                writes=True,
+                ok=(302,),
+            ),
+        ],
+        api_create=lambda o: {"title": "API 任务", "due_at": "2030-01-01T09:00:00+08:00"},
+        api_update=lambda o: {"priority": "urgent", "version": o.version},
+        api_actions=[
+            Endpoint(
+                "api complete",
+                "post",
+                lambda o: f"{API_TASKS}{o.pk}/complete/",
+                Action.CHANGE,
+                api=True,
+                data=lambda o: {},
+                writes=True,
+            ),
+        ],
+    )
 
 
 def test_task_permission_matrix(company, client) -> None:
