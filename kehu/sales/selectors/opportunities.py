@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -31,14 +33,18 @@ def pipelines_active() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("order", "id"))
 
 
-def pipeline_for_board(pipeline_id: Any) -> Pipeline | None:
-    qs = Pipeline.objects.filter(is_active=True)
-    try:
-        if pipeline_id not in (None, ""):
-            return qs.filter(pk=int(pipeline_id)).first()
-    except (TypeError, ValueError):
-        return None
-    return qs.filter(is_default=True).first() or qs.order_by("order", "id").first()
+def pipeline_for_board(pipeline_id: Any, *, pipelines: list[Pipeline] | None = None) -> Pipeline | None:
+    """The active pipeline `pipeline_id` (None if unknown), or the default one without an id.
+    `pipelines`: the active pipelines when the caller has them (the board's picker)."""
+    if pipelines is None:
+        pipelines = pipelines_active()
+    if pipeline_id not in (None, ""):
+        try:
+            wanted = int(pipeline_id)
+        except (TypeError, ValueError):
+            return None
+        return next((p for p in pipelines if p.pk == wanted), None)
+    return next((p for p in pipelines if p.is_default), None) or (pipelines[0] if pipelines else None)
 
 
 @dataclass
@@ -90,47 +96,115 @@ def _decorate(cards: list[Opportunity], stage: Stage, now: dt.datetime) -> list[
     return cards
 
 
+_CARD_FIELDS = (
+    "pk",
+    "name",
+    "amount",
+    "currency",
+    "stage_id",
+    "status",
+    "version",
+    "position",
+    "stage_entered_at",
+    "expected_close_date",
+    "next_step",
+    "account__name",
+    "owner__username",
+    "owner__display_name",
+    "owner__first_name",
+    "owner__last_name",
+)
+_CARD_ORDER = ("position", "-id")
+
+
+def _cards(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    return queryset.select_related("account", "owner").only(*_CARD_FIELDS)
+
+
 def kanban_cards(
     *, queryset: QuerySet[Opportunity], stage: Stage, offset: int = 0, limit: int = KANBAN_PAGE
 ) -> tuple[list[Opportunity], bool]:
     """One page of a column's cards (position order), and whether more follow."""
     now = timezone.now()
     rows = list(
-        _column_queryset(queryset, stage, now)
-        .select_related("account", "owner")
-        .only(
-            "pk",
-            "name",
-            "amount",
-            "currency",
-            "stage_id",
-            "status",
-            "version",
-            "position",
-            "stage_entered_at",
-            "expected_close_date",
-            "next_step",
-            "account__name",
-            "owner__username",
-            "owner__display_name",
-            "owner__first_name",
-            "owner__last_name",
-        )
-        .order_by("position", "-id")[offset : offset + limit + 1]
+        _cards(_column_queryset(queryset, stage, now)).order_by(*_CARD_ORDER)[offset : offset + limit + 1]
     )
     return _decorate(rows[:limit], stage, now), len(rows) > limit
+
+
+def _board_condition(stages: list[Stage], now: dt.datetime) -> Q:
+    """The deals a board shows: every open one of its open stages, the recently closed ones."""
+    closed_ids = [s.pk for s in stages if s.kind != StageKind.OPEN]
+    cond = Q(stage_id__in=[s.pk for s in stages if s.kind == StageKind.OPEN])
+    if closed_ids:
+        cond |= Q(stage_id__in=closed_ids, closed_at__gte=now - dt.timedelta(days=KANBAN_CLOSED_DAYS))
+    return cond
+
+
+def _cards_by_id(ids: list[int]) -> list[Opportunity]:
+    """The cards of `ids` (already in scope) by primary key, in column order. Two short indexed
+    statements rather than one whose plan depends on the table's statistics."""
+    if not ids:
+        return []
+    return list(_cards(Opportunity.objects.filter(pk__in=ids)).order_by("stage_id", *_CARD_ORDER))
+
+
+def _first_cards_window(
+    queryset: QuerySet[Opportunity], stages: list[Stage], now: dt.datetime, limit: int
+) -> list[Opportunity]:
+    """Portable: ROW_NUMBER() over each stage in card order (on the deal columns only) gives the
+    first `limit` ids of each column, then their cards."""
+    ranked = queryset.filter(_board_condition(stages, now)).annotate(
+        kanban_rank=Window(
+            RowNumber(),
+            partition_by=[F("stage_id")],
+            order_by=[F("position").asc(), F("id").desc()],
+        )
+    )
+    return _cards_by_id(list(ranked.filter(kanban_rank__lte=limit).values_list("pk", flat=True)))
+
+
+def _first_cards_union(
+    queryset: QuerySet[Opportunity], stages: list[Stage], now: dt.datetime, limit: int
+) -> list[Opportunity]:
+    """Vendors that take LIMIT inside UNION (PostgreSQL): each column's first ids by the kanban
+    index (pipeline, stage, position) in one UNION ALL, then their cards."""
+    parts = [
+        _column_queryset(queryset, stage, now).order_by(*_CARD_ORDER).values("pk")[:limit] for stage in stages
+    ]
+    ids = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return _cards_by_id([row["pk"] for row in ids])
+
+
+def kanban_first_cards(
+    *,
+    queryset: QuerySet[Opportunity],
+    stages: list[Stage],
+    limit: int = KANBAN_PAGE,
+    method: str | None = None,
+) -> dict[int, list[Opportunity]]:
+    """The first `limit` cards of every column in one query (``limit + 1`` are read to know
+    whether more follow). `method`: "window" or "union"; default: union where the database
+    takes LIMIT inside UNION, else the window function."""
+    if not stages:
+        return {}
+    now = timezone.now()
+    if method is None:
+        features = connections[queryset.db].features
+        method = "union" if features.supports_slicing_ordering_in_compound else "window"
+    read = _first_cards_union if method == "union" else _first_cards_window
+    by_stage: dict[int, list[Opportunity]] = {s.pk: [] for s in stages}
+    for card in read(queryset, stages, now, limit + 1):
+        by_stage[card.stage_id].append(card)
+    return by_stage
 
 
 def kanban_totals(*, queryset: QuerySet[Opportunity], stages: list[Stage]) -> dict[int, KanbanColumn]:
     """Count and amount per stage (per currency) in one grouped query."""
     now = timezone.now()
     columns = {s.pk: KanbanColumn(stage=s) for s in stages}
-    closed_ids = [s.pk for s in stages if s.kind != StageKind.OPEN]
-    cond = Q(stage_id__in=[s.pk for s in stages if s.kind == StageKind.OPEN])
-    if closed_ids:
-        cond |= Q(stage_id__in=closed_ids, closed_at__gte=now - dt.timedelta(days=KANBAN_CLOSED_DAYS))
     rows = (
-        queryset.filter(cond)
+        queryset.filter(_board_condition(stages, now))
         .order_by()
         .values("stage_id", "currency")
         .annotate(n=Count("id"), total=Sum("amount"))
@@ -148,16 +222,21 @@ def kanban_board(
     *, queryset: QuerySet[Opportunity], pipeline: Pipeline, per_column: int = KANBAN_PAGE
 ) -> list[KanbanColumn]:
     """The columns of `pipeline` over `queryset` (already restricted and filtered): totals for
-    every column, the first `per_column` cards of each; the rest loads on scroll."""
+    every column (one grouped query), the first `per_column` cards of each (one query, whatever
+    the number of deals or stages); the rest loads on scroll."""
     stages = list(pipeline.stages.order_by("order", "id"))
     queryset = queryset.filter(pipeline=pipeline)
     columns = kanban_totals(queryset=queryset, stages=stages)
+    filled = [s for s in stages if columns[s.pk].count]
+    first = kanban_first_cards(queryset=queryset, stages=filled, limit=per_column)
+    now = timezone.now()
     out = []
     for stage in stages:
         column = columns[stage.pk]
-        if column.count:
-            column.cards, column.has_more = kanban_cards(queryset=queryset, stage=stage, limit=per_column)
-            column.next_offset = per_column
+        rows = first.get(stage.pk, [])
+        column.cards = _decorate(rows[:per_column], stage, now)
+        column.has_more = len(rows) > per_column
+        column.next_offset = per_column
         out.append(column)
     return out
 
