@@ -81,6 +81,13 @@ def request_memo(key: Any, compute: Any) -> Any:
     return memo[key]
 
 
+def request_memo_set(key: Any, value: Any) -> None:
+    """Remember `value` for `key` for the rest of the request (nothing outside a request)."""
+    memo = _memo.get()
+    if memo is not None:
+        memo[key] = value
+
+
 def request_memo_forget(prefix: str) -> None:
     """Drop the memoised values whose key is a tuple starting with `prefix`."""
     memo = _memo.get()

@@ -11,7 +11,10 @@ class UsersConfig(AppConfig):
         from kehu.core import navigation, permissions
         from kehu.core.navigation import MenuItem
 
+        from .backends import connect_cache_invalidation
         from .models import Department, Role, User
+
+        connect_cache_invalidation()
 
         group = _("Administration")
         permissions.register(User, group=group, fields=["email", "phone"])

@@ -1,6 +1,9 @@
 """KehuBackend: username/password login plus the data-scope answers `kehu.core.permissions` asks for.
 
-Grants are loaded once per user object (one query) and kept on it for the request.
+The user's roles are read once per user object (one query, which also reads the configuration
+token of `kehu.core.confcache`); the grants and field permissions of a set of roles and the
+department subtrees are kept across requests in the process under that token, which every change
+of roles, grants, field permissions or departments replaces (`connect_cache_invalidation`).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth.backends import ModelBackend
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
+from kehu.core import confcache
 from kehu.core.choices import FIELD_MODE_RANK, SCOPE_RANK, Scope
 
 from .models import Department, FieldPermission, RolePermission
@@ -23,27 +27,42 @@ def user_roles(user: Any) -> list[tuple[int, bool, bool]]:
     start from it)."""
     cached = getattr(user, "_kehu_roles", None)
     if cached is None:
-        cached = list(user.roles.values_list("pk", "is_admin", "require_mfa")) if user.pk is not None else []
+        cached = []
+        if user.pk is not None:
+            rows = list(
+                user.roles.annotate(_kehu_token=Subquery(confcache.token_subquery())).values_list(
+                    "pk", "is_admin", "require_mfa", "_kehu_token"
+                )
+            )
+            if rows:
+                confcache.remember_token(rows[0][3])
+            cached = [row[:3] for row in rows]
         user._kehu_roles = cached
     return cached
+
+
+def _role_key(user: Any) -> tuple[int, ...]:
+    return tuple(sorted(role[0] for role in user_roles(user)))
 
 
 def _grants(user: Any) -> dict[tuple[str, str], str]:
     cached = getattr(user, "_kehu_grants", None)
     if cached is not None:
         return cached
+    role_ids = _role_key(user)
+    grants = confcache.cached(("grants", role_ids), lambda: _role_grants(role_ids)) if role_ids else {}
+    user._kehu_grants = grants
+    return grants
+
+
+def _role_grants(role_ids: tuple[int, ...]) -> dict[tuple[str, str], str]:
+    """The widest scope per (model, action) over these roles."""
     grants: dict[tuple[str, str], str] = {}
-    role_ids = [role[0] for role in user_roles(user)]
-    rows = (
-        RolePermission.objects.filter(role_id__in=role_ids).values_list("model", "action", "scope")
-        if role_ids
-        else []
-    )
+    rows = RolePermission.objects.filter(role_id__in=role_ids).values_list("model", "action", "scope")
     for model, action, scope in rows:
         key = (model, action)
         if key not in grants or SCOPE_RANK[Scope(scope)] > SCOPE_RANK[Scope(grants[key])]:
             grants[key] = scope
-    user._kehu_grants = grants
     return grants
 
 
@@ -62,15 +81,19 @@ def clear_cache(user: Any) -> None:
 
 
 def department_subtree(department_id: int) -> list[int]:
-    """Ids of a department and everything below it (one indexed prefix match).
+    """Ids of a department and everything below it (kept in the process until departments change).
 
     Resolved to a literal list on purpose: `owner = me OR department IN (<nested subquery>)` keeps
     both SQLite and PostgreSQL from using the department index (measured in bench/: 54× slower
     counts at 1M rows); a short literal IN list is an index lookup. Departments are few."""
+    return list(confcache.cached(("subtree", department_id), lambda: _subtree(department_id)))
+
+
+def _subtree(department_id: int) -> tuple[int, ...]:
     path = Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
     if path is None:
-        return []
-    return list(Department.objects.filter(path__startswith=path).values_list("pk", flat=True))
+        return ()
+    return tuple(Department.objects.filter(path__startswith=path).values_list("pk", flat=True))
 
 
 def _user_subtree(user: Any) -> list[int]:
@@ -121,20 +144,11 @@ class KehuBackend(ModelBackend):
             return cache[label]
         modes: dict[str, str] = {}
         if not _is_admin(user):
-            role_ids = [role[0] for role in user_roles(user)]
-            per_field: dict[str, list[str]] = {}
-            rows = (
-                FieldPermission.objects.filter(role_id__in=role_ids, model=label).values_list("field", "mode")
-                if role_ids
-                else []
-            )
-            for field, mode in rows:
-                per_field.setdefault(field, []).append(mode)
-            for field, found in per_field.items():
-                # A role that does not restrict the field gives it in full; otherwise the least
-                # restrictive mode among the user's roles wins.
-                if len(found) == len(role_ids):
-                    modes[field] = max(found, key=lambda m: FIELD_MODE_RANK[m])  # type: ignore[index]
+            role_ids = _role_key(user)
+            if role_ids:
+                modes = dict(
+                    confcache.cached(("fields", role_ids, label), lambda: _role_field_modes(role_ids, label))
+                )
         cache[label] = modes
         return modes
 
@@ -151,3 +165,35 @@ class KehuBackend(ModelBackend):
         if self.has_model_action(user_obj, model, action):
             return True
         return super().has_perm(user_obj, perm, obj)
+
+
+def _role_field_modes(role_ids: tuple[int, ...], label: str) -> dict[str, str]:
+    modes: dict[str, str] = {}
+    per_field: dict[str, list[str]] = {}
+    rows = FieldPermission.objects.filter(role_id__in=role_ids, model=label).values_list("field", "mode")
+    for field, mode in rows:
+        per_field.setdefault(field, []).append(mode)
+    for field, found in per_field.items():
+        # A role that does not restrict the field gives it in full; otherwise the least
+        # restrictive mode among the user's roles wins.
+        if len(found) == len(role_ids):
+            modes[field] = max(found, key=lambda m: FIELD_MODE_RANK[m])  # type: ignore[index]
+    return modes
+
+
+def _config_changed(**kwargs: Any) -> None:
+    confcache.bump()
+
+
+def connect_cache_invalidation() -> None:
+    """Every write of roles, grants, field permissions and departments replaces the configuration
+    token (in its transaction), so no process keeps serving what it cached before. Called by the
+    users app once (AppConfig.ready)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from .models import Role
+
+    for model in (Role, RolePermission, FieldPermission, Department):
+        uid = f"kehu.confcache.{model._meta.label_lower}"
+        post_save.connect(_config_changed, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(_config_changed, sender=model, dispatch_uid=f"{uid}.delete")
