@@ -171,6 +171,33 @@ class MoveForm(forms.Form):
         return out
 
 
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.pipeline.label} · {obj.label}"
+
+
+class BulkMoveForm(forms.Form):
+    """Bulk "Move to stage": the target stage (of an active pipeline) and, for a lost stage, the
+    loss reason every moved deal gets."""
+
+    stage = StageChoiceField(
+        queryset=Stage.objects.filter(pipeline__is_active=True)
+        .select_related("pipeline")
+        .order_by("pipeline__order", "pipeline_id", "order", "id"),
+        label=_("Stage"),
+    )
+    loss_reason = forms.ChoiceField(
+        label=_("Loss reason"),
+        required=False,
+        choices=(),
+        help_text=_("Needed when the stage is a lost stage."),
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["loss_reason"].choices = [("", "—"), *picklist_choices("opportunity_loss_reason")]  # type: ignore[attr-defined]
+
+
 class ContactRoleForm(forms.Form):
     contact = forms.ModelChoiceField(queryset=Contact.objects.none(), label=_("Contact"))
     role = forms.ChoiceField(label=_("Role"), required=False, choices=())

@@ -191,6 +191,72 @@ def _bulk_change_owner(*, ids: list[int], params: dict[str, Any], by: Any, job: 
     return result
 
 
+def _bulk_tags(*, ids: list[int], params: dict[str, Any], by: Any, add: bool) -> Any:
+    """Put tags on (or take them off) the selected deals the user may change, in one service call."""
+    from kehu.core.bulk import BulkResult
+    from kehu.tags.services import tags_add, tags_remove
+
+    from ..models import Opportunity
+
+    allowed = list(Opportunity.objects.restrict(by, "change").filter(pk__in=ids).values_list("pk", flat=True))
+    result = BulkResult(done=len(allowed), skipped=len(set(ids)) - len(allowed))
+    if allowed:
+        fn = tags_add if add else tags_remove
+        result.extra["added" if add else "removed"] = fn(
+            model=Opportunity, ids=allowed, tags=list(params["tags"]), by=by
+        )
+    return result
+
+
+def _bulk_move_stage(*, ids: list[int], params: dict[str, Any], by: Any, job: Any = None) -> Any:
+    """Move the selected deals to one stage, each through the stage-move service (the pipeline's
+    rules: allowed next stages, required fields, loss reason). A refused deal is reported with the
+    reason and stays as it was; the others move."""
+    from kehu.core.bulk import BulkResult
+    from kehu.core.errors import DomainError
+
+    from ..models import Opportunity
+    from ..services.opportunities import opportunity_move_stage
+
+    stage = params["stage"]
+    values = {"loss_reason": params["loss_reason"]} if params.get("loss_reason") else {}
+    rows = {o.pk: o for o in Opportunity.objects.restrict(by, "change").filter(pk__in=ids).order_by("pk")}
+    result = BulkResult(skipped=len(set(ids)) - len(rows))
+    for opp in rows.values():
+        if opp.stage_id == stage.pk:
+            result.done += 1  # already there
+            continue
+        try:
+            opportunity_move_stage(opportunity=opp, stage=stage, by=by, values=values)
+        except DomainError as exc:
+            result.fail(opp.pk, opp.name, exc.message)
+        else:
+            result.done += 1
+    return result
+
+
+def _tags_form() -> Any:
+    from django import forms
+
+    class TagsForm(forms.Form):
+        tags: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
+            queryset=None, label=_("Tags"), widget=forms.SelectMultiple(attrs={"data-tom-select": ""})
+        )
+
+        def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+            from kehu.tags.models import Tag
+            from kehu.tags.selectors import applicable_tags
+
+            from ..models import Opportunity
+
+            super().__init__(*args, **kwargs)
+            field: Any = self.fields["tags"]
+            ids = [t.pk for t in applicable_tags(Opportunity, active_only=False)]
+            field.queryset = Tag.objects.filter(pk__in=ids).order_by("name")
+
+    return TagsForm
+
+
 def _change_owner_form() -> Any:
     from django import forms
 
@@ -293,6 +359,46 @@ def register() -> None:
             form_class=_change_owner_form(),
             icon="user-share",
             order=10,
+        ),
+    )
+    tags_form = _tags_form()
+    bulk.register_bulk_action(
+        "sales.opportunity",
+        bulk.BulkAction(
+            "tags_add",
+            _("Add tags"),
+            fn=lambda *, ids, params, by, job=None: _bulk_tags(ids=ids, params=params, by=by, add=True),
+            form_class=tags_form,
+            icon="tag",
+            order=20,
+        ),
+    )
+    bulk.register_bulk_action(
+        "sales.opportunity",
+        bulk.BulkAction(
+            "tags_remove",
+            _("Remove tags"),
+            fn=lambda *, ids, params, by, job=None: _bulk_tags(ids=ids, params=params, by=by, add=False),
+            form_class=tags_form,
+            icon="tag-off",
+            order=21,
+        ),
+    )
+    from ..forms_opportunities import BulkMoveForm
+
+    bulk.register_bulk_action(
+        "sales.opportunity",
+        bulk.BulkAction(
+            "move_stage",
+            _("Move to stage"),
+            fn=_bulk_move_stage,
+            form_class=BulkMoveForm,
+            icon="arrow-right-circle",
+            order=30,
+            help_text=_(
+                "Each deal moves by the pipeline's rules; a deal that cannot move is listed with the "
+                "reason and stays where it is."
+            ),
         ),
     )
     exports.register_exporter(
