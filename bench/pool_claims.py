@@ -155,6 +155,44 @@ def _client(
         out["server"].extend(server)
 
 
+def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
+    """Claims one at a time through the whole Django stack in this process: CPU ms and statements
+    per claim (the first `--warmup` claims not counted)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    url = f"/api/v1/sales/pools/{pool_id}/claim/"
+    statements: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    cpu: list[float] = []
+    queries: list[int] = []
+    with connection.execute_wrapper(count):
+        for i, pk in enumerate(ids[: args.warmup + args.in_process]):
+            statements.clear()
+            t0 = time.process_time()
+            response = client.post(url, json.dumps({"ids": [pk]}), content_type="application/json")
+            spent = (time.process_time() - t0) * 1000
+            if response.status_code != 200:
+                print(f"claim of {pk}: {response.status_code} {response.content[:200]!r}")
+                return 1
+            if i >= args.warmup:
+                cpu.append(spent)
+                queries.append(len(statements))
+    print(
+        f"\nIn process, {connection.vendor}: {len(cpu)} claims (one lead each): CPU per claim "
+        f"p50 {_pct(cpu, 50):.1f} ms, p95 {_pct(cpu, 95):.1f} ms; SQL statements per claim "
+        f"{min(queries)}–{max(queries)} (BEGIN/COMMIT not counted)"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench import datagen
 
@@ -168,6 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="claims per client before measuring")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the HTTP run: N claims one after another in this process (Django's test "
+        "client, one rep), reporting the CPU time and the SQL statements per claim (a loaded "
+        "machine inflates wall-clock times, not these)",
+    )
     add_database_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -181,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     need = args.claims + args.warmup
     if any(len(ids) < need for ids in id_lists):
         raise SystemExit(f"not enough leads in the pool: raise --leads to {need * args.clients:,} or more")
+    if args.in_process:
+        return _in_process(
+            pool_id, api_token_create(user=reps[0], name="bench pool claims")[1], id_lists[0], args
+        )
     tokens = [api_token_create(user=rep, name="bench pool claims")[1] for rep in reps]
     vendor = connection.vendor
     connection.close()

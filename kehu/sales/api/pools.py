@@ -222,11 +222,13 @@ class PoolViewSet(RestrictedModelViewSet):
         pool = self.get_object()
         body = IdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        claimed = services.pool_claim(pool=pool, ids=body.validated_data["ids"], by=request.user)
+        claimed, today = services.pool_claim_counted(
+            pool=pool, ids=body.validated_data["ids"], by=request.user
+        )
         return Response(
             {
                 "claimed": [r.pk for r in claimed],
-                "claims_today": services.claims_today(pool, request.user),
+                "claims_today": today,
                 "max_claims_per_day": pool.max_claims_per_day,
             }
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.http import Http404
 
 from kehu.core.choices import Action
@@ -25,12 +25,15 @@ def member_pool_ids(user: Any) -> list[int]:
     if user is not None and getattr(user, "is_authenticated", False):
         membership = Q(member_users=user.pk) | Q(admins=user.pk)
         if user.department_id:
-            path = Department.objects.filter(pk=user.department_id).values_list("path", flat=True).first()
-            if path:
-                # the user's department and its ancestors: materialized-path prefixes
-                parts = path.rstrip(".").split(".")
-                prefixes = [".".join(parts[: i + 1]) + "." for i in range(len(parts))]
-                membership |= Q(member_departments__path__in=prefixes)
+            # the user's department and its ancestors: the departments whose materialized path is a
+            # prefix of the user's department's path (a subquery: one query in all)
+            own_path = Department.objects.filter(pk=user.department_id).values("path")[:1]
+            ancestors = (
+                Department.objects.annotate(own_path=Subquery(own_path))
+                .filter(own_path__startswith=F("path"))
+                .values("pk")
+            )
+            membership |= Q(member_departments__in=ancestors)
         ids = sorted(set(Pool.objects.filter(membership, is_active=True).values_list("pk", flat=True)))
     user._kehu_member_pools = ids
     return list(ids)
