@@ -285,6 +285,8 @@ class PipelineViewSet(RestrictedModelViewSet):
 
     model = Pipeline
     serializer_class = PipelineSerializer
+    # Pipelines have no masked fields: no ``{id}/reveal/`` (the router lists only actions it finds).
+    reveal = None  # type: ignore[assignment]
 
     def get_queryset(self) -> Any:
         return super().get_queryset().prefetch_related("stages__allowed_next")
@@ -313,6 +315,7 @@ class StageViewSet(RestrictedModelViewSet):
 
     model = Pipeline  # permission checks: the pipeline's
     serializer_class = StageSerializer
+    reveal = None  # type: ignore[assignment]  # no masked fields, no ``{id}/reveal/``
 
     def get_queryset(self) -> Any:
         needed = Action.VIEW if self.action in ("list", "retrieve") else Action.CHANGE

@@ -6,6 +6,9 @@
   contact roles and custom fields); allowed next stages belong to the same pipeline.
 * Stages (and pipelines) in use — by an opportunity or a StageHistory row — cannot be deleted.
 * Every pipeline keeps at least one open stage.
+* Open stages come before the closed ones (won, lost): a new open stage goes after the last open
+  stage, a stage whose type changes is put back in its group, and an order (explicit, or a reorder)
+  with an open stage after a closed one is refused. Within each group the order is free.
 """
 
 from __future__ import annotations
@@ -215,6 +218,39 @@ def _check_open_stage_left(pipeline: Pipeline) -> None:
         raise _invalid({"kind": [_("A pipeline needs at least one open stage.")]})
 
 
+def _closed_last(stages: Sequence[Stage]) -> bool:
+    """Whether no open stage follows a closed one in `stages` (in board order)."""
+    seen_closed = False
+    for stage in stages:
+        if stage.kind != StageKind.OPEN:
+            seen_closed = True
+        elif seen_closed:
+            return False
+    return True
+
+
+def _closed_last_error(field: str) -> PipelineError:
+    return PipelineError(
+        _("Open stages come before the won and lost stages."),
+        code="stage_order_invalid",
+        fields={field: [_("Put the open stages before the won and lost stages.")]},
+    )
+
+
+def _renumber(stages: Sequence[Stage]) -> None:
+    for index, stage in enumerate(stages):
+        if stage.order != (index + 1) * 10:
+            stage.order = (index + 1) * 10
+            stage.save(update_fields=["order"])
+
+
+def _place_closed_last(pipeline: Pipeline) -> None:
+    """Open stages in their order, then the closed ones in theirs (a stable sort), numbered 10, 20 …"""
+    stages = list(Stage.objects.select_for_update().filter(pipeline=pipeline).order_by("order", "id"))
+    if not _closed_last(stages):
+        _renumber(sorted(stages, key=lambda s: s.kind != StageKind.OPEN))
+
+
 def _sync_open_deals(stage: Stage, changed: Sequence[str]) -> None:
     """Open deals follow their stage's probability / forecast category unless set by hand."""
     if "probability" in changed:
@@ -233,9 +269,19 @@ def stage_create(*, by: Any, pipeline: Pipeline, data: Mapping[str, Any]) -> Sta
     values = _stage_values(data, pipeline, None)
     last = pipeline.stages.order_by("-order").values_list("order", flat=True).first()
     values.setdefault("order", (last or 0) + 10)
-    if "order" in data:
-        values["order"] = int(data["order"])
+    explicit = data.get("order") not in (None, "")
+    if explicit:
+        try:
+            values["order"] = int(data["order"])
+        except (TypeError, ValueError):
+            raise _invalid({"order": [_("Enter a whole number.")]}) from None
     stage = Stage.objects.create(pipeline=pipeline, **values)
+    if explicit:
+        if not _closed_last(list(pipeline.stages.order_by("order", "id"))):
+            raise _closed_last_error("order")
+    elif stage.kind == StageKind.OPEN:
+        _place_closed_last(pipeline)  # after the last open stage, before won and lost
+        stage.refresh_from_db(fields=["order"])
     _set_allowed_next(stage, data)
     return stage
 
@@ -255,6 +301,9 @@ def stage_update(*, by: Any, stage: Stage, data: Mapping[str, Any]) -> Stage:
         current.save(update_fields=changed)
         _check_open_stage_left(current.pipeline)
         _sync_open_deals(current, changed)
+        if "kind" in changed:
+            _place_closed_last(current.pipeline)
+            current.refresh_from_db(fields=["order"])
     _set_allowed_next(current, data)
     return current
 
@@ -277,7 +326,8 @@ def stage_delete(*, by: Any, stage: Stage) -> None:
 
 @transaction.atomic
 def stages_reorder(*, by: Any, pipeline: Pipeline, stage_ids: Sequence[int | str]) -> list[Stage]:
-    """Put the pipeline's stages in the order of `stage_ids` (all of them, each once)."""
+    """Put the pipeline's stages in the order of `stage_ids` (all of them, each once); open
+    stages before the closed ones."""
     owned.check_action(by, Pipeline, Action.CHANGE)
     stages = {s.pk: s for s in Stage.objects.select_for_update().filter(pipeline=pipeline)}
     try:
@@ -286,11 +336,8 @@ def stages_reorder(*, by: Any, pipeline: Pipeline, stage_ids: Sequence[int | str
         raise _invalid({"stages": [_("Send every stage of the pipeline once.")]}) from None
     if sorted(ids) != sorted(stages):
         raise _invalid({"stages": [_("Send every stage of the pipeline once.")]})
-    out = []
-    for index, pk in enumerate(ids):
-        stage = stages[pk]
-        if stage.order != (index + 1) * 10:
-            stage.order = (index + 1) * 10
-            stage.save(update_fields=["order"])
-        out.append(stage)
+    out = [stages[pk] for pk in ids]
+    if not _closed_last(out):
+        raise _closed_last_error("stages")
+    _renumber(out)
     return out

@@ -126,3 +126,28 @@ def test_stuck_alerts_once_per_stage_entry(opps: Any) -> None:
     assert opportunity_stuck_alerts(now=now + dt.timedelta(days=2)) == 0
     assert opportunity_stuck_alerts(now=now + dt.timedelta(days=6)) == 1
     assert Decimal(stuck.amount) == Decimal("10000.00")
+
+
+def test_pipelines_and_stages_have_no_reveal_endpoint(opps: Any) -> None:
+    pipeline = Pipeline.objects.get(is_default=True)
+    stage = stage_named("初步沟通")
+    c = _api(opps.viewer_all)
+    body = {"field": "name"}
+    assert c.post(f"/api/v1/sales/pipelines/{pipeline.pk}/reveal/", body, format="json").status_code == 404
+    assert c.post(f"/api/v1/sales/stages/{stage.pk}/reveal/", body, format="json").status_code == 404
+    opp = OpportunityFactory.create(owner=opps.rep1)
+    assert c.post(f"{API}{opp.pk}/reveal/", body, format="json").status_code != 404  # opportunities keep it
+    paths = c.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert not [
+        p
+        for p in paths
+        if p.startswith(("/api/v1/sales/pipelines/", "/api/v1/sales/stages/")) and p.endswith("/reveal/")
+    ]
+    assert "/api/v1/sales/opportunities/{id}/reveal/" in paths
+    # the stage API follows the editor's rule: a new open stage lands before won and lost
+    r = c.post(
+        "/api/v1/sales/stages/", {"pipeline": pipeline.pk, "name": "评估", "probability": 20}, format="json"
+    )
+    assert r.status_code == 201, r.json()
+    kinds = list(pipeline.stages.order_by("order", "id").values_list("kind", flat=True))
+    assert kinds[-2:] == ["won", "lost"] and kinds.count("open") == 4

@@ -94,10 +94,59 @@ def test_stage_rules_validated_and_open_deals_follow_probability(opps: Any) -> N
     assert Opportunity.objects.count() == 1
 
 
+def _kinds(pipeline: Pipeline) -> list[tuple[str, str]]:
+    return list(pipeline.stages.order_by("order", "id").values_list("name", "kind"))
+
+
 def test_reorder(opps: Any) -> None:
     pipeline = default_pipeline()
-    ids = list(pipeline.stages.order_by("order").values_list("pk", flat=True))
-    stages_reorder(by=opps.viewer_all, pipeline=pipeline, stage_ids=list(reversed(ids)))
-    assert list(pipeline.stages.order_by("order").values_list("pk", flat=True)) == list(reversed(ids))
+    ids = list(pipeline.stages.order_by("order").values_list("pk", flat=True))  # 3 open, won, lost
+    wanted = [*reversed(ids[:3]), ids[4], ids[3]]  # open stages reversed, lost before won
+    stages_reorder(by=opps.viewer_all, pipeline=pipeline, stage_ids=wanted)
+    assert list(pipeline.stages.order_by("order").values_list("pk", flat=True)) == wanted
     with pytest.raises(PipelineError):
         stages_reorder(by=opps.viewer_all, pipeline=pipeline, stage_ids=ids[:-1])
+
+
+def test_reorder_never_puts_an_open_stage_after_won_or_lost(opps: Any) -> None:
+    pipeline = default_pipeline()
+    before = _kinds(pipeline)
+    ids = list(pipeline.stages.order_by("order").values_list("pk", flat=True))
+    with pytest.raises(PipelineError) as exc:
+        wrong = [ids[0], ids[3], ids[1], ids[2], ids[4]]  # won before two open stages
+        stages_reorder(by=opps.viewer_all, pipeline=pipeline, stage_ids=wrong)
+    assert exc.value.code == "stage_order_invalid" and "stages" in exc.value.fields
+    assert _kinds(pipeline) == before
+
+
+def test_new_open_stage_goes_before_won_and_lost(opps: Any) -> None:
+    admin = opps.viewer_all
+    pipeline = default_pipeline()
+    stage_create(by=admin, pipeline=pipeline, data={"name": "方案评审", "probability": 60})
+    names = [name for name, _kind in _kinds(pipeline)]
+    assert names == ["初步沟通", "确定意向", "商务洽谈", "方案评审", "赢单", "输单"]
+    stage_create(by=admin, pipeline=pipeline, data={"name": "搁置", "kind": StageKind.LOST, "probability": 0})
+    assert [name for name, _kind in _kinds(pipeline)][-3:] == ["赢单", "输单", "搁置"]
+    # an explicit order that puts an open stage after a closed one is refused, nothing created
+    last = pipeline.stages.order_by("-order").values_list("order", flat=True).first() or 0
+    with pytest.raises(PipelineError) as exc:
+        stage_create(by=admin, pipeline=pipeline, data={"name": "太晚", "order": last + 10})
+    assert "order" in exc.value.fields
+    assert not pipeline.stages.filter(name="太晚").exists()
+    # a stage whose type changes goes back to its group
+    moved = stage_update(by=admin, stage=stage_named("确定意向"), data={"kind": StageKind.WON})
+    kinds = [kind for _name, kind in _kinds(pipeline)]
+    assert kinds == [StageKind.OPEN] * 3 + [StageKind.WON, StageKind.WON, StageKind.LOST, StageKind.LOST]
+    assert _kinds(pipeline)[3] == (moved.name, StageKind.WON)
+
+
+def test_new_pipeline_stage_lands_before_its_closed_stages(opps: Any) -> None:
+    admin = opps.viewer_all
+    p = pipeline_create(by=admin, data={"name": "渠道销售"})
+    stage_create(by=admin, pipeline=p, data={"name": "报价", "probability": 50})
+    assert [kind for _name, kind in _kinds(p)] == [
+        StageKind.OPEN,
+        StageKind.OPEN,
+        StageKind.WON,
+        StageKind.LOST,
+    ]
