@@ -23,6 +23,7 @@ columns defined at run time (custom fields).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import html
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +32,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
@@ -131,11 +133,38 @@ class Column:
         return self.render_value(record, value)
 
 
+# A number no record has, standing for the id in a reversed detail URL (one reverse() a page).
+_PK_MARK = 9_876_543_210
+
+
 class LinkColumn(Column):
-    """The record's name, linked to its detail page."""
+    """The record's name, linked to its detail page.
+
+    A subclass naming `url_name` (the URL its model's `get_absolute_url` reverses with the
+    primary key alone) reverses it once per page instead of once per row."""
+
+    url_name: ClassVar[str | None] = None
+    url_pattern: str | None = None
+    _url_method: Any = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        if self.url_name is None or not records:
+            return self
+        bound = copy.copy(self)
+        bound.url_pattern = reverse(self.url_name, args=[_PK_MARK])
+        bound._url_method = type(records[0]).get_absolute_url
+        return bound
+
+    def url(self, record: Any) -> str | None:
+        if (
+            self.url_pattern is not None
+            and getattr(type(record), "get_absolute_url", None) is self._url_method
+        ):
+            return self.url_pattern.replace(str(_PK_MARK), str(record.pk))
+        return record.get_absolute_url() if hasattr(record, "get_absolute_url") else None
 
     def render_value(self, record: Any, value: Any) -> Any:
-        url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else None
+        url = self.url(record)
         if not url:
             return value
         return html_format('<a href="{}">{}</a>', url, value)
@@ -152,7 +181,33 @@ class RelatedLinkColumn(Column):
 
 
 class ChoiceColumn(Column):
+    """A field with choices: its label (`get_<field>_display()`, from a map made once a page)."""
+
+    labels: dict[Any, Any] | None = None
+    attname: str = ""
+
+    def prepare(self, records: list[Any]) -> Column:
+        if not records:
+            return self
+        try:
+            model_field = type(records[0])._meta.get_field(self.accessor or self.name)
+        except (FieldDoesNotExist, AttributeError):
+            return self
+        if not getattr(model_field, "flatchoices", None) or model_field.is_relation:
+            return self
+        bound = copy.copy(self)
+        # as get_FOO_display: the label as a string, a value outside the choices as it is
+        bound.labels = {k: str(v) for k, v in model_field.flatchoices}
+        bound.attname = model_field.attname
+        return bound
+
     def value(self, record: Any) -> Any:
+        if self.labels is not None:
+            raw = getattr(record, self.attname)
+            try:
+                return self.labels.get(raw, raw)
+            except TypeError:  # unhashable
+                return raw
         getter = getattr(record, f"get_{self.accessor}_display", None)
         return getter() if getter else super().value(record)
 

@@ -144,6 +144,10 @@ class AccountLinkColumn(LinkColumn):
         )
 
 
+class ContactLinkColumn(LinkColumn):
+    url_name = "customers:contact_detail"  # Contact.get_absolute_url
+
+
 class AccountTable(PicklistTableMixin):
     model = Account
     select_related = ("owner", "department")
@@ -188,7 +192,7 @@ class ContactTable(Table):
     model = Contact
     select_related = ("owner", "account")
     columns = [
-        LinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
+        ContactLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("title", _("Job title"), order_by="title"),
         RelatedLinkColumn("account", pgettext_lazy("customers", "Account"), order_by=("account__name",)),
         TagsColumn(default=False),

@@ -38,11 +38,15 @@ class LeadStatusColumn(ChoiceColumn):
         return html_format('<span class="badge {}">{}</span>', STATUS_BADGES.get(record.status, ""), value)
 
 
+class LeadLinkColumn(LinkColumn):
+    url_name = "sales:lead_detail"  # Lead.get_absolute_url
+
+
 class LeadTable(PicklistTableMixin):
     model = Lead
     select_related = ("owner", "department")
     columns = [
-        LinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
+        LeadLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("company", pgettext_lazy("lead", "Company"), order_by="company"),
         Column("title", _("Job title"), default=False),
         LeadStatusColumn("status", _("Status"), order_by="status"),

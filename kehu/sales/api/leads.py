@@ -14,7 +14,12 @@ from rest_framework.routers import SimpleRouter
 
 from kehu.core.api.bulk import BulkActionMixin
 from kehu.core.api.errors import ErrorSerializer
-from kehu.core.api.mixins import FieldPermissionSerializerMixin, RestrictedModelViewSet
+from kehu.core.api.fastlist import FastListSerializer
+from kehu.core.api.mixins import (
+    CachedModelFieldsMixin,
+    FieldPermissionSerializerMixin,
+    RestrictedModelViewSet,
+)
 from kehu.core.choices import Action
 from kehu.customers.models import Account, Contact
 from kehu.customfields.api.fields import CustomFieldsField
@@ -32,7 +37,7 @@ CONFIRM_HELP = (
 )
 
 
-class LeadSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
+class LeadSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
         required=False,
@@ -123,6 +128,8 @@ class LeadSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer
             "created_at",
             "updated_at",
         ]
+        # Lists: planned once per page (kehu.core.api.fastlist), same output as DRF's pass.
+        list_serializer_class = FastListSerializer
         extra_kwargs = {
             "mobile": {
                 "help_text": "Any common format; stored as E.164 (+8613812345678), default region CN."
@@ -218,6 +225,12 @@ class LeadViewSet(BulkActionMixin, RestrictedModelViewSet):
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
     select_related = ("owner", "department", "created_by", "pool_item")
+
+    def get_queryset(self) -> Any:
+        if self.action == "list":
+            # The list shows users and departments by id (no joins); `in_pool` reads the pool item.
+            return Lead.objects.restrict(self.request.user, Action.VIEW).select_related("pool_item")
+        return super().get_queryset()
 
     def _confirmed(self) -> bool:
         return (
