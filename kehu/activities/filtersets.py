@@ -37,6 +37,31 @@ class DateRangeForm(forms.Form):
         return data
 
 
+def _link_filters() -> tuple[django_filters.NumberFilter, ...]:
+    """The record an activity is linked to, by id (hidden: set by the record's tab). Called in the
+    class body, so the filters keep their place among the declared ones."""
+    return (
+        django_filters.NumberFilter(
+            field_name="account_id", label=pgettext_lazy("customers", "Account"), widget=forms.HiddenInput
+        ),
+        django_filters.NumberFilter(field_name="contact_id", label=_("Contact"), widget=forms.HiddenInput),
+        django_filters.NumberFilter(field_name="lead_id", label=_("Lead"), widget=forms.HiddenInput),
+        django_filters.NumberFilter(
+            field_name="opportunity_id", label=_("Opportunity"), widget=forms.HiddenInput
+        ),
+    )
+
+
+def _date_range(
+    field: str, start: Any, end: Any
+) -> tuple[django_filters.DateFilter, django_filters.DateFilter]:
+    """From and until a day (inclusive) on a date-time field."""
+    return (
+        django_filters.DateFilter(field_name=field, lookup_expr="date__gte", label=start, widget=DATE),
+        django_filters.DateFilter(field_name=field, lookup_expr="date__lte", label=end, widget=DATE),
+    )
+
+
 class InteractionFilterSet(OwnedFilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     kind = django_filters.MultipleChoiceFilter(
@@ -45,22 +70,8 @@ class InteractionFilterSet(OwnedFilterSet):
     outcome = django_filters.MultipleChoiceFilter(
         choices=InteractionOutcome.choices, label=_("Outcome"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
     )
-    account = django_filters.NumberFilter(
-        field_name="account_id", label=pgettext_lazy("customers", "Account"), widget=forms.HiddenInput
-    )
-    contact = django_filters.NumberFilter(
-        field_name="contact_id", label=_("Contact"), widget=forms.HiddenInput
-    )
-    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"), widget=forms.HiddenInput)
-    opportunity = django_filters.NumberFilter(
-        field_name="opportunity_id", label=_("Opportunity"), widget=forms.HiddenInput
-    )
-    occurred_after = django_filters.DateFilter(
-        field_name="occurred_at", lookup_expr="date__gte", label=_("From"), widget=DATE
-    )
-    occurred_before = django_filters.DateFilter(
-        field_name="occurred_at", lookup_expr="date__lte", label=_("Until"), widget=DATE
-    )
+    account, contact, lead, opportunity = _link_filters()
+    occurred_after, occurred_before = _date_range("occurred_at", _("From"), _("Until"))
 
     class Meta:
         model = Interaction
@@ -83,22 +94,8 @@ class TaskFilterSet(OwnedFilterSet):
     priority = django_filters.MultipleChoiceFilter(
         choices=TaskPriority.choices, label=_("Priority"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
     )
-    account = django_filters.NumberFilter(
-        field_name="account_id", label=pgettext_lazy("customers", "Account"), widget=forms.HiddenInput
-    )
-    contact = django_filters.NumberFilter(
-        field_name="contact_id", label=_("Contact"), widget=forms.HiddenInput
-    )
-    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"), widget=forms.HiddenInput)
-    opportunity = django_filters.NumberFilter(
-        field_name="opportunity_id", label=_("Opportunity"), widget=forms.HiddenInput
-    )
-    due_after = django_filters.DateFilter(
-        field_name="due_at", lookup_expr="date__gte", label=_("Due from"), widget=DATE
-    )
-    due_before = django_filters.DateFilter(
-        field_name="due_at", lookup_expr="date__lte", label=_("Due until"), widget=DATE
-    )
+    account, contact, lead, opportunity = _link_filters()
+    due_after, due_before = _date_range("due_at", _("Due from"), _("Due until"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"), widget=YES_NO)
 
     class Meta:
