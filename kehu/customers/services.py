@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kehu.core import checks, owned
+from kehu.core import assigners, checks, owned
 from kehu.core.choices import Action
 from kehu.core.errors import ConflictError, DomainError, PermissionDeniedError
 from kehu.core.permissions import readonly_fields
@@ -642,6 +642,8 @@ def _lifecycle_event(account: Account, before: str, by: Any) -> None:
 
 @transaction.atomic
 def account_create(*, by: Any, data: AccountData, confirmed: bool = False) -> Account:
+    """A new account. Without an `owner` the registered assignment rules decide (owner or pool;
+    no rule: the creator owns it), see `kehu.core.assigners`."""
     _check_keys(data, ACCOUNT_FIELDS)
     owned.check_action(by, Account, Action.ADD)
     owned.check_locked_fields(by, Account, data)
@@ -670,7 +672,13 @@ def account_create(*, by: Any, data: AccountData, confirmed: bool = False) -> Ac
     account.completeness = completeness(model=Account, obj=account)
     account.save()
     _save_account_lists(by, account, values, phones, emails, addresses)
-    owned.recheck_scope(by, account, Action.VIEW, transfer=owner.pk != by.pk)
+    transfer = owner.pk != by.pk
+    # No owner chosen: the assignment rules a higher app registered decide (owner or pool, the rule
+    # that fired on the timeline); no matching rule leaves it with the creator.
+    if values.get("owner") is None and assigners.assign_new_record(record=account, by=by):
+        account.refresh_from_db()
+        transfer = True
+    owned.recheck_scope(by, account, Action.VIEW, transfer=transfer)
     return account
 
 

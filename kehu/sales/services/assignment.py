@@ -1,7 +1,8 @@
 """Assignment rules: who (or which pool) gets a new lead or account.
 
 * ``assignment_apply(*, record, by) -> AssignmentResult | None``: for a newly created lead (or
-  account) without a chosen owner: the first active matching rule of its kind gives it an owner
+  account: ``account_create`` calls it through the `kehu.core.assigners` hook) without a chosen
+  owner: the first active matching rule of its kind gives it an owner
   (round-robin / least-loaded / user; unavailable users skipped) or puts it in a pool, and records
   which rule fired (``record.assignment_rule`` for leads, a timeline event). None when no rule
   matched (the record stays with its creator).
@@ -231,6 +232,11 @@ def assignment_apply(*, record: Any, by: Any) -> AssignmentResult | None:
         _timeline(record, result, by)
         return result
     return None
+
+
+def assign_new_record(*, record: Any, by: Any) -> bool:
+    """The `kehu.core.assigners` hook: a lower app's create service (accounts) asks the rules."""
+    return assignment_apply(record=record, by=by) is not None
 
 
 # --- rule administration -----------------------------------------------------------------------

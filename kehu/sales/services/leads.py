@@ -459,9 +459,12 @@ def _account_data(lead: Lead, by: Any) -> dict[str, Any]:
         # A person lead becomes a person account with the person's ways to reach them; a company
         # lead's phone and e-mail are the person's, so they go on the contact.
         data.update(phone=lead.mobile or lead.phone, email=lead.email, wechat=lead.wechat)
-    # The lead's owner keeps the customer when the converting user may hand records over.
+    # The lead's owner keeps the customer when the converting user may hand records over; else the
+    # converting user does (named explicitly: the account assignment rules do not re-deal it).
     if lead.owner_id and lead.owner_id != by.pk and can(by, Account, Action.ASSIGN):
         data["owner"] = lead.owner
+    else:
+        data["owner"] = by
     custom = carried_custom(lead, "customers.account")
     if custom:
         data["custom"] = custom
