@@ -44,6 +44,21 @@ class DedupConfig(AppConfig):
         for label in ("customers.account", "customers.contact"):
             checks.register_write_check(label, services.collision_enforce, key="dedup.collision")
 
+        # The API documents the collision answer (409 with the matches) and `confirm_collisions` on
+        # the create and edit operations (leads: the sales service runs the check itself).
+        from kehu.core.api.schema import register_write_conflict
+
+        from .api.serializers import CollisionConfirmSerializer, CollisionErrorSerializer
+
+        for label in ("customers.account", "customers.contact", "sales.lead"):
+            register_write_conflict(
+                label,
+                response=CollisionErrorSerializer,
+                description="A collision (code “collision”): the matching records, and under the "
+                "“warn” policy `confirm_field` to send as true to save anyway.",
+                confirm=CollisionConfirmSerializer,
+            )
+
         # Forms show a collision as the list of matches with a "save anyway" checkbox.
         register_error_presenter(CollisionError.code, show_collisions)
 

@@ -15,10 +15,17 @@ Which statuses an operation gets:
 - 404 when the path names an object (out-of-scope objects answer 404 as well) or the list is
   cursor-paginated (an invalid cursor answers 404, as DRF's CursorPagination does);
 - 409 when the method writes (stale edits, state conflicts: `kehu.core.errors.ConflictError`).
+
+A higher app documents the conflicts its write checks add to a lower app's endpoints with
+``register_write_conflict(model_label, response=..., confirm=...)`` (the dedup app: the collision
+check 撞单检查 on accounts, contacts and leads): their create and edit operations then answer 409
+with that body (or the plain error body of a stale edit) and take the `confirm` serializer's
+fields (``confirm_collisions``) in the request body.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
@@ -38,6 +45,25 @@ DESCRIPTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class WriteConflict:
+    response: Any  # serializer of the 409 body
+    description: str
+    confirm: Any = None  # serializer of the request fields that override it
+
+
+_write_conflicts: dict[str, WriteConflict] = {}
+CONFLICT_ACTIONS = frozenset({"create", "update", "partial_update"})
+
+
+def register_write_conflict(
+    model_label: str, *, response: Any, description: str, confirm: Any = None
+) -> None:
+    """Document a write check's 409 answer (and its confirm fields) on the model's create and edit
+    operations (called from the checking app's ``ready()``)."""
+    _write_conflicts[model_label.lower()] = WriteConflict(response, description, confirm)
+
+
 class KehuAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the documented error responses of every operation."""
 
@@ -46,11 +72,36 @@ class KehuAutoSchema(AutoSchema):
         if operation is None:
             return None
         responses: dict[str, Any] = operation.setdefault("responses", {})
+        self._add_write_conflict(operation, responses)
         for code in self.error_statuses(operation):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)
                 responses[code]["description"] = DESCRIPTIONS[code]
         return operation
+
+    def _add_write_conflict(self, operation: dict[str, Any], responses: dict[str, Any]) -> None:
+        model = getattr(self.view, "model", None)
+        conflict = _write_conflicts.get(model._meta.label_lower) if model is not None else None
+        if conflict is None or getattr(self.view, "action", None) not in CONFLICT_ACTIONS:
+            return
+        if "409" not in responses:
+            collision = self.resolve_serializer(conflict.response, "response").ref
+            plain = self.resolve_serializer(ErrorSerializer, "response").ref
+            responses["409"] = {
+                "content": {"application/json": {"schema": {"anyOf": [collision, plain]}}},
+                "description": f"{conflict.description} {DESCRIPTIONS['409']}",
+            }
+        body = operation.get("requestBody")
+        if conflict.confirm is None or not body:
+            return
+        request_serializer = self.get_request_serializer()
+        fields = None if isinstance(request_serializer, type) else getattr(request_serializer, "fields", None)
+        have = set(fields or {})
+        if set(conflict.confirm().fields) <= have:
+            return  # the view's own serializer documents them
+        confirm = self.resolve_serializer(conflict.confirm, "request").ref
+        for media in body.get("content", {}).values():
+            media["schema"] = {"allOf": [media["schema"], confirm]}
 
     def error_statuses(self, operation: dict[str, Any]) -> list[str]:
         parameters = operation.get("parameters", [])

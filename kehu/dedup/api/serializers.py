@@ -36,6 +36,17 @@ class CollisionErrorSerializer(serializers.Serializer):
     matches = CollisionMatchSerializer(many=True)
 
 
+class CollisionConfirmSerializer(serializers.Serializer):
+    """The request field that saves a record despite collision warnings (policy "warn")."""
+
+    confirm_collisions = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Save although the collision check (撞单检查) found matching records (policy “warn”); "
+        "without it a collision answers 409 with the matches.",
+    )
+
+
 class CheckRequestSerializer(serializers.Serializer):
     model = serializers.CharField(help_text='The record type checked: "sales.lead", "customers.account", ...')
     values = serializers.DictField(
