@@ -4,7 +4,10 @@
   connection; the queue is indexed when the transaction commits (``transaction.on_commit``), and
   before any search on that connection, so a user finds what they saved a moment ago even inside
   the same transaction. Indexing reads the record's current state, so indexing twice, late, or
-  for a row that was rolled back is harmless (a missing row loses its entry).
+  for a row that was rolled back is harmless (a missing row loses its entry). Entries written by
+  such an early flush inside a savepoint that is rolled back afterwards are gone while the records
+  saved before the savepoint stay: the next flush queues those records again (as the dedup app's
+  keys do).
 * ``search_reindex(model=..., ids=...)``: bulk writers (imports, bulk edits, merges) call it after
   writing without signals.
 * ``search_rebuild(model=None)``: the whole index (``manage.py search_rebuild`` or a background
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 JOB_KIND = "search.rebuild"
 _PENDING_ATTR = "_kehu_search_pending"
+_FLUSHED_ATTR = "_kehu_search_flushed"
 
 
 # --- the queue ----------------------------------------------------------------------------
@@ -52,9 +56,42 @@ def search_mark_dirty(*, model: str, ids: Iterable[int], using: str = DEFAULT_DB
     transaction.on_commit(lambda: search_index_flush(using=using), using=using, robust=True)
 
 
+def _requeue_rolled_back(using: str, pending: set[tuple[str, int]]) -> None:
+    """Entries written by a flush inside a savepoint that was rolled back since are gone while
+    their records may remain: queue those records again. A flush inside a transaction leaves a
+    marker among the connection's on-commit callbacks, which Django drops with the savepoint."""
+    conn = connections[using]
+    flushed: dict[tuple[str, int], int] | None = getattr(conn, _FLUSHED_ATTR, None)
+    if not flushed:
+        return
+    alive = {id(entry[1]) for entry in conn.run_on_commit}
+    for key, marker in list(flushed.items()):
+        if marker not in alive:
+            pending.add(key)
+            del flushed[key]
+
+
+def _remember_flushed(using: str, keys: list[tuple[str, int]]) -> None:
+    conn = connections[using]
+    if not conn.in_atomic_block:
+        return
+    flushed: dict[tuple[str, int], int] = getattr(conn, _FLUSHED_ATTR, None) or {}
+    setattr(conn, _FLUSHED_ATTR, flushed)
+
+    def committed() -> None:  # the transaction committed: the entries are for good
+        for key in keys:
+            if flushed.get(key) == id(committed):
+                del flushed[key]
+
+    transaction.on_commit(committed, using=using)
+    for key in keys:
+        flushed[key] = id(committed)
+
+
 def search_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
     """Index every queued record now; returns how many were queued."""
     pending = _pending(using)
+    _requeue_rolled_back(using, pending)
     if not pending:
         return 0
     todo = list(pending)
@@ -68,6 +105,7 @@ def search_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
     except Exception:
         pending.update(todo)  # retried by the next flush; a rebuild repairs anything lost
         raise
+    _remember_flushed(using, todo)
     return len(todo)
 
 
