@@ -1,7 +1,8 @@
 """The journeys of the sales module (issue 5) in a real browser, each checked in the page and in the
 database: a rep claims a lead from a pool (a colleague who tries a moment later is told it was just
-claimed), converts it with an opportunity and drags the deal to 赢单 on the kanban; a manager reads
-the funnel and the forecast of their department.
+claimed), logs a call on it and marks it qualified on its page, converts it with an opportunity
+and drags the deal to 赢单 on the kanban; a manager reads the funnel and the forecast of their
+department.
 
 An administrator adds a stage that needs the next step: a rep's drag into it is refused with
 the reason until the field is filled in the dialog.
@@ -23,9 +24,10 @@ from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from kehu.activities.models import Interaction
 from kehu.customers.services import account_create
 from kehu.sales.models import Pool, PoolItem, Stage
-from kehu.sales.services.leads import lead_create, lead_set_status
+from kehu.sales.services.leads import lead_create
 from kehu.sales.services.opportunities import opportunity_create, opportunity_move_stage
 from kehu.sales.services.pools import pool_create, pool_put
 from kehu.users.models import Department, User
@@ -97,8 +99,29 @@ def test_rep_claims_a_lead_and_converts_it_while_a_colleague_is_too_late(
     lead.refresh_from_db()
     assert lead.owner_id == rep1.pk != rep2.pk
 
-    # rep1 qualifies the lead and converts it, with an opportunity.
-    lead_set_status(lead=lead, status="qualified", by=rep1)
+    # On the lead's page rep1 logs the call (the activity form in the dialog) …
+    page1.goto(f"/sales/leads/{lead.pk}/")
+    expect(page1.locator('[data-fact="last_follow_up"]')).to_contain_text("从未跟进")
+    page1.click('[data-action="log-interaction"]')
+    call = page1.locator("#kehu-modal form").first
+    expect(call).to_be_visible()
+    call.locator("select[name=kind]").select_option("call")
+    call.locator("input[name=subject]").fill("首次电话沟通")
+    call.locator("textarea[name=body]").fill("客户计划上线客户管理系统，预算约 18 万元。")
+    screenshot(page1, "sales-lead-log-call-zh-hans")
+    page1.locator("#kehu-modal [type=submit]").first.click()
+    expect(page1.locator("#kehu-modal form")).to_be_hidden()
+    expect(page1.locator('[data-fact="last_follow_up"]')).not_to_contain_text("从未跟进")
+    interaction = Interaction.objects.get(lead=lead)
+    assert (interaction.kind, interaction.subject) == ("call", "首次电话沟通")
+    lead.refresh_from_db()
+    assert lead.last_activity_at is not None
+
+    # … marks it qualified with the header button, and converts it, with an opportunity.
+    page1.click('[data-action="qualify"]')
+    expect(page1.locator('[data-status="qualified"]')).to_be_visible()
+    lead.refresh_from_db()
+    assert lead.status == "qualified"
     page1.goto(f"/sales/leads/{lead.pk}/convert/")
     form = page1.locator("#kehu-convert-form")
     expect(form).to_be_visible()
