@@ -111,13 +111,9 @@ class Tag(models.Model):
         return self.group is None or self.group.applies_to(label)
 
 
-class TaggedItem(models.Model):
-    """One tag on one record."""
-
-    tag = models.ForeignKey(Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="items")
-    model = models.CharField(_("model"), max_length=100)
-    object_id = models.BigIntegerField(_("object id"))
-    created_by = models.ForeignKey(
+def _added_by() -> models.ForeignKey:
+    """Who put a record on a tag or in a group (null once that user is deleted)."""
+    return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("added by"),
         null=True,
@@ -125,6 +121,15 @@ class TaggedItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+
+
+class TaggedItem(models.Model):
+    """One tag on one record."""
+
+    tag = models.ForeignKey(Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="items")
+    model = models.CharField(_("model"), max_length=100)
+    object_id = models.BigIntegerField(_("object id"))
+    created_by = _added_by()
     created_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
     class Meta:
@@ -179,14 +184,7 @@ class StaticGroupMember(models.Model):
         StaticGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="members"
     )
     object_id = models.BigIntegerField(_("object id"))
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("added by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    added_by = _added_by()
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
     class Meta:

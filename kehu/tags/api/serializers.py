@@ -10,6 +10,13 @@ from ..choices import TagColour
 from ..models import StaticGroup, Tag, TagGroup
 
 MAX_ID = 2**63 - 1
+MAX_INT = 2**31 - 1
+
+
+def _version_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_INT, help_text="Send it back to refuse stale edits (409)."
+    )
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -17,13 +24,8 @@ class TagSerializer(serializers.ModelSerializer):
         queryset=TagGroup.objects.all(), allow_null=True, required=False, help_text="Tag group id, or null."
     )
     colour = serializers.ChoiceField(choices=TagColour.choices, required=False)
-    order = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
-    version = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=2**31 - 1,
-        help_text="Send it back to refuse stale edits (409).",
-    )
+    order = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)
+    version = _version_field()
 
     class Meta:
         model = Tag
@@ -32,19 +34,14 @@ class TagSerializer(serializers.ModelSerializer):
 
 class TagGroupSerializer(serializers.ModelSerializer):
     colour = serializers.ChoiceField(choices=TagColour.choices, required=False)
-    order = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    order = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)
     model_labels = serializers.ListField(
         child=serializers.CharField(max_length=100),
         required=False,
         max_length=50,
         help_text='Model labels the group\'s tags apply to (e.g. "customers.account"); empty: all.',
     )
-    version = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=2**31 - 1,
-        help_text="Send it back to refuse stale edits (409).",
-    )
+    version = _version_field()
 
     class Meta:
         model = TagGroup
@@ -83,12 +80,7 @@ class StaticGroupSerializer(serializers.ModelSerializer):
     model = serializers.CharField(
         max_length=100, help_text='Model label, e.g. "customers.account" (fixed once created).'
     )
-    version = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=2**31 - 1,
-        help_text="Send it back to refuse stale edits (409).",
-    )
+    version = _version_field()
 
     class Meta:
         model = StaticGroup
