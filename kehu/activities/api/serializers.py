@@ -44,32 +44,21 @@ def _scoped(fields: dict[str, Any], request: Any, instance: Any) -> None:
         )
 
 
+def _link(model: type[Any], help_text: str) -> serializers.PrimaryKeyRelatedField:
+    """An optional link by id; `_scoped` narrows its queryset to what the user may view."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=model.objects.none(), required=False, allow_null=True, help_text=help_text
+    )
+
+
 # The links an interaction and a task share (account, contact, lead, opportunity), offered only within
 # the user's scope (see `_scoped`). Subclasses set Meta. (No docstring: drf-spectacular would show it.)
 class _LinkedActivitySerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=Account.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of an account you may view.",
-    )
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of a contact you may view.",
-    )
-    lead = serializers.PrimaryKeyRelatedField(
-        queryset=Lead.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of a lead you may view (not converted); the activity then needs no account.",
-    )
-    opportunity = serializers.PrimaryKeyRelatedField(
-        queryset=Opportunity.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of an opportunity you may view; its account is used when none is given.",
+    account = _link(Account, "Id of an account you may view.")
+    contact = _link(Contact, "Id of a contact you may view.")
+    lead = _link(Lead, "Id of a lead you may view (not converted); the activity then needs no account.")
+    opportunity = _link(
+        Opportunity, "Id of an opportunity you may view; its account is used when none is given."
     )
     version = serializers.IntegerField(required=False, min_value=1)
 
@@ -83,12 +72,7 @@ class _LinkedActivitySerializer(FieldPermissionSerializerMixin, serializers.Mode
 
 
 class InteractionSerializer(_LinkedActivitySerializer):
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=Account.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="Id of an account you may view; may be left out when a contact is given.",
-    )
+    account = _link(Account, "Id of an account you may view; may be left out when a contact is given.")
     participants = serializers.PrimaryKeyRelatedField(
         queryset=assignable_users(),
         many=True,
