@@ -16,9 +16,10 @@ one record costs about ten statements and claiming many costs no more statements
 
 Race safety (claims): the claimer's user row is locked first (``FOR NO KEY UPDATE``: parallel claims
 of one user queue up, so the "records owned at once" count is exact), then the day's
-`PoolClaimCounter` row (counted up and locked by one upsert: the daily limit), then the `PoolItem`
-rows in id order (no ``SKIP LOCKED``: a claim waiting on a row another claim holds reads it again
-after that commit and answers "just claimed by someone else"), then the records.
+`PoolClaimCounter` row (counted up and locked by one upsert: the daily limit), then the records
+with their `PoolItem` rows, in record id order, in one statement (no ``SKIP LOCKED``: a claim
+waiting on a row another claim holds reads it again after that commit and answers "just claimed by
+someone else").
 
 Accounts: the account's contacts follow its owner. Put back into a pool (put, return, recycle), the
 contacts lose their owner too (the previous owner no longer sees the customer's people); claimed or
@@ -403,20 +404,32 @@ def _cooling_off(
     return {pk: last + period for pk, last in rows}
 
 
-def _locked_items(pool: Pool, model: type[Lead] | type[Account], ids: list[int]) -> dict[int, PoolItem]:
-    field = _record_field(model)
-    qs = PoolItem.objects.select_for_update(no_key=True).filter(**{f"{field}_id__in": ids}).order_by("pk")
-    return {getattr(i, f"{field}_id"): i for i in qs}
+def _lock_pool_records(
+    pool: Pool, model: type[Lead] | type[Account], ids: list[int]
+) -> tuple[dict[int, Any], dict[int, PoolItem]]:
+    """The records `ids` that belong to `pool` (in it or claimed from it) with their pool items,
+    both rows locked, in one statement, in record id order; other ids are left out."""
+    qs = (
+        model.objects.select_for_update(no_key=True, of=("self", "pool_item"))
+        .select_related("pool_item")
+        .filter(pk__in=ids, pool_item__pool_id=pool.pk)
+        .order_by("pk")
+    )
+    records: dict[int, Any] = {r.pk: r for r in qs}
+    return records, {pk: r.pool_item for pk, r in records.items()}
 
 
 def _check_in_pool(
     pool: Pool, model: type[Lead] | type[Account], ids: list[int], items: dict[int, PoolItem]
 ) -> None:
+    field = _record_field(model)
     for pk in ids:
         item = items.get(pk)
         if item is not None and item.pool_id == pool.pk and item.in_pool:
             continue
         record = model.objects.filter(pk=pk).first()
+        if item is None:
+            item = PoolItem.objects.filter(**{f"{field}_id": pk}).first()
         if record is None or item is None or item.pool_id != pool.pk:
             message = _("Record %(id)s is not in the pool %(pool)s.") % {"id": pk, "pool": pool.name}
             if record is not None and item is not None and item.in_pool:
@@ -564,8 +577,9 @@ def pool_claim(*, pool: Pool, ids: Iterable[Any], by: Any) -> list[Any]:
 @transaction.atomic
 def pool_claim_counted(*, pool: Pool, ids: Iterable[Any], by: Any) -> tuple[list[Any], int]:
     """`pool_claim`, also returning how many records `by` has claimed from `pool` today (these
-    included). Locks, in this order: the user, the day's claim counter, the pool items, the records.
-    A claim of one record runs about ten statements, and claiming more at once adds none."""
+        included). Locks, in this order: the user, the day's claim counter, then each record with its
+    pool item (in record id order).
+        A claim of one record runs about ten statements, and claiming more at once adds none."""
     clean = _check_ids(ids)
     model = record_model(pool)
     if not pool.is_active or not is_member(by, pool) or not can(by, model, Action.VIEW):
@@ -573,9 +587,8 @@ def pool_claim_counted(*, pool: Pool, ids: Iterable[Any], by: Any) -> tuple[list
     at = timezone.now()
     department = _lock_user(by)
     today = _count_claims(pool, by, timezone.localdate(at), len(clean))
-    items = _locked_items(pool, model, clean)
+    records, items = _lock_pool_records(pool, model, clean)
     _check_in_pool(pool, model, clean, items)
-    records = _lock_records(model, clean)
     cooling = _cooling_off(pool, model, clean, by, at)
     for pk in clean:
         until = cooling.get(pk)
@@ -626,9 +639,8 @@ def pool_assign(*, pool: Pool, ids: Iterable[Any], to: Any, by: Any) -> list[Any
         raise SalesError(message, fields={"to": [message]})
     at = timezone.now()
     department = _lock_user(to)
-    items = _locked_items(pool, model, clean)
+    records, items = _lock_pool_records(pool, model, clean)
     _check_in_pool(pool, model, clean, items)
-    records = _lock_records(model, clean)
     return _take(
         pool,
         records,

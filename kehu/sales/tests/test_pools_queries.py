@@ -24,10 +24,10 @@ from .pool_fixtures import PoolFactory, make_lead, pools  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/sales/pools/"
-# The claim service: lock the user, count the claim (upsert), lock the items, lock the records,
+# The claim service: lock the user, count the claim (upsert), lock the records with their pool items,
 # cooling-off, records owned, update the items, update the records, insert the operation log, the
-# pool history and the timeline events: 11, plus the savepoint and its release in a test.
-SERVICE_BUDGET = 13
+# pool history and the timeline events: 10, plus the savepoint and its release in a test.
+SERVICE_BUDGET = 12
 # The API adds authentication, the user's roles and permissions, pool membership and the pool.
 API_BUDGET = SERVICE_BUDGET + 8
 
