@@ -89,10 +89,14 @@ def conditions_from_post(kind: str, post: Any) -> dict[str, Any]:
 class AvailabilityForm(forms.Form):
     is_available = forms.BooleanField(label=_("Available for new records"), required=False)
     away_from = forms.DateField(
-        label=_("Away from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Away from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     away_until = forms.DateField(
-        label=_("Away until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Away until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 

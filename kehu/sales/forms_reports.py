@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.customfields.selectors import picklist_choices
 from kehu.users.models import Department
@@ -33,7 +34,7 @@ MODES = [
     ("cohort", _("Created in the period (cohort)")),
     ("activity", _("Entered the stage in the period")),
 ]
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what type=date reads, in every language
 
 
 def period_bounds(preset: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -124,7 +125,7 @@ class TargetForm(forms.Form):
         help_text=_("Leave empty for a department target."),
     )
     department = forms.ModelChoiceField(
-        label=_("Department"),
+        label=pgettext_lazy("customers", "Department"),
         queryset=Department.objects.filter(is_active=True).order_by("path"),
         required=False,
     )

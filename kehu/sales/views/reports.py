@@ -27,7 +27,7 @@ from kehu.core.generic import is_htmx, success_response
 from kehu.core.permissions import can
 from kehu.customfields.selectors import picklist_label
 
-from ..choices import PeriodKind
+from ..choices import PeriodKind, TargetMetric
 from ..forms_reports import ReportFilterForm, TargetForm
 from ..models import Opportunity, Target
 from ..selectors.reports import forecast, forecast_by_owner, funnel, performance, stage_conversion
@@ -246,7 +246,13 @@ class TargetListView(LoginRequiredMixin, View):
         if request.GET.get("export") == "targets":
             return csv_response(
                 "targets",
-                [_("User"), _("Department"), _("Target"), _("Achieved"), _("Attainment (%)")],
+                [
+                    _("User"),
+                    pgettext("customers", "Department"),
+                    _("Target"),
+                    _("Achieved"),
+                    _("Attainment (%)"),
+                ],
                 (
                     [
                         r.target.user or "",
@@ -300,6 +306,20 @@ class TargetEditView(LoginRequiredMixin, View):
         for key in ("user", "department"):
             if str(request.GET.get(key, "")).isdigit():
                 initial[key] = int(request.GET[key])
+        # Editing (the row's pencil): the form starts from the target's current amount.
+        whose: dict[str, Any] = {}
+        if "user" in initial:
+            whose = {"user_id": initial["user"]}
+        elif "department" in initial:
+            whose = {"department_id": initial["department"], "user__isnull": True}
+        if whose:
+            current = (
+                Target.objects.restrict(request.user, Action.VIEW)
+                .filter(metric=TargetMetric.WON_AMOUNT, period_kind=kind, period_start=start, **whose)
+                .first()
+            )
+            if current is not None:
+                initial.update(amount=current.amount, currency=current.currency)
         return self._render(request, TargetForm(initial=initial))
 
     def post(self, request: HttpRequest) -> HttpResponse:
