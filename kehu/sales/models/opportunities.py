@@ -196,7 +196,9 @@ class StageHistory(models.Model):
         ordering = ["opportunity", "entered_at", "id"]
         indexes = [
             models.Index(fields=["pipeline", "to_stage", "entered_at"], name="sales_stagehist_to"),
-            models.Index(fields=["opportunity", "entered_at"], name="sales_stagehist_opp"),
+            # (opportunity, entered_at) first: an opportunity's history in order; the stage last so
+            # that the funnel and conversion reports read the index alone (index-only scans).
+            models.Index(fields=["opportunity", "entered_at", "to_stage"], name="sales_stagehist_opp_stage"),
         ]
 
     def __str__(self) -> str:

@@ -24,15 +24,20 @@ from typing import Any
 from django.conf import settings
 from django.db.models import (
     Avg,
+    Case,
     Count,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
     Sum,
+    Value,
+    When,
 )
 from django.utils import timezone
 
@@ -98,20 +103,41 @@ class FunnelRow:
 
 def funnel(*, user: Any, filters: ReportFilters) -> list[FunnelRow]:
     """Count and amount per stage of a pipeline: the opportunities created in the period that
-    entered each stage, and the open ones in each stage now (all creation dates)."""
+    entered each stage, and the open ones in each stage now (all creation dates).
+
+    Two queries whatever the size: the cohort's history grouped per opportunity (one flag per
+    stage), summed per stage; and the open opportunities grouped by stage."""
     pipeline = filters.pipeline or Pipeline.objects.get(is_default=True)
     filters = ReportFilters(**{**filters.__dict__, "pipeline": pipeline})
     stages = _stages(pipeline)
     rows = {s.pk: FunnelRow(stage=s) for s in stages}
     opps = scoped_opportunities(user, filters).filter(currency=filters.currency)
     cohort = opps.filter(created_at__gte=filters.start_at, created_at__lt=filters.end_at)
-    for stage in stages:
-        reached = StageHistory.objects.filter(opportunity_id=OuterRef("pk"), to_stage=stage)
-        stats = cohort.filter(Exists(reached)).aggregate(n=Count("pk"), total=Sum("amount"))
-        rows[stage.pk].entered = stats["n"]
-        rows[stage.pk].entered_amount = stats["total"] or ZERO
+    if stages:
+        per_opportunity = (
+            cohort.values("pk", "amount")
+            .annotate(
+                **{
+                    f"s{s.pk}": Max(
+                        Case(When(stage_history__to_stage_id=s.pk, then=Value(1)), default=Value(0))
+                    )
+                    for s in stages
+                }
+            )
+            .order_by()
+        )
+        totals = per_opportunity.aggregate(
+            **{f"n{s.pk}": Sum(f"s{s.pk}") for s in stages},
+            **{f"t{s.pk}": Sum("amount", filter=Q(**{f"s{s.pk}": 1})) for s in stages},
+        )
+        for s in stages:
+            rows[s.pk].entered = totals[f"n{s.pk}"] or 0
+            rows[s.pk].entered_amount = totals[f"t{s.pk}"] or ZERO
     for item in (
-        opps.filter(status=StageKind.OPEN).values("stage_id").annotate(n=Count("pk"), total=Sum("amount"))
+        opps.filter(status=StageKind.OPEN)
+        .values("stage_id")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by()
     ):
         target = rows.get(item["stage_id"])
         if target is not None:
@@ -134,45 +160,61 @@ class ConversionRow:
         return round(self.progressed * 100 / self.entered, 1) if self.entered else None
 
 
+def _later_stages(stages: list[Stage], stage: Stage) -> list[int]:
+    """The stages that count as progress from `stage`: later open stages and won stages."""
+    return [
+        s.pk
+        for s in stages
+        if s.kind == StageKind.WON or (s.kind == StageKind.OPEN and (s.order, s.pk) > (stage.order, stage.pk))
+    ]
+
+
 def stage_conversion(*, user: Any, filters: ReportFilters, mode: str = "cohort") -> list[ConversionRow]:
-    """Per open stage: entered, progressed (later entered a later open stage or a won stage), rate."""
+    """Per open stage: entered, progressed (later entered a later open stage or a won stage), rate.
+
+    One query: the history grouped per opportunity gives, for each open stage S, the first time
+    it entered S (in the period, in activity mode) and the last time it entered a stage past S; it
+    progressed from S when the latter is after the former. Summed per stage over the opportunities."""
     pipeline = filters.pipeline or Pipeline.objects.get(is_default=True)
     filters = ReportFilters(**{**filters.__dict__, "pipeline": pipeline})
     stages = _stages(pipeline)
+    open_stages = [s for s in stages if s.kind == StageKind.OPEN]
+    if not open_stages:
+        return []
     opps = scoped_opportunities(user, filters)
-    base = StageHistory.objects.filter(pipeline=pipeline)
+    # no pipeline filter: the opportunities are the pipeline's, and only its stages are counted
+    # (so the report reads the (opportunity, entered_at, to_stage) index alone)
+    entries = StageHistory.objects.all()
+    entered_in_period = Q()
     if mode == "cohort":
-        base = base.filter(
-            opportunity__in=opps.filter(
-                created_at__gte=filters.start_at, created_at__lt=filters.end_at
-            ).values("pk")
-        )
+        opps = opps.filter(created_at__gte=filters.start_at, created_at__lt=filters.end_at)
     else:
-        base = base.filter(opportunity__in=opps.values("pk"))
-    out = []
-    for stage in stages:
-        if stage.kind != StageKind.OPEN:
-            continue
-        later = [
-            s.pk
-            for s in stages
-            if (s.kind == StageKind.WON)
-            or (s.kind == StageKind.OPEN and (s.order, s.pk) > (stage.order, stage.pk))
-        ]
-        entries = base.filter(to_stage=stage)
-        if mode != "cohort":
-            entries = entries.filter(entered_at__gte=filters.start_at, entered_at__lt=filters.end_at)
-        progressed = StageHistory.objects.filter(
-            opportunity_id=OuterRef("opportunity_id"),
-            to_stage_id__in=later,
-            entered_at__gt=OuterRef("entered_at"),
+        # an entry before the period neither counts nor can follow an entry in the period
+        entries = entries.filter(entered_at__gte=filters.start_at)
+        entered_in_period = Q(entered_at__lt=filters.end_at)
+    per_opportunity = (
+        entries.filter(opportunity__in=opps.values("pk"))
+        .values("opportunity_id")
+        .annotate(
+            **{
+                f"f{s.pk}": Min("entered_at", filter=Q(to_stage_id=s.pk) & entered_in_period)
+                for s in open_stages
+            },
+            **{
+                f"l{s.pk}": Max("entered_at", filter=Q(to_stage_id__in=_later_stages(stages, s)))
+                for s in open_stages
+            },
         )
-        counts = entries.annotate(went_on=Exists(progressed)).aggregate(
-            entered=Count("opportunity_id", distinct=True),
-            progressed=Count("opportunity_id", distinct=True, filter=Q(went_on=True)),
-        )
-        out.append(ConversionRow(stage=stage, entered=counts["entered"], progressed=counts["progressed"]))
-    return out
+        .order_by()
+    )
+    counts = per_opportunity.aggregate(
+        **{f"e{s.pk}": Count(f"f{s.pk}") for s in open_stages},
+        **{f"p{s.pk}": Count(f"f{s.pk}", filter=Q(**{f"l{s.pk}__gt": F(f"f{s.pk}")})) for s in open_stages},
+    )
+    return [
+        ConversionRow(stage=s, entered=counts[f"e{s.pk}"] or 0, progressed=counts[f"p{s.pk}"] or 0)
+        for s in open_stages
+    ]
 
 
 # --- performance ---------------------------------------------------------------------------------
@@ -205,28 +247,38 @@ class Performance:
 
 def performance(*, user: Any, filters: ReportFilters) -> Performance:
     opps = scoped_opportunities(user, filters).filter(currency=filters.currency)
-    closed = opps.filter(closed_at__gte=filters.start_at, closed_at__lt=filters.end_at)
-    won = closed.filter(status=StageKind.WON)
-    lost = closed.filter(status=StageKind.LOST)
-    won_stats = won.aggregate(
-        n=Count("pk"),
-        total=Sum("amount"),
-        avg=Avg("amount"),
-        cycle=Avg(ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())),
+    closed_in_period = Q(closed_at__gte=filters.start_at, closed_at__lt=filters.end_at)
+    is_won = closed_in_period & Q(status=StageKind.WON)
+    is_lost = closed_in_period & Q(status=StageKind.LOST)
+    is_open = Q(status=StageKind.OPEN)
+    # one pass over the opportunities closed in the period or open now
+    stats = opps.filter(closed_in_period | is_open).aggregate(
+        won=Count("pk", filter=is_won),
+        total=Sum("amount", filter=is_won),
+        avg=Avg("amount", filter=is_won),
+        cycle=Avg(
+            ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
+            filter=is_won,
+        ),
+        lost=Count("pk", filter=is_lost),
+        open=Count("pk", filter=is_open),
     )
-    n_won, n_lost = won_stats["n"], lost.count()
+    n_won, n_lost = stats["won"], stats["lost"]
     win_rate = round(n_won * 100 / (n_won + n_lost), 1) if n_won + n_lost else None
-    average = Decimal(won_stats["avg"]).quantize(Decimal("0.01")) if won_stats["avg"] is not None else None
-    cycle = won_stats["cycle"]
+    average = Decimal(stats["avg"]).quantize(Decimal("0.01")) if stats["avg"] is not None else None
+    cycle = stats["cycle"]
     cycle_days = round(cycle.total_seconds() / 86400, 1) if cycle is not None else None
-    open_count = opps.filter(status=StageKind.OPEN).count()
+    open_count = stats["open"]
     velocity = None
     if win_rate is not None and average is not None and cycle_days:
         velocity = (
             Decimal(open_count) * Decimal(str(win_rate)) / 100 * average / Decimal(str(cycle_days))
         ).quantize(Decimal("0.01"))
     reasons = list(
-        lost.values("loss_reason").annotate(n=Count("pk"), total=Sum("amount")).order_by("-n", "loss_reason")
+        opps.filter(is_lost)
+        .values("loss_reason")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by("-n", "loss_reason")
     )
     leads = Lead.objects.restrict(user, Action.VIEW).filter(
         created_at__gte=filters.start_at, created_at__lt=filters.end_at
@@ -241,12 +293,21 @@ def performance(*, user: Any, filters: ReportFilters) -> Performance:
         n=Count("pk"),
         converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)),
         to_opp=Count("pk", filter=Q(converted_opportunity__isnull=False)),
-        to_won=Count("pk", filter=Q(converted_opportunity__status=StageKind.WON)),
+        # an index look-up per converted lead, not a join with every opportunity
+        to_won=Count(
+            "pk",
+            filter=Q(converted_opportunity__isnull=False)
+            & Q(
+                Exists(
+                    Opportunity.objects.filter(pk=OuterRef("converted_opportunity_id"), status=StageKind.WON)
+                )
+            ),
+        ),
     )
     return Performance(
         won=n_won,
         lost=n_lost,
-        won_amount=(won_stats["total"] or ZERO).quantize(Decimal("0.01")),
+        won_amount=(stats["total"] or ZERO).quantize(Decimal("0.01")),
         win_rate=win_rate,
         average_deal=average,
         cycle_days=cycle_days,
@@ -278,15 +339,28 @@ def stage_win_rates(*, user: Any, filters: ReportFilters) -> dict[int, float]:
     """For each stage: of the closed opportunities that entered it, the share that was won
     (history-based probability; all time, within the user's scope)."""
     closed = scoped_opportunities(user, filters).exclude(status=StageKind.OPEN)
-    rows = (
-        StageHistory.objects.filter(opportunity__in=closed.values("pk"))
-        .values("to_stage_id")
+    stages = Stage.objects.all()
+    if filters.pipeline is not None:
+        stages = stages.filter(pipeline=filters.pipeline)
+    stage_ids = list(stages.values_list("pk", flat=True))
+    if not stage_ids:
+        return {}
+    # one flag per stage and closed opportunity (its history read once), summed per stage
+    per_opportunity = (
+        closed.values("pk", "status")
         .annotate(
-            n=Count("opportunity_id", distinct=True),
-            won=Count("opportunity_id", distinct=True, filter=Q(opportunity__status=StageKind.WON)),
+            **{
+                f"s{pk}": Max(Case(When(stage_history__to_stage_id=pk, then=Value(1)), default=Value(0)))
+                for pk in stage_ids
+            }
         )
+        .order_by()
     )
-    return {r["to_stage_id"]: r["won"] / r["n"] for r in rows if r["n"]}
+    totals = per_opportunity.aggregate(
+        **{f"n{pk}": Sum(f"s{pk}") for pk in stage_ids},
+        **{f"w{pk}": Sum(f"s{pk}", filter=Q(status=StageKind.WON)) for pk in stage_ids},
+    )
+    return {pk: (totals[f"w{pk}"] or 0) / totals[f"n{pk}"] for pk in stage_ids if totals[f"n{pk}"]}
 
 
 def forecast(*, user: Any, filters: ReportFilters) -> Forecast:

@@ -197,3 +197,82 @@ def test_forecast_and_history_based_rates(world: Any) -> None:
     assert f.pipeline == Decimal("900")  # o4 + o5 expected in the period (o7 has no date)
     assert f.weighted == Decimal("420.00")  # 400 × 30 % + 500 × 60 %
     assert f.historical == Decimal("800.00")  # 100 + 400 × ½ (B) + 500 × 1 (C)
+
+
+def _history(world: Any, owner: Any, moves: list[tuple[str, int]], *, created: int) -> Opportunity:
+    """An opportunity of `owner` that entered the stages `moves` (name, day of 2026) in order."""
+    stages = world.stages
+    last = stages[moves[-1][0]]
+    o = Opportunity.objects.create(
+        name="-".join(name for name, _ in moves),
+        account=AccountFactory.create(owner=owner),
+        owner=owner,
+        department_id=owner.department_id,
+        pipeline=world.pipeline,
+        stage=last,
+        status=last.kind,
+        amount=Decimal("50"),
+        closed_at=at(moves[-1][1]) if last.kind != StageKind.OPEN else None,
+    )
+    Opportunity.objects.filter(pk=o.pk).update(created_at=at(created))
+    previous = None
+    for name, day in moves:
+        StageHistory.objects.create(
+            opportunity=o,
+            pipeline=world.pipeline,
+            from_stage=previous,
+            to_stage=stages[name],
+            entered_at=at(day),
+            owner=owner,
+            department_id=owner.department_id,
+        )
+        previous = stages[name]
+    return o
+
+
+def test_activity_mode_counts_progress_after_the_entry_in_the_period(world: Any) -> None:
+    def activity() -> dict[str, tuple[int, int]]:
+        rows = stage_conversion(user=world.rep1, filters=_filters(world), mode="activity")
+        return {r.stage.name: (r.entered, r.progressed) for r in rows}
+
+    before = activity()
+    # went A → B in December, back to A in January (in the period), then lost: it entered A in
+    # the period and did not go on from there (the move to B was before that entry)
+    _history(world, world.rep1, [("A", -40), ("B", -20), ("A", 5), ("L", 6)], created=-40)
+    after = activity()
+    assert after["A"] == (before["A"][0] + 1, before["A"][1])
+    assert after["B"] == before["B"]  # entered B before the period only
+    # entered B in the period, won after the period: progress counts whenever it happened
+    _history(world, world.rep1, [("A", -10), ("B", 80), ("W", 100)], created=-10)
+    final = activity()
+    assert final["B"] == (after["B"][0] + 1, after["B"][1] + 1)
+    assert final["A"] == after["A"]  # its A entry was before the period
+
+
+def test_funnel_counts_an_opportunity_once_per_stage_and_reads_other_currencies_apart(world: Any) -> None:
+    before = {
+        r.stage.name: (r.entered, r.entered_amount) for r in funnel(user=world.rep1, filters=_filters(world))
+    }
+    # A, B, A, B, C: A and B twice, counted once with the amount once
+    _history(world, world.rep1, [("A", 70), ("B", 71), ("A", 72), ("B", 73), ("C", 74)], created=70)
+    usd = _history(world, world.rep1, [("A", 75)], created=75)
+    Opportunity.objects.filter(pk=usd.pk).update(currency="USD")
+    after = {
+        r.stage.name: (r.entered, r.entered_amount) for r in funnel(user=world.rep1, filters=_filters(world))
+    }
+    for name in ("A", "B", "C"):
+        assert after[name] == (before[name][0] + 1, before[name][1] + Decimal("50"))
+    assert after["W"] == before["W"] and after["L"] == before["L"]
+    rows = {r.stage.name: r for r in stage_conversion(user=world.rep1, filters=_filters(world))}
+    # cohort conversion has no currency filter: the USD one entered A and stayed
+    assert (rows["A"].entered, rows["A"].progressed) == (6, 4)
+    assert (rows["B"].entered, rows["B"].progressed) == (5, 3)
+
+
+def test_history_based_rates_without_a_pipeline_filter(world: Any) -> None:
+    filters = ReportFilters(start=START, end=END, currency="CNY")
+    rates = stage_win_rates(user=world.rep1, filters=filters)
+    stages = world.stages
+    assert rates[stages["A"].pk] == pytest.approx(1 / 3)
+    assert rates[stages["W"].pk] == 1.0
+    assert rates[stages["L"].pk] == 0.0
