@@ -146,3 +146,45 @@ def test_outside_a_request_nothing_is_stale(company) -> None:
     grant(company.role_rep, "customers.account", "view", scope="all")
     clear_cache(company.rep1)
     assert str(scope_q(company.rep1, Account, "view")) == "(AND: )"
+
+
+def _in_other_worker(other: confcache.ConfigCache, fetch: Any) -> Any:
+    original = confcache.cache
+    confcache.cache = other
+    try:
+        return fetch()
+    finally:
+        confcache.cache = original
+
+
+def test_custom_fields_and_picklists_are_seen_by_every_worker_after_a_change(company, client) -> None:
+    from kehu.customfields.models import CustomField, PicklistItem
+    from kehu.customfields.services import custom_field_reorder, picklist_item_update
+
+    grant(company.role_rep, "customers.account", "view", scope="own")
+    AccountFactory.create(owner=company.rep1, level="vip")
+    other = confcache.ConfigCache()
+    client.force_login(company.rep1)
+
+    def custom_keys() -> list[str]:
+        return list(client.get(API).json()["results"][0]["custom"])
+
+    assert custom_keys() == [] and _in_other_worker(other, custom_keys) == []
+    a = CustomField.objects.create(model="customers.account", name="tax_no", label="税号", type="text")
+    assert custom_keys() == ["tax_no"]
+    assert _in_other_worker(other, custom_keys) == ["tax_no"]
+    b = CustomField.objects.create(model="customers.account", name="staff", label="人数", type="integer")
+    assert custom_keys() == ["tax_no", "staff"]
+    custom_field_reorder(model="customers.account", ids=[b.pk, a.pk], by=company.admin)  # bulk_update
+    assert custom_keys() == ["staff", "tax_no"]
+    assert _in_other_worker(other, custom_keys) == ["staff", "tax_no"]
+
+    def page() -> str:
+        return client.get("/customers/accounts/").content.decode()
+
+    assert "VIP" in page() and "VIP" in _in_other_worker(other, page)
+    item = PicklistItem.objects.get(picklist__code="customer_level", value="vip")
+    picklist_item_update(item=item, data={"label": "贵宾客户", "label_en": "Key account"}, by=company.admin)
+    assert "Key account" in page() or "贵宾客户" in page()
+    worker_page = _in_other_worker(other, page)
+    assert "Key account" in worker_page or "贵宾客户" in worker_page

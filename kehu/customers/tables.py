@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.core import confcache
 from kehu.core.tables import (
     BooleanColumn,
     ChoiceColumn,
@@ -107,7 +108,9 @@ class PicklistTableMixin(Table):
         codes = {c.code for c in self.visible if isinstance(c, PicklistColumn)}
         if len(codes) < 2 or not records:
             return super().rows(records)
-        token = _PAGE_MAPS.set(_label_maps(codes))
+        # kept in the process until picklists change (kehu.core.confcache; customfields signals)
+        maps = confcache.cached(("picklist-maps", frozenset(codes)), lambda: _label_maps(codes))
+        token = _PAGE_MAPS.set(maps)
         try:
             return super().rows(records)
         finally:

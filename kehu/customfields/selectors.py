@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connections, models
 from django.db.models import Prefetch, Q, QuerySet
 
+from kehu.core import confcache
 from kehu.core.context import request_memo, request_memo_forget
 from kehu.core.permissions import is_admin
 
@@ -26,15 +27,18 @@ MEMO_KEY = "customfields"
 
 
 def forget_definitions(**kwargs: Any) -> None:
-    """After a write to definitions, picklists or items: read them afresh in this request."""
+    """After a write to definitions, picklists or items: read them afresh in this request and in
+    every process (kehu.core.confcache)."""
     request_memo_forget(MEMO_KEY)
+    confcache.bump()
 
 
 def custom_fields_for(model: type[models.Model] | str, *, active_only: bool = True) -> list[CustomField]:
     """The model's custom field definitions in order, picklist items prefetched (2 queries at most).
 
-    Read once per request (`kehu.core.context.request_memo`: the list table, its FilterSet and the
-    API serializer all ask); any write to definitions or picklists forgets it (signals in apps.py)."""
+    Read once per process while the configuration token stays (`kehu.core.confcache`; the list
+    table, its FilterSet and the API serializer all ask); any write to definitions or picklists
+    replaces the token (signals in apps.py, `forget_definitions` after bulk writes)."""
     label = model_label(model)
 
     def load() -> list[CustomField]:
@@ -43,7 +47,8 @@ def custom_fields_for(model: type[models.Model] | str, *, active_only: bool = Tr
             qs = qs.filter(is_active=True)
         return list(qs.prefetch_related(_items_prefetch()).order_by("order", "id"))
 
-    return list(request_memo((MEMO_KEY, label, active_only), load))
+    key = (MEMO_KEY, label, active_only)
+    return list(request_memo(key, lambda: confcache.cached(key, load)))
 
 
 def custom_field_list(
@@ -96,10 +101,15 @@ def permission_fields(label: str) -> list[tuple[str, str]]:
 
 
 def picklist_items(code: str, *, active_only: bool = False) -> list[PicklistItem]:
-    qs = PicklistItem.objects.filter(picklist__code=code).order_by("order", "id")
-    if active_only:
-        qs = qs.filter(is_active=True)
-    return list(qs)
+    """The picklist's items in order (kept in the process like the definitions)."""
+
+    def load() -> list[PicklistItem]:
+        qs = PicklistItem.objects.filter(picklist__code=code).order_by("order", "id")
+        if active_only:
+            qs = qs.filter(is_active=True)
+        return list(qs)
+
+    return list(confcache.cached(("picklist", code, active_only), load))
 
 
 def picklist_choices(code: str, *, current: str | Iterable[str] | None = None) -> list[tuple[str, str]]:

@@ -322,6 +322,7 @@ def custom_field_reorder(*, model: str, ids: list[int], by: Any) -> None:
             fields[pk].order = position
             changed.append(fields[pk])
     CustomField.objects.bulk_update(changed, ["order"])
+    forget_definitions()  # bulk_update sends no signal
     forget_definitions()
 
 
@@ -463,6 +464,7 @@ def picklist_item_reorder(*, picklist: Picklist, ids: list[int], by: Any) -> Non
             items[pk].order = position
             changed.append(items[pk])
     PicklistItem.objects.bulk_update(changed, ["order"])
+    forget_definitions()  # bulk_update sends no signal
     forget_definitions()
 
 

@@ -106,6 +106,16 @@ def _user_subtree(user: Any) -> list[int]:
 
 
 class KehuBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user with their department (every page shows its name): one query."""
+        from django.contrib.auth import get_user_model
+
+        try:
+            user = get_user_model()._default_manager.select_related("department").get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def user_scope(self, user: Any, model: type[models.Model], action: str) -> str | None:
         if not user.is_active:
             return None
