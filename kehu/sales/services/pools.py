@@ -53,6 +53,7 @@ from kehu.core.errors import PermissionDeniedError
 from kehu.core.owned import owner_cascades
 from kehu.core.permissions import can, is_admin
 from kehu.customers.models import Account, Contact
+from kehu.users.models import Department
 
 from ..choices import LeadStatus, PoolAction, PoolKind, RecycleReason, StageKind
 from ..errors import AlreadyClaimedError, PoolLimitError, SalesError
@@ -331,11 +332,13 @@ def _lock_user(user: Any) -> Any:
     row = (
         get_user_model()
         .objects.select_for_update(no_key=True, of=("self",))
-        .select_related("department")
         .filter(pk=user.pk)
+        .values_list("department_id", "department__name")
         .first()
     )
-    return row.department if row is not None else None
+    if row is None or row[0] is None:
+        return None
+    return Department(pk=row[0], name=row[1])  # its id and name (the log shows the name)
 
 
 def _count_claims(pool: Pool, user: Any, day: dt.date, n: int) -> int:
