@@ -23,7 +23,7 @@ from .serializers import AccountSerializer, AddressSerializer, ContactSerializer
 @extend_schema_view(
     list=extend_schema(summary="List accounts you may view"),
     retrieve=extend_schema(summary="Get an account"),
-    create=extend_schema(summary="Create an account"),
+    create=extend_schema(summary="Create an account (collision check; assignment rules without an owner)"),
     update=extend_schema(summary="Replace an account"),
     partial_update=extend_schema(summary="Change an account"),
     destroy=extend_schema(summary="Delete an account (refused while it has contacts or child accounts)"),
