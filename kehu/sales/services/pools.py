@@ -845,6 +845,8 @@ def _candidates(pool: Pool, horizon: dt.datetime, only: int | None = None) -> li
     )
     if field == "lead":
         qs = qs.exclude(lead__status=LeadStatus.CONVERTED)
+    if only is not None:  # one pool item (the recheck under the row locks)
+        qs = qs.filter(pk=only)
     q = Q(pk__in=[])
     if n is not None:
         q |= Q(follow__lte=horizon - dt.timedelta(days=n))
@@ -893,21 +895,20 @@ def pool_recycle_preview(*, pool: Pool, on: dt.date) -> list[RecycleDue]:
 
 
 def _recycle_one(pool: Pool, due: RecycleDue, now: dt.datetime) -> bool:
-    """Recycle one record in its own transaction, after checking again under the row lock."""
+    """Recycle one record in its own transaction, after checking again under the row locks (the
+    record, then its pool item: the order of every other move)."""
     model = type(due.record)
     field = _record_field(model)
     with transaction.atomic():
+        record = _lock_records(model, [due.record.pk]).get(due.record.pk)
         item = (
             PoolItem.objects.select_for_update(no_key=True)
-            .filter(pk=due.item.pk, in_pool=False, pool=pool)
+            .filter(pk=due.item.pk, in_pool=False, pool=pool, **{f"{field}_id": due.record.pk})
             .first()
         )
-        if item is None:
+        if item is None or record is None or record.owner_id is None:
             return False
         if not _due(pool, now, only=item.pk):
-            return False
-        record = _lock_records(model, [getattr(item, f"{field}_id")]).get(getattr(item, f"{field}_id"))
-        if record is None or record.owner_id is None:
             return False
         owner = record.owner
         _put_one(

@@ -393,3 +393,20 @@ def test_a_new_claim_resets_the_warning(pools: Any, clock: Any) -> None:
     clock.travel(days=3, minutes=1)
     pool_recycle_due()
     assert Notification.objects.filter(kind="sales.pool_recycle_warning").count() == 2
+
+
+def test_recycling_rechecks_each_record_under_its_lock(pools: Any, clock: Any) -> None:
+    """A follow-up logged after the job listed the due records keeps that record, even though
+    another record of the pool is still due."""
+    from ..services.pools import _due, _recycle_one
+
+    pool = _pool(pools, recycle_no_follow_up_days=5)
+    a, b = _in_pool(pool, 2)
+    pool_claim(pool=pool, ids=[a.pk, b.pk], by=pools.rep1)
+    clock.travel(days=6)
+    due = {d.record.pk: d for d in _due(pool, clock.now)}
+    assert set(due) == {a.pk, b.pk}
+    Lead.objects.filter(pk=a.pk).update(last_activity_at=clock.now)  # a follow-up meanwhile
+    assert not _recycle_one(pool, due[a.pk], clock.now)
+    assert _recycle_one(pool, due[b.pk], clock.now)
+    assert _fresh(a).owner == pools.rep1 and _fresh(b).owner is None
