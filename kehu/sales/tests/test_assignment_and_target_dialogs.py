@@ -23,6 +23,14 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_language() -> Any:
+    """A request with the zh-hans cookie leaves Chinese active in this thread: restore it."""
+    language = translation.get_language()
+    yield
+    translation.activate(language)
+
+
 @pytest.fixture
 def org(company: Any) -> Any:
     grant(company.role_manager, "sales.lead", Action.VIEW, Action.ASSIGN, scope=Scope.DEPARTMENT)
