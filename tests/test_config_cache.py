@@ -188,3 +188,22 @@ def test_custom_fields_and_picklists_are_seen_by_every_worker_after_a_change(com
     assert "Key account" in page() or "贵宾客户" in page()
     worker_page = _in_other_worker(other, page)
     assert "Key account" in worker_page or "贵宾客户" in worker_page
+
+
+def test_a_token_read_before_a_bump_is_not_used_after_it(company) -> None:
+    """A token remembered with the roles, then a change in the same transaction that rolls back:
+    what was computed after the change is not kept under the token that comes back."""
+    from django.db import transaction
+
+    from kehu.users.backends import _grants, user_roles
+    from kehu.users.models import User
+
+    grant(company.role_rep, "customers.account", "view", scope="own")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        user = User.objects.get(pk=company.rep1.pk)
+        user_roles(user)  # the token before the change, remembered on the user
+        grant(company.role_rep, "customers.account", "view", scope="all")
+        assert _grants(user)[("customers.account", "view")] == "all"
+        raise RuntimeError
+    fresh = User.objects.get(pk=company.rep1.pk)
+    assert _grants(fresh)[("customers.account", "view")] == "own"

@@ -82,10 +82,20 @@ def current_token() -> int:
     return int(request_memo((_MEMO,), _read_token))
 
 
+# Bumps made by this process: a token remembered elsewhere (on a user object) before a bump is
+# not used after it (the bump may still roll back, and the old token come back).
+_bumps = [0]
+
+
+def generation() -> int:
+    return _bumps[0]
+
+
 def bump() -> None:
     """A new token: call in the transaction that changes cached configuration."""
     from .models import Sequence
 
+    _bumps[0] += 1
     token = secrets.randbits(62) + 1
     if not Sequence.objects.filter(key=KEY).update(last_value=token):
         Sequence.objects.get_or_create(key=KEY, defaults={"last_value": token, "prefix": ""})
@@ -93,6 +103,9 @@ def bump() -> None:
     request_memo_forget(_MEMO)
 
 
-def cached(key: Any, compute: Callable[[], T]) -> T:
-    """`compute()`, kept in this process while the configuration token stays the same."""
+def cached(key: Any, compute: Callable[[], T], token: tuple[int, int] | None = None) -> T:
+    """`compute()`, kept in this process while the configuration token stays the same.
+    `token`: (token, generation()) read along with another query, used unless a bump came since."""
+    if token is not None and token[1] == _bumps[0]:
+        return cache.get(key, compute, token=token[0])
     return cache.get(key, compute)

@@ -38,6 +38,8 @@ class RequestIdMiddleware:
         finally:
             reset_context(token)
         response["X-Request-ID"] = request_id
+        if not log.isEnabledFor(logging.INFO):
+            return response  # no record to build (the benchmark settings log warnings only)
         user = getattr(request, "user", None)
         log.info(
             "%s %s %s",

@@ -36,6 +36,7 @@ def user_roles(user: Any) -> list[tuple[int, bool, bool]]:
             )
             if rows:
                 confcache.remember_token(rows[0][3])
+                user._kehu_token = (int(rows[0][3] or 0), confcache.generation())
             cached = [row[:3] for row in rows]
         user._kehu_roles = cached
     return cached
@@ -45,12 +46,21 @@ def _role_key(user: Any) -> tuple[int, ...]:
     return tuple(sorted(role[0] for role in user_roles(user)))
 
 
+def _token(user: Any) -> tuple[int, int] | None:
+    """The configuration token read with the user's roles (outside a request too)."""
+    return getattr(user, "_kehu_token", None)
+
+
 def _grants(user: Any) -> dict[tuple[str, str], str]:
     cached = getattr(user, "_kehu_grants", None)
     if cached is not None:
         return cached
     role_ids = _role_key(user)
-    grants = confcache.cached(("grants", role_ids), lambda: _role_grants(role_ids)) if role_ids else {}
+    grants = (
+        confcache.cached(("grants", role_ids), lambda: _role_grants(role_ids), _token(user))
+        if role_ids
+        else {}
+    )
     user._kehu_grants = grants
     return grants
 
@@ -75,18 +85,25 @@ def _is_admin(user: Any) -> bool:
 
 
 def clear_cache(user: Any) -> None:
-    for attr in ("_kehu_roles", "_kehu_grants", "_kehu_is_admin", "_kehu_field_modes", "_kehu_subtree"):
+    for attr in (
+        "_kehu_roles",
+        "_kehu_token",
+        "_kehu_grants",
+        "_kehu_is_admin",
+        "_kehu_field_modes",
+        "_kehu_subtree",
+    ):
         if hasattr(user, attr):
             delattr(user, attr)
 
 
-def department_subtree(department_id: int) -> list[int]:
+def department_subtree(department_id: int, token: tuple[int, int] | None = None) -> list[int]:
     """Ids of a department and everything below it (kept in the process until departments change).
 
     Resolved to a literal list on purpose: `owner = me OR department IN (<nested subquery>)` keeps
     both SQLite and PostgreSQL from using the department index (measured in bench/: 54× slower
     counts at 1M rows); a short literal IN list is an index lookup. Departments are few."""
-    return list(confcache.cached(("subtree", department_id), lambda: _subtree(department_id)))
+    return list(confcache.cached(("subtree", department_id), lambda: _subtree(department_id), token))
 
 
 def _subtree(department_id: int) -> tuple[int, ...]:
@@ -100,7 +117,7 @@ def _user_subtree(user: Any) -> list[int]:
     """The user's department subtree, kept on the user object for the request."""
     cached = getattr(user, "_kehu_subtree", None)
     if cached is None:
-        cached = department_subtree(user.department_id)
+        cached = department_subtree(user.department_id, _token(user))
         user._kehu_subtree = cached
     return cached
 
@@ -157,7 +174,9 @@ class KehuBackend(ModelBackend):
             role_ids = _role_key(user)
             if role_ids:
                 modes = dict(
-                    confcache.cached(("fields", role_ids, label), lambda: _role_field_modes(role_ids, label))
+                    confcache.cached(
+                        ("fields", role_ids, label), lambda: _role_field_modes(role_ids, label), _token(user)
+                    )
                 )
         cache[label] = modes
         return modes
