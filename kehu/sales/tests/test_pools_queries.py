@@ -127,3 +127,30 @@ def test_claim_writes_the_operation_log_as_a_save_would(pools: Any) -> None:
     assert by_claim.changes["department"][1]["repr"] == str(rep.department)
     assert not by_claim.bulk and by_claim.user_id == rep.pk
     assert by_claim.object_repr == str(claimed)
+
+
+def test_membership_in_one_query(pools: Any) -> None:
+    from kehu.users.tests.factories import DepartmentFactory, UserFactory
+
+    from ..selectors.pools import forget_membership, member_pool_ids
+
+    north = pools.north
+    parent = north.parent
+    child = DepartmentFactory(name="华北一组", parent=north)
+    deep = UserFactory(username="deep", department=child)
+    lone = UserFactory(username="lone", department=None)
+    by_child_of_parent = PoolFactory.create(departments=[parent])  # 销售部: north and below
+    by_north = PoolFactory.create(departments=[north])
+    by_user = PoolFactory.create(members=[lone])
+    by_admin = PoolFactory.create(admins=[lone])
+    PoolFactory.create(departments=[north], is_active=False)
+    PoolFactory.create(departments=[DepartmentFactory(name="华北区2", parent=parent)])  # a sibling
+    with CaptureQueriesContext(connection) as ctx:
+        assert member_pool_ids(deep) == sorted([by_child_of_parent.pk, by_north.pk])
+        assert member_pool_ids(deep) == sorted([by_child_of_parent.pk, by_north.pk])  # kept
+    assert len(ctx.captured_queries) == 1
+    assert member_pool_ids(lone) == sorted([by_user.pk, by_admin.pk])
+    assert member_pool_ids(pools.rep1) == sorted([by_child_of_parent.pk, by_north.pk])
+    forget_membership(pools.rep1)
+    by_north.member_departments.clear()
+    assert member_pool_ids(pools.rep1) == [by_child_of_parent.pk]
