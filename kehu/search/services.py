@@ -17,13 +17,14 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from kehu.core.commitqueue import CommitQueue
 
 from .backends import get_backend
 from .models import SearchEntry
@@ -33,80 +34,27 @@ log = logging.getLogger(__name__)
 
 BATCH = 2000
 JOB_KIND = "search.rebuild"
-_PENDING_ATTR = "_kehu_search_pending"
-_FLUSHED_ATTR = "_kehu_search_flushed"
 
 
 # --- the queue ----------------------------------------------------------------------------
 
 
-def _pending(using: str) -> set[tuple[str, int]]:
-    conn = connections[using]
-    pending: set[tuple[str, int]] | None = getattr(conn, _PENDING_ATTR, None)
-    if pending is None:
-        pending = set()
-        setattr(conn, _PENDING_ATTR, pending)
-    return pending
+# Records to (re)process when the transaction commits (savepoint-safe: kehu.core.commitqueue).
+_queue = CommitQueue("search", lambda **kwargs: search_reindex(**kwargs))
 
 
 def search_mark_dirty(*, model: str, ids: Iterable[int], using: str = DEFAULT_DB_ALIAS) -> None:
     """Queue records for indexing when the current transaction commits."""
-    pending = _pending(using)
-    pending.update((model.lower(), int(pk)) for pk in ids if pk is not None)
-    transaction.on_commit(lambda: search_index_flush(using=using), using=using, robust=True)
-
-
-def _requeue_rolled_back(using: str, pending: set[tuple[str, int]]) -> None:
-    """Entries written by a flush inside a savepoint that was rolled back since are gone while
-    their records may remain: queue those records again. A flush inside a transaction leaves a
-    marker among the connection's on-commit callbacks, which Django drops with the savepoint."""
-    conn = connections[using]
-    flushed: dict[tuple[str, int], int] | None = getattr(conn, _FLUSHED_ATTR, None)
-    if not flushed:
-        return
-    alive = {id(entry[1]) for entry in conn.run_on_commit}
-    for key, marker in list(flushed.items()):
-        if marker not in alive:
-            pending.add(key)
-            del flushed[key]
-
-
-def _remember_flushed(using: str, keys: list[tuple[str, int]]) -> None:
-    conn = connections[using]
-    if not conn.in_atomic_block:
-        return
-    flushed: dict[tuple[str, int], int] = getattr(conn, _FLUSHED_ATTR, None) or {}
-    setattr(conn, _FLUSHED_ATTR, flushed)
-
-    def committed() -> None:  # the transaction committed: the entries are for good
-        for key in keys:
-            if flushed.get(key) == id(committed):
-                del flushed[key]
-
-    transaction.on_commit(committed, using=using)
-    for key in keys:
-        flushed[key] = id(committed)
+    _queue.mark_dirty(model=model, ids=ids, using=using)
 
 
 def search_index_flush(*, using: str = DEFAULT_DB_ALIAS) -> int:
     """Index every queued record now; returns how many were queued."""
-    pending = _pending(using)
-    _requeue_rolled_back(using, pending)
-    if not pending:
-        return 0
-    todo = list(pending)
-    pending.clear()
-    by_model: dict[str, list[int]] = defaultdict(list)
-    for label, pk in todo:
-        by_model[label].append(pk)
-    try:
-        for label, ids in by_model.items():
-            search_reindex(model=label, ids=ids, using=using)
-    except Exception:
-        pending.update(todo)  # retried by the next flush; a rebuild repairs anything lost
-        raise
-    _remember_flushed(using, todo)
-    return len(todo)
+    return _queue.flush(using=using)
+
+
+def _pending(using: str) -> set[tuple[str, int]]:
+    return _queue.pending(using)
 
 
 def on_saved(
