@@ -218,6 +218,8 @@ def load(summary: Any) -> None:
         account = services.account_create(
             by=owner,
             data={
+                # Named: account assignment rules present when the demo loads must not re-deal it.
+                "owner": owner,
                 "kind": spec.kind,
                 "name": spec.name,
                 "short_name": spec.short_name,
@@ -237,6 +239,7 @@ def load(summary: Any) -> None:
                 by=owner,
                 data={
                     "account": account,
+                    "owner": owner,
                     "name": c.name,
                     "title": c.title,
                     "mobile": c.mobile,
