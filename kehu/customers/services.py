@@ -36,6 +36,7 @@ from kehu.core.validators import normalise_email, normalise_phone
 from kehu.customfields.rules import completeness, rules_check
 from kehu.customfields.selectors import picklist_items
 from kehu.customfields.services import custom_values_clean
+from kehu.tags.services import tags_set_new
 
 from .choices import CONTACT_ROLE_PICKLIST, PICKLIST_FIELDS, AddressKind, EmailKind, LifecycleStage, PhoneKind
 from .models import (
@@ -641,9 +642,13 @@ def _lifecycle_event(account: Account, before: str, by: Any) -> None:
 
 
 @transaction.atomic
-def account_create(*, by: Any, data: AccountData, confirmed: bool = False) -> Account:
+def account_create(
+    *, by: Any, data: AccountData, confirmed: bool = False, tags: Iterable[Any] | None = None
+) -> Account:
     """A new account. Without an `owner` the registered assignment rules decide (owner or pool;
-    no rule: the creator owns it), see `kehu.core.assigners`."""
+    no rule: the creator owns it), see `kehu.core.assigners`. `tags` (ids or names) are written
+    as the creator's, before the rules run (they may match on tags and hand the account out of
+    the creator's scope)."""
     _check_keys(data, ACCOUNT_FIELDS)
     owned.check_action(by, Account, Action.ADD)
     owned.check_locked_fields(by, Account, data)
@@ -672,6 +677,8 @@ def account_create(*, by: Any, data: AccountData, confirmed: bool = False) -> Ac
     account.completeness = completeness(model=Account, obj=account)
     account.save()
     _save_account_lists(by, account, values, phones, emails, addresses)
+    if tags:
+        tags_set_new(obj=account, tags=tags, by=by)
     transfer = owner.pk != by.pk
     # No owner chosen: the assignment rules a higher app registered decide (owner or pool, the rule
     # that fired on the timeline); no matching rule leaves it with the creator.
@@ -884,7 +891,10 @@ def _contact_values(values: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def contact_create(*, by: Any, data: ContactData, confirmed: bool = False) -> Contact:
+def contact_create(
+    *, by: Any, data: ContactData, confirmed: bool = False, tags: Iterable[Any] | None = None
+) -> Contact:
+    """A new contact; `tags` (ids or names) are written as the creator's (see `account_create`)."""
     _check_keys(data, CONTACT_FIELDS)
     owned.check_action(by, Contact, Action.ADD)
     owned.check_locked_fields(by, Contact, data)
@@ -914,6 +924,8 @@ def contact_create(*, by: Any, data: ContactData, confirmed: bool = False) -> Co
     _sync_direct_relation(contact, values.get("role", ""))
     if relations:
         _sync_other_relations(by, contact, relations)
+    if tags:
+        tags_set_new(obj=contact, tags=tags, by=by)
     owned.recheck_scope(by, contact, Action.VIEW, transfer=owner.pk != by.pk)
     return contact
 

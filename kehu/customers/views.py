@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from django.views import View
 
+from kehu.audit.models import TimelineEvent
 from kehu.core import generic
+from kehu.core.choices import Action
 
 from . import detail, selectors, services
 from .filtersets import AccountFilterSet, ContactFilterSet
@@ -20,6 +22,63 @@ from .forms import AccountForm, ContactForm
 from .models import Account, Contact
 from .tables import AccountTable, ContactTable
 from .widgets import region_context, safe_prefix
+
+# Written by the sales app's assignment rules on the record they assigned (`kehu.core.assigners`):
+# {"title": "<rule> → <owner or pool>", "rule": id, "owner": id, "pool": id}.
+ASSIGNED_EVENT = "sales.assigned"
+
+
+def created_elsewhere_message(
+    obj: Any, *, rule: str | None = None, owner: Any = None, pool: Any = None
+) -> str:
+    """What the creator reads when the new record went out of their data scope: to whom (or to
+    which pool) it went, and by which assignment rule."""
+    values = {"model": generic.verbose(type(obj)), "name": obj, "owner": owner, "pool": pool, "rule": rule}
+    if rule and pool is not None:
+        return (
+            gettext("%(model)s “%(name)s” was created and put in the pool “%(pool)s” by rule “%(rule)s”.")
+            % values
+        )
+    if rule and owner is not None:
+        return (
+            gettext("%(model)s “%(name)s” was created and assigned to %(owner)s by rule “%(rule)s”.") % values
+        )
+    if pool is not None:
+        return gettext("%(model)s “%(name)s” was created and put in the pool “%(pool)s”.") % values
+    if owner is not None:
+        return gettext("%(model)s “%(name)s” was created and assigned to %(owner)s.") % values
+    return gettext("%(model)s “%(name)s” was created. It is outside your data scope.") % values
+
+
+class CreateOutOfScopeMixin:
+    """After a create whose record the user can no longer see (an assignment rule, the pool or an
+    explicit owner handed it on): the list, with a message naming who got it (page or htmx)."""
+
+    request: HttpRequest
+    model: ClassVar[type[models.Model]]
+
+    def assignment_of(self, obj: Any) -> dict[str, Any]:
+        """rule (name), owner and pool of the new record."""
+        event = (
+            TimelineEvent.objects.filter(model=obj._meta.label_lower, object_id=obj.pk, event=ASSIGNED_EVENT)
+            .order_by("-id")
+            .only("data")
+            .first()
+        )
+        pool_item = getattr(obj, "pool_item", None) if obj.owner_id is None else None
+        pool = pool_item.pool if pool_item is not None and pool_item.in_pool else None
+        rule = None
+        if event is not None:
+            rule = str(event.data.get("title", "")).rpartition(" → ")[0] or None
+        return {"rule": rule, "owner": obj.owner, "pool": pool}
+
+    def on_success(self, obj: Any, *, created: bool) -> HttpResponse:
+        if not created or generic.in_scope(self.request.user, obj, Action.VIEW):
+            return super().on_success(obj, created=created)  # type: ignore[misc]
+        message = created_elsewhere_message(obj, **self.assignment_of(obj))
+        url = generic.object_url(self.model, "list") or "/"
+        return generic.success_response(self.request, url=url, message=message, level="info")
+
 
 # --- accounts ---------------------------------------------------------------------------------
 
@@ -73,26 +132,27 @@ class AccountDetailView(generic.ObjectDetailView):
         }
 
 
-class AccountEditView(generic.ObjectEditView):
+class AccountEditView(CreateOutOfScopeMixin, generic.ObjectEditView):
     model = Account
     form_class = AccountForm
 
     @transaction.atomic
     def save(self, form: AccountForm, obj: Account | None) -> Account:
         if obj is None:
-            saved = services.account_create(
+            # The tags go in with the create, before the assignment rules may hand it on.
+            return services.account_create(
                 by=self.request.user,
                 data=form.service_data(),  # type: ignore[arg-type]
                 confirmed=form.collisions_confirmed,
+                tags=form.new_tags(),
             )
-        else:
-            saved = services.account_update(
-                account=obj,
-                by=self.request.user,
-                data=form.service_data(),  # type: ignore[arg-type]
-                version=form.version,
-                confirmed=form.collisions_confirmed,
-            )
+        saved = services.account_update(
+            account=obj,
+            by=self.request.user,
+            data=form.service_data(),  # type: ignore[arg-type]
+            version=form.version,
+            confirmed=form.collisions_confirmed,
+        )
         form.save_tags(saved)  # kehu.tags.services.tags_set when the tags changed
         return saved
 
@@ -150,26 +210,26 @@ class ContactDetailView(generic.ObjectDetailView):
         return detail.contact_header(self.request, obj)
 
 
-class ContactEditView(generic.ObjectEditView):
+class ContactEditView(CreateOutOfScopeMixin, generic.ObjectEditView):
     model = Contact
     form_class = ContactForm
 
     @transaction.atomic
     def save(self, form: ContactForm, obj: Contact | None) -> Contact:
         if obj is None:
-            saved = services.contact_create(
+            return services.contact_create(
                 by=self.request.user,
                 data=form.service_data(),  # type: ignore[arg-type]
                 confirmed=form.collisions_confirmed,
+                tags=form.new_tags(),
             )
-        else:
-            saved = services.contact_update(
-                contact=obj,
-                by=self.request.user,
-                data=form.service_data(),  # type: ignore[arg-type]
-                version=form.version,
-                confirmed=form.collisions_confirmed,
-            )
+        saved = services.contact_update(
+            contact=obj,
+            by=self.request.user,
+            data=form.service_data(),  # type: ignore[arg-type]
+            version=form.version,
+            confirmed=form.collisions_confirmed,
+        )
         form.save_tags(saved)  # kehu.tags.services.tags_set when the tags changed
         return saved
 

@@ -99,14 +99,19 @@ class TagsField(forms.MultipleChoiceField):
 
 
 class TagsFormMixin:
-    """Adds a ``tags`` picker to a record's ModelForm (with `ServiceFormMixin`). The view saves the
-    tags after the record's own service, in the same transaction::
+    """Adds a ``tags`` picker to a record's ModelForm (with `ServiceFormMixin`). A create service
+    that takes ``tags=`` gets them from `new_tags()` (written as the creator's, before assignment
+    rules may hand the record to someone else); an edit saves them after the record's own service,
+    in the same transaction::
 
         with transaction.atomic():
-            obj = services.account_update(..., data=form.service_data())
-            form.save_tags(obj)
+            if obj is None:
+                obj = services.account_create(..., data=form.service_data(), tags=form.new_tags())
+            else:
+                obj = services.account_update(..., data=form.service_data())
+                form.save_tags(obj)
 
-    `service_data()` leaves ``tags`` out, so the record's service never sees it."""
+    `service_data()` leaves ``tags`` out, so the record's service never sees it in ``data``."""
 
     fields: dict[str, forms.Field]
     cleaned_data: dict[str, Any]
@@ -127,6 +132,12 @@ class TagsFormMixin:
         data: dict[str, Any] = super().service_data()  # type: ignore[misc]
         data.pop("tags", None)
         return data
+
+    def new_tags(self) -> list[int | str] | None:
+        """The tags chosen for a new record (None: none), for its create service's ``tags=``."""
+        if not self.is_new or "tags" not in self.fields:
+            return None
+        return list(self.cleaned_data.get("tags") or []) or None
 
     def save_tags(self, obj: Any) -> None:
         from .services import tags_set

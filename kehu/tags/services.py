@@ -293,6 +293,25 @@ def tags_set(*, obj: models.Model, tags: Iterable[TagRef], by: Any) -> None:
     label, model = _taggable(type(obj))
     if not _restricted_ids(model, by, Action.CHANGE, [obj.pk]):
         raise PermissionDeniedError(_("You may not change this record."))
+    _set(obj=obj, label=label, model=model, tags=tags, by=by)
+
+
+@transaction.atomic
+def tags_set_new(*, obj: models.Model, tags: Iterable[TagRef], by: Any) -> None:
+    """The tags of a record `by` is creating: for create services only (``account_create(...,
+    tags=...)``), inside their transaction, right after the record is saved and before assignment
+    rules run (a rule may match on tags, and may hand the record to someone outside the creator's
+    data scope). The permission is the creator's at creation time: ``add`` on the model (and, for
+    new tag names, on tags), not ``change`` on the record. Existing records: `tags_set`."""
+    label, model = _taggable(type(obj))
+    if not can(by, model, Action.ADD) or getattr(obj, "created_by_id", by.pk) != by.pk:
+        raise PermissionDeniedError(_("You may not change this record."))
+    _set(obj=obj, label=label, model=model, tags=tags, by=by)
+
+
+def _set(
+    *, obj: models.Model, label: str, model: type[models.Model], tags: Iterable[TagRef], by: Any
+) -> None:
     current = set(TaggedItem.objects.filter(model=label, object_id=obj.pk).values_list("tag_id", flat=True))
     wanted = _resolve_tags(tags, label=label, by=by, current=current, allow_create=True)
     _check_exclusive(wanted)

@@ -191,6 +191,7 @@ class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
             currency=data.pop("currency", None),
             owner=data.pop("owner", None),
             data=data,
+            tags=self.new_tags(),  # as the creator's (kehu.tags.api.mixins.TagsWriteMixin)
         )
 
     def perform_service_update(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -44,6 +44,7 @@ from kehu.customers.validators import normalise_tax_number
 from kehu.customfields.rules import rules_check
 from kehu.customfields.selectors import custom_fields_for, picklist_items
 from kehu.customfields.services import custom_values_clean
+from kehu.tags.services import tags_set_new
 
 from ..choices import LEAD_PICKLIST_FIELDS, LeadStatus
 from ..errors import LeadAlreadyConvertedError, LeadNotQualifiedError, SalesError
@@ -289,9 +290,12 @@ def _check_pool(pool: Any) -> Pool:
 
 
 @transaction.atomic
-def lead_create(*, by: Any, data: LeadData, confirmed: bool = False) -> Lead:
+def lead_create(
+    *, by: Any, data: LeadData, confirmed: bool = False, tags: Iterable[Any] | None = None
+) -> Lead:
     """A new lead. Without an `owner` the assignment rules decide (owner or pool; no rule: the
-    creator owns it); with a `pool` it goes straight into that pool."""
+    creator owns it); with a `pool` it goes straight into that pool. `tags` (ids or names) are
+    written as the creator's, before the rules run (they may match on tags)."""
     from .assignment import assignment_apply
 
     _check_keys(data)
@@ -310,6 +314,8 @@ def lead_create(*, by: Any, data: LeadData, confirmed: bool = False) -> Lead:
     _rules(values, lead.custom, None)
     _collisions(by, lead, exclude_pk=None, confirmed=confirmed)
     lead.save()
+    if tags:
+        tags_set_new(obj=lead, tags=tags, by=by)
     transfer = owner.pk != by.pk
     if pool is not None:
         from .pools import pool_put

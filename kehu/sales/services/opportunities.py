@@ -27,7 +27,7 @@ Rules (every path — form, kanban drag, API, lead conversion — runs them):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,6 +43,7 @@ from kehu.core.permissions import readonly_fields
 from kehu.customfields.rules import rules_check
 from kehu.customfields.selectors import custom_fields_for, picklist_items
 from kehu.customfields.services import custom_values_clean
+from kehu.tags.services import tags_set_new
 
 from ..choices import (
     OPPORTUNITY_CONTACT_ROLE_PICKLIST,
@@ -367,8 +368,10 @@ def opportunity_create(
     lead: Any = None,
     contact: Any = None,
     data: Mapping[str, Any] | None = None,
+    tags: Iterable[Any] | None = None,
 ) -> Opportunity:
-    """Create an opportunity (in the pipeline's first open stage unless `stage` is given)."""
+    """Create an opportunity (in the pipeline's first open stage unless `stage` is given). `tags`
+    (ids or names) are written as the creator's (the owner may be outside the creator's scope)."""
     owned.check_action(by, Opportunity, Action.ADD)
     merged: dict[str, Any] = {
         **dict(data or {}),
@@ -414,6 +417,8 @@ def opportunity_create(
         opp.closed_at = now
     opp.position = _top_position(stage)
     opp.save()
+    if tags:
+        tags_set_new(obj=opp, tags=tags, by=by)
     if contact is not None:
         _contact_role_create(opp, contact, role="", is_primary=True, by=by)
     _history_row(opp, from_stage=None, by=by, at=now)

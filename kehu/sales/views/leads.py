@@ -19,6 +19,7 @@ from kehu.core import generic
 from kehu.core.choices import Action
 from kehu.core.errors import DomainError
 from kehu.core.permissions import is_admin
+from kehu.customers.views import CreateOutOfScopeMixin
 from kehu.customfields.selectors import custom_fields_for, picklist_label_map
 
 from ..choices import LEAD_PICKLIST_FIELDS, LeadStatus
@@ -105,7 +106,7 @@ def _converted_links(user: Any, lead: Lead) -> dict[str, Any]:
     return out
 
 
-class LeadEditView(generic.ObjectEditView):
+class LeadEditView(CreateOutOfScopeMixin, generic.ObjectEditView):
     model = Lead
     form_class = LeadForm
 
@@ -119,15 +120,20 @@ class LeadEditView(generic.ObjectEditView):
     def save(self, form: LeadForm, obj: Lead | None) -> Lead:
         confirmed = bool(getattr(form, "collisions_confirmed", False))
         if obj is None:
-            saved = services.lead_create(by=self.request.user, data=form.service_data(), confirmed=confirmed)  # type: ignore[arg-type]
-        else:
-            saved = services.lead_update(
-                lead=obj,
+            # The tags go in with the create, before the assignment rules (or the pool) take it.
+            return services.lead_create(
                 by=self.request.user,
                 data=form.service_data(),  # type: ignore[arg-type]
-                version=form.version,
                 confirmed=confirmed,
+                tags=form.new_tags(),
             )
+        saved = services.lead_update(
+            lead=obj,
+            by=self.request.user,
+            data=form.service_data(),  # type: ignore[arg-type]
+            version=form.version,
+            confirmed=confirmed,
+        )
         form.save_tags(saved)
         return saved
 

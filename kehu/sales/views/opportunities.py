@@ -25,6 +25,7 @@ from kehu.core.choices import Action
 from kehu.core.errors import DomainError
 from kehu.core.permissions import can
 from kehu.core.tables import esc
+from kehu.customers.views import CreateOutOfScopeMixin
 
 from ..choices import StageKind
 from ..filtersets_opportunities import OpportunityFilterSet
@@ -138,7 +139,7 @@ class OpportunityDetailView(generic.ObjectDetailView):
         }
 
 
-class OpportunityEditView(generic.ObjectEditView):
+class OpportunityEditView(CreateOutOfScopeMixin, generic.ObjectEditView):
     model = Opportunity
     form_class = OpportunityForm
 
@@ -156,12 +157,13 @@ class OpportunityEditView(generic.ObjectEditView):
                 currency=data.pop("currency", None),
                 owner=data.pop("owner", None),
                 data=data,
+                tags=form.new_tags(),  # as the creator's: the owner chosen may be out of reach
             )
         else:
             saved = services.opportunity_update(
                 opportunity=obj, by=self.request.user, data=data, version=form.version
             )
-        form.save_tags(saved)
+            form.save_tags(saved)
         return saved
 
 
