@@ -38,6 +38,7 @@ def big_account(owner: Any) -> Any:
     from kehu.audit import registry
     from kehu.audit.models import ObjectChange, TimelineEvent
     from kehu.customers.models import Account, Contact
+    from kehu.search.services import search_reindex
 
     account = Account.objects.filter(owner=owner, name=NAME).first()
     if account is not None:
@@ -63,6 +64,10 @@ def big_account(owner: Any) -> Any:
             for i in range(CONTACTS)
         )
     ids = list(Contact.objects.filter(account=account).values_list("pk", flat=True))
+    # Bulk writes fire no signals: index the records like any writer without them (the search
+    # suite samples the rep's own contacts, these included).
+    search_reindex(model="customers.contact", ids=ids)
+    search_reindex(model="customers.account", ids=[account.pk])
     now = timezone.now()
     TimelineEvent.objects.bulk_create(
         TimelineEvent(

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -128,10 +128,18 @@ def account_header(request: HttpRequest, account: Account) -> dict[str, Any]:
 def account_contacts(*, user: Any, account: Account) -> QuerySet[Contact]:
     """The contacts the viewer may see that work at `account`: its own contacts and those related
     to it through an `AccountContactRelation` (a contact's scope is its own owner/department)."""
-    related = AccountContactRelation.objects.filter(account_id=account.pk, contact_id=OuterRef("pk"))
+    # The ids as a UNION of two index lookups, not `account_id = X OR EXISTS (relation)`: with the
+    # OR, PostgreSQL estimated thousands of rows for a rep owning 13k contacts and hash-joined all
+    # 200k accounts for the select_related (90 ms for 200 contacts; 8 ms this way).
+    members = (
+        Contact.objects.filter(account_id=account.pk)
+        .order_by()
+        .values("pk")
+        .union(AccountContactRelation.objects.filter(account_id=account.pk).order_by().values("contact_id"))
+    )
     return (
         Contact.objects.restrict(user, Action.VIEW)
-        .filter(Q(account_id=account.pk) | Exists(related))
+        .filter(pk__in=members)
         .select_related("owner", "account")
         .order_by("-is_primary", "name", "pk")
     )

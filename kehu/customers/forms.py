@@ -63,6 +63,8 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
     """Common: owner (only for users who may assign), phones and e-mails normalised, custom fields."""
 
     phone_fields: tuple[str, ...] = ("phone",)
+    # The owner field's help on a new record, when leaving it empty does more than "you own it".
+    new_owner_help: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,8 +75,10 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
                 field.queryset = get_user_model().objects.filter(is_active=True).order_by("username")  # type: ignore[attr-defined]
                 field.required = False
                 field.widget.attrs["data-tom-select"] = ""
-                field.help_text = _(
-                    "Leave empty to keep the current owner (or to own a new record yourself)."
+                field.help_text = (
+                    self.new_owner_help
+                    if self.is_new and self.new_owner_help
+                    else _("Leave empty to keep the current owner (or to own a new record yourself).")
                 )
             else:
                 del self.fields["owner"]
@@ -157,6 +161,7 @@ class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
 
 
 class AccountForm(TagsFormMixin, _OwnedForm):
+    new_owner_help = _("Leave empty to let the assignment rules decide (no matching rule: you own it).")
     website = forms.URLField(label=_("Website"), max_length=200, required=False, assume_scheme="https")
     region = RegionField(label=_("Region"), required=False)
 
