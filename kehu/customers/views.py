@@ -24,7 +24,7 @@ from .tables import AccountTable, ContactTable
 from .widgets import region_context, safe_prefix
 
 # Written by the sales app's assignment rules on the record they assigned (`kehu.core.assigners`):
-# {"title": "<rule> → <owner or pool>", "rule": id, "owner": id, "pool": id}.
+# {"title": "<rule> → <owner or pool>", "rule": id, "rule_name": str, "owner": id, "pool": id}.
 ASSIGNED_EVENT = "sales.assigned"
 
 
@@ -69,7 +69,9 @@ class CreateOutOfScopeMixin:
         pool = pool_item.pool if pool_item is not None and pool_item.in_pool else None
         rule = None
         if event is not None:
-            rule = str(event.data.get("title", "")).rpartition(" → ")[0] or None
+            # Events written before "rule_name" existed carry the name in their title only.
+            title = str(event.data.get("title", ""))
+            rule = event.data.get("rule_name") or title.rpartition(" → ")[0] or None
         return {"rule": rule, "owner": obj.owner, "pool": pool}
 
     def on_success(self, obj: Any, *, created: bool) -> HttpResponse:

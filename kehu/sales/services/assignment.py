@@ -183,6 +183,7 @@ def _timeline(record: Any, result: AssignmentResult, by: Any) -> None:
         data={
             "title": f"{result.rule.name} → {target}",
             "rule": result.rule.pk,
+            "rule_name": result.rule.name,
             "owner": getattr(result.owner, "pk", None),
             "pool": getattr(result.pool, "pk", None),
         },

@@ -73,6 +73,7 @@ def test_round_robin_takes_turns_in_user_order(org: Any) -> None:
     assert owners == ["rep1", "rep2", "rep3", "rep1", "rep2", "rep3"]
     event = TimelineEvent.objects.filter(event=ASSIGNED_EVENT, model="sales.lead").latest("id")
     assert event.data["rule"] == rule.pk and event.data["title"].startswith(rule.name)
+    assert event.data["rule_name"] == rule.name
 
 
 def test_unavailable_and_away_users_are_skipped(org: Any) -> None:
