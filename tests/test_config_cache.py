@@ -207,3 +207,56 @@ def test_a_token_read_before_a_bump_is_not_used_after_it(company) -> None:
         raise RuntimeError
     fresh = User.objects.get(pk=company.rep1.pk)
     assert _grants(fresh)[("customers.account", "view")] == "own"
+
+
+def test_tags_are_read_once_per_process_and_every_change_is_seen(company, client) -> None:
+    """A list reads only its records' (record, tag) pairs; a renamed, regrouped, new or deleted tag
+    is seen by the next request in this process and in another one."""
+    from kehu.customers.models import Account
+    from kehu.tags.models import TaggedItem
+    from kehu.tags.services import tag_delete, tag_group_update, tag_update, tags_add
+    from kehu.tags.tests.factories import TagFactory, TagGroupFactory
+
+    grant(company.role_rep, "customers.account", "view", scope="own")
+    account = AccountFactory.create(owner=company.rep1)
+    group = TagGroupFactory.create(name="意向")
+    hot = TagFactory.create(name="意向高", group=group)
+    tags_add(model=Account, ids=[account.pk], tags=[hot], by=company.admin)
+    other = confcache.ConfigCache()
+    client.force_login(company.rep1)
+
+    def names() -> list[str]:
+        return [t["name"] for t in client.get(API).json()["results"][0]["tags"]]
+
+    assert names() == ["意向高"] and _in_other_worker(other, names) == ["意向高"]
+    with CaptureQueriesContext(connection) as queries:
+        assert names() == ["意向高"]
+    assert not _sql(queries, "tags_tag"), "the tags themselves come from the process cache"
+    assert len(_sql(queries, "tags_taggeditem")) == 1
+
+    tag_update(tag=hot, by=company.admin, data={"name": "高意向"})
+    assert names() == ["高意向"] and _in_other_worker(other, names) == ["高意向"]
+    new = TagFactory.create(name="展会获客")  # a plain save (no service) counts too
+    tags_add(model=Account, ids=[account.pk], tags=[new], by=company.admin)
+    assert sorted(names()) == ["展会获客", "高意向"]
+    assert sorted(_in_other_worker(other, names)) == ["展会获客", "高意向"]
+    tag_group_update(group=group, by=company.admin, data={"name": "客户意向"})
+    group_of = {t["name"]: t["group"] for t in client.get(API).json()["results"][0]["tags"]}
+    assert group_of["高意向"] == group.pk
+    tag_delete(tag=new, by=company.admin)
+    assert names() == ["高意向"] and _in_other_worker(other, names) == ["高意向"]
+    assert TaggedItem.objects.filter(object_id=account.pk).count() == 1
+
+
+def test_a_tag_made_after_the_token_was_read_is_still_shown(company) -> None:
+    """Another process tags a record with a tag it just made, after this request read the token
+    (its cache has no such tag): the tag is read from the database, not dropped."""
+    from kehu.tags.models import Tag, TaggedItem
+    from kehu.tags.selectors import all_tags, tags_for
+
+    account = AccountFactory.create(owner=company.rep1)
+    all_tags()  # cached under the current token
+    tag = Tag.objects.bulk_create([Tag(name="新标签")])[0]  # no signal: the token stays
+    TaggedItem.objects.create(tag=tag, model="customers.account", object_id=account.pk)
+    assert tag.pk not in all_tags()
+    assert [t.name for t in tags_for([account])[account.pk]] == ["新标签"]

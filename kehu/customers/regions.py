@@ -12,7 +12,7 @@ Names of divisions are Chinese (the official names); English pages show them wit
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -152,6 +152,14 @@ def region_errors(*, country: str, province: str, city: str, district: str) -> d
 
 def region_label(*, country: str, province: str, city: str, district: str, compact: bool = False) -> str:
     """e.g. "广东省 深圳市 南山区" (China), "日本" (elsewhere); in English with pinyin unless compact."""
+    language = get_language() or ""
+    return _region_label(country or "", province or "", city or "", district or "", compact, language)
+
+
+@lru_cache(maxsize=8192)
+def _region_label(country: str, province: str, city: str, district: str, compact: bool, language: str) -> str:
+    """`region_label` in `language` (the active one): remembered, as lists and the API show the
+    same regions on every row."""
     label = division_name if compact else division_label
     parts = [label(c) for c in (province, city, district) if c]
     if country and country != CHINA and country not in _PROVINCE_OF_COUNTRY:

@@ -42,3 +42,17 @@ class TagsConfig(AppConfig):
         )
 
         registry.on_register(add_detail_action)
+
+        # Tags are read per process (selectors.all_tags): any write replaces the configuration token.
+        from django.db.models.signals import post_delete, post_save
+
+        from kehu.core import confcache
+
+        def forget_tags(**kwargs: object) -> None:
+            confcache.bump()
+
+        # weak=False: the receiver is a local function, gone after ready() with a weak reference.
+        for model in (Tag, TagGroup):
+            name = model.__name__
+            post_save.connect(forget_tags, sender=model, weak=False, dispatch_uid=f"kehu-tags-save-{name}")
+            post_delete.connect(forget_tags, sender=model, weak=False, dispatch_uid=f"kehu-tags-del-{name}")

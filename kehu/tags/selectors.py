@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Count, Q, QuerySet
 
+from kehu.core import confcache
 from kehu.core.choices import Action
 from kehu.core.permissions import can, is_admin
 
@@ -30,6 +31,14 @@ def _sort_key(tag: Tag) -> tuple[Any, ...]:
     )
 
 
+def all_tags() -> dict[int, Tag]:
+    """{id: tag} of every tag, with its group: kept per process while the configuration token stays
+    (`kehu.core.confcache`; every save or delete of a tag or tag group replaces the token, see
+    apps.py), so a list page or API list reads only its records' (record, tag) pairs. The tags are
+    shared by the requests of a process: read them, never change them."""
+    return confcache.cached(("tags.all",), lambda: {t.pk: t for t in Tag.objects.select_related("group")})
+
+
 def tags_for(objs: Sequence[models.Model] | Iterable[models.Model]) -> dict[Any, list[Tag]]:
     """{pk: [tags]} for records of one model (one query), in display order. Also keeps each record's
     tags on it, so `{% tag_chips obj %}` needs no query of its own."""
@@ -39,9 +48,13 @@ def tags_for(objs: Sequence[models.Model] | Iterable[models.Model]) -> dict[Any,
     label = objs[0]._meta.label_lower
     pks = [o.pk for o in objs]
     out: dict[Any, list[Tag]] = defaultdict(list)
-    items = TaggedItem.objects.filter(model=label, object_id__in=pks).select_related("tag__group")
-    for item in items:
-        out[item.object_id].append(item.tag)
+    pairs = list(TaggedItem.objects.filter(model=label, object_id__in=pks).values_list("object_id", "tag_id"))
+    tags = all_tags()
+    missing = {tag_id for _, tag_id in pairs if tag_id not in tags}
+    if missing:  # made by another process after this request read the configuration token
+        tags = {**tags, **{t.pk: t for t in Tag.objects.select_related("group").filter(pk__in=missing)}}
+    for object_id, tag_id in pairs:
+        out[object_id].append(tags[tag_id])
     result = {pk: sorted(out.get(pk, []), key=_sort_key) for pk in pks}
     for obj in objs:
         obj.__dict__[PREFETCH_ATTR] = result[obj.pk]
