@@ -362,28 +362,23 @@ def register() -> None:
         ),
     )
     tags_form = _tags_form()
-    bulk.register_bulk_action(
-        "sales.opportunity",
-        bulk.BulkAction(
-            "tags_add",
-            _("Add tags"),
-            fn=lambda *, ids, params, by, job=None: _bulk_tags(ids=ids, params=params, by=by, add=True),
-            form_class=tags_form,
-            icon="tag",
-            order=20,
-        ),
-    )
-    bulk.register_bulk_action(
-        "sales.opportunity",
-        bulk.BulkAction(
-            "tags_remove",
-            _("Remove tags"),
-            fn=lambda *, ids, params, by, job=None: _bulk_tags(ids=ids, params=params, by=by, add=False),
-            form_class=tags_form,
-            icon="tag-off",
-            order=21,
-        ),
-    )
+    for key, label, icon, order, add in (
+        ("tags_add", _("Add tags"), "tag", 20, True),
+        ("tags_remove", _("Remove tags"), "tag-off", 21, False),
+    ):
+        bulk.register_bulk_action(
+            "sales.opportunity",
+            bulk.BulkAction(
+                key,
+                label,
+                fn=lambda *, ids, params, by, job=None, add=add: _bulk_tags(
+                    ids=ids, params=params, by=by, add=add
+                ),
+                form_class=tags_form,
+                icon=icon,
+                order=order,
+            ),
+        )
     from ..forms_opportunities import BulkMoveForm
 
     bulk.register_bulk_action(
