@@ -22,6 +22,16 @@ def _fresh_actor_context() -> Any:
     reset_context(token)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_user_cache() -> Any:
+    """Per-user cached reads (kehu.core.confcache.user_cached) are keyed by user id, and a rolled-
+    back test database hands the same ids out again: start each test with none."""
+    from kehu.core import confcache
+
+    confcache.user_cache_clear()
+    yield
+
+
 @dataclass
 class Company:
     """总部 → 销售部 → 华北区 / 华东区. Reps own records; managers see their region; the director

@@ -14,9 +14,11 @@ and the day's claim counters are cleared, so runs are repeatable. Target: p95 <=
 from __future__ import annotations
 
 import argparse
+import cProfile
 import http.client
 import json
 import os
+import pstats
 import re
 import sys
 import threading
@@ -155,6 +157,110 @@ def _client(
         out["server"].extend(server)
 
 
+_WRK_SCRIPT = r"""
+-- one wrk thread per client: its own token and its own leads, one claim per request
+local threads = {}
+local counter = 1
+local tokens = %(tokens)s
+local idlists = %(ids)s
+function setup(thread)
+  thread:set("client", counter)
+  table.insert(threads, thread)
+  counter = counter + 1
+end
+function init(args)
+  token = tokens[client]
+  ids = idlists[client]
+  i = 0
+  errors = 0
+  sample = ""
+end
+function request()
+  i = i + 1
+  local pk = ids[i]
+  if pk == nil then pk = 0 end
+  return wrk.format("POST", "%(url)s", {
+    ["Authorization"] = "Token " .. token,
+    ["Content-Type"] = "application/json",
+    ["Host"] = "localhost",
+  }, '{"ids": [' .. pk .. ']}')
+end
+function response(status, headers, body)
+  if status ~= 200 then
+    errors = errors + 1
+    if sample == "" then sample = status .. " " .. string.sub(body, 1, 200) end
+  end
+end
+function done(summary, latency, requests)
+  local errs = 0
+  local first = ""
+  for _, t in ipairs(threads) do
+    errs = errs + t:get("errors")
+    if first == "" then first = t:get("sample") end
+  end
+  io.write(string.format("WRKRESULT %%f %%f %%f %%d %%d %%f\n", latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency.max / 1000, summary.requests, errs,
+    summary.duration / 1000000))
+  if first ~= "" then io.write("WRKERROR " .. first .. "\n") end
+end
+"""
+
+
+def _wrk_claims(
+    port: int, url: str, tokens: list[str], id_lists: list[list[int]], duration: int
+) -> dict[str, Any]:
+    """The claims sent by `wrk` (C, one thread and connection per client) instead of Python
+    threads: the client then costs next to nothing of the two cores it shares with the server.
+    Latency is wrk's: from writing a request to reading its whole answer."""
+    import subprocess
+    import tempfile
+
+    def lua_list(values: list[Any]) -> str:
+        return "{" + ",".join(json.dumps(v) for v in values) + "}"
+
+    script = _WRK_SCRIPT % {
+        "tokens": lua_list(tokens),
+        "ids": "{" + ",".join(lua_list(ids) for ids in id_lists) + "}",
+        "url": url,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+        path = f.name
+    n = len(tokens)
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{n}",
+            f"-c{n}",
+            f"-d{duration}s",
+            "--timeout",
+            "30s",
+            "-s",
+            path,
+            f"http://127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    ).stdout
+    os.unlink(path)
+    line = next((x for x in out.splitlines() if x.startswith("WRKRESULT ")), "")
+    if not line:
+        raise SystemExit(f"wrk gave no result:\n{out}")
+    p50, p95, worst, requests, errors, seconds = line.split()[1:]
+    sample = next((x[9:] for x in out.splitlines() if x.startswith("WRKERROR ")), "")
+    return {
+        "p50": float(p50),
+        "p95": float(p95),
+        "max": float(worst),
+        "requests": int(requests),
+        "errors": int(errors),
+        "seconds": float(seconds),
+        "sample_error": sample,
+    }
+
+
 def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
     """Claims one at a time through the whole Django stack in this process: CPU ms and statements
     per claim (the first `--warmup` claims not counted)."""
@@ -173,9 +279,12 @@ def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
 
     cpu: list[float] = []
     queries: list[int] = []
+    profiler = cProfile.Profile() if args.profile else None
     with connection.execute_wrapper(count):
         for i, pk in enumerate(ids[: args.warmup + args.in_process]):
             statements.clear()
+            if profiler is not None and i == args.warmup:
+                profiler.enable()
             t0 = time.process_time()
             response = client.post(url, json.dumps({"ids": [pk]}), content_type="application/json")
             spent = (time.process_time() - t0) * 1000
@@ -185,6 +294,12 @@ def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
             if i >= args.warmup:
                 cpu.append(spent)
                 queries.append(len(statements))
+    if args.show_sql:
+        for sql in statements:
+            print("   ", sql[:220])
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.profile)
     print(
         f"\nIn process, {connection.vendor}: {len(cpu)} claims (one lead each): CPU per claim "
         f"p50 {_pct(cpu, 50):.1f} ms, p95 {_pct(cpu, 95):.1f} ms; SQL statements per claim "
@@ -215,6 +330,19 @@ def main(argv: list[str] | None = None) -> int:
         "client, one rep), reporting the CPU time and the SQL statements per claim (a loaded "
         "machine inflates wall-clock times, not these)",
     )
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="with --in-process: the top N functions"
+    )
+    parser.add_argument("--sort", default="cumulative", help="with --profile: pstats sort key")
+    parser.add_argument("--show-sql", action="store_true", help="with --in-process: the last claim's SQL")
+    parser.add_argument(
+        "--client",
+        choices=("python", "wrk"),
+        default="python",
+        help="python: a thread per client with http.client (claims counted); wrk: wrk's threads "
+        "(a Lua script, --duration seconds; the client takes almost no CPU from the server)",
+    )
+    parser.add_argument("--duration", type=int, default=10, help="with --client wrk: seconds")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -240,6 +368,39 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     url = f"/api/v1/sales/pools/{pool_id}/claim/"
     proc = _start_gunicorn(port, args.workers, env)
+    if args.client == "wrk":
+        try:
+            # the workers answer (not only the master's socket) before wrk starts its clock
+            for _ in range(args.workers * 2):
+                ready = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                ready.request("GET", "/accounts/login/", headers={"Host": "localhost"})
+                ready.getresponse().read()
+                ready.close()
+            # warm-up on each client's first leads, then the measured run on the following ones
+            _wrk_claims(port, url, tokens, [ids[: args.warmup] for ids in id_lists], 2)
+            result = _wrk_claims(port, url, tokens, [ids[args.warmup :] for ids in id_lists], args.duration)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        met = result["p95"] <= 100.0 and not result["errors"]
+        print(
+            f"\nPool claims over HTTP (wrk client) — {vendor}, {args.leads:,} leads in the pool, "
+            f"{args.clients} clients for {args.duration} s, gunicorn {args.workers} sync workers\n"
+        )
+        print(
+            f"end to end: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, max {result['max']:.1f} ms"
+        )
+        print(
+            f"{result['requests']} claims in {result['seconds']:.1f} s = "
+            f"{result['requests'] / result['seconds']:.0f} claims/s; errors: {result['errors']}"
+        )
+        if result["sample_error"]:
+            print("  ", result["sample_error"])
+        print(f"target p95 <= 100 ms, 0 errors: {'met' if met else 'MISSED'}")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"client": "wrk", "vendor": vendor, **result}, indent=2))
+        return 0 if met else 1
     try:
         # warm-up (connections, caches), then the measured run
         for _phase, start, count in (("warmup", 0, args.warmup), ("run", args.warmup, args.claims)):

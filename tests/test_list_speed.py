@@ -168,14 +168,16 @@ def test_table_rows_are_written_like_the_template(company, client) -> None:
     accounts[0].short_name = "<b>简称</b> & co"
     accounts[0].save()
     client.force_login(company.rep1)
-    for query in ({}, {"sort": "-name"}):
+    for query in ({}, {"sort": "-name"}, {"sort": "name", "page": "1", "utm": "<x> & y"}):
         fast = client.get(LIST, query).content.decode()
-        original = tables.Table.rows_html
+        original, original_header = tables.Table.rows_html, tables.Table.header_html
         tables.Table.rows_html = lambda self, rows, bulk: ""  # type: ignore[method-assign,misc,assignment]
+        tables.Table.header_html = lambda self, query: ""  # type: ignore[method-assign,misc,assignment]
         try:
             slow = client.get(LIST, query).content.decode()
         finally:
             tables.Table.rows_html = original  # type: ignore[method-assign]
+            tables.Table.header_html = original_header  # type: ignore[method-assign]
         import re
 
         token = re.compile(r"[A-Za-z0-9]{64}")  # the CSRF token differs per response
@@ -340,14 +342,16 @@ def test_more_table_rows_are_written_like_the_template(company, client, url, mod
     records[0].save()
     client.force_login(company.rep1)
     token = re.compile(r"[A-Za-z0-9]{64}")  # the CSRF token differs per response
-    for query in ({}, {"sort": "-name"}):
+    for query in ({}, {"sort": "-name"}, {"sort": "name", "page": "1", "utm": "<x> & y"}):
         fast = client.get(url, query).content.decode()
-        original = tables.Table.rows_html
+        original, original_header = tables.Table.rows_html, tables.Table.header_html
         tables.Table.rows_html = lambda self, rows, bulk: ""  # type: ignore[method-assign,misc,assignment]
+        tables.Table.header_html = lambda self, query: ""  # type: ignore[method-assign,misc,assignment]
         try:
             slow = client.get(url, query).content.decode()
         finally:
             tables.Table.rows_html = original  # type: ignore[method-assign]
+            tables.Table.header_html = original_header  # type: ignore[method-assign]
         assert token.sub("", fast) == token.sub("", slow)
         assert "&lt;b&gt;名&lt;/b&gt; &amp; co" in fast
 
@@ -371,3 +375,32 @@ def test_datetime_converter_writes_like_drf() -> None:
             for field in (fields.DateTimeField(), fields.DateTimeField(format="%Y-%m-%d %H:%M")):
                 convert = _datetime_converter(field)
                 assert [convert(v) for v in values] == [field.to_representation(v) for v in values]
+
+
+def test_detail_urls_without_reverse_are_the_models_own(company) -> None:
+    """kehu.core.tables.detail_url builds the URL from one reverse() per model: the same as each
+    model's get_absolute_url (whose URL it declares in `detail_url_name`)."""
+    from kehu.core.tables import detail_url
+    from kehu.customers.tests.factories import ContactFactory
+    from kehu.sales.models import Pipeline
+    from kehu.sales.tests.factories import LeadFactory, OpportunityFactory
+    from kehu.sales.tests.pool_fixtures import PoolFactory
+
+    account = _accounts(company.rep1, 1)[0]
+    opportunity = OpportunityFactory.create(owner=company.rep1, account=account)
+    records = [
+        account,
+        opportunity,
+        LeadFactory.create(owner=company.rep1),
+        Pipeline.objects.get(is_default=True),
+        PoolFactory.create(),
+        ContactFactory.create(account=account, owner=company.rep1),
+    ]
+    assert len({type(r) for r in records}) == 6
+    for record in records:
+        assert type(record).detail_url_name
+        assert detail_url(record) == record.get_absolute_url()
+        assert str(record.pk) in detail_url(record)
+    assert detail_url(company.north) == (
+        company.north.get_absolute_url() if hasattr(company.north, "get_absolute_url") else None
+    )

@@ -62,3 +62,12 @@ class ActivitiesConfig(AppConfig):
             navigation.register_item(
                 "activities", navigation.MenuItem(label, url_name, icon=icon, requires=(model, Action.VIEW))
             )
+
+        # Merging duplicates (kehu.dedup.merging) re-points activities to the kept record.
+        from kehu.dedup.merging import register_merge_relation
+
+        for activity in (Interaction, Task):
+            register_merge_relation("customers.account", activity, "account")
+            register_merge_relation("customers.contact", activity, "contact")
+            register_merge_relation("sales.lead", activity, "lead")
+        register_merge_relation("customers.contact", Interaction.participant_contacts.through, "contact")

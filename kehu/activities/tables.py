@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.core import dates
 from kehu.core.tables import (
     ChoiceColumn,
     Column,
@@ -75,7 +76,7 @@ class WhenColumn(DateTimeColumn):
         if isinstance(value, dt.datetime):
             local = timezone.localtime(value)
             fmt = "SHORT_DATE_FORMAT" if getattr(record, "all_day", False) else "SHORT_DATETIME_FORMAT"
-            return format_html('<span class="text-nowrap">{}</span>', formats.date_format(local, fmt))
+            return format_html('<span class="text-nowrap">{}</span>', dates.date_format(local, fmt))
         return super().render_value(record, value)
 
 

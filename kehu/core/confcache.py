@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -109,3 +110,88 @@ def cached(key: Any, compute: Callable[[], T], token: tuple[int, int] | None = N
     if token is not None and token[1] == _bumps[0]:
         return cache.get(key, compute, token=token[0])
     return cache.get(key, compute)
+
+
+# --- per user ---------------------------------------------------------------------------------
+# What one user's pages read on every request and only that user's actions change: their list
+# preferences, their saved views, their unread notifications. Kept per user under a *user token*
+# (the `core.Sequence` row `kehu-user-cache:<id>`, read with the user's roles, replaced by
+# `bump_user()` in each write's transaction, from services and signals), and under the
+# configuration token (shared saved views and grants bump that one).
+
+USER_KEY = "kehu-user-cache:{}"
+_USER_MAX = 4096
+_user_lock = threading.Lock()
+# {user id: ((user token, configuration token), {key: value})}, least recently used first
+_user_store: OrderedDict[int, tuple[tuple[int, int], dict[Any, Any]]] = OrderedDict()
+_user_bumps = [0]
+
+
+def user_token_subquery(user_id: int) -> Any:
+    """The user's token as a subquery (read with the roles: `kehu.users.backends.user_roles`)."""
+    from .models import Sequence
+
+    return Sequence.objects.filter(key=USER_KEY.format(user_id)).values("last_value")[:1]
+
+
+def remember_user_token(user: Any, token: int | None) -> None:
+    user._kehu_user_token = (int(token or 0), _user_bumps[0], generation())
+
+
+def bump_user(user_ids: Any) -> None:
+    """New tokens for these users (an id or several): call in the transaction that changes what
+    `user_cached` keeps for them. One UPDATE (and, the first time for a user, their row)."""
+    from .models import Sequence
+
+    ids = [user_ids] if isinstance(user_ids, int) else sorted({int(i) for i in user_ids if i is not None})
+    if not ids:
+        return
+    _user_bumps[0] += 1
+    keys = [USER_KEY.format(user_id) for user_id in ids]
+    token = secrets.randbits(62) + 1
+    if Sequence.objects.filter(key__in=keys).update(last_value=token) < len(keys):
+        existing = set(Sequence.objects.filter(key__in=keys).values_list("key", flat=True))
+        Sequence.objects.bulk_create(
+            [Sequence(key=key, last_value=token, prefix="") for key in keys if key not in existing],
+            ignore_conflicts=True,
+        )
+        # rows another transaction created meanwhile keep their token: replace it
+        Sequence.objects.filter(key__in=keys).exclude(last_value=token).update(last_value=token)
+
+
+def user_cached(user: Any, key: Any, compute: Callable[[], T]) -> T:
+    """`compute()`, kept in this process for `user` while their token and the configuration token
+    stay the same. Computed afresh where the tokens were not read with the roles (outside a
+    request) or a bump came since."""
+    remembered = getattr(user, "_kehu_user_token", None)
+    config = getattr(user, "_kehu_token", None)
+    if (
+        remembered is None
+        or config is None
+        or remembered[1] != _user_bumps[0]
+        or remembered[2] != _bumps[0]
+        or config[1] != _bumps[0]
+    ):
+        return compute()
+    tokens = (remembered[0], config[0])
+    with _user_lock:
+        entry = _user_store.get(user.pk)
+        if entry is not None and entry[0] == tokens:
+            _user_store.move_to_end(user.pk)
+            if key in entry[1]:
+                return entry[1][key]
+    value = compute()
+    with _user_lock:
+        entry = _user_store.get(user.pk)
+        if entry is None or entry[0] != tokens:
+            entry = (tokens, {})
+            _user_store[user.pk] = entry
+            while len(_user_store) > _USER_MAX:
+                _user_store.popitem(last=False)
+        entry[1][key] = value
+    return value
+
+
+def user_cache_clear() -> None:
+    with _user_lock:
+        _user_store.clear()

@@ -10,10 +10,14 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString, mark_safe
 
-from .permissions import can
+from . import confcache
+from .permissions import can, permission_key
 
 
 @dataclass
@@ -87,3 +91,45 @@ def menu_for(user: Any) -> list[dict[str, Any]]:
         if items:
             out.append({"key": group.key, "label": group.label, "icon": group.icon, "items": items})
     return out
+
+
+# {(language, URLconf, script prefix, visible entries): the sidebar's HTML}; a handful of
+# distinct permission sets per deployment, so the dictionary stays small.
+_menu_html: dict[tuple[Any, ...], str] = {}
+_MENU_HTML_MAX = 256
+ACTIVE_MARK = '<a class="nav-link" href="'
+
+
+def menu_html(user: Any, path: str) -> SafeString:
+    """The sidebar's ``<ul>`` for this user, with the entry of ``path`` marked active.
+
+    Rendered once per process for each set of visible entries and language (the template loop
+    over thirty entries was a tenth of a list page's time); the active entry is marked in the
+    cached HTML by its ``href``. Labels are lazy translations, hence the language in the key.
+    """
+    pkey = permission_key(user)
+    if pkey is None:
+        menu = menu_for(user)
+    else:
+        # the entries depend on the user's permissions only: kept under the configuration token
+        menu = confcache.cached(
+            ("menu", pkey, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()),
+            lambda: menu_for(user),
+        )
+    key = (
+        translation.get_language(),
+        get_urlconf() or settings.ROOT_URLCONF,
+        get_script_prefix(),
+        _url("home"),
+        tuple((g["key"], tuple(i["url_name"] for i in g["items"])) for g in menu),
+    )
+    html = _menu_html.get(key)
+    if html is None:
+        html = render_to_string("core/_sidebar_menu.html", {"kehu_menu": menu, "home_url": _url("home")})
+        if len(_menu_html) >= _MENU_HTML_MAX:
+            _menu_html.clear()
+        _menu_html[key] = html
+    mark = f'{ACTIVE_MARK}{path}"'
+    if mark in html:
+        html = html.replace(mark, f'<a class="nav-link active" href="{path}"', 1)
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine (escaped), path matched verbatim

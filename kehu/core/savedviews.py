@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
+from . import confcache
 from .choices import Action
 from .errors import DomainError, PermissionDeniedError
 from .models import SavedView, UserPreference
@@ -69,6 +70,14 @@ def savedviews_visible(*, user: Any, table: str | None = None) -> QuerySet[Saved
 
     allowed = [key for key in tables() if table_visible(user, key)]
     return qs.filter(table__in=allowed)
+
+
+def savedviews_visible_list(*, user: Any, table: str) -> list[SavedView]:
+    """`savedviews_visible` of one list, kept per user (`kehu.core.confcache.user_cached`: saved
+    views replace the configuration token, preferences the user's). Read-only instances."""
+    return confcache.user_cached(
+        user, ("saved-views", table), lambda: list(savedviews_visible(user=user, table=table))
+    )
 
 
 def savedview_get(*, user: Any, pk: Any, table: str | None = None) -> SavedView | None:

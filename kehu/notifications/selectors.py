@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from kehu.core import confcache
+
 from .models import Notification
 
 
@@ -21,8 +23,13 @@ def notification_latest(*, user: Any, limit: int = 8) -> list[Notification]:
 
 
 def unread_count(*, user: Any) -> int:
-    """One COUNT over the (recipient, read_at) index."""
-    return Notification.objects.restrict(user, "view").filter(read_at__isnull=True).count()
+    """One COUNT over the (recipient, read_at) index, kept per user until their notifications
+    change (`kehu.core.confcache.user_cached`)."""
+    return confcache.user_cached(
+        user,
+        ("unread-notifications",),
+        lambda: Notification.objects.restrict(user, "view").filter(read_at__isnull=True).count(),
+    )
 
 
 def notification_preferences(*, user: Any) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kehu.core import confcache
 from kehu.core.choices import JobStatus
 from kehu.core.errors import DomainError
 
@@ -98,6 +99,7 @@ def notify(
             )
         )
     created = Notification.objects.bulk_create(rows)
+    confcache.bump_user(row.recipient_id for row in rows if row.in_app)  # bulk_create sends no signals
     email_ids = [n.pk for n in created if n.email_requested and n.pk is not None]
     if email_ids:
         transaction.on_commit(lambda: _schedule_email(email_ids))
@@ -162,19 +164,25 @@ def notification_mark_read(*, user: Any, ids: Iterable[int]) -> int:
     clean = [int(i) for i in ids if str(i).isdigit()]
     if not clean:
         return 0
-    return (
+    count = (
         Notification.objects.restrict(user, "change")
         .filter(pk__in=clean, read_at__isnull=True)
         .update(read_at=timezone.now())
     )
+    if count:
+        confcache.bump_user(user.pk)
+    return count
 
 
 def notification_mark_all_read(*, user: Any) -> int:
-    return (
+    count = (
         Notification.objects.restrict(user, "change")
         .filter(read_at__isnull=True)
         .update(read_at=timezone.now())
     )
+    if count:
+        confcache.bump_user(user.pk)
+    return count
 
 
 def deliver(notifications: Iterable[Any], *, email: bool = True) -> int:

@@ -9,6 +9,7 @@ from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core import context
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils import translation
 
 from .lockout import LOCKOUT_SHOWN, is_locked_out, lockout_message
 
@@ -45,3 +46,23 @@ class AccountAdapter(DefaultAccountAdapter):
                 if recent and time.time() - recent[-1]["at"] < account_settings.REAUTHENTICATION_TIMEOUT:
                     return False
         return required
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        """Messages in the signed-in user's language: "Successfully signed in" is written while
+        the sign-in page's language (the browser's) is still active, and shown on the next page,
+        which speaks the user's language."""
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        if not language:
+            super().add_message(request, level, message_template, message_context, extra_tags, message)
+            return
+        with translation.override(language):
+            super().add_message(request, level, message_template, message_context, extra_tags, message)

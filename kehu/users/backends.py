@@ -30,13 +30,15 @@ def user_roles(user: Any) -> list[tuple[int, bool, bool]]:
         cached = []
         if user.pk is not None:
             rows = list(
-                user.roles.annotate(_kehu_token=Subquery(confcache.token_subquery())).values_list(
-                    "pk", "is_admin", "require_mfa", "_kehu_token"
-                )
+                user.roles.annotate(
+                    _kehu_token=Subquery(confcache.token_subquery()),
+                    _kehu_user_token=Subquery(confcache.user_token_subquery(user.pk)),
+                ).values_list("pk", "is_admin", "require_mfa", "_kehu_token", "_kehu_user_token")
             )
             if rows:
                 confcache.remember_token(rows[0][3])
                 user._kehu_token = (int(rows[0][3] or 0), confcache.generation())
+                confcache.remember_user_token(user, rows[0][4])
             cached = [row[:3] for row in rows]
         user._kehu_roles = cached
     return cached
@@ -88,6 +90,7 @@ def clear_cache(user: Any) -> None:
     for attr in (
         "_kehu_roles",
         "_kehu_token",
+        "_kehu_user_token",
         "_kehu_grants",
         "_kehu_is_admin",
         "_kehu_field_modes",
@@ -132,6 +135,11 @@ class KehuBackend(ModelBackend):
         except get_user_model().DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+    def permission_key(self, user: Any) -> tuple[Any, ...]:
+        """Equal for users this backend gives the same model permissions (`has_model_action`,
+        `is_admin`) under the same configuration token: their roles and flags."""
+        return (user.is_active, user.is_superuser, tuple(user_roles(user)))
 
     def user_scope(self, user: Any, model: type[models.Model], action: str) -> str | None:
         if not user.is_active:

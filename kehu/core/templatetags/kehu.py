@@ -112,3 +112,41 @@ def form_field(bound_field: Any) -> dict[str, Any]:
 def verbose_name(obj: Any, plural: bool = False) -> str:
     meta = obj._meta
     return str(meta.verbose_name_plural if plural else meta.verbose_name)
+
+
+@register.simple_tag(takes_context=True)
+def sidebar_menu(context: template.Context) -> SafeString:
+    """The sidebar's entries the user may open, the current page's marked (``navigation.menu_html``)."""
+    from ..navigation import menu_html
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return mark_safe("")
+    return menu_html(user, request.path)
+
+
+# {(template, language, URLconf, script prefix): HTML}
+_static_fragments: dict[tuple[str, Any, Any, str], SafeString] = {}
+
+
+@register.simple_tag
+def static_fragment(template_name: str) -> SafeString:
+    """A template that depends on nothing but the language and the URLs (links, labels, script
+    tags), rendered once per process: the shell's user menu and scripts were ~20 {% url %},
+    {% static %} and {% translate %} tags on every page."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.urls import get_script_prefix, get_urlconf
+    from django.utils import translation
+
+    key = (
+        template_name,
+        translation.get_language(),
+        get_urlconf() or settings.ROOT_URLCONF,
+        get_script_prefix(),
+    )
+    html = _static_fragments.get(key)
+    if html is None:
+        html = _static_fragments[key] = mark_safe(render_to_string(template_name))  # noqa: S308
+    return html

@@ -54,6 +54,25 @@ def test_login_with_username(client: Client, company: Any) -> None:
     assert _signed_in_as(client) == str(company.rep1.pk)
 
 
+@pytest.mark.parametrize(
+    ("browser", "language", "expected"),
+    [("zh-hans", "en", "Successfully signed in"), ("en", "zh-hans", "成功登录")],
+)
+def test_the_signed_in_message_speaks_the_users_language(
+    client: Client, company: Any, browser: str, language: str, expected: str
+) -> None:
+    """The sign-in page speaks the browser's language; the message it leaves for the next page
+    speaks the user's, like that page."""
+    from django.contrib.messages import get_messages
+
+    company.rep1.language = language
+    company.rep1.save(update_fields=["language"])
+    response = client.post(LOGIN, {"login": "rep1", "password": "demo1234"}, HTTP_ACCEPT_LANGUAGE=browser)
+    assert response.status_code == 302
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(expected in t for t in texts), texts
+
+
 def test_login_with_email(client: Client, company: Any) -> None:
     response = _login(client, "Rep1@Example.com")
     assert response.status_code == 302
