@@ -397,7 +397,7 @@ def _xlsx_row(number: int, values: list[Any], letters: list[str], style: int = 0
             continue
         ref = f"{letters[i]}{number}"
         if isinstance(value, str):
-            text = _xml_escape(_xlsx_text(value)[:_EXCEL_MAX_TEXT])
+            text = _xlsx_text(value[:_EXCEL_MAX_TEXT])
             parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         elif isinstance(value, bool):
             parts.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
@@ -412,15 +412,26 @@ def _xlsx_row(number: int, values: list[Any], letters: list[str], style: int = 0
             seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
             parts.append(f'<c r="{ref}" s="{_TIME}"><v>{seconds / 86400!r}</v></c>')
         else:
-            text = _xml_escape(_xlsx_text(str(value))[:_EXCEL_MAX_TEXT])
+            text = _xlsx_text(str(value)[:_EXCEL_MAX_TEXT])
             parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
     parts.append("</row>")
     return "".join(parts)
 
 
+# OOXML (ECMA-376 Part 1, 22.9.2.19 ST_Xstring): "_xHHHH_" in cell text stands for the character
+# U+HHHH; Excel, LibreOffice and our own import reader (kehu.imports.parsing.xlsx) decode it, so a
+# literal "_x000D_" would come back as a CR unless its "_" is written as "_x005F_". Every underscore
+# that starts such a sequence is escaped (overlapping ones too: "_x005F_x000D_").
+_OOXML_UNDERSCORE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
 def _xlsx_text(value: Any) -> Any:
+    """Cell text as it must stand in the sheet XML: characters XML 1.0 cannot hold dropped, literal
+    "_xHHHH_" escaped, XML-escaped, and CR as the character reference "&#13;" (XML parsers turn a
+    raw CR or CR LF into LF; a reference survives, in every reader, escape-aware or not)."""
     if isinstance(value, str):
-        return _ILLEGAL_XML.sub("", value)
+        value = _OOXML_UNDERSCORE.sub("_x005F_", _ILLEGAL_XML.sub("", value))
+        return _xml_escape(value).replace("\r", "&#13;")
     return value
 
 

@@ -25,12 +25,13 @@ Decisions (documented for every app):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -155,6 +156,42 @@ def full_clean_or_raise(obj: models.Model, *, exclude: Iterable[str] = ()) -> No
             code="invalid",
             fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()},
         ) from exc
+
+
+# --- external IDs -------------------------------------------------------------------------------
+
+DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
+
+
+def _advisory_lock(key: str) -> None:
+    """PostgreSQL: a transaction-level advisory lock on `key` (released at commit/rollback)."""
+    number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [number])
+
+
+def check_external_id(model: type[models.Model], value: Any, *, exclude_pk: int | None = None) -> None:
+    """Refuse an `external_id` (the record's id in another system: the key imports and integrations
+    match on) that another record of `model` already has. Every service writing one calls this
+    inside its transaction with the trimmed value, so forms, the API and imports refuse alike with
+    the same field error (code ``duplicate_external_id``); `exclude_pk`: the record being updated
+    (call only when the value changes). Empty values never clash. The database's partial unique
+    constraint is the last line; on PostgreSQL an advisory lock on (model, value) makes two writers
+    of one value run one after the other, so the second gets this error, not an IntegrityError."""
+    value = str(value or "")
+    if not value:
+        return
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        _advisory_lock(f"kehu.external_id:{model._meta.label_lower}:{value}")
+    qs = model._default_manager.filter(external_id=value)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    if qs.exists():
+        raise DomainError(
+            _("Some fields are not valid."),
+            code=DUPLICATE_EXTERNAL_ID,
+            fields={"external_id": [_("Another record already has this external ID.")]},
+        )
 
 
 def apply_values(obj: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> list[str]:

@@ -35,7 +35,15 @@ class CustomersConfig(AppConfig):
         )
         from .selectors import account_search, contact_search
 
-        actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT, Action.ASSIGN)
+        actions = (
+            Action.VIEW,
+            Action.ADD,
+            Action.CHANGE,
+            Action.DELETE,
+            Action.EXPORT,
+            Action.IMPORT,
+            Action.ASSIGN,
+        )
         permissions.register(
             Account, actions=actions, group=_("Customers"), fields=ACCOUNT_RESTRICTABLE_FIELDS
         )

@@ -71,6 +71,7 @@ def _picklist_value(field: str) -> Any:
 def account_columns(user: Any) -> list[Column]:
     columns = [
         Column("id", _("ID")),
+        Column("external_id", _("External ID")),
         Column("name", _("Name")),
         Column("short_name", _("Short name")),
         Column("kind", _("Type")),
@@ -105,6 +106,7 @@ def account_columns(user: Any) -> list[Column]:
 def contact_columns(user: Any) -> list[Column]:
     columns = [
         Column("id", _("ID")),
+        Column("external_id", _("External ID")),
         Column("name", _("Name")),
         Column("account", pgettext_lazy("customers", "Account")),
         Column("title", _("Job title")),

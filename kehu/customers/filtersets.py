@@ -188,6 +188,7 @@ class AccountFilterSet(ActivityFilterSet):
         method="filter_tax_number", label=_("Unified social credit code"), max_length=40
     )
     address = django_filters.CharFilter(lookup_expr="icontains", label=_("Address contains"), max_length=200)
+    external_id = django_filters.CharFilter(lookup_expr="exact", label=_("External ID"), max_length=100)
 
     class Meta:
         model = Account
@@ -246,6 +247,7 @@ class ContactFilterSet(ActivityFilterSet):
     title = django_filters.CharFilter(lookup_expr="icontains", label=_("Job title contains"), max_length=100)
     email = django_filters.CharFilter(lookup_expr="icontains", label=_("E-mail contains"), max_length=254)
     wechat = django_filters.CharFilter(lookup_expr="iexact", label=_("WeChat ID"), max_length=64)
+    external_id = django_filters.CharFilter(lookup_expr="exact", label=_("External ID"), max_length=100)
 
     class Meta:
         model = Contact

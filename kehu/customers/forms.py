@@ -59,7 +59,18 @@ def _rows(qs: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     return [{f: getattr(r, f) for f in fields} for r in qs]
 
 
-class _OwnedForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
+class ExternalIdFormMixin:
+    """`external_id` is unique when set. The service checks it (one message for forms, the API and
+    imports: "Another record already has this external ID."), so the form leaves the model's partial
+    unique constraint out of its own validation (Django would say "Constraint … is violated")."""
+
+    def _get_validation_exclusions(self) -> set[str]:
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
+        exclude.add("external_id")
+        return exclude
+
+
+class _OwnedForm(ExternalIdFormMixin, CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
     """Common: owner (only for users who may assign), phones and e-mails normalised, custom fields."""
 
     phone_fields: tuple[str, ...] = ("phone",)
@@ -185,6 +196,7 @@ class AccountForm(TagsFormMixin, _OwnedForm):
             "owner",
             "is_active",
             "notes",
+            "external_id",
         ]
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -300,6 +312,7 @@ class ContactForm(TagsFormMixin, _OwnedForm):
             "is_primary",
             "owner",
             "notes",
+            "external_id",
         ]
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 3}),

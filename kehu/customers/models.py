@@ -47,6 +47,12 @@ class Account(OwnedModel, CustomFieldsModel, RegionFields):
     `phone`, `email` and `address` are the denormalised primary values of `phones`, `emails` and
     `addresses` (fast lists and search), kept in sync by the services."""
 
+    detail_url_name = "customers:account_detail"  # get_absolute_url (kehu.core.tables.detail_url)
+
+    # The record's id in another system: the key of imports (upsert) and integrations.
+    external_id = models.CharField(
+        _("external ID"), max_length=100, blank=True, help_text=_("The record's id in another system.")
+    )
     kind = models.CharField(
         _("type"), max_length=16, choices=AccountKind.choices, default=AccountKind.COMPANY
     )
@@ -99,17 +105,30 @@ class Account(OwnedModel, CustomFieldsModel, RegionFields):
             models.Index(fields=["owner", "-id"], name="customers_account_owner_id"),
             models.Index(fields=["department", "-id"], name="customers_account_dept_id"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="customers_account_external_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("customers:account_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
 
 class Contact(OwnedModel, CustomFieldsModel):
     """A person at an account."""
 
+    detail_url_name = "customers:contact_detail"  # get_absolute_url (kehu.core.tables.detail_url)
+
+    # The record's id in another system: the key of imports (upsert) and integrations.
+    external_id = models.CharField(
+        _("external ID"), max_length=100, blank=True, help_text=_("The record's id in another system.")
+    )
     account = models.ForeignKey(
         Account,
         verbose_name=_("account"),
@@ -157,17 +176,22 @@ class Contact(OwnedModel, CustomFieldsModel):
         ]
         constraints = [
             models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="customers_contact_external_id",
+            ),
+            models.UniqueConstraint(
                 fields=["account"],
                 condition=models.Q(is_primary=True),
                 name="customers_contact_one_primary",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("customers:contact_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
 
 # --- details of accounts and contacts (visible with their parent record) ----------------------

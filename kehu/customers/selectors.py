@@ -20,6 +20,10 @@ from kehu.search.tokens import phone_query_digits
 
 from .models import Account, Contact
 
+# Written by the sales app's assignment rules on the record they assigned (`kehu.core.assigners`):
+# {"title": "<rule> → <owner or pool>", "rule": id, "rule_name": str, "owner": id, "pool": id}.
+ASSIGNED_EVENT = "sales.assigned"
+
 
 def account_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Account]:
     return Account.objects.restrict(user, action)
@@ -152,3 +156,25 @@ def account_picklist_items(account: Account) -> dict[str, Any]:
         if field:
             out[field] = item
     return out
+
+
+def assignment_of(obj: Any) -> dict[str, Any]:
+    """Where a record just created went: the assignment rule's name (from its latest
+    "sales.assigned" timeline event), its owner and the pool it is in (if unowned). The create
+    views say so when the record left the creator's data scope."""
+    from kehu.audit.models import TimelineEvent
+
+    event = (
+        TimelineEvent.objects.filter(model=obj._meta.label_lower, object_id=obj.pk, event=ASSIGNED_EVENT)
+        .order_by("-id")
+        .only("data")
+        .first()
+    )
+    pool_item = getattr(obj, "pool_item", None) if obj.owner_id is None else None
+    pool = pool_item.pool if pool_item is not None and pool_item.in_pool else None
+    rule = None
+    if event is not None:
+        # Events written before "rule_name" existed carry the name in their title only.
+        title = str(event.data.get("title", ""))
+        rule = event.data.get("rule_name") or title.rpartition(" → ")[0] or None
+    return {"rule": rule, "owner": obj.owner, "pool": pool}

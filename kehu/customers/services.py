@@ -104,6 +104,7 @@ class RelationRow(TypedDict, total=False):
 
 
 class AccountData(TypedDict, total=False):
+    external_id: str  # the record's id in another system (unique when set)
     kind: str
     name: str
     short_name: str
@@ -132,6 +133,7 @@ class AccountData(TypedDict, total=False):
 
 
 class ContactData(TypedDict, total=False):
+    external_id: str  # the record's id in another system (unique when set)
     account: Account
     name: str
     title: str
@@ -669,6 +671,7 @@ def account_create(
     owned.set_owner(account, owner)
     account.custom = _custom(Account, by, values, None) or {}
     owned.full_clean_or_raise(account, exclude=_CLEAN_EXCLUDE)
+    owned.check_external_id(Account, account.external_id)
     _rules(Account, values, account.custom, None)
     _write_checks(
         "customers.account", values, phones, emails, pk=None, by=by, confirmed=confirmed, kind=account.kind
@@ -722,6 +725,8 @@ def account_update(
         current.parent = values["parent"]
         changed.append("parent")
     changed += owned.set_owner(current, owner)
+    if "external_id" in changed:
+        owned.check_external_id(Account, current.external_id, exclude_pk=current.pk)
     custom = _custom(Account, by, values, current.custom)
     if custom is not None and custom != current.custom:
         current.custom = custom
@@ -911,6 +916,7 @@ def contact_create(
     owned.set_owner(contact, owner)
     contact.custom = _custom(Contact, by, values, None) or {}
     owned.full_clean_or_raise(contact, exclude=_CLEAN_EXCLUDE)
+    owned.check_external_id(Contact, contact.external_id)
     _rules(Contact, values, contact.custom, None)
     _write_checks("customers.contact", values, phones, emails, pk=None, by=by, confirmed=confirmed)
     if contact.is_primary:
@@ -954,6 +960,8 @@ def contact_update(
     owner = owned.resolve_owner(by, Contact, values.get("owner"), obj=current)
     transfer = getattr(owner, "pk", None) != current.owner_id
     changed += owned.set_owner(current, owner)
+    if "external_id" in changed:
+        owned.check_external_id(Contact, current.external_id, exclude_pk=current.pk)
     custom = _custom(Contact, by, values, current.custom)
     if custom is not None and custom != current.custom:
         current.custom = custom

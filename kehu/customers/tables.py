@@ -12,6 +12,8 @@ from django.utils.translation import pgettext_lazy
 
 from kehu.core import confcache
 from kehu.core.tables import (
+    NAME_FIELDS,
+    USER_FIELDS,
     BooleanColumn,
     ChoiceColumn,
     Column,
@@ -154,6 +156,7 @@ class ContactLinkColumn(LinkColumn):
 class AccountTable(PicklistTableMixin):
     model = Account
     select_related = ("owner", "department")
+    related_only = {"owner": USER_FIELDS, "department": NAME_FIELDS}
     columns = [
         AccountLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         ChoiceColumn("kind", _("Type"), order_by="kind", default=False),
@@ -177,6 +180,7 @@ class AccountTable(PicklistTableMixin):
         ),
         Column("wechat", _("WeChat ID"), default=False),
         Column("tax_number", _("Unified social credit code"), default=False),
+        Column("external_id", _("External ID"), order_by="external_id", default=False),
         DateTimeColumn("last_activity_at", _("Last contact"), order_by="last_activity_at", default=False),
         Column("completeness", _("Completeness"), order_by="completeness", default=False, formatter=_percent),
         BooleanColumn("is_active", pgettext_lazy("customers", "Active"), order_by="is_active", default=False),
@@ -194,6 +198,7 @@ class AccountTable(PicklistTableMixin):
 class ContactTable(Table):
     model = Contact
     select_related = ("owner", "account")
+    related_only = {"owner": USER_FIELDS, "account": NAME_FIELDS}
     columns = [
         ContactLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("title", _("Job title"), order_by="title"),
@@ -207,6 +212,7 @@ class ContactTable(Table):
         ChoiceColumn("gender", _("Gender"), order_by="gender", default=False),
         Column("birthday", _("Birthday"), order_by="birthday", default=False),
         ChoiceColumn("preferred_channel", _("Preferred channel"), default=False),
+        Column("external_id", _("External ID"), order_by="external_id", default=False),
         DateTimeColumn("last_activity_at", _("Last contact"), order_by="last_activity_at", default=False),
         Column("completeness", _("Completeness"), order_by="completeness", default=False, formatter=_percent),
         UserColumn("owner", _("Owner"), order_by=("owner__username",)),

@@ -12,7 +12,6 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from kehu.audit.models import TimelineEvent
 from kehu.core import generic
 from kehu.core.choices import Action
 
@@ -22,10 +21,6 @@ from .forms import AccountForm, ContactForm
 from .models import Account, Contact
 from .tables import AccountTable, ContactTable
 from .widgets import region_context, safe_prefix
-
-# Written by the sales app's assignment rules on the record they assigned (`kehu.core.assigners`):
-# {"title": "<rule> → <owner or pool>", "rule": id, "rule_name": str, "owner": id, "pool": id}.
-ASSIGNED_EVENT = "sales.assigned"
 
 
 def created_elsewhere_message(
@@ -57,27 +52,10 @@ class CreateOutOfScopeMixin:
     request: HttpRequest
     model: ClassVar[type[models.Model]]
 
-    def assignment_of(self, obj: Any) -> dict[str, Any]:
-        """rule (name), owner and pool of the new record."""
-        event = (
-            TimelineEvent.objects.filter(model=obj._meta.label_lower, object_id=obj.pk, event=ASSIGNED_EVENT)
-            .order_by("-id")
-            .only("data")
-            .first()
-        )
-        pool_item = getattr(obj, "pool_item", None) if obj.owner_id is None else None
-        pool = pool_item.pool if pool_item is not None and pool_item.in_pool else None
-        rule = None
-        if event is not None:
-            # Events written before "rule_name" existed carry the name in their title only.
-            title = str(event.data.get("title", ""))
-            rule = event.data.get("rule_name") or title.rpartition(" → ")[0] or None
-        return {"rule": rule, "owner": obj.owner, "pool": pool}
-
     def on_success(self, obj: Any, *, created: bool) -> HttpResponse:
         if not created or generic.in_scope(self.request.user, obj, Action.VIEW):
             return super().on_success(obj, created=created)  # type: ignore[misc]
-        message = created_elsewhere_message(obj, **self.assignment_of(obj))
+        message = created_elsewhere_message(obj, **selectors.assignment_of(obj))
         url = generic.object_url(self.model, "list") or "/"
         return generic.success_response(self.request, url=url, message=message, level="info")
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +10,11 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
+        self._connect_cache_invalidation()
+        from kehu.imports.mapping import register_sales_targets
+
+        # the importable fields of leads and opportunities (kehu.imports, issue 6)
+        register_sales_targets()
         from kehu.audit import registry as audit_registry
         from kehu.core import navigation, permissions
         from kehu.core.choices import Action
@@ -87,3 +94,55 @@ class SalesConfig(AppConfig):
 
         audit_timeline.register_timeline_model("sales.lead")
         audit_timeline.register_timeline_model("sales.opportunity")
+
+        # Merging duplicates (kehu.dedup.merging) re-points what sales owns to the kept record.
+        from kehu.dedup.merging import register_merge_hook, register_merge_relation
+
+        from .models import PoolHistory, PoolItem
+
+        for merged_label, related, fk in (
+            ("customers.account", Opportunity, "account"),
+            ("customers.account", Lead, "converted_account"),
+            ("customers.account", PoolItem, "account"),
+            ("customers.account", PoolHistory, "account"),
+            ("customers.contact", Lead, "converted_contact"),
+            ("customers.contact", OpportunityContactRole, "contact"),
+            ("sales.lead", Opportunity, "lead"),
+            ("sales.lead", PoolItem, "lead"),
+            ("sales.lead", PoolHistory, "lead"),
+        ):
+            register_merge_relation(merged_label, related, fk)
+        for merged_label, fk in (("customers.account", "account"), ("sales.lead", "lead")):
+            register_merge_hook(merged_label, _pool_item_follows_owner(fk))
+
+    @staticmethod
+    def _connect_cache_invalidation() -> None:
+        """Pool membership is kept per process under the configuration token
+        (`selectors.pools.member_pool_ids`): a change of a pool or its members replaces it."""
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from kehu.core import confcache
+
+        from .models import Pool
+
+        def pools_changed(sender: Any, **kwargs: Any) -> None:
+            if kwargs.get("action", "post_").startswith("post_"):
+                confcache.bump()
+
+        for signal in (post_save, post_delete):
+            signal.connect(pools_changed, sender=Pool, weak=False)
+        for field in ("member_users", "member_departments", "admins"):
+            m2m_changed.connect(pools_changed, sender=getattr(Pool, field).through, weak=False)
+
+
+def _pool_item_follows_owner(fk: str) -> Any:
+    """After a merge the kept record's pool record (maybe moved from a merged one) says "in the
+    pool" exactly when the record has no owner."""
+
+    def hook(*, master: Any, merged_ids: list[int], by: Any) -> None:
+        from .models import PoolItem
+
+        in_pool = master.owner_id is None
+        PoolItem.objects.filter(**{fk: master.pk}).exclude(in_pool=in_pool).update(in_pool=in_pool)
+
+    return hook

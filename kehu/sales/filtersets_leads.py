@@ -94,6 +94,7 @@ class LeadFilterSet(OwnedFilterSet):
     campaign = django_filters.CharFilter(
         lookup_expr="icontains", label=_("Campaign contains"), max_length=200
     )
+    external_id = django_filters.CharFilter(lookup_expr="exact", label=_("External ID"), max_length=100)
 
     class Meta:
         model = Lead

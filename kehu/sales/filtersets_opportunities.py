@@ -82,6 +82,7 @@ class OpportunityFilterSet(OwnedFilterSet):
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label=_("Amount up to"))
     tags = TagFilter()
     tags_mode = TagMatchFilter()
+    external_id = django_filters.CharFilter(lookup_expr="exact", label=_("External ID"), max_length=100)
 
     class Meta:
         model = Opportunity

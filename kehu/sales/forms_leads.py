@@ -61,6 +61,7 @@ class LeadForm(TagsFormMixin, _OwnedForm):
             "address",
             "owner",
             "description",
+            "external_id",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3, **FULL_WIDTH}),

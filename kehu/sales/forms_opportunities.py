@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 from kehu.core.choices import Action
 from kehu.core.forms import RemoteSelect, ServiceFormMixin
 from kehu.core.permissions import can
+from kehu.customers.forms import ExternalIdFormMixin
 from kehu.customers.models import Account, Contact
 from kehu.customfields.forms import CustomFieldsFormMixin
 from kehu.customfields.selectors import picklist_choices
@@ -30,7 +31,9 @@ from .models import Opportunity, Pipeline, Stage
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class OpportunityForm(TagsFormMixin, CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
+class OpportunityForm(
+    ExternalIdFormMixin, TagsFormMixin, CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm
+):
     """Create (pipeline and first stage chosen here) or edit (the stage moves on the kanban or the
     stage bar, never here)."""
 
@@ -65,6 +68,7 @@ class OpportunityForm(TagsFormMixin, CustomFieldsFormMixin, ServiceFormMixin, fo
             "next_step",
             "owner",
             "description",
+            "external_id",
         ]
         widgets = {
             "expected_close_date": DATE,

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.core.tables import (
+    NAME_FIELDS,
+    USER_FIELDS,
     ChoiceColumn,
     Column,
     DateTimeColumn,
@@ -45,6 +47,7 @@ class LeadLinkColumn(LinkColumn):
 class LeadTable(PicklistTableMixin):
     model = Lead
     select_related = ("owner", "department")
+    related_only = {"owner": USER_FIELDS, "department": NAME_FIELDS}
     columns = [
         LeadLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("company", pgettext_lazy("lead", "Company"), order_by="company"),
@@ -74,6 +77,7 @@ class LeadTable(PicklistTableMixin):
             default=False,
         ),
         Column("campaign", _("Campaign"), default=False),
+        Column("external_id", _("External ID"), order_by="external_id", default=False),
         DateTimeColumn("last_activity_at", _("Last follow-up"), order_by="last_activity_at"),
         DateTimeColumn("created_at", pgettext_lazy("customers", "Created"), order_by="created_at"),
         DateTimeColumn("converted_at", _("Converted"), order_by="converted_at", default=False),

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.core.tables import (
+    NAME_FIELDS,
+    USER_FIELDS,
     ChoiceColumn,
     Column,
     DateTimeColumn,
@@ -64,6 +66,7 @@ class PercentColumn(Column):
 class OpportunityTable(Table):
     model = Opportunity
     select_related = ("owner", "account", "stage", "pipeline")
+    related_only = {"owner": USER_FIELDS, "account": NAME_FIELDS}
     default_ordering = ("-id",)
     columns = [
         LinkColumn("name", _("Name"), order_by="name", required=True),
@@ -82,6 +85,7 @@ class OpportunityTable(Table):
             "source", _("Source"), OPPORTUNITY_PICKLIST_FIELDS["source"], order_by="source", default=False
         ),
         Column("next_step", _("Next step"), default=False),
+        Column("external_id", _("External ID"), order_by="external_id", default=False),
         RelatedLinkColumn("pipeline", _("Pipeline"), order_by=("pipeline__order",), default=False),
         DateTimeColumn("closed_at", _("Closed"), order_by="closed_at", default=False),
         DateTimeColumn(

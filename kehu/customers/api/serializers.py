@@ -41,6 +41,12 @@ class UserRefSerializer(serializers.ModelSerializer):
 
 
 OWNED_READ_ONLY = ["id", "department", "created_by", "created_at", "updated_at"]
+# `external_id`: unique when set, checked by the services (one message for forms, API and imports:
+# code "duplicate_external_id"), so no model-derived unique validator here.
+EXTERNAL_ID_KWARGS: dict[str, Any] = {
+    "validators": [],
+    "help_text": "The record's id in another system (the key of imports and integrations); unique when set.",
+}
 
 # Nested lists follow the field permissions of their plain (primary) field: key -> (plain fields,
 # {row key: mask kind}).
@@ -82,8 +88,11 @@ class PlainRowsSerializer(serializers.ListSerializer):
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
         rows = data.all() if isinstance(data, models.manager.BaseManager) else data
-        child: Any = self.child
-        fields = [(f.field_name, f.source_attrs, f.to_representation) for f in child._readable_fields]
+        fields = self.__dict__.get("_kehu_plan")
+        if fields is None:  # once per serializer: a page calls this for 25 accounts × 3 lists
+            child: Any = self.child
+            fields = [(f.field_name, f.source_attrs, f.to_representation) for f in child._readable_fields]
+            self.__dict__["_kehu_plan"] = fields
         out = []
         for row in rows:
             item = {}
@@ -237,6 +246,7 @@ class AccountSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializer
         model = Account
         fields = [
             "id",
+            "external_id",
             "kind",
             "name",
             "short_name",
@@ -283,6 +293,7 @@ class AccountSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializer
             "tax_number": {
                 "help_text": "Unified social credit code (统一社会信用代码), 18 characters, check digit."
             },
+            "external_id": EXTERNAL_ID_KWARGS,
             **_REGION_HELP,
         }
 
@@ -330,6 +341,7 @@ class ContactSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializer
         model = Contact
         fields = [
             "id",
+            "external_id",
             "account",
             "role",
             "relations",
@@ -364,6 +376,7 @@ class ContactSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializer
         ]
         read_only_fields = [*OWNED_READ_ONLY, "last_activity_at", "completeness"]
         list_serializer_class = FastListSerializer
+        extra_kwargs = {"external_id": EXTERNAL_ID_KWARGS}
         # "One primary contact per account" is kept by the service (it unsets the previous one).
         validators: list[Any] = []
 

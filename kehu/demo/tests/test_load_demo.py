@@ -150,7 +150,7 @@ def test_demo_roles_grants() -> None:
         )
         return {(m, a): s for m, a, s in rows}
 
-    every = ("view", "add", "change", "delete", "export", "assign")
+    every = ("view", "add", "change", "delete", "export", "import", "assign")
     both = ("customers.account", "customers.contact")
     assert grants("director") == {(m, a): "all" for m in both for a in every}
     assert grants("manager") == {(m, a): "department_and_below" for m in both for a in every}

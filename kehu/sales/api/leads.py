@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,9 +26,12 @@ from kehu.core.api.mixins import (
     RestrictedModelViewSet,
 )
 from kehu.core.choices import Action
+from kehu.customers.api.serializers import EXTERNAL_ID_KWARGS
 from kehu.customers.models import Account, Contact
 from kehu.customfields.api.fields import CustomFieldsField
-from kehu.tags.api.fields import TagsReadField
+from kehu.dedup.api.serializers import CollisionErrorSerializer
+from kehu.tags.api.fields import TagsField
+from kehu.tags.api.mixins import TagsWriteMixin
 from kehu.users.selectors import assignable_users
 
 from ..choices import LeadStatus, PoolKind
@@ -65,13 +73,14 @@ class LeadSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, ser
     confirm_collisions = serializers.BooleanField(required=False, write_only=True, help_text=CONFIRM_HELP)
     custom = CustomFieldsField(required=False)
     region = serializers.CharField(source="region_display", read_only=True, help_text="Region names.")
-    tags = TagsReadField()
+    tags = TagsField(required=False)
     in_pool = serializers.SerializerMethodField(help_text="Whether the lead is in a pool now (no owner).")
 
     class Meta:
         model = Lead
         fields = [
             "id",
+            "external_id",
             "name",
             "company",
             "title",
@@ -131,6 +140,7 @@ class LeadSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, ser
         # Lists: planned once per page (kehu.core.api.fastlist), same output as DRF's pass.
         list_serializer_class = FastListSerializer
         extra_kwargs = {
+            "external_id": EXTERNAL_ID_KWARGS,  # unique when set: checked by the service
             "mobile": {
                 "help_text": "Any common format; stored as E.164 (+8613812345678), default region CN."
             },
@@ -217,9 +227,10 @@ class ConversionResultSerializer(serializers.Serializer):
     destroy=extend_schema(summary="Delete a lead (refused once converted)"),
 )
 @extend_schema(tags=["sales"])
-class LeadViewSet(BulkActionMixin, RestrictedModelViewSet):
+class LeadViewSet(TagsWriteMixin, BulkActionMixin, RestrictedModelViewSet):
     """Leads (线索). Filters are the lead list's. Phones are stored in E.164, e-mails lower-case;
-    picklist fields take picklist values. A converted lead is read-only (409)."""
+    picklist fields take picklist values. A converted lead is read-only (409). `tags`: a list of
+    tag ids or names replaces the lead's tags (one tag per exclusive group)."""
 
     model = Lead
     serializer_class = LeadSerializer
@@ -241,11 +252,18 @@ class LeadViewSet(BulkActionMixin, RestrictedModelViewSet):
         data.pop("confirm_collisions", None)
         if data.get("pool") is None:
             data.pop("pool", None)
-        return services.lead_create(by=self.request.user, data=data, confirmed=self._confirmed())  # type: ignore[arg-type]
+        data.pop("tags", None)
+        return services.lead_create(
+            by=self.request.user,
+            data=data,  # type: ignore[arg-type]
+            confirmed=self._confirmed(),
+            tags=self.new_tags(),  # as the creator's (kehu.tags.api.mixins.TagsWriteMixin)
+        )
 
     def perform_service_update(self, obj: Lead, data: dict[str, Any], version: int | None) -> Lead:
         data.pop("confirm_collisions", None)
         data.pop("pool", None)
+        data.pop("tags", None)
         return services.lead_update(
             lead=obj,
             by=self.request.user,
@@ -267,7 +285,13 @@ class LeadViewSet(BulkActionMixin, RestrictedModelViewSet):
             ),
             404: OpenApiResponse(ErrorSerializer, description="No such lead in your scope."),
             409: OpenApiResponse(
-                ErrorSerializer, description="Already converted, stale version, or collision."
+                PolymorphicProxySerializer(
+                    component_name="LeadConvertConflict",
+                    serializers=[ErrorSerializer, CollisionErrorSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="Already converted or a stale version (code, message), or a collision "
+                '(code "collision" with the matches; send confirm_collisions to convert anyway).',
             ),
         },
         summary="Convert a qualified lead into an account, a contact and optionally an opportunity",

@@ -25,6 +25,7 @@ from kehu.core.api.mixins import (
     RestrictedModelViewSet,
 )
 from kehu.core.choices import Action
+from kehu.customers.api.serializers import EXTERNAL_ID_KWARGS
 from kehu.customers.models import Account
 from kehu.customfields.api.fields import CustomFieldsField
 from kehu.tags.api.fields import TagsField
@@ -81,6 +82,7 @@ class OpportunitySerializer(
         model = Opportunity
         fields = [
             "id",
+            "external_id",
             "name",
             "account",
             "amount",
@@ -113,6 +115,9 @@ class OpportunitySerializer(
         ]
         # Lists read through the planned row path (same output as DRF's, see kehu.core.api.fastlist).
         list_serializer_class = FastListSerializer
+        extra_kwargs = {
+            "external_id": EXTERNAL_ID_KWARGS,  # unique when set: checked by the service
+        }
         read_only_fields = [
             "id",
             "status",

@@ -109,6 +109,7 @@ def _register_export() -> None:
     def columns(user: Any) -> list[Column]:
         return [
             Column("id", _("ID")),
+            Column("external_id", _("External ID")),
             Column("name", _("Name")),
             Column("company", pgettext_lazy("lead", "Company"), mask_kind="text"),
             Column("title", _("Job title")),

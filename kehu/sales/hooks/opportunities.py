@@ -129,6 +129,7 @@ def _export_columns(user: Any) -> list[Any]:
 
     return [
         Column("id", _("ID")),
+        Column("external_id", _("External ID")),
         Column("name", _("Name")),
         Column("account", pgettext_lazy("customers", "Account")),
         Column("pipeline", _("Pipeline"), value=lambda o: o.pipeline.label),

@@ -19,6 +19,12 @@ class Lead(OwnedModel, CustomFieldsModel, RegionFields):
     (`pool_item.in_pool`). Converting it creates or links an account, a contact and optionally an
     opportunity; a converted lead is read-only and keeps links to what it became."""
 
+    detail_url_name = "sales:lead_detail"  # get_absolute_url (kehu.core.tables.detail_url)
+
+    # The record's id in another system: the key of imports (upsert) and integrations.
+    external_id = models.CharField(
+        _("external ID"), max_length=100, blank=True, help_text=_("The record's id in another system.")
+    )
     name = models.CharField(_("name"), max_length=100, db_index=True)
     company = models.CharField(_("company"), max_length=200, blank=True, db_index=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)
@@ -96,12 +102,19 @@ class Lead(OwnedModel, CustomFieldsModel, RegionFields):
             models.Index(fields=["department", "-id"], name="sales_lead_dept_id"),
             models.Index(fields=["status", "owner"], name="sales_lead_status_owner"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="sales_lead_external_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.company})" if self.company else self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("sales:lead_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
     @property
     def is_converted(self) -> bool:

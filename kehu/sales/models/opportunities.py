@@ -17,6 +17,12 @@ from ..choices import ForecastCategory, OpportunityTeamRole, StageKind
 
 
 class Opportunity(OwnedModel, CustomFieldsModel):
+    detail_url_name = "sales:opportunity_detail"  # get_absolute_url (kehu.core.tables.detail_url)
+
+    # The record's id in another system: the key of imports (upsert) and integrations.
+    external_id = models.CharField(
+        _("external ID"), max_length=100, blank=True, help_text=_("The record's id in another system.")
+    )
     name = models.CharField(_("name"), max_length=200, db_index=True)
     account = models.ForeignKey(
         "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="opportunities"
@@ -82,6 +88,11 @@ class Opportunity(OwnedModel, CustomFieldsModel):
             models.Index(fields=["status", "expected_close_date"], name="sales_opp_status_close"),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="sales_opportunity_external_id",
+            ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="sales_opp_amount_not_negative"),
             models.CheckConstraint(
                 condition=models.Q(probability__lte=100), name="sales_opp_probability_range"
@@ -92,7 +103,7 @@ class Opportunity(OwnedModel, CustomFieldsModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("sales:opportunity_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
     @property
     def is_closed(self) -> bool:

@@ -14,6 +14,8 @@ from ..choices import ForecastCategory, StageKind
 
 
 class Pipeline(TimeStampedModel):
+    detail_url_name = "sales:pipeline_detail"  # get_absolute_url (kehu.core.tables.detail_url)
+
     scope_owner_field = None
     scope_department_field = None
 
@@ -45,7 +47,7 @@ class Pipeline(TimeStampedModel):
         return in_language(self.name, self.name_en)
 
     def get_absolute_url(self) -> str:
-        return reverse("sales:pipeline_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
 
 class Stage(models.Model):

@@ -21,6 +21,8 @@ class Pool(TimeStampedModel):
     them; administrators manage the pool and assign from it. Every rule is optional (blank: no limit).
     """
 
+    detail_url_name = "sales:pool_detail"  # get_absolute_url (kehu.core.tables.detail_url)
+
     # Pools are configuration: who may see a pool is decided by membership (selectors), not by
     # owner/department scopes.
     scope_owner_field = None
@@ -94,7 +96,7 @@ class Pool(TimeStampedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("sales:pool_detail", args=[self.pk])
+        return reverse(self.detail_url_name, args=[self.pk])
 
 
 class PoolItem(models.Model):

@@ -8,6 +8,7 @@ from django.db import connections, router
 from django.db.models import Count, Q, QuerySet, Subquery
 from django.http import Http404
 
+from kehu.core import confcache
 from kehu.core.choices import Action
 from kehu.core.permissions import can, is_admin
 from kehu.users.models import Department
@@ -56,10 +57,21 @@ def member_pool_ids(user: Any) -> list[int]:
         return list(cached)
     ids: list[int] = []
     if user is not None and getattr(user, "is_authenticated", False):
-        connection = connections[router.db_for_read(Pool)]
-        with connection.cursor() as cursor:
-            cursor.execute(_membership_sql(connection.ops.quote_name), [user.pk, user.pk, user.department_id])
-            ids = sorted({row[0] for row in cursor.fetchall()})
+
+        def read() -> list[int]:
+            connection = connections[router.db_for_read(Pool)]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _membership_sql(connection.ops.quote_name), [user.pk, user.pk, user.department_id]
+                )
+                return sorted({row[0] for row in cursor.fetchall()})
+
+        # Pools and their members are configuration: kept in the process under the configuration
+        # token read with the user's roles, which every change of a pool or its members replaces
+        # (kehu.sales.apps). Without that token (no roles, outside a request): one query.
+        token = getattr(user, "_kehu_token", None)
+        key = ("member-pools", user.pk, user.department_id)
+        ids = read() if token is None else confcache.cached(key, read, token)
     user._kehu_member_pools = ids
     return list(ids)
 

@@ -69,6 +69,7 @@ def on_converted(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 class LeadData(TypedDict, total=False):
+    external_id: str  # the record's id in another system (unique when set)
     name: str
     company: str
     title: str
@@ -311,6 +312,7 @@ def lead_create(
     lead.owned_since = timezone.now()
     lead.custom = _custom(by, values, None) or {}
     owned.full_clean_or_raise(lead, exclude=_CLEAN_EXCLUDE)
+    owned.check_external_id(Lead, lead.external_id)
     _rules(values, lead.custom, None)
     _collisions(by, lead, exclude_pk=None, confirmed=confirmed)
     lead.save()
@@ -362,6 +364,8 @@ def lead_update(
     if not changed:
         return current
     owned.full_clean_or_raise(current, exclude=_CLEAN_EXCLUDE)
+    if "external_id" in changed:
+        owned.check_external_id(Lead, current.external_id, exclude_pk=current.pk)
     _collisions(by, current, exclude_pk=current.pk, confirmed=confirmed, changed=set(changed))
     current.version += 1
     current.save(update_fields=[*set(changed), "version", "updated_at"])

@@ -70,6 +70,7 @@ FUTURE_CLOSE_YEARS = 20
 # Fields `data` may hold (besides the create arguments).
 OPPORTUNITY_FIELDS = frozenset(
     {
+        "external_id",  # the record's id in another system (unique when set)
         "name",
         "amount",
         "currency",
@@ -406,6 +407,7 @@ def opportunity_create(
     opp.custom = _custom(by, values, None) or {}
     _apply_stage_values(opp, stage, values)
     owned.full_clean_or_raise(opp, exclude=_CLEAN_EXCLUDE)
+    owned.check_external_id(Opportunity, opp.external_id)
     _rules({**values, "account": account, "pipeline": pipeline, "stage": stage}, opp.custom, None)
     missing = missing_fields(opp, stage, contact_roles=1 if contact is not None else 0)
     if missing:
@@ -482,6 +484,8 @@ def _update_values(current: Opportunity, by: Any, data: Mapping[str, Any]) -> li
         changed += ["forecast_category", "forecast_category_overridden"]
     if changed:
         owned.full_clean_or_raise(current, exclude=_CLEAN_EXCLUDE)
+        if "external_id" in changed:
+            owned.check_external_id(Opportunity, current.external_id, exclude_pk=current.pk)
         _rules({k: v for k, v in values.items() if k not in stage_values}, custom, current)
     return changed
 

@@ -75,3 +75,16 @@ def test_the_collision_component_lists_the_matches(schema: dict[str, Any]) -> No
 def test_other_writes_keep_the_plain_conflict(schema: dict[str, Any]) -> None:
     delete = schema["paths"]["/api/v1/customers/accounts/{id}/"]["delete"]["responses"]["409"]
     assert delete["content"]["application/json"]["schema"] == {"$ref": f"{REF}Error"}
+
+
+def test_lead_convert_documents_both_409_bodies(db: Any) -> None:
+    """A conversion answers 409 for "already converted" / a stale version (code and message) and
+    for a collision (with the matches): the schema offers both bodies."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    path = next(p for p in schema["paths"] if p.endswith("/sales/leads/{id}/convert/"))
+    conflict = schema["paths"][path]["post"]["responses"]["409"]["content"]["application/json"]["schema"]
+    assert conflict == {"$ref": "#/components/schemas/LeadConvertConflict"}
+    one_of = schema["components"]["schemas"]["LeadConvertConflict"]["oneOf"]
+    assert {ref["$ref"].rsplit("/", 1)[-1] for ref in one_of} == {"Error", "CollisionError"}

@@ -213,6 +213,26 @@ class TestTagsOnRecords:
         assert patch(client, f"{ACCOUNTS}{account.pk}/", {"tags": []}).status_code == 200
         assert tag_names(account) == set()
 
+    def test_create_and_update_a_lead_with_tags(self, sales: Any, client: Client) -> None:
+        from kehu.sales.models import Lead
+
+        hot = TagFactory.create(name="热线索")
+        client.force_login(sales.admin)
+        r = post(
+            client,
+            "/api/v1/sales/leads/",
+            {"name": "标签线索", "company": "某公司", "tags": [hot.pk, "展会"]},
+        )
+        assert r.status_code == 201, r.json()
+        lead = Lead.objects.get(name="标签线索")
+        assert tag_names(lead) == {"热线索", "展会"}
+        r = patch(client, f"/api/v1/sales/leads/{lead.pk}/", {"tags": ["展会"]})
+        assert r.status_code == 200, r.json()
+        assert [t["name"] for t in r.json()["tags"]] == ["展会"] and tag_names(lead) == {"展会"}
+        r = patch(client, f"/api/v1/sales/leads/{lead.pk}/", {"tags": [999999]})
+        assert r.status_code == 400 and list(r.json()["fields"]) == ["tags"]
+        assert tag_names(lead) == {"展会"}
+
     def test_a_contacts_tags(self, sales: Any, client: Client) -> None:
         tag = TagFactory.create(name="决策人")
         contact = ContactFactory.create(owner=sales.rep1)
@@ -268,7 +288,7 @@ class TestTagsOnRecords:
 
         schema = SchemaGenerator().get_schema(request=None, public=True)
         components = schema["components"]["schemas"]
-        for name in ("Account", "Contact"):
+        for name in ("Account", "Contact", "Lead", "Opportunity"):
             read = components[name]["properties"]["tags"]
             assert read["type"] == "array" and read["items"] == {"$ref": "#/components/schemas/TagBrief"}
             write = components[f"Patched{name}Request"]["properties"]["tags"]
