@@ -106,6 +106,7 @@ v1 = [
     path("activities/", include("kehu.activities.api.urls")),
     path("sales/", include("kehu.sales.api.urls")),
     path("dedup/", include("kehu.dedup.api.urls")),
+    path("imports/", include("kehu.imports.api.urls")),
 ]
 
 urlpatterns = [

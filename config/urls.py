@@ -21,6 +21,7 @@ urlpatterns = [
     path("activities/", include("kehu.activities.urls")),
     path("sales/", include("kehu.sales.urls")),
     path("dedup/", include("kehu.dedup.urls")),
+    path("imports/", include("kehu.imports.urls")),
 ]
 
 # JSON error bodies under /api/ (HTML pages elsewhere), also for URLs that match no route.

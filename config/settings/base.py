@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "kehu.tags",
     "kehu.customers",
     "kehu.dedup",
+    "kehu.imports",
     "kehu.sales",
     "kehu.activities",
     "kehu.quality",
@@ -228,6 +229,11 @@ CELERY_BEAT_SCHEDULE = {
     "sales-opportunity-stuck-alerts": {
         "task": "kehu.sales.tasks.opportunity_stuck_alerts",
         "schedule": crontab(hour=8, minute=0),
+    },
+    # Every record type scanned for duplicates once a night (idempotent: a rerun refreshes the queue).
+    "dedup-scan-nightly": {
+        "task": "kehu.dedup.tasks.dedup_scan_scheduled",
+        "schedule": crontab(hour=2, minute=15),
     },
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.

@@ -1,0 +1,660 @@
+"""The import engine's first half: file rows become `PreparedRow`s (issue 6, dry run and run).
+
+Per batch of rows (``BATCH_SIZE``):
+
+1. each row's cells are grouped by the mapping and converted (`mapping.convert_values`, the
+   transforms of `transforms.py`: the same phone/e-mail normalisers as forms and API); then the
+   row is checked with the shared rules: the model's own limits (required, max length, choices),
+   the tax number check (`kehu.customers.validators`), regions (`kehu.customers.regions`),
+   custom fields (`kehu.customfields.services.custom_values_clean`) and the data collection
+   standards (`kehu.customfields.standards.field_specs`: required and pattern per row, unique per
+   batch with one query per standard);
+2. the related records and matches are looked up for the whole batch at once (accounts by
+   external id or name, owners by username or e-mail, existing records by external id and by
+   their dedup match keys `kehu.dedup.models.MatchKey`), never one query per row;
+3. each row gets its action: create, update, skip or error, with a reason code and message.
+
+Matching. The import's `match_key` (email, phone, mobile, tax_number, external_id or a unique
+custom field ``custom.<name>``) decides which record a row is; with no match key a *create* import
+still looks for duplicates on the external id and on every dedup key of the row (phones, e-mails,
+tax number), and `on_duplicate` says what a match does (skip, update, create anyway). A row that
+repeats the key of an earlier row of the file is skipped (``duplicate_in_file``) unless the user
+chose "create anyway".
+
+A contact's account: the mapped ``account`` column is looked up first as an account's external id,
+then as an account's exact name. An unknown account or a name several accounts share is a per-row
+error (the error file asks for the external id); accounts are never created implicitly, so a
+typo cannot spawn a company. Import the accounts first (or in the same file's account import).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from kehu.core.errors import DomainError
+
+from . import transforms as t
+from .choices import DuplicateAction, ImportMode, OwnerMode
+from .mapping import ConvertOptions, ImportField, ImportTarget, convert_values, get_target, picklist_mappers
+from .models import ImportJob
+from .parsing import RawRow
+
+BATCH_SIZE = 2000
+CREATE, UPDATE, SKIP, ERROR = "create", "update", "skip", "error"
+TARGETS = ("customers.contact", "customers.account")
+MATCH_KEYS = ("external_id", "email", "phone", "mobile", "tax_number")
+
+
+class ImportRunError(DomainError):
+    """The import cannot run as set up (codes below); nothing was written."""
+
+    code = "import_invalid"
+
+    UNSUPPORTED_TARGET = "import_unsupported_target"
+    BAD_MATCH_KEY = "import_bad_match_key"
+    NO_PERMISSION = "import_permission_denied"
+    POOL_UNSUPPORTED = "import_pool_unsupported"
+    BAD_STATUS = "import_bad_status"
+    NO_OWNER = "import_no_owner"
+    CHANGED_SINCE = "import_changed_since"
+    IN_USE = "import_records_in_use"
+
+
+@dataclass(slots=True)
+class PreparedRow:
+    """One file row, converted, checked and matched.
+
+    `values`: model column values (attnames: ``account_id``, ``owner_id``); `custom`: the custom
+    dict; `phones`/`emails`: detail rows (kind, value, primary) in display order; `keys`: the dedup
+    match keys (kind, value); `existing_id`: the record an update changes; `reason`: why a row is
+    skipped or fails (a code) and `message` (translated)."""
+
+    raw: RawRow
+    action: str = CREATE
+    values: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)
+    phones: list[tuple[str, str, bool]] = field(default_factory=list)
+    emails: list[tuple[str, str, bool]] = field(default_factory=list)
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    existing_id: int | None = None
+    reason: str = ""
+    message: str = ""
+    lookups: dict[str, str] = field(default_factory=dict)  # FK texts to resolve: account, owner, parent
+
+    @property
+    def line(self) -> int:
+        return self.raw.line
+
+    def fail(self, reason: str, message: str) -> None:
+        self.action, self.reason = ERROR, reason
+        self.message = f"{self.message} {message}".strip() if self.message else message
+
+
+def _messages(errors: Mapping[str, Iterable[Any]], labels: Mapping[str, str]) -> str:
+    return " ".join(
+        f"{labels.get(name, name)}: {' '.join(str(m) for m in msgs)}" for name, msgs in errors.items()
+    )
+
+
+@lru_cache(maxsize=4096)
+def _url_ok(value: str) -> bool:
+    try:
+        URLValidator()(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=8192)
+def _region(country: str, province: str, city: str, district: str) -> tuple[tuple[str, str, str, str], str]:
+    from kehu.customers.regions import CHINA, region_errors
+
+    country = country.strip().upper()
+    if province and not country:
+        country = CHINA
+    errors = region_errors(country=country, province=province, city=city, district=district)
+    message = " ".join(str(m) for msgs in errors.values() for m in msgs)
+    return (country, province, city, district), message
+
+
+EXTERNAL_ID_ALIASES = ("外部ID", "外部编号", "External ID", "External Id", "Record ID", "ID")
+
+
+def _with_external_id(target: ImportTarget) -> ImportTarget:
+    """The target with ``external_id`` importable (the key of upserts) when its model has one and
+    the registry does not declare it yet."""
+    if target.get("external_id") is not None:
+        return target
+    try:
+        target.model._meta.get_field("external_id")
+    except Exception:
+        return target
+    return ImportTarget(
+        target.model_label, (*target.fields, ImportField("external_id", aliases=EXTERNAL_ID_ALIASES))
+    )
+
+
+class Preparer:
+    """Turns file rows into `PreparedRow`s for one import job (see the module docstring). Holds
+    the per-job caches: converters, the standards, users, accounts and the keys of earlier rows."""
+
+    def __init__(self, job: ImportJob, *, by: Any) -> None:
+        from kehu.customfields.selectors import custom_fields_for
+        from kehu.customfields.standards import field_specs
+
+        if job.target not in TARGETS:
+            raise ImportRunError(
+                _("Importing into “%(target)s” is not available yet.") % {"target": job.target},
+                code=ImportRunError.UNSUPPORTED_TARGET,
+            )
+        self.job = job
+        self.by = by
+        self.target: ImportTarget = _with_external_id(get_target(job.target))
+        self.model: type[models.Model] = self.target.model
+        self.is_contact = job.target == "customers.contact"
+        self.labels = {f.name: self.target.label(f) for f in self.target.fields}
+        transforms = job.transforms or {}
+        mappers = picklist_mappers(
+            self.target,
+            policy=str(transforms.get("unknown_choices") or t.UnknownPolicy.REJECT),
+            mappings=transforms.get("picklists") or {},
+        )
+        self.options = ConvertOptions(
+            date_order=transforms.get("date_order") or "YMD",
+            region=transforms.get("phone_region") or "CN",
+            picklists=mappers,
+            separators=transforms.get("separators") or t.MULTI_SEPARATORS,
+        )
+        self.headers = list(job.headers)
+        self.columns = [(i, job.mapping.get(h) or "") for i, h in enumerate(self.headers)]
+        self.columns = [(i, name) for i, name in self.columns if name and self.target.get(name)]
+        self.mode = job.mode
+        self.match_key = job.match_key or ""
+        if self.mode != ImportMode.CREATE and not self.match_key:
+            raise ImportRunError(
+                _("Choose the field that finds existing records."), code=ImportRunError.BAD_MATCH_KEY
+            )
+        if self.match_key and not (self.match_key in MATCH_KEYS or self.match_key.startswith("custom.")):
+            raise ImportRunError(
+                _("Records cannot be matched on “%(field)s”.") % {"field": self.match_key},
+                code=ImportRunError.BAD_MATCH_KEY,
+            )
+        if job.owner_mode == OwnerMode.POOL:
+            raise ImportRunError(
+                _("Accounts and contacts cannot be imported into a pool; choose an owner or the rules."),
+                code=ImportRunError.POOL_UNSUPPORTED,
+            )
+        self.custom_defs = {f.name: f for f in custom_fields_for(job.target)}
+        specs = field_specs(self.model)
+        self.required_specs = [s for s in specs if s.required and not s.is_custom]
+        self.pattern_specs = [(s, re.compile(s.pattern)) for s in specs if s.pattern and s.pattern_applies]
+        self.unique_specs = [s for s in specs if s.unique]
+        self.max_lengths = {
+            f.name: f.max_length
+            for f in self.model._meta.concrete_fields
+            if isinstance(f, models.CharField) and f.max_length
+        }
+        self.default_owner_id, self.default_department_id = self._default_owner()
+        self.seen: dict[tuple[str, str], int] = {}  # key of an earlier row -> its line
+        self.external_ids: dict[str, int] = {}  # external id of an earlier written row -> its line
+        self._users: dict[str, tuple[int, int | None] | None] = {}
+        self._accounts: dict[str, int | str | None] = {}
+
+    # --- owners -------------------------------------------------------------------------------
+
+    def _default_owner(self) -> tuple[int | None, int | None]:
+        job = self.job
+        user = job.assign_to if job.owner_mode == OwnerMode.OWNER else self.by
+        if job.owner_mode == OwnerMode.OWNER and user is None:
+            raise ImportRunError(_("Choose the owner of the new records."), code=ImportRunError.NO_OWNER)
+        if user is None:
+            return None, None
+        return user.pk, getattr(user, "department_id", None)
+
+    # --- stage 1: one row -----------------------------------------------------------------------
+
+    def convert(self, raw: RawRow) -> PreparedRow:
+        row = PreparedRow(raw)
+        if raw.error:
+            row.fail(raw.code or "unreadable_row", raw.error)
+            return row
+        cells = raw.values
+        grouped: dict[str, list[str]] = {}
+        for i, name in self.columns:
+            if i < len(cells):
+                value = cells[i]
+                if value and not value.isspace():
+                    grouped.setdefault(name, []).append(value)
+        values, errors = convert_values(self.target, grouped, self.options)
+        if errors:
+            row.fail("invalid_value", _messages(errors, self.labels))
+        self._shape(row, values)
+        if row.action != ERROR:
+            self._check(row)
+        return row
+
+    def _shape(self, row: PreparedRow, values: dict[str, Any]) -> None:
+        """Converted values -> model columns, detail rows and look-ups (like the customers
+        services do with their data: the primary phone/e-mail is denormalised)."""
+        out = row.values
+        custom: dict[str, Any] = {}
+        phone = mobile = email = None
+        extra_phones: list[tuple[str, str]] = []
+        extra_emails: list[tuple[str, str]] = []
+        for name, value in values.items():
+            if name.startswith("custom."):
+                custom[name[7:]] = value
+            elif name == "phone":
+                phone = value
+            elif name == "mobile":
+                mobile = value
+            elif name == "email":
+                email = value
+            elif name.startswith("phones."):
+                kind = name[7:]
+                extra_phones.extend((kind, v) for v in value)
+            elif name.startswith("emails."):
+                extra_emails.extend(("other", v) for v in value)
+            elif name in ("account", "owner", "parent"):
+                row.lookups[name] = value
+            elif name == "tags":
+                row.lookups["tags"] = value
+            elif name in ("first_name", "last_name", "middle_name"):
+                continue
+            elif name == "notes":
+                out["notes"] = "\n".join(value) if isinstance(value, list) else value
+            elif name == "postcode":
+                row.lookups["postcode"] = value
+            else:
+                out[name] = value
+        if not self.is_contact and extra_phones:
+            mobiles = [v for k, v in extra_phones if k == "mobile"]
+            extra_phones = [(k, v) for k, v in extra_phones if k != "mobile"]
+            extra_phones = [("mobile", v) for v in mobiles] + extra_phones
+        phones: list[tuple[str, str, bool]] = []
+        seen: set[str] = set()
+        if phone:
+            phones.append(("work", phone, True))
+            seen.add(phone)
+        if mobile and mobile not in seen:
+            phones.append(("mobile", mobile, not phones))
+            seen.add(mobile)
+        for kind, number in extra_phones:
+            if number not in seen:
+                phones.append((kind, number, not phones))
+                seen.add(number)
+        emails: list[tuple[str, str, bool]] = []
+        if email:
+            emails.append(("work", email, True))
+        for kind, address in extra_emails:
+            if all(address != e[1] for e in emails):
+                emails.append((kind, address, not emails))
+        row.phones, row.emails, row.custom = phones, emails, custom
+        out["phone"] = next((n for _k, n, p in phones if p), "")
+        if self.is_contact:
+            out["mobile"] = next((n for k, n, _p in phones if k == "mobile"), "")
+        out["email"] = email or (emails[0][1] if emails else "")
+
+    def _check(self, row: PreparedRow) -> None:
+        """The shared rules of forms and API, without a query per row."""
+        v = row.values
+        errors: dict[str, list[str]] = {}
+        for name, value in v.items():
+            limit = self.max_lengths.get(name)
+            if limit and isinstance(value, str) and len(value) > limit:
+                errors[name] = [
+                    _("At most %(limit)d characters (this has %(count)d).")
+                    % {"limit": limit, "count": len(value)}
+                ]
+        if not self.is_contact:
+            if v.get("tax_number"):
+                from kehu.customers.validators import normalise_tax_number
+
+                try:
+                    v["tax_number"] = normalise_tax_number(v["tax_number"])
+                except ValidationError as exc:
+                    errors["tax_number"] = [str(m) for m in exc.messages]
+            if v.get("website") and not _url_ok(v["website"]):
+                errors["website"] = [_("Enter a valid URL.")]
+            if any(v.get(n) for n in ("country", "province", "city", "district")):
+                region, problem = _region(
+                    str(v.get("country", "")),
+                    str(v.get("province", "")),
+                    str(v.get("city", "")),
+                    str(v.get("district", "")),
+                )
+                if problem:
+                    errors["country"] = [problem]
+                else:
+                    v["country"], v["province"], v["city"], v["district"] = region
+            for name in ("industry", "source", "level"):
+                if v.get(name) and name not in self.options.picklists:
+                    errors[name] = [_("Choose a value from the list.")]
+        if self.is_contact and not row.lookups.get("account"):
+            errors["account"] = [_("This field is required.")]
+        for spec in self.required_specs:
+            if spec.key in ("account", "owner", "department", "created_by"):
+                continue
+            value = v.get(spec.key)
+            if value is None or value == "" or value == []:
+                if spec.model_field is not None and spec.model_field.has_default() and spec.key not in v:
+                    default = spec.model_field.get_default()
+                    if default not in (None, "", []):
+                        continue
+                errors[spec.key] = [_("This field is required.")]
+        for spec, pattern in self.pattern_specs:
+            value = row.custom.get(spec.name) if spec.is_custom else v.get(spec.key)
+            if value not in (None, "") and pattern.search(str(value)) is None:
+                errors[spec.key] = [spec.pattern_message or _("Enter a value in the required format.")]
+        if self.custom_defs:
+            from kehu.customfields.services import custom_values_clean
+
+            try:
+                row.custom = custom_values_clean(model=self.job.target, values=row.custom)
+            except DomainError as exc:
+                errors.update(exc.fields)
+        if errors:
+            row.fail("invalid_value", _messages(errors, self.labels))
+
+    # --- stage 2: the batch ---------------------------------------------------------------------
+
+    def prepare(self, raws: list[RawRow]) -> list[PreparedRow]:
+        """Convert, check, look up and decide a batch of rows (in file order)."""
+        rows = [self.convert(raw) for raw in raws]
+        live = [r for r in rows if r.action != ERROR]
+        self._resolve_users(live)
+        if self.is_contact:
+            self._resolve_accounts(live)
+        else:
+            self._resolve_parents(live)
+        live = [r for r in live if r.action != ERROR]
+        self._unique(live)
+        self._keys(live)
+        self._decide([r for r in live if r.action != ERROR])
+        return rows
+
+    def _resolve_users(self, rows: list[PreparedRow]) -> None:
+        mapped = self.job.owner_mode == OwnerMode.MAPPED
+        wanted = {r.lookups["owner"] for r in rows if mapped and r.lookups.get("owner")}
+        missing = [w for w in wanted if w.casefold() not in self._users]
+        if missing:
+            User = get_user_model()
+            folded = {w.casefold() for w in missing}
+            found: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+            qs = User._default_manager.filter(is_active=True).annotate(
+                lu=Lower("username"), le=Lower("email")
+            )
+            for pk, dept, lu, le in qs.filter(models.Q(lu__in=folded) | models.Q(le__in=folded)).values_list(
+                "pk", "department_id", "lu", "le"
+            ):
+                for key in {lu, le} & folded:
+                    found[key].append((pk, dept))
+            for key in folded:
+                hits = found.get(key, [])
+                self._users[key] = hits[0] if len(hits) == 1 else None
+        for r in rows:
+            text = r.lookups.get("owner") if mapped else None
+            if text:
+                hit = self._users.get(text.casefold())
+                if hit is None:
+                    r.fail(
+                        "unknown_owner",
+                        _("No active user has the user name or e-mail “%(value)s”.") % {"value": text[:80]},
+                    )
+                    continue
+                r.values["owner_id"], r.values["department_id"] = hit
+            else:
+                r.values["owner_id"], r.values["department_id"] = (
+                    self.default_owner_id,
+                    self.default_department_id,
+                )
+
+    def _account_ids(self, texts: set[str]) -> None:
+        from kehu.customers.models import Account
+
+        missing = [x for x in texts if x not in self._accounts]
+        if not missing:
+            return
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            by_ext = dict(Account.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
+            by_name: dict[str, list[int]] = defaultdict(list)
+            for name, pk in Account.objects.filter(name__in=chunk).values_list("name", "pk"):
+                by_name[name].append(pk)
+            for text in chunk:
+                if text in by_ext:
+                    self._accounts[text] = by_ext[text]
+                elif len(by_name.get(text, [])) == 1:
+                    self._accounts[text] = by_name[text][0]
+                elif by_name.get(text):
+                    self._accounts[text] = "ambiguous"
+                else:
+                    self._accounts[text] = None
+
+    def _resolve_accounts(self, rows: list[PreparedRow]) -> None:
+        self._account_ids({r.lookups["account"] for r in rows if r.lookups.get("account")})
+        for r in rows:
+            text = r.lookups.get("account", "")
+            hit = self._accounts.get(text)
+            if hit == "ambiguous":
+                r.fail(
+                    "ambiguous_account",
+                    _("Several accounts are named “%(value)s”: give the account's external ID instead.")
+                    % {"value": text[:80]},
+                )
+            elif hit is None:
+                r.fail(
+                    "unknown_account",
+                    _("No account has the external ID or name “%(value)s”. Import the account first.")
+                    % {"value": text[:80]},
+                )
+            else:
+                r.values["account_id"] = hit
+
+    def _resolve_parents(self, rows: list[PreparedRow]) -> None:
+        self._account_ids({r.lookups["parent"] for r in rows if r.lookups.get("parent")})
+        for r in rows:
+            text = r.lookups.get("parent")
+            if not text:
+                continue
+            hit = self._accounts.get(text)
+            if not isinstance(hit, int):
+                r.fail("unknown_parent", _("No single account is named “%(value)s”.") % {"value": text[:80]})
+            else:
+                r.values["parent_id"] = hit
+
+    def _unique(self, rows: list[PreparedRow]) -> None:
+        """Unique standards: one query per unique field and batch (case-insensitive for text)."""
+        for spec in self.unique_specs:
+
+            def value_of(r: PreparedRow, spec: Any = spec) -> Any:
+                return r.custom.get(spec.name) if spec.is_custom else r.values.get(spec.key)
+
+            texts = {str(value_of(r)).strip().casefold() for r in rows if value_of(r) not in (None, "")}
+            if not texts:
+                continue
+            lookup = f"custom__{spec.name}" if spec.is_custom else spec.key
+            qs = self.model._default_manager.annotate(
+                _u=Lower(models.functions.Cast(lookup, models.CharField()))
+            )
+            taken = dict(qs.filter(_u__in=list(texts)).values_list("_u", "pk"))
+            for r in rows:
+                value = value_of(r)
+                if value in (None, ""):
+                    continue
+                pk = taken.get(str(value).strip().casefold())
+                if pk is not None and not (self.mode != ImportMode.CREATE and pk == r.existing_id):
+                    r.lookups.setdefault("_unique_conflicts", "")
+                    r.lookups["_unique_conflicts"] += f"{spec.key}={pk};"
+
+    def _keys(self, rows: list[PreparedRow]) -> None:
+        """The dedup match keys of each row, by the model's registration (`kehu.dedup.registry`)."""
+        from kehu.dedup.registry import has_keys, key_source
+
+        if not has_keys(self.job.target):
+            return
+        source = key_source(self.job.target)
+        plain = tuple(source.plain_names | set(source.watch))
+        for r in rows:
+            values = r.values
+            data: dict[str, Any] = {n: values[n] for n in plain if n in values}
+            data["phones"] = [{"number": n} for _k, n, _p in r.phones]
+            data["emails"] = [{"email": e} for _k, e, _p in r.emails]
+            r.keys = set(source.keys_from_values(data))
+
+    def _match_values(self, r: PreparedRow) -> list[tuple[str, str]]:
+        """The (kind, value) pairs that identify the row's record: the match key, or with none
+        (create mode) the external id and every dedup key."""
+        key = self.match_key
+        if key == "external_id":
+            return [("external_id", r.values["external_id"])] if r.values.get("external_id") else []
+        if key == "email":
+            return sorted((k, x) for k, x in r.keys if k == "email")
+        if key in ("phone", "mobile"):
+            return sorted((k, x) for k, x in r.keys if k == "phone")
+        if key == "tax_number":
+            return [(k, x) for k, x in r.keys if k == "tax_number"]
+        if key.startswith("custom."):
+            value = r.custom.get(key[7:])
+            return [(key, str(value).strip().casefold())] if value not in (None, "") else []
+        found = [("external_id", r.values["external_id"])] if r.values.get("external_id") else []
+        return found + sorted(r.keys)
+
+    def _find_existing(self, rows: list[PreparedRow]) -> dict[tuple[str, str], set[int]]:
+        from django.contrib.contenttypes.models import ContentType
+
+        from kehu.dedup.models import MatchKey
+        from kehu.dedup.services import dedup_flush
+
+        dedup_flush()  # keys queued by saves on this connection (as the collision check does)
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            for kind, value in self._match_values(r):
+                wanted[kind].add(value)
+        hits: dict[tuple[str, str], set[int]] = defaultdict(set)
+        manager = self.model._default_manager
+        if wanted.get("external_id"):
+            for ext, pk in manager.filter(external_id__in=list(wanted.pop("external_id"))).values_list(
+                "external_id", "pk"
+            ):
+                hits[("external_id", ext)].add(pk)
+        for kind in [k for k in wanted if k.startswith("custom.")]:
+            texts = list(wanted.pop(kind))
+            qs = manager.annotate(_u=Lower(models.functions.Cast(f"custom__{kind[7:]}", models.CharField())))
+            for value, pk in qs.filter(_u__in=texts).values_list("_u", "pk"):
+                hits[(kind, value)].add(pk)
+        if wanted:
+            ct = ContentType.objects.get_for_model(self.model)
+            q = models.Q()
+            for kind, values in wanted.items():
+                q |= models.Q(kind=kind, value__in=list(values))
+            for kind, value, pk in MatchKey.objects.filter(q, content_type=ct).values_list(
+                "kind", "value", "object_id"
+            ):
+                hits[(kind, value)].add(pk)
+        return hits
+
+    def _decide(self, rows: list[PreparedRow]) -> None:
+        hits = self._find_existing(rows)
+        mode, on_dup = self.mode, self.job.on_duplicate
+        for r in rows:
+            keys = self._match_values(r)
+            earlier = next((self.seen[k] for k in keys if k in self.seen), None)
+            matched: set[int] = set()
+            for k in keys:
+                matched |= hits.get(k, set())
+            if earlier is not None and on_dup != DuplicateAction.CREATE:
+                r.action, r.reason = SKIP, "duplicate_in_file"
+                r.message = _("Same %(key)s as row %(row)d of the file.") % {
+                    "key": self._key_label(keys),
+                    "row": earlier,
+                }
+                continue
+            if mode == ImportMode.CREATE:
+                if matched and on_dup == DuplicateAction.SKIP:
+                    r.action, r.reason = SKIP, "matches_existing"
+                    r.message = _("A record with the same %(key)s exists (#%(id)s).") % {
+                        "key": self._key_label(keys),
+                        "id": min(matched),
+                    }
+                elif matched and on_dup == DuplicateAction.UPDATE:
+                    self._to_update(r, matched, keys)
+                else:
+                    r.action = CREATE
+            elif matched:
+                self._to_update(r, matched, keys)
+            elif mode == ImportMode.UPDATE:
+                r.action, r.reason = SKIP, "no_match"
+                r.message = _("No record has this %(key)s.") % {"key": self._key_label(keys)}
+            else:
+                r.action = CREATE
+            if (
+                r.action == CREATE
+                and r.values.get("external_id")
+                and hits.get(("external_id", r.values["external_id"]))
+            ):
+                r.fail("external_id_taken", _("Another record already has this external ID."))
+            conflicts = r.lookups.get("_unique_conflicts", "")
+            if r.action in (CREATE, UPDATE) and conflicts:
+                others = [c for c in conflicts.split(";") if c and int(c.split("=")[1]) != r.existing_id]
+                if others:
+                    r.fail(
+                        "not_unique",
+                        _("Another record already has the value of %(fields)s.")
+                        % {
+                            "fields": ", ".join(
+                                sorted({self.labels.get(c.split("=")[0], c.split("=")[0]) for c in others})
+                            )
+                        },
+                    )
+            ext = r.values.get("external_id")
+            if r.action in (CREATE, UPDATE) and ext:
+                first = self.external_ids.setdefault(ext, r.line)
+                if first != r.line:  # unique in the table: two rows cannot both have it
+                    r.fail(
+                        "external_id_repeated",
+                        _("Row %(row)d of the file has the same external ID.") % {"row": first},
+                    )
+            if r.action in (CREATE, UPDATE):
+                for k in keys:
+                    self.seen.setdefault(k, r.line)
+
+    def _to_update(self, r: PreparedRow, matched: set[int], keys: list[tuple[str, str]]) -> None:
+        if len(matched) > 1:
+            r.fail(
+                "several_matches",
+                _("%(count)d records have this %(key)s; the row cannot tell which one to update.")
+                % {"count": len(matched), "key": self._key_label(keys)},
+            )
+            return
+        r.action, r.existing_id = UPDATE, next(iter(matched))
+
+    def _key_label(self, keys: list[tuple[str, str]]) -> str:
+        if self.match_key:
+            return self.labels.get(self.match_key, self.match_key)
+        kinds = sorted({k for k, _v in keys})
+        return "/".join(self.labels.get(k, k) for k in kinds) or _("key")
+
+
+def batches(rows: Iterable[RawRow], size: int = BATCH_SIZE) -> Iterator[list[RawRow]]:
+    """The file rows in lists of `size`."""
+    batch: list[RawRow] = []
+    for raw in rows:
+        batch.append(raw)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,550 @@
+"""The background parts of an import (issue 6 CONTRACT, see services.py): dry run, run with
+resume, undo. Each starts a `core.Job` (progress, heartbeat) and returns it; the work runs in
+`tasks.py` through the engine (`engine.py`: rows converted, validated and matched into
+`PreparedRow`s; `writers.py`: a batch written in one transaction).
+
+Resuming never trusts the broker: a run reads the job's committed `ImportBatch` rows and starts
+after the last one (the rows before it are read and skipped, not converted). A worker killed with
+``kill -9`` leaves its `core.Job` running without heartbeats; the foundation's sweep
+(`job_sweep_stale`) marks it failed, and `import_run_start` then starts a new job that resumes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from kehu.core import permissions
+from kehu.core.choices import Action, JobStatus
+from kehu.core.context import acting_as
+from kehu.core.models import Job
+from kehu.core.services import job_create, job_run
+
+from .choices import ImportStatus
+from .engine import BATCH_SIZE, CREATE, ERROR, SKIP, UPDATE, ImportRunError, Preparer, batches
+from .models import ImportBatch, ImportJob
+from .parsing import RawRow, iter_rows, sniff, write_error_file
+
+JOB_KIND = "import"
+FIRST_ERRORS = 100
+SEARCH_CHUNK = 5000
+
+_DRY_RUN_FROM = (ImportStatus.MAPPED, ImportStatus.CHECKED, ImportStatus.CHECKING, ImportStatus.FAILED)
+_RUN_FROM = (ImportStatus.MAPPED, ImportStatus.CHECKED, ImportStatus.FAILED)
+
+
+# --- starting -------------------------------------------------------------------------------
+
+
+def _check_permission(job: ImportJob, by: Any) -> None:
+    from django.apps import apps
+
+    try:
+        model = apps.get_model(job.target)
+    except (LookupError, ValueError):
+        model = None
+    if model is None or not permissions.can(by, model, Action.IMPORT):
+        raise ImportRunError(
+            _("You may not import these records."), code=ImportRunError.NO_PERMISSION, status=403
+        )
+
+
+def _job_finished(job: ImportJob) -> bool:
+    """The import's background job ended (or vanished): a RUNNING/CHECKING/UNDOING import whose
+    job was failed by the sweep may start again."""
+    if job.job_id is None:
+        return True
+    status = Job.objects.filter(pk=job.job_id).values_list("status", flat=True).first()
+    return status is None or status not in (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def _start(job: ImportJob, by: Any, *, allowed: tuple[str, ...], status: str, task: str, title: str) -> Job:
+    _check_permission(job, by)
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        busy = locked.status in (ImportStatus.CHECKING, ImportStatus.RUNNING, ImportStatus.UNDOING)
+        if locked.status not in allowed and not (busy and _job_finished(locked)):
+            raise ImportRunError(
+                _("This import cannot do that now (it is “%(status)s”).")
+                % {"status": locked.get_status_display()},
+                code=ImportRunError.BAD_STATUS,
+                status=409,
+            )
+        if busy and not _job_finished(locked):
+            raise ImportRunError(
+                _("This import is already being worked on."), code=ImportRunError.BAD_STATUS, status=409
+            )
+        core = job_create(
+            kind=JOB_KIND,
+            owner=by,
+            title=title % {"name": locked.original_name},
+            params={"import_id": locked.pk, "step": task},
+            total=locked.row_estimate,
+        )
+        locked.status = status
+        locked.job = core
+        fields = ["status", "job", "updated_at"]
+        if status == ImportStatus.RUNNING and locked.started_at is None:
+            locked.started_at = timezone.now()
+            fields.append("started_at")
+        locked.save(update_fields=fields)
+        transaction.on_commit(lambda: _schedule(task, core.pk))
+    job.refresh_from_db()
+    return core
+
+
+def _schedule(task: str, job_id: int) -> None:
+    from . import tasks
+
+    getattr(tasks, task).delay(job_id)
+
+
+def import_dry_run_start(*, job: ImportJob, by: Any) -> Job:
+    """Start the dry run in the background (a `core.Job` with progress): every row converted and
+    validated with the same rules as forms and API, matched against the database and the earlier
+    rows; `job.dry_run` gets the counts (would create / update / skip / errors, with reasons) and
+    the first errors; the error file is written. Nothing else changes. Status CHECKING → CHECKED."""
+    return _start(
+        job,
+        by,
+        allowed=_DRY_RUN_FROM,
+        status=ImportStatus.CHECKING,
+        task="import_dry_run",
+        title=_("Import check: %(name)s"),
+    )
+
+
+def import_run_start(*, job: ImportJob, by: Any) -> Job:
+    """Start (or resume after a failure) the import in the background: rows in batches, each
+    batch one transaction with its records, change-log rows (request_id = job.audit_tag), match
+    keys and its `ImportBatch`; a resumed run starts after the last committed batch. Status
+    RUNNING → DONE (or FAILED, resumable)."""
+    return _start(
+        job,
+        by,
+        allowed=_RUN_FROM,
+        status=ImportStatus.RUNNING,
+        task="import_run",
+        title=_("Import: %(name)s"),
+    )
+
+
+def import_undo_start(*, job: ImportJob, by: Any) -> Job:
+    """Undo in the background: delete what the import created and restore what it updated, from
+    its change-log rows; refused (nothing changes) when any of those records changed since.
+    Status UNDOING → UNDONE."""
+    allowed = (ImportStatus.DONE, ImportStatus.FAILED)
+    return _start(
+        job,
+        by,
+        allowed=allowed,
+        status=ImportStatus.UNDOING,
+        task="import_undo",
+        title=_("Undo import: %(name)s"),
+    )
+
+
+# --- the job bodies (called by tasks.py and the import_run command) --------------------------
+
+
+def _file_rows(job: ImportJob) -> Iterator[RawRow]:
+    """The file's data rows, read as the wizard read them (`job.options`)."""
+    try:
+        path = Path(job.file.path)
+    except NotImplementedError:  # remote storage: a local copy
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept for the run
+            prefix="kehu-import-", suffix=Path(job.file.name).suffix, delete=False
+        )
+        with job.file.open("rb") as src:
+            for chunk in src.chunks():
+                handle.write(chunk)
+        handle.close()
+        path = Path(handle.name)
+    sniffed = sniff(path, filename=job.original_name or path.name, **(job.options or {}))
+    job._sniffed = sniffed  # type: ignore[attr-defined]
+    return iter_rows(path, sniffed)
+
+
+def _context(job_id: int) -> tuple[Job | None, ImportJob | None]:
+    core = Job.objects.select_related("owner").filter(pk=job_id).first()
+    if core is None or core.is_finished:
+        return core, None
+    import_id = (core.params or {}).get("import_id")
+    imp = ImportJob.objects.select_related("owner", "assign_to").filter(pk=import_id).first()
+    return core, imp
+
+
+def _run_as(
+    core: Job,
+    work: Callable[[Job, Callable[..., None]], dict[str, Any] | None],
+    task_id: str,
+    failed: Callable[[], None],
+) -> Job | None:
+    user = core.owner
+    language = getattr(user, "language", "") or settings.LANGUAGE_CODE
+    with acting_as(getattr(user, "pk", None), source="import"), translation.override(language):
+        result = job_run(core.pk, work, task_id=task_id)
+    if result is not None and result.status != JobStatus.SUCCEEDED:
+        failed()
+    return result
+
+
+def _set_status(import_id: int, status: str, **extra: Any) -> None:
+    ImportJob.objects.filter(pk=import_id).update(status=status, updated_at=timezone.now(), **extra)
+
+
+def _progress_message(done: int, total: int | None) -> str:
+    if total:
+        return _("%(done)s of about %(total)s rows") % {"done": f"{done:,}", "total": f"{total:,}"}
+    return _("%(done)s rows") % {"done": f"{done:,}"}
+
+
+def _store_error_file(imp: ImportJob, path: Path, count: int) -> None:
+    """Keep the error file (rows with errors, fixable and re-importable as is) on the import."""
+    if count:
+        with path.open("rb") as fh:
+            imp.error_file.save(f"import-{imp.pk}-errors.csv", File(fh), save=False)
+        ImportJob.objects.filter(pk=imp.pk).update(error_file=imp.error_file.name)
+    else:
+        ImportJob.objects.filter(pk=imp.pk).update(error_file="")
+
+
+def import_dry_run_execute(*, job_id: int, task_id: str = "") -> Job | None:
+    """The dry run's body: every row prepared, nothing written but `dry_run` and the error file."""
+    core, imp = _context(job_id)
+    if core is None or imp is None:
+        return core
+
+    def work(core: Job, progress: Callable[..., None]) -> dict[str, Any]:
+        _check_permission(imp, core.owner)
+        preparer = Preparer(imp, by=core.owner)
+        counts: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        first: list[dict[str, Any]] = []
+        done = 0
+        with tempfile.TemporaryDirectory(prefix="kehu-import-") as folder:
+            path = Path(folder) / "errors.csv"
+            rows = _file_rows(imp)
+            sniffed = imp._sniffed  # type: ignore[attr-defined]
+
+            def rejected() -> Iterator[tuple[RawRow, str]]:
+                nonlocal done
+                for raws in batches(rows):
+                    for r in preparer.prepare(raws):
+                        counts[r.action] += 1
+                        if r.reason:
+                            reasons[r.reason] += 1
+                        if r.action == ERROR:
+                            if len(first) < FIRST_ERRORS:
+                                first.append({"row": r.line, "code": r.reason, "message": r.message})
+                            yield r.raw, r.message
+                    done += len(raws)
+                    progress(done, message=_progress_message(done, imp.row_estimate))
+
+            written = write_error_file(path, sniffed, rejected())
+            _store_error_file(imp, path, written)
+        result = {
+            "rows": done,
+            "create": counts[CREATE],
+            "update": counts[UPDATE],
+            "skip": counts[SKIP],
+            "errors": counts[ERROR],
+            "reasons": dict(reasons),
+            "first_errors": first,
+        }
+        ImportJob.objects.filter(pk=imp.pk).update(
+            dry_run=result, status=ImportStatus.CHECKED, updated_at=timezone.now()
+        )
+        return {"message": _dry_run_message(result), "result": result}
+
+    return _run_as(core, work, task_id, lambda: _set_status(imp.pk, ImportStatus.MAPPED))
+
+
+def _dry_run_message(result: dict[str, Any]) -> str:
+    return _("Would create %(create)s, update %(update)s, skip %(skip)s; %(errors)s rows with errors.") % {
+        k: f"{result[k]:,}" for k in ("create", "update", "skip", "errors")
+    }
+
+
+def import_run_execute(
+    *, job_id: int, task_id: str = "", batch_size: int = BATCH_SIZE, pause: float = 0.0
+) -> Job | None:
+    """The run's body: batches written one transaction each, resuming after the last committed
+    `ImportBatch`; then the search index (second phase), the error file and the counts.
+    `pause`: seconds to wait after each batch (throttling; the kill test uses it)."""
+    from .writers import BatchWriter
+
+    core, imp = _context(job_id)
+    if core is None or imp is None:
+        return core
+
+    def work(core: Job, progress: Callable[..., None]) -> dict[str, Any]:
+        import time
+
+        _check_permission(imp, core.owner)
+        preparer = Preparer(imp, by=core.owner)
+        writer = BatchWriter(imp, by=core.owner)
+        committed = list(
+            ImportBatch.objects.filter(job=imp).order_by("number").values_list("number", "last_row")
+        )
+        next_number = committed[-1][0] + 1 if committed else 1
+        resume_after = committed[-1][1] if committed else 0
+        done = _rows_before(imp) if committed else 0
+        rows = _file_rows(imp)
+        sniffed = imp._sniffed  # type: ignore[attr-defined]
+        if resume_after:
+            rows = itertools.dropwhile(lambda r: r.line <= resume_after, rows)
+        progress(done, message=_progress_message(done, imp.row_estimate))
+
+        def rejected() -> Iterator[tuple[RawRow, str]]:
+            nonlocal done, next_number
+            if resume_after:
+                yield from _earlier_errors(imp, core.owner, resume_after)
+            for raws in batches(rows, batch_size):
+                prepared = preparer.prepare(raws)
+                writer.write(
+                    number=next_number, first_row=raws[0].line, last_row=raws[-1].line, rows=prepared
+                )
+                next_number += 1
+                done += len(raws)
+                ImportJob.objects.filter(pk=imp.pk).update(rows_done=done)
+                progress(done, message=_progress_message(done, imp.row_estimate))
+                for r in prepared:
+                    if r.action == ERROR:
+                        yield r.raw, r.message
+                if pause:
+                    time.sleep(pause)
+
+        with tempfile.TemporaryDirectory(prefix="kehu-import-") as folder:
+            path = Path(folder) / "errors.csv"
+            written = write_error_file(path, sniffed, rejected())
+            progress(done, message=_("Updating the search index…"))
+            search_phase(imp)
+            _store_error_file(imp, path, written)
+        totals = _totals(imp)
+        now = timezone.now()
+        ImportJob.objects.filter(pk=imp.pk).update(
+            status=ImportStatus.DONE, result=totals, rows_done=done, finished_at=now, updated_at=now
+        )
+        message = _(
+            "Created %(created)s, updated %(updated)s, skipped %(skipped)s; %(errors)s rows with errors."
+        ) % {k: f"{totals[k]:,}" for k in ("created", "updated", "skipped", "errors")}
+        return {"message": message, "result": totals}
+
+    return _run_as(core, work, task_id, lambda: _set_status(imp.pk, ImportStatus.FAILED))
+
+
+def _rows_before(imp: ImportJob) -> int:
+    totals = _totals(imp)
+    return int(sum(totals[k] for k in ("created", "updated", "skipped", "errors")))
+
+
+def _totals(imp: ImportJob) -> dict[str, int]:
+    from django.db.models import Sum
+
+    agg = ImportBatch.objects.filter(job=imp).aggregate(
+        created=Sum("created"), updated=Sum("updated"), skipped=Sum("skipped"), errors=Sum("errors")
+    )
+    out = {k: int(v or 0) for k, v in agg.items()}
+    out["batches"] = ImportBatch.objects.filter(job=imp).count()
+    return out
+
+
+# Row errors that do not depend on what the import itself wrote (a resumed run finds them again
+# for the error file of the rows before the resume point).
+_STABLE_ERRORS = frozenset(
+    {"invalid_value", "unknown_account", "ambiguous_account", "unknown_owner", "unknown_parent"}
+)
+
+
+def _earlier_errors(imp: ImportJob, by: Any, last_line: int) -> Iterator[tuple[RawRow, str]]:
+    preparer = Preparer(imp, by=by)
+    rows = itertools.takewhile(lambda r: r.line <= last_line, _file_rows(imp))
+    for raws in batches(rows):
+        for r in preparer.prepare(raws):
+            if r.action == ERROR and (r.reason in _STABLE_ERRORS or r.raw.error):
+                yield r.raw, r.message
+
+
+def search_phase(imp: ImportJob) -> int:
+    """Second phase: the search index of every record the import created or updated."""
+    from kehu.audit.models import ObjectChange
+    from kehu.search.registry import indexed_models
+    from kehu.search.services import search_reindex
+
+    label = imp.target
+    if label not in {i.label for i in indexed_models()}:
+        return 0
+    ids = ObjectChange.objects.filter(request_id=imp.audit_tag, model=label).values_list(
+        "object_id", flat=True
+    )
+    written = 0
+    chunk: list[int] = []
+    for pk in ids.iterator(chunk_size=SEARCH_CHUNK):
+        chunk.append(pk)
+        if len(chunk) >= SEARCH_CHUNK:
+            written += search_reindex(model=label, ids=chunk)
+            chunk = []
+    if chunk:
+        written += search_reindex(model=label, ids=chunk)
+    return written
+
+
+# --- undo -------------------------------------------------------------------------------------
+
+
+def import_undo_execute(*, job_id: int, task_id: str = "") -> Job | None:
+    """Undo's body: refuse when any record the import touched changed since (a later change-log
+    row or a version that moved on); else delete what it created and restore what it updated,
+    in one transaction, with change-log rows (request_id = audit_tag + "-undo")."""
+    core, imp = _context(job_id)
+    if core is None or imp is None:
+        return core
+
+    def work(core: Job, progress: Callable[..., None]) -> dict[str, Any]:
+        _check_permission(imp, core.owner)
+        result = undo(imp, by=core.owner)
+        ImportJob.objects.filter(pk=imp.pk).update(
+            status=ImportStatus.UNDONE,
+            undone_at=timezone.now(),
+            undone_by=core.owner,
+            updated_at=timezone.now(),
+        )
+        message = _("Deleted %(deleted)s records, restored %(restored)s.") % {
+            k: f"{result[k]:,}" for k in ("deleted", "restored")
+        }
+        return {"message": message, "result": result}
+
+    return _run_as(core, work, task_id, lambda: _set_status(imp.pk, ImportStatus.DONE))
+
+
+def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
+    """Delete the created records and restore the updated ones of `imp` (see import_undo_execute)."""
+    from django.apps import apps
+
+    from kehu.audit.models import ObjectChange
+    from kehu.audit.services import object_changes_record_bulk
+    from kehu.dedup.models import MatchKey
+    from kehu.search.services import search_reindex
+
+    model = apps.get_model(imp.target)
+    label = imp.target
+    tag = imp.audit_tag
+    log = ObjectChange.objects.filter(request_id=tag, model=label)
+    created: dict[int, str] = {}
+    updated: dict[int, dict[str, Any]] = {}
+    first_id = None
+    for change_id, object_id, action, changes, text in log.order_by("id").values_list(
+        "id", "object_id", "action", "changes", "object_repr"
+    ):
+        first_id = first_id or change_id
+        if action == "create":
+            created[object_id] = text
+        elif action == "update" and object_id not in updated:
+            updated[object_id] = changes
+    ids = list(created) + list(updated)
+    with transaction.atomic():
+        moved: set[int] = set()
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            moved.update(
+                ObjectChange.objects.filter(model=label, object_id__in=chunk, id__gt=first_id or 0)
+                .exclude(request_id=tag)
+                .values_list("object_id", flat=True)
+            )
+            for pk, version in model._default_manager.filter(pk__in=chunk).values_list("pk", "version"):
+                expected = 1 if pk in created else (updated[pk].get("version") or [0, version])[1]
+                if version != expected:
+                    moved.add(pk)
+        if moved:
+            shown = ", ".join(f"#{pk}" for pk in sorted(moved)[:10])
+            raise ImportRunError(
+                _("%(count)d records changed after the import (%(ids)s); undo would lose those changes.")
+                % {"count": len(moved), "ids": shown},
+                code=ImportRunError.CHANGED_SINCE,
+                status=409,
+            )
+        from .writers import BatchWriter
+
+        writer = BatchWriter(imp, by=by)
+        created_ids = list(created)
+        ct = writer.content_type_id
+        try:
+            with transaction.atomic():
+                for start in range(0, len(created_ids), 5000):
+                    chunk = created_ids[start : start + 5000]
+                    writer.phone_model._default_manager.filter(
+                        **{f"{writer.parent_fk}__in": chunk}
+                    )._raw_delete(connection.alias)
+                    writer.email_model._default_manager.filter(
+                        **{f"{writer.parent_fk}__in": chunk}
+                    )._raw_delete(connection.alias)
+                    if writer.is_contact:
+                        writer.relation_model._default_manager.filter(contact_id__in=chunk)._raw_delete(
+                            connection.alias
+                        )
+                    else:
+                        writer.address_model._default_manager.filter(account_id__in=chunk)._raw_delete(
+                            connection.alias
+                        )
+                    MatchKey.objects.filter(content_type_id=ct, object_id__in=chunk)._raw_delete(
+                        connection.alias
+                    )
+                    model._default_manager.filter(pk__in=chunk)._raw_delete(connection.alias)
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cur:
+                        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        except IntegrityError as exc:
+            raise ImportRunError(
+                _("Some records the import created are used by other records now; undo is not possible."),
+                code=ImportRunError.IN_USE,
+                status=409,
+            ) from exc
+        restored = _restore(model, updated)
+        with acting_as(getattr(by, "pk", None), source="import", request_id=f"{tag}-undo"):
+            object_changes_record_bulk(
+                model=label,
+                action="delete",
+                rows=[(pk, text, {}) for pk, text in created.items()],
+                by=by,
+            )
+            object_changes_record_bulk(
+                model=label,
+                action="update",
+                rows=[(pk, "", {k: [v[1], v[0]] for k, v in ch.items()}) for pk, ch in updated.items()],
+                by=by,
+            )
+    for start in range(0, len(ids), SEARCH_CHUNK):
+        search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
+    return {"deleted": len(created_ids), "restored": restored}
+
+
+def _restore(model: Any, updated: dict[int, dict[str, Any]]) -> int:
+    from kehu.dedup.services import dedup_reindex
+
+    if not updated:
+        return 0
+    from .writers import detail_models
+
+    phone_model, email_model, fk = detail_models(model)
+    for pk, changes in updated.items():
+        values = {k: v[0] for k, v in changes.items() if k != "version"}
+        version = changes.get("version") or [1, 1]
+        values["version"] = version[1] + 1
+        model._default_manager.filter(pk=pk).update(**values)
+        if "phone" in values:
+            phone_model.objects.filter(**{fk: pk, "is_primary": True}).update(number=values["phone"] or "")
+        if "email" in values:
+            email_model.objects.filter(**{fk: pk, "is_primary": True}).update(email=values["email"] or "")
+    dedup_reindex(model=model, ids=list(updated))
+    return len(updated)

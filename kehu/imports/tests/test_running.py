@@ -1,0 +1,273 @@
+"""Running an import: batches with their records, details, match keys and change log; owners;
+updates with before-values; dry run and run agreeing; undo restoring exactly or refusing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kehu.audit.models import ObjectChange
+from kehu.customers.models import Account, AccountContactRelation, Contact, ContactEmail, ContactPhone
+from kehu.dedup.models import MatchKey
+from kehu.imports.choices import ImportStatus
+from kehu.imports.engine import ImportRunError
+from kehu.imports.models import ImportBatch, ImportJob
+from kehu.imports.running import import_dry_run_start, import_run_execute, import_run_start, import_undo_start
+from kehu.users.tests.factories import UserFactory
+
+from .test_engine import acme, csv_bytes, importer, make_job
+
+__all__ = ["acme"]
+
+
+@pytest.fixture
+def user(db: Any) -> Any:
+    return importer()
+
+
+def run(job: ImportJob, user: Any, capture: Any, start: Any = import_run_start) -> Any:
+    with capture(execute=True):
+        core = start(job=job, by=user)
+    core.refresh_from_db()
+    job.refresh_from_db()
+    return core
+
+
+ROWS = [
+    ["张伟", "北京星辰科技有限公司", "13812345678", "zw@example.com", "经理", "C-1"],
+    ["李娜", "SF-ACC-1", "13912345678", "", "", "C-2"],
+    ["王芳", "不存在的公司", "", "", "", ""],
+    ["赵六", "北京星辰科技有限公司", "", "zw@example.com", "", ""],
+    ["钱七", "北京星辰科技有限公司", "", "qq@example.com", "", "C-3"],
+]
+
+
+def test_run_creates_whole_records_with_audit_keys_and_batches(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = make_job(user, csv_bytes(ROWS))
+    dry = run(job, user, django_capture_on_commit_callbacks, import_dry_run_start)
+    assert dry.status == "succeeded", dry.error
+    expected = {k: job.dry_run[k] for k in ("create", "update", "skip", "errors")}
+    core = run(job, user, django_capture_on_commit_callbacks)
+    assert core.status == "succeeded", core.error
+    assert job.status == ImportStatus.DONE
+    assert (
+        {k: job.result[k] for k in ("created", "updated", "skipped", "errors")}
+        == {
+            "created": expected["create"],
+            "updated": expected["update"],
+            "skipped": expected["skip"],
+            "errors": expected["errors"],
+        }
+        == {"created": 3, "updated": 0, "skipped": 1, "errors": 1}
+    )
+    contacts = {c.name: c for c in Contact.objects.all()}
+    assert sorted(contacts) == ["张伟", "李娜", "钱七"]
+    zw = contacts["张伟"]
+    assert (zw.account_id, zw.owner_id, zw.department_id, zw.created_by_id) == (
+        acme.pk,
+        user.pk,
+        user.department_id,
+        user.pk,
+    )
+    assert (zw.phone, zw.mobile, zw.email, zw.title, zw.external_id, zw.version) == (
+        "+8613812345678",
+        "+8613812345678",
+        "zw@example.com",
+        "经理",
+        "C-1",
+        1,
+    )
+    assert list(ContactPhone.objects.filter(contact=zw).values_list("kind", "number", "is_primary")) == [
+        ("mobile", "+8613812345678", True)
+    ]
+    assert list(ContactEmail.objects.filter(contact=zw).values_list("email", "is_primary")) == [
+        ("zw@example.com", True)
+    ]
+    assert AccountContactRelation.objects.filter(contact=zw, account=acme, is_direct=True).count() == 1
+    keys = set(
+        MatchKey.objects.filter(object_id=zw.pk, content_type__model="contact").values_list("kind", "value")
+    )
+    assert keys == {("phone", "+8613812345678"), ("email", "zw@example.com")}
+    changes = ObjectChange.objects.filter(request_id=job.audit_tag)
+    assert changes.count() == 3
+    first = changes.get(object_id=zw.pk)
+    assert (first.action, first.bulk, first.model, first.user_id, first.parent_id) == (
+        "create",
+        True,
+        "customers.contact",
+        user.pk,
+        acme.pk,
+    )
+    assert first.changes["name"] == [None, "张伟"]
+    batch = ImportBatch.objects.get(job=job)
+    assert (batch.number, batch.first_row, batch.last_row, batch.created, batch.errors) == (1, 2, 6, 3, 1)
+    assert job.error_file.name
+    # the same file again: every row matches what the first run created
+    again = make_job(user, csv_bytes(ROWS))
+    run(again, user, django_capture_on_commit_callbacks)
+    assert again.result["created"] == 0 and again.result["skipped"] == 4
+
+
+def test_small_batches_and_a_chosen_owner(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    owner: Any = UserFactory(username="rep")
+    job = make_job(user, csv_bytes(ROWS), owner_mode="owner", assign_to=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        core = import_run_start(job=job, by=user)
+    # a redelivered task for the finished job does nothing
+    assert import_run_execute(job_id=core.pk) is not None
+    job.refresh_from_db()
+    assert set(Contact.objects.values_list("owner_id", flat=True)) == {owner.pk}
+    job2 = make_job(user, csv_bytes([[f"人{i}", "SF-ACC-1", "", "", "", f"X-{i}"] for i in range(7)]))
+    ImportJob.objects.filter(pk=job2.pk).update(status=ImportStatus.RUNNING)
+    from kehu.core.services import job_create
+
+    core2 = job_create(kind="import", owner=user, params={"import_id": job2.pk, "step": "import_run"})
+    import_run_execute(job_id=core2.pk, batch_size=3)
+    assert list(
+        ImportBatch.objects.filter(job=job2).values_list("number", "first_row", "last_row", "created")
+    ) == [
+        (1, 2, 4, 3),
+        (2, 5, 7, 3),
+        (3, 8, 8, 1),
+    ]
+
+
+def test_mapped_owner_by_username_or_email(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    rep: Any = UserFactory(username="Li.Rep", email="li@example.com")
+    headers = ["姓名", "公司", "负责人"]
+    mapping = {"姓名": "name", "公司": "account", "负责人": "owner"}
+    content = csv_bytes(
+        [["甲", "SF-ACC-1", "li.rep"], ["乙", "SF-ACC-1", "LI@example.com"], ["丙", "SF-ACC-1", "nobody"]],
+        headers,
+    )
+    job = make_job(user, content, mapping=mapping, owner_mode="mapped")
+    run(job, user, django_capture_on_commit_callbacks)
+    assert dict(Contact.objects.values_list("name", "owner_id")) == {"甲": rep.pk, "乙": rep.pk}
+    assert job.result["errors"] == 1
+
+
+def test_upsert_updates_with_before_values_and_undo_restores(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kehu.customers.services import contact_create
+
+    old = contact_create(
+        by=user, data={"account": acme, "name": "老张", "title": "职员", "email": "old@example.com"}
+    )
+    Contact.objects.filter(pk=old.pk).update(external_id="C-1")
+    content = csv_bytes(
+        [["老张", "SF-ACC-1", "", "new@example.com", "经理", "C-1"], ["新人", "SF-ACC-1", "", "", "", "C-2"]]
+    )
+    job = make_job(user, content, mode="upsert", match_key="external_id")
+    core = run(job, user, django_capture_on_commit_callbacks)
+    assert core.status == "succeeded", core.error
+    assert (job.result["created"], job.result["updated"]) == (1, 1)
+    old.refresh_from_db()
+    assert (old.title, old.email, old.version) == ("经理", "new@example.com", 2)
+    assert ContactEmail.objects.get(contact=old, is_primary=True).email == "new@example.com"
+    change = ObjectChange.objects.get(request_id=job.audit_tag, object_id=old.pk)
+    assert change.action == "update"
+    assert change.changes["title"] == ["职员", "经理"]
+    assert change.changes["email"] == ["old@example.com", "new@example.com"]
+    undo = run(job, user, django_capture_on_commit_callbacks, import_undo_start)
+    assert undo.status == "succeeded", undo.error
+    assert job.status == ImportStatus.UNDONE and job.undone_by_id == user.pk
+    assert list(Contact.objects.values_list("pk", flat=True)) == [old.pk]
+    old.refresh_from_db()
+    assert (old.title, old.email) == ("职员", "old@example.com")
+    assert ContactEmail.objects.get(contact=old, is_primary=True).email == "old@example.com"
+    assert MatchKey.objects.filter(content_type__model="contact").exclude(object_id=old.pk).count() == 0
+    assert ObjectChange.objects.filter(request_id=f"{job.audit_tag}-undo", action="delete").count() == 1
+
+
+def test_undo_is_refused_when_a_record_changed_since(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kehu.customers.services import contact_update
+
+    job = make_job(user, csv_bytes(ROWS[:2]))
+    run(job, user, django_capture_on_commit_callbacks)
+    contact = Contact.objects.get(name="李娜")
+    contact_update(contact=contact, by=user, data={"title": "后来改的"})
+    core = run(job, user, django_capture_on_commit_callbacks, import_undo_start)
+    assert core.status == "failed"
+    assert f"#{contact.pk}" in core.message
+    assert job.status == ImportStatus.DONE
+    assert Contact.objects.count() == 2
+
+
+def test_run_refuses_a_finished_import(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = make_job(user, csv_bytes(ROWS[:1]))
+    run(job, user, django_capture_on_commit_callbacks)
+    with pytest.raises(ImportRunError) as caught:
+        import_run_start(job=job, by=user)
+    assert caught.value.code == ImportRunError.BAD_STATUS
+
+
+def test_accounts_import(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    headers = ["客户名称", "电话", "统一社会信用代码", "网址"]
+    mapping = {"客户名称": "name", "电话": "phone", "统一社会信用代码": "tax_number", "网址": "website"}
+    content = csv_bytes(
+        [
+            ["上海云帆有限公司", "021 6552 9988", "91350100M000100Y43", "https://yunfan.example.com"],
+            ["坏税号公司", "", "123", ""],
+        ],
+        headers,
+    )
+    job = make_job(user, content, mapping=mapping, target="customers.account")
+    core = run(job, user, django_capture_on_commit_callbacks)
+    assert core.status == "succeeded", core.error
+    assert (job.result["created"], job.result["errors"]) == (1, 1)
+    account = Account.objects.get()
+    assert (account.name, account.phone, account.tax_number) == (
+        "上海云帆有限公司",
+        "+862165529988",
+        "91350100M000100Y43",
+    )
+    assert set(
+        MatchKey.objects.filter(object_id=account.pk, content_type__model="account").values_list(
+            "kind", flat=True
+        )
+    ) >= {
+        "phone",
+        "tax_number",
+        "company",
+    }
+
+
+def test_accounts_follow_the_assignment_rules(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from kehu.core import assigners
+
+    rep: Any = UserFactory(username="rule-rep")
+
+    def to_rep(*, record: Any, by: Any) -> bool:
+        if "云" not in record.name:
+            return False
+        Account.objects.filter(pk=record.pk).update(owner=rep, department_id=rep.department_id)
+        return True
+
+    before = assigners._assigners.get("customers.account")
+    assigners.register_new_record_assigner("customers.account", to_rep)
+    try:
+        job = make_job(
+            user,
+            csv_bytes([["云帆公司"], ["星辰公司"]], ["客户名称"]),
+            mapping={"客户名称": "name"},
+            target="customers.account",
+        )
+        run(job, user, django_capture_on_commit_callbacks)
+    finally:
+        if before is None:
+            assigners.unregister_new_record_assigner("customers.account")
+        else:
+            assigners.register_new_record_assigner("customers.account", before)
+    assert dict(Account.objects.values_list("name", "owner_id")) == {"云帆公司": rep.pk, "星辰公司": user.pk}
