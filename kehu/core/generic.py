@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views import View
 
+from . import confcache
 from .choices import Action, FieldMode
 from .detail import (  # noqa: F401  (the detail-page registries, re-exported for views)
     Fact,
@@ -240,10 +241,14 @@ def list_preferences(user: Any, key: str) -> tuple[dict[str, Any], int | None]:
     from .savedviews import DEFAULT_PREF
 
     wanted = {f"table:{key}": "table", DEFAULT_PREF.format(table=key): "default"}
-    found = {
-        wanted[k]: v
-        for k, v in UserPreference.objects.filter(user=user, key__in=wanted).values_list("key", "value")
-    }
+    found = confcache.user_cached(
+        user,
+        ("list-preferences", key),
+        lambda: {
+            wanted[k]: v
+            for k, v in UserPreference.objects.filter(user=user, key__in=wanted).values_list("key", "value")
+        },
+    )
     table = found.get("table")
     default = found.get("default")
     view_id = default.get("view") if isinstance(default, dict) else None
@@ -394,7 +399,7 @@ class ObjectListView(KehuView):
 
         user = request.user
         key = self.table_class.key
-        views = list(savedviews.savedviews_visible(user=user, table=key))
+        views = savedviews.savedviews_visible_list(user=user, table=key)
         wanted = request.GET.get("view")
         active = None
         if wanted is None:
@@ -488,6 +493,8 @@ class ObjectListView(KehuView):
             and not context.get("row_actions_template")
         ):
             context["rows_html"] = table.rows_html(context["rows"], bulk=bool(context.get("bulk_actions")))
+        if self.table_template_name == ObjectListView.table_template_name:
+            context["header_html"] = table.header_html(request.GET)
         if htmx_target(request) == "object-list":
             return render(request, self.table_template_name, context)
         return render(request, self.template_name, context)
@@ -596,6 +603,25 @@ def history_tab() -> Tab:
     )
 
 
+# Who knows where a record went (kehu.dedup: merged into another): fn(model label, pk) -> pk.
+_moved_resolvers: list[Callable[[str, int], int | None]] = []
+
+
+def register_moved_resolver(fn: Callable[[str, int], int | None]) -> None:
+    """A higher app says where a record that no longer exists went (a merge): its detail page
+    then redirects there instead of answering 404."""
+    if fn not in _moved_resolvers:
+        _moved_resolvers.append(fn)
+
+
+def moved_to(model_label: str, pk: int) -> int | None:
+    for fn in _moved_resolvers:
+        found = fn(model_label, pk)
+        if found is not None:
+            return found
+    return None
+
+
 class ObjectDetailView(KehuView):
     """A record's page: header with key facts and actions, then tabs.
 
@@ -628,8 +654,29 @@ class ObjectDetailView(KehuView):
     def get_extra_context(self, obj: Any) -> dict[str, Any]:
         return {}
 
+    def moved(self) -> HttpResponse | None:
+        """The page of the record this one was merged into, if the user may view it."""
+        try:
+            pk = int(self.kwargs["pk"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        target = moved_to(self.model._meta.label_lower, pk)
+        if target is None or not self.get_queryset().filter(pk=target).exists():
+            return None
+        url = object_url(self.model(pk=target), "detail")
+        if not url:
+            return None
+        query = self.request.GET.urlencode()
+        return HttpResponseRedirect(f"{url}?{query}" if query else url)
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        obj = self.get_object()
+        try:
+            obj = self.get_object()
+        except Http404:
+            redirect = self.moved()
+            if redirect is None:
+                raise
+            return redirect
         tabs = self.get_tabs(obj)
         wanted = request.GET.get("tab")
         active = next((t for t in tabs if t.key == wanted), tabs[0] if tabs else None)

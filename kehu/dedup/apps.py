@@ -68,3 +68,26 @@ class DedupConfig(AppConfig):
             "settings",
             navigation.MenuItem(_("Collision check"), "dedup:policies", icon="copy-check", admin_only=True),
         )
+
+        # Duplicate scans (issue 6): the review queue for everyone who sees accounts (scoped to
+        # the records they may view), the match rules for administrators.
+        from . import merging, scanning
+
+        register_job_kind(scanning.JOB_KIND, _("Duplicate scan"))
+        navigation.register_item(
+            "customers",
+            navigation.MenuItem(
+                _("Duplicates"), "dedup:queue", icon="users-minus", requires=("customers.account", "view")
+            ),
+        )
+        navigation.register_item(
+            "settings",
+            navigation.MenuItem(_("Duplicate rules"), "dedup:rules", icon="adjustments", admin_only=True),
+        )
+        # what points at accounts and contacts moves to the kept record on a merge (customers
+        # may not import dedup: its relations are registered here)
+        merging.register_builtin_relations()
+        # the page of a merged record leads to the record it was merged into
+        from kehu.core.generic import register_moved_resolver
+
+        register_moved_resolver(merging.merged_into)

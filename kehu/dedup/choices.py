@@ -11,6 +11,8 @@ class KeyKind(models.TextChoices):
     PHONE = "phone", _("phone")
     EMAIL = "email", _("e-mail")
     COMPANY = "company", _("company name")
+    PERSON_NAME = "person_name", _("person name")
+    PINYIN = "pinyin", _("name in pinyin")
 
 
 class PolicyMode(models.TextChoices):
@@ -18,3 +20,16 @@ class PolicyMode(models.TextChoices):
 
     WARN = "warn", _("Warn (the user may save anyway)")
     BLOCK = "block", _("Block (the record cannot be saved)")
+
+
+class MatchLevel(models.TextChoices):
+    """How sure a duplicate is: above the rule's "possible" or its "certain" score."""
+
+    POSSIBLE = "possible", _("Possible duplicate")
+    CERTAIN = "certain", _("Certain duplicate")
+
+
+class GroupStatus(models.TextChoices):
+    OPEN = "open", _("To review")
+    MERGED = "merged", _("Merged")
+    DISMISSED = "dismissed", _("Not duplicates")

@@ -91,3 +91,147 @@ class CollisionFormMixin:
 
 class PolicyForm(forms.Form):
     mode = forms.ChoiceField(label=_("When a record matches"), choices=PolicyMode.choices)
+
+
+class MatchRuleForm(forms.Form):
+    """The rule of one record type: scores, blocking keys, and per field whether it is compared,
+    how, with what weight, least similarity and penalty. ``rule_json()`` is what
+    ``kehu.dedup.scanning.match_rule_save`` validates; its field errors come back through
+    ``add_rule_errors``."""
+
+    enabled = forms.BooleanField(label=_("Scan this record type"), required=False)
+    auto_merge = forms.BooleanField(
+        label=_("Merge certain duplicates automatically"),
+        required=False,
+        help_text=_("The scheduled scan merges groups above the certain score, keeping the newest record."),
+    )
+    possible = forms.FloatField(label=_("Possible duplicate from score"), min_value=0, max_value=1)
+    certain = forms.FloatField(label=_("Certain duplicate from score"), min_value=0, max_value=1)
+    max_block = forms.IntegerField(
+        label=_("Largest block compared"),
+        min_value=2,
+        max_value=10000,
+        help_text=_(
+            "Records sharing one key with more records than this (a switchboard number) are not compared."
+        ),
+    )
+    blocking = forms.MultipleChoiceField(
+        label=_("Compare records that share"), widget=forms.CheckboxSelectMultiple, choices=()
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .matching import BLOCKING_KEYS, METHODS
+        from .scanning import FIELD_LABELS, FIELDS, METHOD_LABELS
+
+        super().__init__(*args, **kwargs)
+        blocking = self.fields["blocking"]
+        assert isinstance(blocking, forms.MultipleChoiceField)
+        blocking.choices = [(k, BLOCKING_LABELS.get(k, k)) for k in BLOCKING_KEYS]
+        self.rule_fields: list[str] = []
+        for name in FIELDS:
+            label = FIELD_LABELS[name]
+            self.fields[f"use_{name}"] = forms.BooleanField(label=label, required=False)
+            self.fields[f"method_{name}"] = forms.ChoiceField(
+                label=_("Method"), choices=[(m, METHOD_LABELS[m]) for m in METHODS], required=False
+            )
+            self.fields[f"weight_{name}"] = forms.FloatField(label=_("Weight"), required=False)
+            self.fields[f"threshold_{name}"] = forms.FloatField(label=_("Least similarity"), required=False)
+            self.fields[f"penalty_{name}"] = forms.FloatField(label=_("Penalty"), required=False)
+            self.rule_fields.append(name)
+
+    @classmethod
+    def initial_from(cls, rule: Any, *, enabled: bool, auto_merge: bool) -> dict[str, Any]:
+        """The form's initial values from an engine rule."""
+        initial: dict[str, Any] = {
+            "enabled": enabled,
+            "auto_merge": auto_merge,
+            "possible": rule.possible,
+            "certain": rule.certain,
+            "max_block": rule.max_block,
+            "blocking": list(rule.blocking),
+        }
+        for f in rule.fields:
+            initial.update(
+                {
+                    f"use_{f.field}": True,
+                    f"method_{f.field}": f.method,
+                    f"weight_{f.field}": f.weight,
+                    f"threshold_{f.field}": f.threshold,
+                    f"penalty_{f.field}": f.penalty,
+                }
+            )
+        return initial
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per comparable field, for the template's table."""
+        return [
+            {
+                "name": name,
+                "use": self[f"use_{name}"],
+                "method": self[f"method_{name}"],
+                "weight": self[f"weight_{name}"],
+                "threshold": self[f"threshold_{name}"],
+                "penalty": self[f"penalty_{name}"],
+            }
+            for name in self.rule_fields
+        ]
+
+    def rule_json(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        fields = []
+        self._order: list[str] = []
+        for name in self.rule_fields:
+            if not data.get(f"use_{name}"):
+                continue
+            self._order.append(name)
+            fields.append(
+                {
+                    "field": name,
+                    "method": data.get(f"method_{name}") or "normalised",
+                    "weight": data.get(f"weight_{name}") if data.get(f"weight_{name}") is not None else 0,
+                    "threshold": data.get(f"threshold_{name}")
+                    if data.get(f"threshold_{name}") is not None
+                    else 1.0,
+                    "penalty": data.get(f"penalty_{name}") if data.get(f"penalty_{name}") is not None else 0,
+                }
+            )
+        return {
+            "possible": data["possible"],
+            "certain": data["certain"],
+            "max_block": data["max_block"],
+            "blocking": list(data["blocking"]),
+            "fields": fields,
+        }
+
+    def add_rule_errors(self, exc: Any) -> None:
+        """Put a ``MatchRuleError``'s field errors on the form's fields (``fields.<n>.weight`` →
+        ``weight_<field>``)."""
+        self.add_error(None, str(exc.message))
+        order = getattr(self, "_order", [])
+        for key, messages in exc.fields.items():
+            parts = key.split(".")
+            target: str | None = key if key in self.fields else None
+            if parts[0] == "fields" and len(parts) == 3 and int(parts[1]) < len(order):
+                attribute = "use" if parts[2] == "field" else parts[2]
+                target = f"{attribute}_{order[int(parts[1])]}"
+            for message in messages:
+                if target in self.fields:
+                    self.add_error(target, message)
+                else:
+                    self.add_error(None, message)
+
+
+BLOCKING_LABELS = {
+    "phone": _("a phone number"),
+    "email": _("an e-mail address"),
+    "tax_number": _("a unified social credit code"),
+    "company": _("a company name"),
+    "company_core": _("a company name without region and suffix"),
+    "name": _("a name"),
+    "pinyin": _("a name in pinyin"),
+    "address": _("an address"),
+    "name+company": _("a name and company"),
+    "pinyin+company": _("a name in pinyin and company"),
+    "name_chars+company": _("a name's characters in any order and company"),
+    "name_typo+company": _("a name one typo apart and company"),
+}

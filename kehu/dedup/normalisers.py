@@ -260,3 +260,183 @@ KEY_FUNCTIONS: dict[str, Callable[[str | None], str]] = {
 def key_for(kind: str, value: str | None) -> str:
     """The key of `value` for a kind ("phone", "email", "company", "tax_number")."""
     return KEY_FUNCTIONS[kind](value)
+
+
+# --- person names -------------------------------------------------------------------------------
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "先生", "女士", "小姐"})
+MIN_NAME_KEY = 2
+
+
+def _is_han(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
+@lru_cache(maxsize=262144)
+def person_name_key(value: str | None) -> str:
+    """A person's name in one comparable form, or ``""``.
+
+    NFKC (full-width → half-width) and case-folded. A Chinese name loses every space and mark
+    (``"张　伟"``, ``"欧阳·娜娜"`` → ``"张伟"``, ``"欧阳娜娜"``), since Chinese names are written
+    family name first without spaces. A Western name becomes its words sorted (``"Smith, John"``,
+    ``"John Smith"``, ``"SMITH John"`` → ``"john smith"``) so that given/family order does not
+    matter; honorifics (Mr, Dr, 先生) are dropped.
+    """
+    text = _fold(value or "")
+    words = [w for w in _NAME_WORD.findall(text) if w not in _HONORIFICS]
+    if not words:
+        return ""
+    if _is_han(text):
+        key = "".join(words)
+        stripped = True
+        while stripped:
+            stripped = False
+            for honorific in ("先生", "女士", "小姐"):
+                if key.endswith(honorific) and len(key) - len(honorific) >= MIN_NAME_KEY:
+                    key, stripped = key[: -len(honorific)], True
+        key = key[:MAX_KEY]
+    else:
+        words.sort()
+        while len(words) > 1 and sum(map(len, words)) + len(words) - 1 > MAX_KEY:
+            words.pop()
+        key = " ".join(words)[:MAX_KEY]
+    return key if len(key.replace(" ", "")) >= MIN_NAME_KEY else ""
+
+
+# Surnames whose everyday reading differs from the character's most common one.
+_SURNAME_PINYIN = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "查": "zha",
+    "朴": "piao",
+    "翟": "zhai",
+    "覃": "qin",
+    "盖": "ge",
+    "缪": "miao",
+    "乐": "yue",
+    "秘": "bi",
+    "黑": "he",
+    "尉": "yu",
+    "召": "shao",
+    "长": "chang",
+    "种": "chong",
+}
+_MAX_SYLLABLE = 6
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")  # "ZhangWei": a capital starts a syllable group
+
+
+@cache
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable (``"zhang"``, ``"lv"``), from pypinyin's dictionary."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    found = set()
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            found.add(plain.replace("u\u0308", "v").replace("ü", "v"))
+    # NFD splits "ü" into "u" + diaeresis, which the filter above dropped: add the v-spellings.
+    found |= {"lv", "nv", "lve", "nve", "lvan", "lvn"}
+    return frozenset(s for s in found if s.isascii() and s.isalpha())
+
+
+@lru_cache(maxsize=8192)
+def _char_pinyin(char: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(char)[0]
+
+
+@lru_cache(maxsize=65536)
+def _split_pinyin(word: str) -> tuple[str, ...] | None:
+    """A word of joined pinyin (``"zhangwei"``) as its fewest syllables, or None if it is not pinyin."""
+    syllables = _syllables()
+    n = len(word)
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
+    best[0] = ()
+    for end in range(1, n + 1):
+        for start in range(max(0, end - _MAX_SYLLABLE), end):
+            head = best[start]
+            if head is not None and word[start:end] in syllables:
+                candidate = (*head, word[start:end])
+                current = best[end]
+                if current is None or len(candidate) < len(current):
+                    best[end] = candidate
+    return best[n]
+
+
+@lru_cache(maxsize=262144)
+def name_pinyin_key(value: str | None) -> str:
+    """A person's name as its toneless pinyin syllables, sorted, or ``""``.
+
+    ``"张伟"``, ``"Zhang Wei"``, ``"zhangwei"``, ``"Wei ZHANG"`` → ``"wei zhang"``, so a Chinese
+    name and its pinyin spelling in either order share a key. Han characters are read one by one
+    (pypinyin's most common reading; the family name, the first character, by its surname reading:
+    曾 zeng, 单 shan); Latin words are split into syllables (fewest wins: "xian", not "xi an"). A
+    word that is not pinyin ("John") or fewer than two syllables: no key. ü is written v. A capital
+    inside a word starts a new word ("ZhangXiaoming").
+
+    Cost: about 40–75 µs for a new name (pypinyin); results and characters are cached, so a scan
+    over a real population, where names repeat, pays it once per distinct name.
+    """
+    text = _fold(_CAMEL.sub(" ", value or "")).replace("ü", "v")
+    syllables: list[str] = []
+    first = True
+    for word in _NAME_WORD.findall(text):
+        if word in _HONORIFICS:
+            continue
+        if _is_han(word):
+            for i, char in enumerate(word):
+                if not _HAN.match(char):
+                    return ""
+                reading = _SURNAME_PINYIN.get(char) if first and i == 0 else None
+                syllables.append(reading or _char_pinyin(char))
+        else:
+            parts = _split_pinyin(word) if word.isascii() else None
+            if not parts:
+                return ""
+            syllables.extend(parts)
+        first = False
+    if len(syllables) < MIN_NAME_KEY:
+        return ""
+    return " ".join(sorted(syllables))[:MAX_KEY]
+
+
+# --- addresses ----------------------------------------------------------------------------------
+
+_ADDRESS_DROP = re.compile(r"[\W_]+")
+MIN_ADDRESS_KEY = 4
+
+
+def address_key(value: str | None) -> str:
+    """An address lightly normalised, or ``""``: NFKC, case-folded, spaces and punctuation removed,
+    a leading "中国"/"China" dropped. No parsing: "北京市朝阳区建国路88号" and "北京 朝阳区 建国路 88 号"
+    share a key, "北京朝阳区建国路88号" (no 市) does not — fuzzy rules compare the rest."""
+    text = _ADDRESS_DROP.sub("", _fold(value or ""))
+    for country in ("中华人民共和国", "中国", "china", "prc"):
+        if text.startswith(country):
+            text = text[len(country) :]
+            break
+    return text[:MAX_KEY] if len(text) >= MIN_ADDRESS_KEY else ""
+
+
+@lru_cache(maxsize=262144)
+def company_core_key(key: str) -> str:
+    """A ``company_key`` without its leading province or city (``"北京字节跳动科技"`` → ``"字节跳动科技"``),
+    the same as ``company_key(..., strip_region_prefix=True)`` but from the key, by a few set
+    look-ups instead of a scan of every region name (the dedup scan calls it per record)."""
+    regions = _region_set()
+    for length in range(min(_longest_region(), len(key) - MIN_COMPANY_KEY), 1, -1):
+        if key[:length] in regions:
+            return key[length:]
+    return key
+
+
+@cache
+def _longest_region() -> int:
+    return max(map(len, _region_names()))

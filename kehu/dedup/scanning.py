@@ -1,0 +1,646 @@
+"""Scheduled duplicate scans (查重), match rules and the review queue's writes (issue 6).
+
+* ``match_rule_get(model_label)``: the engine rule (``kehu.dedup.matching.MatchRule``) of a record
+  type, from its ``MatchRule`` row or the shipped default.
+* ``match_rule_save(*, by, model_label, rule, enabled, auto_merge)``: validated, audited.
+* ``dedup_scan(model_label, job=None)``: a full scan of one record type. The records' fields are
+  read in keyset chunks with ``values_list`` (no model instances), normalised into engine records,
+  scanned; pairs someone marked "not duplicates" are dropped; open groups are created or refreshed
+  by their members key (idempotent: a second scan changes nothing), open groups that no longer
+  match (a member changed, was merged or deleted) are removed (they were never reviewed, so there
+  is no decision to keep); today's ``DuplicateStat`` is written; with ``auto_merge`` on, certain
+  groups are merged through ``kehu.dedup.merging.records_merge`` (the newest record is kept).
+* ``dedup_scan_start(*, by, model_label)``: the same as a background ``core.Job``.
+* ``group_dismiss(*, by, group)``: "not duplicates": every pair remembered, the group closed.
+
+Leads belong to a higher app (sales): they are read through ``apps.get_model`` by label, never
+imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from django.apps import apps
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kehu.core.errors import ConflictError, DomainError, PermissionDeniedError
+from kehu.core.permissions import is_admin
+
+from . import matching
+from .choices import GroupStatus, MatchLevel
+from .models import DuplicateGroup, DuplicateMember, DuplicateStat, MatchRule, NotDuplicate
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "dedup.scan"
+CHUNK = 2000
+# The record types a scan covers, in the order pages list them.
+SCAN_MODELS = ("customers.account", "customers.contact", "sales.lead")
+FIELDS = ("name", "phones", "emails", "company", "tax_number", "address")
+FIELD_LABELS = {
+    "name": gettext_lazy("name"),
+    "phones": gettext_lazy("phones"),
+    "emails": gettext_lazy("e-mails"),
+    "company": gettext_lazy("company"),
+    "tax_number": gettext_lazy("unified social credit code"),
+    "address": gettext_lazy("address"),
+}
+METHOD_LABELS = {
+    matching.EXACT: gettext_lazy("exact"),
+    matching.NORMALISED: gettext_lazy("normalised"),
+    matching.FUZZY: gettext_lazy("fuzzy"),
+    matching.DIFFERENT: gettext_lazy("different"),
+}
+
+
+class MatchRuleError(DomainError):
+    code = "invalid"
+
+
+Progress = Callable[..., None]
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def rule_to_json(rule: matching.MatchRule) -> dict[str, Any]:
+    """The JSON stored in ``MatchRule.rule`` for an engine rule."""
+    return {
+        "blocking": list(rule.blocking),
+        "fields": [
+            {
+                "field": f.field,
+                "method": f.method,
+                "weight": f.weight,
+                "threshold": f.threshold,
+                "penalty": f.penalty,
+            }
+            for f in rule.fields
+        ],
+        "possible": rule.possible,
+        "certain": rule.certain,
+        "max_block": rule.max_block,
+    }
+
+
+def default_rule(model_label: str) -> matching.MatchRule:
+    label = model_label.lower()
+    if label not in matching.DEFAULT_RULES:
+        raise MatchRuleError(
+            _("“%(model)s” has no duplicate rule.") % {"model": model_label},
+            fields={"model": [_("Unknown record type.")]},
+        )
+    return matching.DEFAULT_RULES[label]
+
+
+def _number(
+    data: dict[str, Any], key: str, default: float, errors: dict[str, list[str]], where: str
+) -> float:
+    value = data.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        errors.setdefault(where, []).append(_("Enter a number."))
+        return default
+    if number != number or number in (float("inf"), float("-inf")):
+        errors.setdefault(where, []).append(_("Enter a number."))
+        return default
+    return number
+
+
+def rule_from_json(model_label: str, data: dict[str, Any]) -> matching.MatchRule:
+    """An engine rule from its JSON, validated; raises ``MatchRuleError`` naming each bad value
+    (``fields`` keys: ``possible``, ``certain``, ``max_block``, ``blocking``, ``fields``,
+    ``fields.<n>.<attribute>``)."""
+    base = default_rule(model_label)
+    errors: dict[str, list[str]] = {}
+    possible = _number(data, "possible", base.possible, errors, "possible")
+    certain = _number(data, "certain", base.certain, errors, "certain")
+    for key, value in (("possible", possible), ("certain", certain)):
+        if not 0 <= value <= 1:
+            errors.setdefault(key, []).append(_("Enter a score between 0 and 1."))
+    if "possible" not in errors and "certain" not in errors and possible > certain:
+        errors.setdefault("certain", []).append(_("The certain score may not be below the possible score."))
+    if possible == 0 and "possible" not in errors:
+        errors.setdefault("possible", []).append(_("Enter a score above 0."))
+    max_block = data.get("max_block", base.max_block)
+    if not isinstance(max_block, int) or isinstance(max_block, bool) or not 2 <= max_block <= 10000:
+        errors.setdefault("max_block", []).append(_("Enter a whole number between 2 and 10000."))
+        max_block = base.max_block
+    blocking = data.get("blocking", list(base.blocking))
+    if not isinstance(blocking, list | tuple) or not blocking:
+        errors.setdefault("blocking", []).append(_("Choose at least one blocking key."))
+        blocking = list(base.blocking)
+    unknown = [str(b) for b in blocking if b not in matching.BLOCKING_KEYS]
+    if unknown:
+        errors.setdefault("blocking", []).append(
+            _("Unknown blocking keys: %(keys)s.") % {"keys": ", ".join(unknown)}
+        )
+    raw_fields = data.get("fields", [])
+    field_rules: list[matching.FieldRule] = []
+    if not isinstance(raw_fields, list | tuple) or not raw_fields:
+        errors.setdefault("fields", []).append(_("Compare at least one field."))
+        raw_fields = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_fields):
+        where = f"fields.{n}"
+        if not isinstance(raw, dict):
+            errors.setdefault(where, []).append(_("Not a field rule."))
+            continue
+        name = raw.get("field")
+        if name not in FIELDS:
+            errors.setdefault(f"{where}.field", []).append(_("Unknown field “%(field)s”.") % {"field": name})
+        elif name in seen:
+            errors.setdefault(f"{where}.field", []).append(_("This field is compared twice."))
+        seen.add(str(name))
+        method = raw.get("method", matching.NORMALISED)
+        if method not in matching.METHODS:
+            errors.setdefault(f"{where}.method", []).append(
+                _("Unknown method “%(method)s”.") % {"method": method}
+            )
+        weight = _number(raw, "weight", 0.0, errors, f"{where}.weight")
+        if not 0 < weight <= 1:
+            errors.setdefault(f"{where}.weight", []).append(_("Enter a weight above 0 and at most 1."))
+        threshold = _number(raw, "threshold", 1.0, errors, f"{where}.threshold")
+        if not 0 <= threshold <= 1:
+            errors.setdefault(f"{where}.threshold", []).append(_("Enter a similarity between 0 and 1."))
+        penalty = _number(raw, "penalty", 0.0, errors, f"{where}.penalty")
+        if not 0 <= penalty <= 1:
+            errors.setdefault(f"{where}.penalty", []).append(_("Enter a penalty between 0 and 1."))
+        field_rules.append(matching.FieldRule(str(name), str(method), weight, threshold, penalty))
+    if errors:
+        raise MatchRuleError(_("The match rule has errors; correct them and save again."), fields=errors)
+    return matching.MatchRule(
+        base.model_label, tuple(str(b) for b in blocking), tuple(field_rules), possible, certain, max_block
+    )
+
+
+def match_rule_get(model_label: str) -> matching.MatchRule:
+    """The engine rule of a record type: its stored rule, else the default. A stored rule that no
+    longer validates (edited in the database) falls back to the default, logged."""
+    label = model_label.lower()
+    data = MatchRule.objects.filter(model_label=label).values_list("rule", flat=True).first()
+    if not data:
+        return default_rule(label)
+    try:
+        return rule_from_json(label, data)
+    except MatchRuleError:
+        log.warning("stored match rule of %s is invalid; using the default", label)
+        return default_rule(label)
+
+
+def match_rule_settings(model_label: str) -> tuple[bool, bool]:
+    """(enabled, auto_merge) of a record type (enabled, no auto-merge without a row)."""
+    row = (
+        MatchRule.objects.filter(model_label=model_label.lower()).values_list("enabled", "auto_merge").first()
+    )
+    return (bool(row[0]), bool(row[1])) if row else (True, False)
+
+
+@transaction.atomic
+def match_rule_save(
+    *,
+    by: Any,
+    model_label: str,
+    rule: dict[str, Any] | matching.MatchRule,
+    enabled: bool = True,
+    auto_merge: bool = False,
+) -> MatchRule:
+    """Store the rule of a record type (administrators only), validated; the change is written
+    to the operation log with the old and new values."""
+    from kehu.audit.choices import ChangeAction
+    from kehu.audit.services import object_change_record
+
+    if not is_admin(by):
+        raise PermissionDeniedError(_("Only administrators may change the match rules."))
+    label = model_label.lower()
+    data = rule_to_json(rule) if isinstance(rule, matching.MatchRule) else rule
+    engine = rule_from_json(label, data)
+    stored = rule_to_json(engine)
+    row = MatchRule.objects.select_for_update().filter(model_label=label).first()
+    new = {"rule": stored, "enabled": bool(enabled), "auto_merge": bool(auto_merge)}
+    if row is None:
+        row = MatchRule.objects.create(model_label=label, updated_by=by, **new)
+        object_change_record(
+            obj=row, action=ChangeAction.CREATE, changes={k: [None, v] for k, v in new.items()}, by=by
+        )
+        return row
+    old = {"rule": row.rule, "enabled": row.enabled, "auto_merge": row.auto_merge}
+    changes = {k: [old[k], v] for k, v in new.items() if old[k] != v}
+    if changes:
+        for k, v in new.items():
+            setattr(row, k, v)
+        row.updated_by = by
+        row.save(update_fields=["rule", "enabled", "auto_merge", "updated_by", "updated_at"])
+        object_change_record(obj=row, action=ChangeAction.UPDATE, changes=changes, by=by)
+    return row
+
+
+# --- reading records ----------------------------------------------------------------------------
+
+
+def scan_model(model_label: str) -> type[models.Model]:
+    label = model_label.lower()
+    if label not in SCAN_MODELS:
+        raise MatchRuleError(
+            _("“%(model)s” has no duplicate rule.") % {"model": model_label},
+            fields={"model": [_("Unknown record type.")]},
+        )
+    return apps.get_model(label)
+
+
+def _scanned(model_label: str) -> models.QuerySet[Any]:
+    """The records a scan covers: every account and contact, leads not yet converted."""
+    qs = scan_model(model_label)._default_manager.all()
+    if model_label == "sales.lead":
+        qs = qs.filter(converted_at__isnull=True)
+    return qs
+
+
+def _children(model_label: str, ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Extra phones and e-mails (child tables) of accounts or contacts, by record id."""
+    phones: dict[int, list[str]] = defaultdict(list)
+    emails: dict[int, list[str]] = defaultdict(list)
+    if model_label == "customers.account":
+        specs = (
+            ("customers.accountphone", "account_id", "number", phones),
+            ("customers.accountemail", "account_id", "email", emails),
+        )
+    elif model_label == "customers.contact":
+        specs = (
+            ("customers.contactphone", "contact_id", "number", phones),
+            ("customers.contactemail", "contact_id", "email", emails),
+        )
+    else:
+        return phones, emails
+    for related, fk, column, out in specs:
+        for owner_id, value in (
+            apps.get_model(related)._default_manager.filter(**{f"{fk}__in": ids}).values_list(fk, column)
+        ):
+            out[owner_id].append(value)
+    return phones, emails
+
+
+def _chunk_records(model_label: str, rows: list[tuple[Any, ...]]) -> list[matching.Record]:
+    ids = [row[0] for row in rows]
+    phones, emails = _children(model_label, ids)
+    out = []
+    if model_label == "customers.account":
+        for pk, kind, name, phone, email, tax, address in rows:
+            person = kind == "person"
+            out.append(
+                matching.make_record(
+                    pk,
+                    name=name if person else "",
+                    company="" if person else name,
+                    phones=[phone, *phones.get(pk, ())],
+                    emails=[email, *emails.get(pk, ())],
+                    tax_number=tax,
+                    address=address,
+                )
+            )
+    elif model_label == "customers.contact":
+        for pk, name, phone, mobile, email, company in rows:
+            out.append(
+                matching.make_record(
+                    pk,
+                    name=name,
+                    company=company,
+                    phones=[mobile, phone, *phones.get(pk, ())],
+                    emails=[email, *emails.get(pk, ())],
+                )
+            )
+    else:
+        for pk, name, company, phone, mobile, email, tax, address in rows:
+            out.append(
+                matching.make_record(
+                    pk,
+                    name=name,
+                    company=company,
+                    phones=[mobile, phone],
+                    emails=[email],
+                    tax_number=tax,
+                    address=address,
+                )
+            )
+    return out
+
+
+_COLUMNS = {
+    "customers.account": ("pk", "kind", "name", "phone", "email", "tax_number", "address"),
+    "customers.contact": ("pk", "name", "phone", "mobile", "email", "account__name"),
+    "sales.lead": ("pk", "name", "company", "phone", "mobile", "email", "tax_number", "address"),
+}
+
+
+def iter_records(model_label: str, *, chunk: int = CHUNK) -> Iterator[list[matching.Record]]:
+    """The engine records of every scanned record of a type, in keyset chunks of ids."""
+    label = model_label.lower()
+    qs = _scanned(label).order_by("pk")
+    last = 0
+    while True:
+        rows = list(qs.filter(pk__gt=last).values_list(*_COLUMNS[label])[:chunk])
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield _chunk_records(label, rows)
+
+
+# --- the scan -----------------------------------------------------------------------------------
+
+
+def group_key(ids: Iterable[int]) -> str:
+    """The members key of a group: its sorted ids joined by commas (a hash for huge groups)."""
+    text = ",".join(str(i) for i in sorted(ids))
+    if len(text) <= 255:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reason_json(reasons: Iterable[matching.Reason]) -> list[dict[str, Any]]:
+    return [{"field": r.field, "how": r.how, "similarity": r.similarity} for r in reasons]
+
+
+def _members(group: matching.DuplicateGroup) -> dict[int, tuple[float, list[dict[str, Any]]]]:
+    """Each member's best pair: its score and reasons, with the other record's id."""
+    best: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+    for pair in group.pairs:  # best first
+        for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
+            if me not in best:
+                best[me] = (
+                    pair.score,
+                    [{"with": other, "score": pair.score, "reasons": _reason_json(pair.reasons)}],
+                )
+            elif len(best[me][1]) < 5:
+                best[me][1].append(
+                    {"with": other, "score": pair.score, "reasons": _reason_json(pair.reasons)}
+                )
+    return best
+
+
+@dataclass
+class ScanResult:
+    model_label: str
+    records: int = 0
+    groups: int = 0
+    created: int = 0
+    refreshed: int = 0
+    removed: int = 0
+    merged: int = 0
+    dismissed_pairs: int = 0
+    stats: matching.ScanStats = field(default_factory=matching.ScanStats)
+
+
+def dedup_scan(
+    model_label: str, job: Any = None, *, progress: Progress | None = None, today: Any = None
+) -> ScanResult:
+    """Scan every record of a type for duplicates and bring the open groups in line with the
+    result (see the module docstring). Safe to run again at any time."""
+    label = model_label.lower()
+    rule = match_rule_get(label)
+    enabled, auto_merge = match_rule_settings(label)
+    result = ScanResult(label)
+    if not enabled:
+        return result
+    total = _scanned(label).count()
+    records: list[matching.Record] = []
+    for chunk in iter_records(label):
+        records.extend(chunk)
+        if progress is not None:
+            progress(min(len(records), total), total, _("Reading records"))
+    result.records = len(records)
+    groups = matching.scan(records, rule, stats=result.stats)
+    del records
+    # Pairs someone said are different customers never come back.
+    pairs = [p for g in groups for p in g.pairs]
+    remembered = _not_duplicates(label, pairs)
+    if remembered:
+        kept = [p for p in pairs if (p.a, p.b) not in remembered]
+        result.dismissed_pairs = len(pairs) - len(kept)
+        groups = matching.group_pairs(kept)
+    result.groups = len(groups)
+    if progress is not None:
+        progress(total, total, _("Saving duplicate groups"))
+    _save_groups(label, groups, job, result)
+    _write_stat(label, result.records, today=today)
+    if auto_merge:
+        result.merged = _auto_merge(label)
+        if result.merged:
+            _write_stat(label, result.records - result.merged, today=today)
+    return result
+
+
+def _not_duplicates(label: str, pairs: list[matching.PairMatch]) -> set[tuple[int, int]]:
+    if not pairs:
+        return set()
+    ids = sorted({p.a for p in pairs})
+    out: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), CHUNK):
+        out.update(
+            NotDuplicate.objects.filter(model_label=label, low_id__in=ids[start : start + CHUNK]).values_list(
+                "low_id", "high_id"
+            )
+        )
+    return out
+
+
+@transaction.atomic
+def _save_groups(label: str, groups: list[matching.DuplicateGroup], job: Any, result: ScanResult) -> None:
+    existing = {
+        g.key: g
+        for g in DuplicateGroup.objects.select_for_update().filter(model_label=label, status=GroupStatus.OPEN)
+    }
+    wanted = {group_key(g.ids): g for g in groups}
+    stale = [g.pk for key, g in existing.items() if key not in wanted]
+    for start in range(0, len(stale), CHUNK):
+        DuplicateGroup.objects.filter(pk__in=stale[start : start + CHUNK]).delete()
+    result.removed = len(stale)
+    # Refreshed groups: score, level and members' reasons as this scan found them.
+    refresh = [(existing[key], g) for key, g in wanted.items() if key in existing]
+    changed = []
+    for row, g in refresh:
+        level = MatchLevel.CERTAIN if g.level == matching.CERTAIN else MatchLevel.POSSIBLE
+        if row.score != g.score or row.level != level:
+            row.score, row.level = g.score, level
+            changed.append(row)
+    if changed:
+        DuplicateGroup.objects.bulk_update(changed, ["score", "level"], batch_size=500)
+    if refresh:
+        by_group = {row.pk: g for row, g in refresh}
+        members: list[DuplicateMember] = []
+        group_ids = list(by_group)
+        for start in range(0, len(group_ids), CHUNK):
+            members.extend(DuplicateMember.objects.filter(group_id__in=group_ids[start : start + CHUNK]))
+        best_of = {pk: _members(g) for pk, g in by_group.items()}
+        updated = []
+        for m in members:
+            score, reasons = best_of[m.group_id].get(m.object_id, (0.0, []))
+            if m.score != score or m.reasons != reasons:
+                m.score, m.reasons = score, reasons
+                updated.append(m)
+        if updated:
+            DuplicateMember.objects.bulk_update(updated, ["score", "reasons"], batch_size=500)
+    result.refreshed = len(refresh)
+    # New groups.
+    new = [(key, g) for key, g in wanted.items() if key not in existing]
+    rows = [
+        DuplicateGroup(
+            model_label=label,
+            status=GroupStatus.OPEN,
+            level=MatchLevel.CERTAIN if g.level == matching.CERTAIN else MatchLevel.POSSIBLE,
+            score=g.score,
+            key=key,
+            scan=job,
+        )
+        for key, g in new
+    ]
+    # A scan running at the same time (the nightly one and "scan now") may have created the same
+    # open group a moment ago: the insert skips it (open groups are unique by key) and both scans
+    # then fill in the same members.
+    DuplicateGroup.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    new_keys = [k for k, _g in new]
+    by_key: dict[str, int] = {}
+    for start in range(0, len(new_keys), 500):
+        by_key.update(
+            DuplicateGroup.objects.filter(
+                model_label=label, status=GroupStatus.OPEN, key__in=new_keys[start : start + 500]
+            ).values_list("key", "pk")
+        )
+    member_rows = []
+    for key, g in new:
+        for object_id, (score, reasons) in sorted(_members(g).items()):
+            member_rows.append(
+                DuplicateMember(group_id=by_key[key], object_id=object_id, score=score, reasons=reasons)
+            )
+    DuplicateMember.objects.bulk_create(member_rows, batch_size=1000, ignore_conflicts=True)
+    result.created = len(new)
+
+
+def _write_stat(label: str, records: int, *, today: Any = None) -> DuplicateStat:
+    day = today or timezone.localdate()
+    open_groups = DuplicateGroup.objects.filter(model_label=label, status=GroupStatus.OPEN)
+    duplicates = DuplicateMember.objects.filter(group__in=open_groups).values("object_id").distinct().count()
+    stat, _created = DuplicateStat.objects.update_or_create(
+        model_label=label,
+        day=day,
+        defaults={"records": max(0, records), "duplicates": duplicates, "groups": open_groups.count()},
+    )
+    return stat
+
+
+def _auto_merge(label: str) -> int:
+    """Merge every open certain group (opt-in per type), the newest record kept. A refused merge
+    (bad data, the merge service not available) leaves its group in the queue."""
+    from . import merging
+
+    merged = 0
+    groups = list(
+        DuplicateGroup.objects.filter(model_label=label, status=GroupStatus.OPEN, level=MatchLevel.CERTAIN)
+    )
+    for group in groups:
+        ids = sorted(group.members.values_list("object_id", flat=True))
+        if len(ids) < 2:
+            continue
+        master = ids[-1]
+        try:
+            merging.records_merge(by=None, model_label=label, master_id=master, ids=ids[:-1], group=group)
+        except NotImplementedError:
+            log.info("auto-merge skipped: the merge service is not available")
+            return merged
+        except DomainError as exc:
+            log.info("auto-merge of group %s refused: %s", group.pk, exc)
+            continue
+        merged += len(ids) - 1
+    return merged
+
+
+# --- background job -----------------------------------------------------------------------------
+
+
+def dedup_scan_start(*, by: Any, model_label: str) -> Any:
+    """Start a scan of one record type as a background job (administrators only)."""
+    from kehu.core.services import job_create
+
+    from . import tasks
+
+    if not is_admin(by):
+        raise PermissionDeniedError(_("Only administrators may start a duplicate scan."))
+    model = scan_model(model_label)
+    job = job_create(
+        kind=JOB_KIND,
+        owner=by,
+        title=_("Duplicate scan: %(model)s") % {"model": model._meta.verbose_name_plural},
+        params={"model": model_label.lower()},
+    )
+    transaction.on_commit(lambda: tasks.dedup_scan_run.delay(job.pk))
+    return job
+
+
+def dedup_scan_job(*, job_id: int, task_id: str = "") -> Any:
+    """Run a scan job (the Celery task calls this)."""
+    from kehu.core.models import Job
+    from kehu.core.services import job_run
+
+    def work(job: Job, progress: Progress) -> dict[str, Any]:
+        result = dedup_scan(job.params["model"], job, progress=progress)
+        return {
+            "message": _("%(records)s records scanned: %(groups)s duplicate groups (%(new)s new).")
+            % {"records": result.records, "groups": result.groups, "new": result.created},
+            "result": {
+                "records": result.records,
+                "groups": result.groups,
+                "created": result.created,
+                "removed": result.removed,
+                "merged": result.merged,
+            },
+        }
+
+    return job_run(job_id, work, task_id=task_id)
+
+
+def dedup_scan_all() -> dict[str, int]:
+    """The scheduled scan: every enabled record type, one after the other (groups per type). A
+    type whose scan fails is logged and skipped (-1), so the others still run."""
+    out = {}
+    for label in SCAN_MODELS:
+        try:
+            out[label] = dedup_scan(label).groups
+        except Exception:
+            log.exception("scheduled duplicate scan of %s failed", label)
+            out[label] = -1
+    return out
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def group_dismiss(*, by: Any, group: DuplicateGroup) -> DuplicateGroup:
+    """ "Not duplicates": every pair of the group's records is remembered (never proposed together
+    again) and the group is closed as dismissed. Callers check the user may change the records."""
+    locked = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
+    if locked.status != GroupStatus.OPEN:
+        raise ConflictError(_("This group has already been resolved."), code="group_resolved")
+    ids = sorted(locked.members.values_list("object_id", flat=True))
+    NotDuplicate.objects.bulk_create(
+        [
+            NotDuplicate(model_label=locked.model_label, low_id=a, high_id=b, created_by=by)
+            for a, b in combinations(ids, 2)
+        ],
+        ignore_conflicts=True,
+    )
+    locked.status = GroupStatus.DISMISSED
+    locked.resolved_at = timezone.now()
+    locked.resolved_by = by
+    locked.save(update_fields=["status", "resolved_at", "resolved_by"])
+    return locked
