@@ -157,6 +157,25 @@ def import_undo_start(*, job: ImportJob, by: Any) -> Job:
 # --- the job bodies (called by tasks.py and the import_run command) --------------------------
 
 
+def _preparer(job: ImportJob, by: Any, *, dry_run: bool = False) -> Any:
+    """The bulk preparer of accounts and contacts, or the service-backed one of leads and
+    opportunities (`rowwise.py`)."""
+    from .rowwise import ROW_TARGETS, RowPreparer
+
+    if job.target in ROW_TARGETS:
+        return RowPreparer(job, by=by, dry_run=dry_run)
+    return Preparer(job, by=by)
+
+
+def _writer(job: ImportJob, by: Any) -> Any:
+    from .rowwise import ROW_TARGETS, RowWriter
+    from .writers import BatchWriter
+
+    if job.target in ROW_TARGETS:
+        return RowWriter(job, by=by)
+    return BatchWriter(job, by=by)
+
+
 def _file_rows(job: ImportJob) -> Iterator[RawRow]:
     """The file's data rows, read as the wizard read them (`job.options`)."""
     try:
@@ -227,7 +246,7 @@ def import_dry_run_execute(*, job_id: int, task_id: str = "") -> Job | None:
 
     def work(core: Job, progress: Callable[..., None]) -> dict[str, Any]:
         _check_permission(imp, core.owner)
-        preparer = Preparer(imp, by=core.owner)
+        preparer = _preparer(imp, core.owner, dry_run=True)
         counts: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
         first: list[dict[str, Any]] = []
@@ -282,8 +301,6 @@ def import_run_execute(
     """The run's body: batches written one transaction each, resuming after the last committed
     `ImportBatch`; then the search index (second phase), the error file and the counts.
     `pause`: seconds to wait after each batch (throttling; the kill test uses it)."""
-    from .writers import BatchWriter
-
     core, imp = _context(job_id)
     if core is None or imp is None:
         return core
@@ -292,8 +309,8 @@ def import_run_execute(
         import time
 
         _check_permission(imp, core.owner)
-        preparer = Preparer(imp, by=core.owner)
-        writer = BatchWriter(imp, by=core.owner)
+        preparer = _preparer(imp, core.owner)
+        writer = _writer(imp, core.owner)
         committed = list(
             ImportBatch.objects.filter(job=imp).order_by("number").values_list("number", "last_row")
         )
@@ -368,7 +385,7 @@ _STABLE_ERRORS = frozenset(
 
 
 def _earlier_errors(imp: ImportJob, by: Any, last_line: int) -> Iterator[tuple[RawRow, str]]:
-    preparer = Preparer(imp, by=by)
+    preparer = _preparer(imp, by)
     rows = itertools.takewhile(lambda r: r.line <= last_line, _file_rows(imp))
     for raws in batches(rows):
         for r in preparer.prepare(raws):
@@ -474,6 +491,13 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
                 code=ImportRunError.CHANGED_SINCE,
                 status=409,
             )
+        from .rowwise import ROW_TARGETS, undo_rows
+
+        if label in ROW_TARGETS:
+            result = undo_rows(imp, by=by, created=list(created), updated=updated)
+            for start in range(0, len(ids), SEARCH_CHUNK):
+                search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
+            return result
         from .writers import BatchWriter
 
         writer = BatchWriter(imp, by=by)
