@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.apps import apps
@@ -84,10 +84,14 @@ class ImportTarget:
     fields: tuple[ImportField, ...]
 
     def get(self, name: str) -> ImportField | None:
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, ImportField]:
+        found: dict[str, ImportField] = {}
         for f in self.fields:
-            if f.name == name:
-                return f
-        return None
+            found.setdefault(f.name, f)
+        return found
 
     @property
     def model(self) -> Any:
@@ -694,12 +698,21 @@ def contact_fields() -> list[ImportField]:
     ]
 
 
+# The record's id in another system: the key of upserts (leads and opportunities declare it;
+# `engine._with_external_id` adds it at run time for accounts and contacts).
+_EXTERNAL_ID = ImportField(
+    "external_id",
+    aliases=("外部ID", "外部编号", "External ID", "External Id", "Record ID", "ID"),
+)
+
+
 def lead_fields() -> list[ImportField]:
     """Importable fields of sales.Lead (string names only: this app never imports sales)."""
     return [
         ImportField(
             "name", required=True, aliases=("姓名", "联系人", "线索名称", "Full Name", "Name", "Lead Name")
         ),
+        _EXTERNAL_ID,
         *_NAME_PARTS,
         ImportField(
             "company",
@@ -755,6 +768,7 @@ def opportunity_fields() -> list[ImportField]:
             required=True,
             aliases=("商机名称", "机会名称", "名称", "Opportunity Name", "Deal Name", "Name"),
         ),
+        _EXTERNAL_ID,
         ImportField(
             "account",
             F.FK,
@@ -771,6 +785,14 @@ def opportunity_fields() -> list[ImportField]:
                 "Company",
                 "Company Name",
             ),
+        ),
+        ImportField(
+            "contact",
+            F.FK,
+            label=_("primary contact"),
+            related="customers.contact",
+            lookups=("external_id", "email", "name"),
+            aliases=("联系人", "主要联系人", "Contact", "Contact Name", "Primary Contact"),
         ),
         ImportField(
             "amount", F.DECIMAL, aliases=("金额", "商机金额", "预计金额", "Amount", "Deal Amount", "Value")
@@ -806,7 +828,7 @@ def opportunity_fields() -> list[ImportField]:
             "loss_reason", F.PICKLIST, picklist="opportunity_loss_reason", aliases=("输单原因", "Loss Reason")
         ),
         ImportField("description", aliases=_NOTES_ALIASES, multiple=True),
-        *_COMMON_TAIL,
+        *(f for f in _COMMON_TAIL if f.name != "wechat"),  # a deal has no WeChat ID
     ]
 
 
