@@ -51,12 +51,12 @@ def test_gunicorn_serves_healthz_with_production_settings(
         assert response.json()["status"] == "ok"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         # Everything else is redirected to HTTPS (the proxy in front terminates TLS).
-        home = requests.get(f"http://127.0.0.1:{port}/", timeout=5, allow_redirects=False)
+        home = requests.get(f"http://127.0.0.1:{port}/", timeout=30, allow_redirects=False)
         assert home.status_code == 301
         assert home.headers["Location"] == f"https://127.0.0.1:{port}/"
         secure = requests.get(
             f"http://127.0.0.1:{port}/",
-            timeout=5,
+            timeout=30,
             allow_redirects=False,
             headers={"X-Forwarded-Proto": "https"},
         )

@@ -39,10 +39,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from kehu.core.bulksql import select_rows, values_in
 from kehu.core.errors import DomainError
 
 from . import transforms as t
@@ -545,10 +546,11 @@ class Preparer:
                 wanted[kind].add(value)
         hits: dict[tuple[str, str], set[int]] = defaultdict(set)
         manager = self.model._default_manager
+        quote = connection.ops.quote_name
         if wanted.get("external_id"):
-            for ext, pk in manager.filter(external_id__in=list(wanted.pop("external_id"))).values_list(
-                "external_id", "pk"
-            ):
+            where, params = values_in("external_id", wanted.pop("external_id"))
+            table = quote(self.model._meta.db_table)
+            for ext, pk in select_rows(f"SELECT external_id, id FROM {table} WHERE {where}", params):  # noqa: S608 - model table
                 hits[("external_id", ext)].add(pk)
         for kind in [k for k in wanted if k.startswith("custom.")]:
             texts = list(wanted.pop(kind))
@@ -557,13 +559,15 @@ class Preparer:
                 hits[(kind, value)].add(pk)
         if wanted:
             ct = ContentType.objects.get_for_model(self.model)
-            q = models.Q()
-            for kind, values in wanted.items():
-                q |= models.Q(kind=kind, value__in=list(values))
-            for kind, value, pk in MatchKey.objects.filter(q, content_type=ct).values_list(
-                "kind", "value", "object_id"
-            ):
-                hits[(kind, value)].add(pk)
+            table = quote(MatchKey._meta.db_table)
+            for kind, values in wanted.items():  # one query per kind: the (kind, value) index
+                where, params = values_in("value", values)
+                sql = (
+                    f"SELECT value, object_id FROM {table} "  # noqa: S608 - model table
+                    f"WHERE content_type_id = %s AND kind = %s AND {where}"
+                )
+                for value, pk in select_rows(sql, [ct.pk, kind, *params]):
+                    hits[(kind, value)].add(pk)
         return hits
 
     def _decide(self, rows: list[PreparedRow]) -> None:
