@@ -28,6 +28,9 @@ class MenuItem:
     # (model label, action) the user needs; empty: any signed-in user; "admin": staff only
     requires: tuple[str, str] | None = None
     admin_only: bool = False
+    # ((model label, action), ...): the user needs at least one of them (with `requires`, both
+    # must hold). A model that is not installed grants nothing.
+    requires_any: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -57,10 +60,19 @@ def _visible(user: Any, item: MenuItem) -> bool:
         from .permissions import is_admin
 
         return is_admin(user)
-    if item.requires is None:
-        return True
-    model = apps.get_model(item.requires[0])
-    return can(user, model, item.requires[1])
+    if item.requires is not None and not can(user, apps.get_model(item.requires[0]), item.requires[1]):
+        return False
+    if item.requires_any:
+        return any(_may(user, label, action) for label, action in item.requires_any)
+    return True
+
+
+def _may(user: Any, model_label: str, action: str) -> bool:
+    try:
+        model = apps.get_model(model_label)
+    except LookupError:
+        return False
+    return can(user, model, action)
 
 
 # {(url name, URLconf, script prefix): path or None}: the sidebar's URLs, reversed once per process.

@@ -39,10 +39,11 @@ from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from kehu.core.choices import Action, FieldMode
 from kehu.core.errors import DomainError
+from kehu.core.text import join_list
 
 from .choices import GroupStatus
 from .models import DuplicateGroup, DuplicateMember, MergedRecord, NotDuplicate
@@ -312,44 +313,71 @@ def _default_from(master: Any, others: list[Any], get: Callable[[Any], Any]) -> 
     return int(master.pk)
 
 
-def _display(record: Any, f: models.Field[Any, Any]) -> Any:
+def _picklist_codes(model: type[models.Model]) -> dict[str, str]:
+    """{standard field name: picklist code} of the model's fields that hold picklist values."""
+    from kehu.customfields.registry import picklist_usages
+
+    label = model._meta.label_lower
+    return {u.field_name: u.picklist_code for u in picklist_usages() if u.model._meta.label_lower == label}
+
+
+def _display(record: Any, f: models.Field[Any, Any], items: Mapping[str, Any] | None = None) -> Any:
+    """What the merge page shows of a standard field: labels of choices and picklist values (an
+    unknown value stays as stored), names of related records, yes / no."""
     if f.is_relation:
         related = getattr(record, f.name)
         return str(related) if related is not None else ""
     if getattr(f, "choices", None):
         return getattr(record, f"get_{f.name}_display")()
-    return getattr(record, f.attname)
+    value = getattr(record, f.attname)
+    if items is not None and not _is_empty(value):
+        item = items.get(value)
+        return item.display_label if item is not None else value
+    if isinstance(f, models.BooleanField) and value is not None:
+        return _("Yes") if value else _("No")
+    return value
 
 
-def _custom_labels(model_label: str) -> dict[str, str]:
-    from kehu.customfields.models import CustomField
+def _custom_display(definition: Any, value: Any) -> Any:
+    """A custom field's stored value as text: picklist labels for choice fields, formatted dates,
+    numbers and yes / no for the others; raw when the field has no definition."""
+    from kehu.customfields.validation import display_text, field_items
 
-    return {
-        str(cf.name): str(getattr(cf, "label", "") or cf.name)
-        for cf in CustomField.objects.filter(model=model_label)
-    }
+    if definition is None or _is_empty(value):
+        return value
+    if definition.is_choice:
+        items = {i.value: i for i in field_items(definition)}
+        values = value if isinstance(value, list) else [value]
+        return join_list(items[v].display_label if v in items else v for v in values)
+    return display_text(definition, value)
 
 
 def _preview_fields(model_label: str, model: type[models.Model], records: list[Any]) -> list[MergeField]:
+    from kehu.customfields.selectors import picklist_label_map
+
     master, others = records[0], records[1:]
+    codes = _picklist_codes(model)
     out: list[MergeField] = []
     for f in _choice_fields(model):
 
         def get(r: Any, f: Any = f) -> Any:
             return getattr(r, f.attname)
 
+        items = picklist_label_map(codes[f.name]) if f.name in codes else None
         raw = {int(r.pk): get(r) for r in records}
         out.append(
             MergeField(
                 name=f.name,
                 label=str(f.verbose_name),
-                values={int(r.pk): _display(r, f) for r in records},
+                values={int(r.pk): _display(r, f, items) for r in records},
                 default_from=_default_from(master, others, get),
                 differs=len({repr(v) for v in raw.values()}) > 1,
             )
         )
     if any(hasattr(r, "custom") for r in records):
-        labels = _custom_labels(model_label)
+        from kehu.customfields.selectors import custom_fields_for
+
+        definitions = {str(cf.name): cf for cf in custom_fields_for(model_label, active_only=False)}
         names = sorted({k for r in records for k in (getattr(r, "custom", None) or {})})
         for name in names:
 
@@ -357,11 +385,12 @@ def _preview_fields(model_label: str, model: type[models.Model], records: list[A
                 return (r.custom or {}).get(name)
 
             values = {int(r.pk): get_custom(r) for r in records}
+            definition = definitions.get(name)
             out.append(
                 MergeField(
                     name=f"custom.{name}",
-                    label=labels.get(name, name),
-                    values=values,
+                    label=definition.display_label if definition is not None else name,
+                    values={pk: _custom_display(definition, v) for pk, v in values.items()},
                     default_from=_default_from(master, others, get_custom),
                     differs=len({repr(v) for v in values.values()}) > 1,
                 )
@@ -872,8 +901,11 @@ def records_merge(
         obj=master,
         by=_user(by),
         data={
-            "title": _("%(count)d record(s) merged into this one") % {"count": len(merged)},
-            "body": ", ".join(f"{reprs[pk]} (#{pk})" for pk in merged),
+            "title": ngettext(
+                "%(count)d record merged into this one", "%(count)d records merged into this one", len(merged)
+            )
+            % {"count": len(merged)},
+            "body": join_list(f"{reprs[pk]} (#{pk})" for pk in merged),
             "merged": [{"id": pk, "repr": reprs[pk]} for pk in merged],
             "moved": moved,
             "changes": changes,

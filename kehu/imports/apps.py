@@ -1,6 +1,10 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# The record types the sidebar's Imports entry is for (import targets are registered by the apps
+# that own them, some above this one; the entry asks for the "import" permission on any of them).
+IMPORT_TARGETS = ("customers.account", "customers.contact", "sales.lead", "sales.opportunity")
+
 # The kind of the background jobs of `running.py` (dry run, run and undo: its title says which).
 JOB_KINDS = {"import": _("Import")}
 
@@ -32,8 +36,17 @@ class ImportsConfig(AppConfig):
         )
         for kind, label in JOB_KINDS.items():
             register_job_kind(kind, label)
-        # Every signed-in user: the list shows their own imports (the sidebar cannot ask "may
-        # import any record type"; the page offers "New import" only to those who may).
+        # Whoever may import some record type, or see other people's imports through a role (the
+        # list page answers anyone signed in: it shows their own imports).
         navigation.register_item(
-            "customers", navigation.MenuItem(_("Imports"), "imports:list", icon="file-import")
+            "customers",
+            navigation.MenuItem(
+                _("Imports"),
+                "imports:list",
+                icon="file-import",
+                requires_any=(
+                    *((label, Action.IMPORT) for label in IMPORT_TARGETS),
+                    ("imports.importjob", Action.VIEW),
+                ),
+            ),
         )

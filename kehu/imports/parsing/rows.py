@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from kehu.core.text import join_list
 from kehu.imports.errors import ImportFileError, NoticeCode, RowCode
 
 PREVIEW_ROWS = 20
@@ -123,7 +125,12 @@ def sniff_table(
             warnings.append(
                 Notice(
                     NoticeCode.TITLE_ROWS_SKIPPED,
-                    _("The header was found in row %(row)d; %(count)d title row(s) above it were skipped.")
+                    ngettext(
+                        "The header was found in row %(row)d; the title row above it was skipped.",
+                        "The header was found in row %(row)d; the %(count)d title rows above it were "
+                        "skipped.",
+                        index,
+                    )
                     % {"row": header_row, "count": index},
                 )
             )
@@ -211,15 +218,24 @@ def _unique_headers(names: list[str], warnings: list[Notice]) -> list[str]:
         warnings.append(
             Notice(
                 NoticeCode.BLANK_HEADERS,
-                _("Columns without a name were called %(names)s.") % {"names": ", ".join(blank)},
+                ngettext(
+                    "A column without a name was called %(names)s.",
+                    "Columns without a name were called %(names)s.",
+                    len(blank),
+                )
+                % {"names": join_list(blank)},
             )
         )
     if renamed:
         warnings.append(
             Notice(
                 NoticeCode.DUPLICATE_HEADERS,
-                _("These column names appear more than once and were numbered: %(names)s.")
-                % {"names": ", ".join(dict.fromkeys(renamed))},
+                ngettext(
+                    "This column name appears more than once and was numbered: %(names)s.",
+                    "These column names appear more than once and were numbered: %(names)s.",
+                    len(dict.fromkeys(renamed)),
+                )
+                % {"names": join_list(dict.fromkeys(renamed))},
             )
         )
     return headers
@@ -239,7 +255,11 @@ def data_row(rec: RawRow, width: int) -> RawRow:
             return RawRow(
                 rec.line,
                 values,
-                _("The row has %(count)d values but the file has %(width)d columns.")
+                ngettext(
+                    "The row has %(count)d values but the file has %(width)d column.",
+                    "The row has %(count)d values but the file has %(width)d columns.",
+                    width,
+                )
                 % {"count": _width(values), "width": width},
                 RowCode.TOO_MANY_VALUES,
             )

@@ -14,7 +14,9 @@ from typing import IO, Any
 from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from kehu.core.text import join_list
 from kehu.imports.errors import ImportFileError, NoticeCode, RowCode
 
 from .rows import Notice, RawRow, Sniffed, sniff_table
@@ -315,10 +317,13 @@ def _column_letters(index: int) -> str:
 
 
 def _formula_error(cells: list[str]) -> str:
-    return _(
-        "Formula cell(s) %(cells)s have no saved result (the file was not saved by Excel); open it in "
-        "Excel or WPS, save it and import again."
-    ) % {"cells": ", ".join(cells)}
+    return ngettext(
+        "Formula cell %(cells)s has no saved result (the file was not saved by Excel); open it in "
+        "Excel or WPS, save it and import again.",
+        "Formula cells %(cells)s have no saved result (the file was not saved by Excel); open them in "
+        "Excel or WPS, save the file and import again.",
+        len(cells),
+    ) % {"cells": join_list(cells)}
 
 
 def _column_index(letters: str) -> int:
