@@ -454,3 +454,34 @@ def test_unregistered_services_fail_cleanly(user: Any, django_capture_on_commit_
     core = run(job, user, django_capture_on_commit_callbacks)
     assert core.status == "failed"
     assert Lead.objects.count() == 0
+
+
+def test_batches_are_written_once_and_resume_after_the_last(
+    user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kehu.core.services import job_create
+    from kehu.imports.models import ImportBatch
+    from kehu.imports.running import import_run_execute
+
+    rows = [[f"人{i}", "", f"1380000000{i}", "", "", "", f"L-{i}", ""] for i in range(5)]
+    job = lead_job(user, rows)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    core = job_create(kind="import", owner=user, params={"import_id": job.pk, "step": "import_run"})
+    import_run_execute(job_id=core.pk, batch_size=2)
+    assert list(
+        ImportBatch.objects.filter(job=job).values_list("number", "first_row", "last_row", "created")
+    ) == [
+        (1, 2, 3, 2),
+        (2, 4, 5, 2),
+        (3, 6, 6, 1),
+    ]
+    assert Lead.objects.count() == 5
+    # a batch already committed is not written again
+    writer = rowwise.RowWriter(job, by=user)
+    preparer = rowwise.RowPreparer(job, by=user)
+    from kehu.imports.parsing import RawRow
+
+    again = preparer.prepare([RawRow(line=2, values=["新人", "", "13900000009", "", "", "", "L-new", ""])])
+    assert again[0].action == "create"
+    assert writer.write(number=1, first_row=2, last_row=2, rows=again) is None
+    assert Lead.objects.count() == 5
