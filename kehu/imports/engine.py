@@ -93,6 +93,7 @@ class PreparedRow:
     reason: str = ""
     message: str = ""
     lookups: dict[str, str] = field(default_factory=dict)  # FK texts to resolve: account, owner, parent
+    tags: list[str] = field(default_factory=list)  # tag names (existing or to create)
 
     @property
     def line(self) -> int:
@@ -211,6 +212,7 @@ class Preparer:
         self.seen: dict[tuple[str, str], int] = {}  # key of an earlier row -> its line
         self.external_ids: dict[str, int] = {}  # external id of an earlier written row -> its line
         self._users: dict[str, tuple[int, int | None] | None] = {}
+        self._tag_check: TagCheck | None = None
         self._accounts: dict[str, int | str | None] = {}
 
     # --- owners -------------------------------------------------------------------------------
@@ -237,6 +239,8 @@ class Preparer:
             if i < len(cells):
                 value = cells[i]
                 if value and not value.isspace():
+                    if value[0] == "'":  # our exports' guard against formulas ("'=x" -> "=x")
+                        value = t.strip_formula_guard(value) or ""
                     grouped.setdefault(name, []).append(value)
         values, errors = convert_values(self.target, grouped, self.options)
         if errors:
@@ -271,7 +275,7 @@ class Preparer:
             elif name in ("account", "owner", "parent"):
                 row.lookups[name] = value
             elif name == "tags":
-                row.lookups["tags"] = value
+                row.tags = _unique_names(value)
             elif name in ("first_name", "last_name", "middle_name"):
                 continue
             elif name == "notes":
@@ -307,6 +311,11 @@ class Preparer:
         if self.is_contact:
             out["mobile"] = next((n for k, n, _p in phones if k == "mobile"), "")
         out["email"] = email or (emails[0][1] if emails else "")
+        # The record's primary phone/e-mail taken from a further column ("phones.home") sets it on
+        # new records only: an update does not let a home phone replace the stored primary one.
+        derived = [n for n, given in (("phone", phone or mobile), ("email", email)) if out[n] and not given]
+        if derived:
+            row.lookups["_derived"] = " ".join(derived)
 
     def _check(self, row: PreparedRow) -> None:
         """The shared rules of forms and API, without a query per row."""
@@ -380,6 +389,7 @@ class Preparer:
             self._resolve_accounts(live)
         else:
             self._resolve_parents(live)
+        self._check_tags([r for r in live if r.tags])
         live = [r for r in live if r.action != ERROR]
         self._unique(live)
         self._keys(live)
@@ -421,6 +431,19 @@ class Preparer:
                     self.default_owner_id,
                     self.default_department_id,
                 )
+
+    def _check_tags(self, rows: list[PreparedRow]) -> None:
+        """Tags are put on by name: an active tag for these records, or a new one when the user
+        may create tags (the writer creates it); else a row error, as the tag picker refuses."""
+        if not rows:
+            return
+        if self._tag_check is None:
+            self._tag_check = TagCheck(self.job.target, self.by)
+        check = self._tag_check
+        for r in rows:
+            found = [p for p in map(check.problem, r.tags) if p]
+            if found:
+                r.fail("invalid_tag", " ".join(found))
 
     def _account_ids(self, texts: set[str]) -> None:
         from kehu.customers.models import Account
@@ -650,6 +673,50 @@ class Preparer:
             return self.labels.get(self.match_key, self.match_key)
         kinds = sorted({k for k, _v in keys})
         return "/".join(self.labels.get(k, k) for k in kinds) or _("key")
+
+
+def _unique_names(values: Iterable[Any]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        name = str(value).strip()[:50]
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return out
+
+
+class TagCheck:
+    """Which tag names an import of `label` by `by` can put on records: an active tag for these
+    records, or a new name when `by` may create tags (the writer creates it). `problem(name)` is
+    the translated reason a name cannot be used, or ``""``."""
+
+    def __init__(self, label: str, by: Any) -> None:
+        from kehu.core.choices import Action
+        from kehu.core.permissions import can
+        from kehu.tags.models import Tag
+
+        self.usable: set[str] = set()
+        self.unusable: dict[str, str] = {}
+        for tag in Tag.objects.select_related("group"):
+            key = tag.name.casefold()
+            if tag.is_active and tag.applies_to(label):
+                self.usable.add(key)
+            elif not tag.applies_to(label):
+                self.unusable.setdefault(key, _("The tag “%(name)s” is not used for these records."))
+            else:
+                self.unusable.setdefault(key, _("The tag “%(name)s” is inactive."))
+        self.may_create = can(by, Tag, Action.ADD)
+
+    def problem(self, name: str) -> str:
+        key = name.casefold()
+        if key in self.usable:
+            return ""
+        if key in self.unusable:
+            return self.unusable[key] % {"name": name}
+        if self.may_create:
+            return ""
+        return _("There is no tag “%(name)s”, and you may not create tags.") % {"name": name}
 
 
 def batches(rows: Iterable[RawRow], size: int = BATCH_SIZE) -> Iterator[list[RawRow]]:

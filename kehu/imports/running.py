@@ -380,7 +380,14 @@ def _totals(imp: ImportJob) -> dict[str, int]:
 # Row errors that do not depend on what the import itself wrote (a resumed run finds them again
 # for the error file of the rows before the resume point).
 _STABLE_ERRORS = frozenset(
-    {"invalid_value", "unknown_account", "ambiguous_account", "unknown_owner", "unknown_parent"}
+    {
+        "invalid_value",
+        "unknown_account",
+        "ambiguous_account",
+        "unknown_owner",
+        "unknown_parent",
+        "invalid_tag",
+    }
 )
 
 
@@ -453,6 +460,7 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
     from kehu.audit.services import object_changes_record_bulk
     from kehu.dedup.models import MatchKey
     from kehu.search.services import search_reindex
+    from kehu.tags.models import TaggedItem
 
     model = apps.get_model(imp.target)
     label = imp.target
@@ -524,6 +532,7 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
                     MatchKey.objects.filter(content_type_id=ct, object_id__in=chunk)._raw_delete(
                         connection.alias
                     )
+                    TaggedItem.objects.filter(model=label, object_id__in=chunk)._raw_delete(connection.alias)
                     model._default_manager.filter(pk__in=chunk)._raw_delete(connection.alias)
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cur:
@@ -558,11 +567,24 @@ def _restore(model: Any, updated: dict[int, dict[str, Any]]) -> int:
 
     if not updated:
         return 0
+    from kehu.tags.models import TaggedItem
+
     from .writers import detail_models
 
     phone_model, email_model, fk = detail_models(model)
+    label = model._meta.label_lower
     for pk, changes in updated.items():
-        values = {k: v[0] for k, v in changes.items() if k != "version"}
+        if "tags" in changes:  # an import only adds tags: take off the ones it added
+            before_tags, after_tags = (changes["tags"][0] or []), (changes["tags"][1] or [])
+            added = {n.casefold() for n in after_tags} - {n.casefold() for n in before_tags}
+            TaggedItem.objects.filter(
+                model=label, object_id=pk, tag__name__in=[n for n in after_tags if n.casefold() in added]
+            ).delete()
+        for name, detail, column in (("phones", phone_model, "number"), ("emails", email_model, "email")):
+            if name in changes:  # take off the numbers and addresses the import added
+                added_values = set(changes[name][1] or []) - set(changes[name][0] or [])
+                detail.objects.filter(**{fk: pk, f"{column}__in": sorted(added_values)}).delete()
+        values = {k: v[0] for k, v in changes.items() if k not in ("version", "tags", "phones", "emails")}
         version = changes.get("version") or [1, 1]
         values["version"] = version[1] + 1
         model._default_manager.filter(pk=pk).update(**values)

@@ -145,6 +145,7 @@ class BatchWriter:
         self.attnames = {f.column: f.attname for f in self.model._meta.concrete_fields}
         self.scorer = completeness_scorer(model=self.model)
         self.content_type_id = ContentType.objects.get_for_model(self.model).pk
+        self._tag_ids: dict[str, int] = {}  # folded name -> tag id
 
     # --- one batch ----------------------------------------------------------------------------
 
@@ -201,6 +202,8 @@ class BatchWriter:
                 record[i] = dumps(record[i], ensure_ascii=False)
             records.append(record)
             changes = {k: [None, v] for k, v in values.items() if v or (v == 0 and v is not False)}
+            if r.tags:
+                changes["tags"] = [None, r.tags]
             text = values.get("name") or ""
             audit.append(
                 (pk, text, dumps(changes, ensure_ascii=False, default=str), values.get("account_id"))
@@ -208,6 +211,7 @@ class BatchWriter:
         insert_rows(self.model._meta.db_table, columns, records, plain=True)
         self._children(rows, now)
         self._match_keys(rows)
+        self._put_tags([(r.existing_id, r.tags) for r in rows if r.tags], now, fresh=True)
         self._change_log("create", audit, now)
         if not self.is_contact and self.job.owner_mode == "rules":
             self._assign(ids)
@@ -310,6 +314,55 @@ class BatchWriter:
                 ),
             )
 
+    def tag_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """``{folded name: tag id}`` of `names`: the active tag for these records, or a new tag
+        (`kehu.tags.services.tag_create`; the preparer refused names the user may not create)."""
+        from kehu.tags.models import Tag
+        from kehu.tags.services import tag_create
+
+        wanted = {n.casefold(): n for n in names}
+        missing = [k for k in wanted if k not in self._tag_ids]
+        if missing:
+            candidates = sorted(
+                (
+                    t
+                    for t in Tag.objects.select_related("group").filter(is_active=True)
+                    if t.applies_to(self.label)
+                ),
+                key=lambda t: (t.group_id is not None, t.pk),
+            )
+            for tag in candidates:
+                self._tag_ids.setdefault(tag.name.casefold(), tag.pk)
+            for key in missing:
+                if key not in self._tag_ids:
+                    self._tag_ids[key] = tag_create(by=self.by, data={"name": wanted[key]}).pk
+        return {k: self._tag_ids[k] for k in wanted}
+
+    def _put_tags(self, rows: list[tuple[Any, list[str]]], now: dt.datetime, *, fresh: bool) -> None:
+        """Tag records: (record id, tag names). `fresh`: new records (no tag on them yet)."""
+        if not rows:
+            return
+        from kehu.tags.models import TaggedItem
+
+        ids = self.tag_ids({n for _pk, names in rows for n in names})
+        items = {(ids[n.casefold()], pk) for pk, names in rows for n in names}
+        by_id = getattr(self.by, "pk", None)
+        if fresh:
+            insert_rows(
+                TaggedItem._meta.db_table,
+                ["tag_id", "model", "object_id", "created_by_id", "created_at"],
+                ((tag, self.label, pk, by_id, now) for tag, pk in sorted(items)),
+            )
+        else:
+            TaggedItem.objects.bulk_create(
+                [
+                    TaggedItem(tag_id=tag, model=self.label, object_id=pk, created_by_id=by_id)
+                    for tag, pk in items
+                ],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+
     def _match_keys(self, rows: list[PreparedRow]) -> None:
         from kehu.dedup.models import MatchKey
 
@@ -339,18 +392,47 @@ class BatchWriter:
         planned: list[tuple[int, dict[str, list[Any]]]] = []
         audit = []
         fields: set[str] = set()
+        tagged = self._tags_of([r.existing_id for r in rows if r.tags and r.existing_id])
+        new_tags: list[tuple[Any, list[str]]] = []
+        numbers = self._details_of(self.phone_model, "number", [r.existing_id for r in rows if r.phones])
+        addresses = self._details_of(self.email_model, "email", [r.existing_id for r in rows if r.emails])
+        new_phones: list[tuple[Any, str, str, bool]] = []
+        new_emails: list[tuple[Any, str, str, bool]] = []
         for r in rows:
             before = current.get(r.existing_id)
             if before is None or r.existing_id is None:
                 continue
-            after = {a: v for a, v in r.values.items() if a not in skip and v not in (None, "")}
+            derived = r.lookups.get("_derived", "").split()
+            after = {
+                a: v
+                for a, v in r.values.items()
+                if a not in skip and a not in derived and v not in (None, "")
+            }
             if r.custom:
                 after["custom"] = {**(before.get("custom") or {}), **r.custom}
             changes = {a: [before.get(a), v] for a, v in after.items() if before.get(a) != v}
+            had = tagged.get(r.existing_id, [])
+            added = [n for n in r.tags if n.casefold() not in {h.casefold() for h in had}]
+            if added:
+                changes["tags"] = [had, had + added]
+                new_tags.append((r.existing_id, added))
+            # Further phones and e-mails of the row join the record's (the primary one is the
+            # record's `phone`/`email` column above); "phones"/"emails" log the lists.
+            for name, details, known, out in (
+                ("phones", r.phones, numbers, new_phones),
+                ("emails", r.emails, addresses, new_emails),
+            ):
+                have = known.get(r.existing_id, [])
+                primary = changes.get(name[:-1], [None, None])[1]
+                # a new primary value replaces the primary row's (below); with no row yet, it is one
+                extra = [(k, v) for k, v, _p in details if v not in have and (v != primary or not have)]
+                if extra:
+                    changes[name] = [have, have + [v for _k, v in extra]]
+                    out.extend((r.existing_id, k, v, not have and i == 0) for i, (k, v) in enumerate(extra))
             if not changes:
                 continue
             changes["version"] = [before["version"], before["version"] + 1]
-            fields.update(changes)
+            fields.update(a for a in changes if a not in ("tags", "phones", "emails"))
             planned.append((r.existing_id, changes))
             audit.append(
                 (
@@ -368,6 +450,18 @@ class BatchWriter:
                     ).update(**{attr: changes[kind_field][1]})
         if not planned:
             return
+        self._put_tags(new_tags, now, fresh=False)
+        fk = self.parent_fk
+        insert_rows(
+            self.phone_model._meta.db_table,
+            [fk, "kind", "number", "is_primary"],
+            new_phones,
+        )
+        insert_rows(
+            self.email_model._meta.db_table,
+            [fk, "kind", "email", "is_primary"],
+            new_emails,
+        )
         objs = []
         for pk, changes in planned:
             before = current[pk]
@@ -379,6 +473,32 @@ class BatchWriter:
         self.model._default_manager.bulk_update(objs, [*sorted(fields), "updated_at"], batch_size=500)
         dedup_reindex(model=self.label, ids=[o.pk for o in objs])
         self._change_log("update", audit, now)
+
+    def _details_of(self, model: Any, column: str, ids: list[Any]) -> dict[int, list[str]]:
+        """The phone numbers or e-mail addresses of records `ids`, primary first."""
+        found: dict[int, list[str]] = {}
+        if ids:
+            for pk, value in (
+                model._default_manager.filter(**{f"{self.parent_fk}__in": ids})
+                .order_by(self.parent_fk, "-is_primary", "pk")
+                .values_list(self.parent_fk, column)
+            ):
+                found.setdefault(pk, []).append(value)
+        return found
+
+    def _tags_of(self, ids: list[Any]) -> dict[int, list[str]]:
+        """The tag names on records `ids` (for the change log of an update)."""
+        from kehu.tags.models import TaggedItem
+
+        found: dict[int, list[str]] = {}
+        if ids:
+            for pk, name in (
+                TaggedItem.objects.filter(model=self.label, object_id__in=ids)
+                .order_by("tag__name")
+                .values_list("object_id", "tag__name")
+            ):
+                found.setdefault(pk, []).append(name)
+        return found
 
 
 def detail_models(model: type[models.Model]) -> tuple[Any, Any, str]:

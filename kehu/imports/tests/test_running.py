@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kehu.audit.models import ObjectChange
+from kehu.core.choices import Action, Scope
 from kehu.customers.models import Account, AccountContactRelation, Contact, ContactEmail, ContactPhone
 from kehu.dedup.models import MatchKey
 from kehu.imports.choices import ImportStatus
@@ -16,7 +17,7 @@ from kehu.imports.models import ImportBatch, ImportJob
 from kehu.imports.running import import_dry_run_start, import_run_execute, import_run_start, import_undo_start
 from kehu.users.tests.factories import UserFactory
 
-from .test_engine import acme, csv_bytes, importer, make_job
+from .test_engine import HEADERS, acme, csv_bytes, importer, make_job
 
 __all__ = ["acme"]
 
@@ -271,3 +272,93 @@ def test_accounts_follow_the_assignment_rules(user: Any, django_capture_on_commi
         else:
             assigners.register_new_record_assigner("customers.account", before)
     assert dict(Account.objects.values_list("name", "owner_id")) == {"云帆公司": rep.pk, "星辰公司": user.pk}
+
+
+TAGGED_HEADERS = [*HEADERS, "标签", "家庭电话"]
+TAGGED_MAPPING = {
+    "姓名": "name",
+    "公司": "account",
+    "手机": "mobile",
+    "邮箱": "email",
+    "职位": "title",
+    "外部ID": "external_id",
+    "标签": "tags",
+    "家庭电话": "phones.home",
+}
+
+
+def test_tags_and_further_phones_on_create_update_and_undo(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kehu.customers.services import contact_create
+    from kehu.tags.models import Tag, TaggedItem
+    from kehu.users.tests.factories import grant
+
+    for role in user.roles.all():
+        grant(role, "tags.tag", Action.VIEW, Action.ADD, scope=Scope.ALL)
+    vip = Tag.objects.create(name="VIP")
+    Tag.objects.create(name="停用", is_active=False)
+    old = contact_create(by=user, data={"account": acme, "name": "老张", "mobile": "13800000001"})
+    Contact.objects.filter(pk=old.pk).update(external_id="C-1")
+    TaggedItem.objects.create(tag=vip, model="customers.contact", object_id=old.pk)
+    content = csv_bytes(
+        [
+            # an update: a new tag and a further phone join the record's
+            ["老张", "SF-ACC-1", "", "", "", "C-1", "vip; 展会2024", "010 6666 8888"],
+            # a create: "'=SUM" is how our error files and exports guard a cell starting with "="
+            ["新人", "SF-ACC-1", "", "", "'=SUM(A1)", "C-2", "展会2024", ""],
+            ["坏人", "SF-ACC-1", "", "", "", "C-3", "停用", ""],
+        ],
+        headers=TAGGED_HEADERS,
+    )
+    job = make_job(user, content, mapping=TAGGED_MAPPING, mode="upsert", match_key="external_id")
+    core = run(job, user, django_capture_on_commit_callbacks)
+    assert core.status == "succeeded", core.error
+    assert (job.result["created"], job.result["updated"], job.result["errors"]) == (1, 1, 1)
+    fair = Tag.objects.get(name="展会2024")  # created by the import (the importer may add tags)
+
+    def tags(pk: int) -> set[str]:
+        return set(
+            Tag.objects.filter(items__model="customers.contact", items__object_id=pk).values_list(
+                "name", flat=True
+            )
+        )
+
+    new = Contact.objects.get(external_id="C-2")
+    assert new.title == "=SUM(A1)"
+    assert tags(new.pk) == {"展会2024"} and tags(old.pk) == {"VIP", "展会2024"}
+    assert sorted(ContactPhone.objects.filter(contact=old).values_list("number", "is_primary")) == [
+        ("+861066668888", False),
+        ("+8613800000001", True),
+    ]
+    change = ObjectChange.objects.get(request_id=job.audit_tag, object_id=old.pk)
+    assert change.changes["tags"] == [["VIP"], ["VIP", "展会2024"]]
+    assert change.changes["phones"] == [["+8613800000001"], ["+8613800000001", "+861066668888"]]
+    created = ObjectChange.objects.get(request_id=job.audit_tag, object_id=new.pk)
+    assert created.changes["tags"] == [None, ["展会2024"]]
+    with open(job.error_file.path, encoding="utf-8-sig") as fh:
+        assert "停用" in fh.read()
+
+    undo = run(job, user, django_capture_on_commit_callbacks, import_undo_start)
+    assert undo.status == "succeeded", undo.error
+    assert tags(old.pk) == {"VIP"}
+    assert not TaggedItem.objects.filter(object_id=new.pk, model="customers.contact").exists()
+    assert list(ContactPhone.objects.filter(contact=old).values_list("number", flat=True)) == [
+        "+8613800000001"
+    ]
+    old.refresh_from_db()
+    assert old.version == 3  # created 1, import 2, undo 3
+    assert Tag.objects.filter(pk=fair.pk).exists()  # a tag the import created stays (others may use it)
+
+
+def test_tags_the_importer_may_not_create_are_row_errors(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kehu.tags.models import Tag
+
+    content = csv_bytes([["新人", "SF-ACC-1", "", "", "", "C-9", "没有的标签", ""]], headers=TAGGED_HEADERS)
+    job = make_job(user, content, mapping=TAGGED_MAPPING)
+    dry = run(job, user, django_capture_on_commit_callbacks, import_dry_run_start)
+    assert dry.status == "succeeded", dry.error
+    assert (job.dry_run["create"], job.dry_run["errors"]) == (0, 1)
+    assert not Tag.objects.exists()
