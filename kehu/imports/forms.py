@@ -130,7 +130,7 @@ class OptionsForm(WizardForm):
         help_text=_("Two-letter country code for phone numbers written without +country code, e.g. CN."),
     )
     unknown_choices = forms.ChoiceField(
-        label=_("Picklist values that are no option"),
+        label=_("Picklist values that match no option"),
         choices=[
             (t.UnknownPolicy.REJECT.value, _("Reject the row")),
             (t.UnknownPolicy.CREATE.value, _("Create the option")),

@@ -23,12 +23,14 @@ from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kehu.core import permissions
 from kehu.core.choices import Action, JobStatus
 from kehu.core.context import acting_as
 from kehu.core.models import Job
 from kehu.core.services import job_create, job_run
+from kehu.core.text import join_list
 
 from .choices import ImportStatus
 from .engine import BATCH_SIZE, CREATE, ERROR, SKIP, UPDATE, ImportRunError, Preparer, batches
@@ -492,9 +494,13 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
                 if version != expected:
                     moved.add(pk)
         if moved:
-            shown = ", ".join(f"#{pk}" for pk in sorted(moved)[:10])
+            shown = join_list([f"#{pk}" for pk in sorted(moved)[:10]])
             raise ImportRunError(
-                _("%(count)d records changed after the import (%(ids)s); undo would lose those changes.")
+                ngettext(
+                    "%(count)d record changed after the import (%(ids)s); undo would lose that change.",
+                    "%(count)d records changed after the import (%(ids)s); undo would lose those changes.",
+                    len(moved),
+                )
                 % {"count": len(moved), "ids": shown},
                 code=ImportRunError.CHANGED_SINCE,
                 status=409,

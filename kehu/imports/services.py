@@ -14,7 +14,7 @@ Permission: the user needs the `import` action on the target model (`kehu.core.p
 
     {"date_order": "YMD" | "DMY" | "MDY",             # dates written with the year last
      "phone_region": "CN",                              # default phone region (ISO 3166 code)
-     "unknown_choices": "reject" | "map" | "create",    # picklist values that are no option
+     "unknown_choices": "reject" | "map" | "create",    # picklist values that match no option
      "picklists": {field: {file value: option key}},    # the user's answers for "map"
      "separators": ";；,，、|"}                          # multi-value cells (tags) split on these
 """

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -460,7 +461,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         if not editable:
             attrs["disabled"] = "disabled"
         rows.append((header, field, field.as_widget(attrs=attrs), samples.get(header, [])))
-    required = [target.label(f) for f in target.fields if f.required]
+    required = [capfirst(target.label(f)) for f in target.fields if f.required]
     return _page(
         request,
         "imports/step_mapping.html",
