@@ -26,7 +26,7 @@ from kehu.core.errors import DomainError, PermissionDeniedError
 from . import mapping as m
 from . import selectors, services
 from .choices import ImportStatus, OwnerMode
-from .errors import ImportFileError
+from .errors import ImportFileError, RowCode
 from .forms import (
     MappingForm,
     OptionsForm,
@@ -597,7 +597,8 @@ def _first_errors(data: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-# The engine's reason codes (`engine.PreparedRow.reason`) as the dry run's "why" list shows them.
+# The reason codes of the engine and the row-by-row importer (`PreparedRow.reason`) and of the
+# file reader (`errors.RowCode`) as the dry run's "why" list shows them.
 REASONS = {
     "invalid_value": gettext_lazy("Values that cannot be read or break a rule"),
     "duplicate_in_file": gettext_lazy("Repeats an earlier row of the file"),
@@ -605,20 +606,43 @@ REASONS = {
     "no_match": gettext_lazy("No existing record to update"),
     "several_matches": gettext_lazy("Matches several existing records"),
     "external_id_taken": gettext_lazy("External ID used by another record"),
+    "external_id_repeated": gettext_lazy("External ID repeated in the file"),
     "not_unique": gettext_lazy("A value that must be unique is taken"),
     "unknown_account": gettext_lazy("Account not found"),
     "ambiguous_account": gettext_lazy("Several accounts have this name"),
+    "unknown_contact": gettext_lazy("Contact not found"),
+    "ambiguous_contact": gettext_lazy("Several contacts have this name"),
     "unknown_owner": gettext_lazy("Owner not found"),
     "unknown_parent": gettext_lazy("Parent account not found"),
+    "unknown_pipeline": gettext_lazy("Pipeline not found"),
+    "unknown_stage": gettext_lazy("Stage not found"),
+    "invalid_tag": gettext_lazy("Tags that do not exist and may not be created"),
+    "collision": gettext_lazy("Matches an existing record (collision check)"),
+    "permission_denied": gettext_lazy("Not allowed"),
+    "refused": gettext_lazy("Refused by the rules of the record type"),
+    "unreadable_row": gettext_lazy("Rows that cannot be read"),
+    RowCode.TOO_MANY_VALUES: gettext_lazy("More values than columns"),
+    RowCode.CELL_TOO_LARGE: gettext_lazy("Rows that cannot be read"),
+    RowCode.MALFORMED: gettext_lazy("Rows that cannot be read"),
+    RowCode.UNREADABLE_CHARACTERS: gettext_lazy("Text in another encoding"),
+    RowCode.BROKEN_VCARD: gettext_lazy("Contact cards that cannot be read"),
+    RowCode.FORMULA_WITHOUT_VALUE: gettext_lazy("Formulas without a saved value"),
 }
+OTHER_REASON = gettext_lazy("Other problems")
 
 
 def _reasons(data: dict[str, Any]) -> list[tuple[str, int]]:
+    """(label, rows) per reason, most rows first; reasons with the same label are added up, and a
+    code without a label counts as "Other problems" (a user never sees a raw code)."""
     value = data.get("reasons")
-    if isinstance(value, dict):
-        found = [(str(REASONS.get(str(k), k)), int(v)) for k, v in value.items() if isinstance(v, int)]
-        return sorted(found, key=lambda r: -r[1])
-    return []
+    if not isinstance(value, dict):
+        return []
+    totals: dict[str, int] = {}
+    for code, count in value.items():
+        if isinstance(count, int) and not isinstance(count, bool):
+            label = str(REASONS.get(str(code), OTHER_REASON))
+            totals[label] = totals.get(label, 0) + count
+    return sorted(totals.items(), key=lambda r: -r[1])
 
 
 BUSY = (ImportStatus.CHECKING, ImportStatus.RUNNING, ImportStatus.UNDOING)

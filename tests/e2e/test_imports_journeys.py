@@ -19,39 +19,44 @@ import pytest
 from playwright.sync_api import expect
 
 from kehu.customers.models import Account
+from kehu.tags.selectors import tags_of
 from kehu.users.models import User
 
 from .conftest import login, screenshot, use_language
 
-HEADERS = ["客户名称", "电话", "邮箱", "地址"]
+HEADERS = ["客户名称", "电话", "邮箱", "地址", "标签"]
 GOOD = [
-    ["杭州丰达机械有限公司", "0571-8888 6666", "sales@fengda.example", "杭州市西湖区文三路 90 号"],
-    ["北京星辰科技有限公司", "138 0013 8000", "info@xingchen.example", "北京市海淀区中关村大街 1 号"],
-    ["深圳海纳电子有限公司", "+86 755 2345 6789", "hi@haina.example", "深圳市南山区科技园"],
+    ["杭州丰达机械有限公司", "0571-8888 6666", "sales@fengda.example", "文三路 90 号", "重点客户；华东"],
+    ["  北京星辰科技有限公司 ", " 138 0013 8000", "info@xingchen.example", "北京市海淀区中关村大街 1 号", ""],
+    ["深圳海纳电子有限公司", "+86 755 2345 6789", "hi@haina.example", "深圳市南山区科技园", ""],
 ]
 # One problem each: an unreadable phone, an unreadable e-mail, no name.
 BAD = [
-    ["上海云帆物流有限公司", "12345", "ops@yunfan.example", "上海市浦东新区"],
-    ["天津海港贸易有限公司", "022-2345 6789", "not-an-email", "天津市滨海新区"],
-    ["", "0512-6666 8888", "nobody@suzhou.example", "苏州工业园区"],
+    ["上海云帆物流有限公司", "12345", "ops@yunfan.example", "上海市浦东新区", ""],
+    ["天津海港贸易有限公司", "022-2345 6789", "not-an-email", "天津市滨海新区", ""],
+    ["", "0512-6666 8888", "nobody@suzhou.example", "苏州工业园区", ""],
 ]
 # How the fixed rows of the error file read (same order as BAD).
 FIXED = [
-    ["上海云帆物流有限公司", "021-6123 4567", "ops@yunfan.example", "上海市浦东新区"],
-    ["天津海港贸易有限公司", "022-2345 6789", "trade@haigang.example", "天津市滨海新区"],
-    ["苏州新城精密有限公司", "0512-6666 8888", "nobody@suzhou.example", "苏州工业园区"],
+    ["上海云帆物流有限公司", "021-6123 4567", "ops@yunfan.example", "上海市浦东新区", ""],
+    ["天津海港贸易有限公司", "022-2345 6789", "trade@haigang.example", "天津市滨海新区", ""],
+    ["苏州新城精密有限公司", "0512-6666 8888", "nobody@suzhou.example", "苏州工业园区", ""],
 ]
-FIRST_NAMES = {row[0] for row in GOOD}
+FIRST_NAMES = {row[0].strip() for row in GOOD}
 SECOND_NAMES = {row[0] for row in FIXED}
 
 
 @pytest.fixture
 def org(transactional_db: Any, settings: Any, tmp_path: Path) -> dict[str, User]:
     from kehu.demo.loader import load_demo
+    from kehu.tags.services import tag_create
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     load_demo(only=["org"])
-    return {u.username: u for u in User.objects.all()}
+    users = {u.username: u for u in User.objects.all()}
+    for name in ("重点客户", "华东"):  # the administrator's tag vocabulary (a manager may not add tags)
+        tag_create(by=users["admin"], data={"name": name})
+    return users
 
 
 def _gbk_csv(path: Path, rows: list[list[str]]) -> Path:
@@ -94,8 +99,15 @@ def _count(page: Any, key: str) -> Any:
 @pytest.mark.parametrize(
     ("lang", "labels"),
     [
-        ("zh-hans", {"error": "错误", "undone": "已撤销"}),
-        ("en", {"error": "Error", "undone": "Undone"}),
+        ("zh-hans", {"error": "错误", "undone": "已撤销", "why_invalid": "值无法读取或不符合规则"}),
+        (
+            "en",
+            {
+                "error": "Error",
+                "undone": "Undone",
+                "why_invalid": "Values that cannot be read or break a rule",
+            },
+        ),
     ],
 )
 def test_manager_imports_gbk_csv_fixes_errors_and_undoes(
@@ -135,7 +147,7 @@ def test_manager_imports_gbk_csv_fixes_errors_and_undoes(
     page.click("[data-next]")
     expect(page).to_have_url(re.compile(rf"/imports/{first_pk}/mapping/$"))
     mapping = page.locator("[data-mapping]")
-    for header, field in zip(HEADERS, ("name", "phone", "email", "address"), strict=True):
+    for header, field in zip(HEADERS, ("name", "phone", "email", "address", "tags"), strict=True):
         expect(mapping.locator(f'tr[data-column="{header}"] select')).to_have_value(field)
     expect(mapping.locator('tr[data-column="客户名称"]')).to_contain_text("杭州丰达机械有限公司")
     screenshot(page, f"imports-3-mapping-{lang}")
@@ -158,6 +170,8 @@ def test_manager_imports_gbk_csv_fixes_errors_and_undoes(
     expect(_count(page, "create")).to_have_text("3")
     expect(_count(page, "errors")).to_have_text("3")
     expect(page.locator("[data-first-errors]")).to_contain_text("not-an-email")
+    expect(page.locator(".page-body")).to_contain_text(labels["why_invalid"])
+    expect(page.locator(".page-body")).not_to_contain_text("invalid_value")  # no raw reason codes
     assert not Account.objects.filter(name__in=FIRST_NAMES).exists()
     screenshot(page, f"imports-5-check-done-{lang}")
 
@@ -178,6 +192,9 @@ def test_manager_imports_gbk_csv_fixes_errors_and_undoes(
     assert set(Account.objects.filter(name__in=FIRST_NAMES).values_list("name", flat=True)) == FIRST_NAMES
     fengda = Account.objects.get(name="杭州丰达机械有限公司")
     assert (fengda.phone, fengda.email) == ("+8657188886666", "sales@fengda.example")
+    assert sorted(t.name for t in tags_of(fengda)) == ["华东", "重点客户"]  # "a；b" split in two
+    xingchen = Account.objects.get(name="北京星辰科技有限公司")  # trimmed
+    assert xingchen.phone == "+8613800138000"
 
     with page.expect_download() as info:
         page.locator("[data-error-file]").first.click()
