@@ -40,7 +40,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, models
-from django.db.models.functions import Lower
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext as _
 
 from kehu.core.bulksql import select_rows, values_in
@@ -509,10 +510,9 @@ class Preparer:
             texts = {str(value_of(r)).strip().casefold() for r in rows if value_of(r) not in (None, "")}
             if not texts:
                 continue
-            lookup = f"custom__{spec.name}" if spec.is_custom else spec.key
-            qs = self.model._default_manager.annotate(
-                _u=Lower(models.functions.Cast(lookup, models.CharField()))
-            )
+            # a custom value as the JSON value's text (a cast keeps its quotes on PostgreSQL)
+            column = KT(f"custom__{spec.name}") if spec.is_custom else Cast(spec.key, models.CharField())
+            qs = self.model._default_manager.annotate(_u=Lower(column))
             taken = dict(qs.filter(_u__in=list(texts)).values_list("_u", "pk"))
             for r in rows:
                 value = value_of(r)
@@ -577,7 +577,7 @@ class Preparer:
                 hits[("external_id", ext)].add(pk)
         for kind in [k for k in wanted if k.startswith("custom.")]:
             texts = list(wanted.pop(kind))
-            qs = manager.annotate(_u=Lower(models.functions.Cast(f"custom__{kind[7:]}", models.CharField())))
+            qs = manager.annotate(_u=Lower(KT(f"custom__{kind[7:]}")))
             for value, pk in qs.filter(_u__in=texts).values_list("_u", "pk"):
                 hits[(kind, value)].add(pk)
         if wanted:

@@ -284,22 +284,6 @@ class RowPreparer(Preparer):
             self.applier.try_rows(rows)
         return rows
 
-    def _find_existing(self, rows: list[PreparedRow]) -> dict[tuple[str, str], set[int]]:
-        """The engine's, but a custom match key compares the JSON value's text (the engine casts
-        the JSON value, which keeps its quotes on PostgreSQL and never matches there)."""
-        key = self.match_key
-        if not key.startswith("custom."):
-            return super()._find_existing(rows)
-        from django.db.models.fields.json import KT
-
-        wanted = {value for r in rows for kind, value in self._match_values(r) if kind == key}
-        hits: dict[tuple[str, str], set[int]] = defaultdict(set)
-        if wanted:
-            qs = self.model._default_manager.annotate(_u=Lower(KT(f"custom__{key[7:]}")))
-            for value, pk in qs.filter(_u__in=list(wanted)).values_list("_u", "pk"):
-                hits[(key, value)].add(pk)
-        return hits
-
     def _keys(self, rows: list[PreparedRow]) -> None:
         from kehu.dedup.registry import has_keys
 

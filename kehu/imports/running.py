@@ -389,6 +389,10 @@ _STABLE_ERRORS = frozenset(
         "unknown_owner",
         "unknown_parent",
         "invalid_tag",
+        "unknown_contact",
+        "ambiguous_contact",
+        "unknown_pipeline",
+        "unknown_stage",
     }
 )
 
@@ -471,14 +475,24 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
     created: dict[int, str] = {}
     updated: dict[int, dict[str, Any]] = {}
     first_id = None
+    # The version each record was left at by the import (its last own change-log row: a create
+    # is version 1, assignment rules or a pool move in the same import may have raised it); None
+    # when that row did not log a number (then only the check for later change-log rows counts).
+    left_at: dict[int, int | None] = {}
     for change_id, object_id, action, changes, text in log.order_by("id").values_list(
         "id", "object_id", "action", "changes", "object_repr"
     ):
         first_id = first_id or change_id
         if action == "create":
             created[object_id] = text
-        elif action == "update" and object_id not in updated:
+            left_at[object_id] = 1
+        elif action == "update" and object_id not in updated and object_id not in created:
             updated[object_id] = changes
+            after = (changes or {}).get("version", [None, None])[1]
+            left_at[object_id] = after if isinstance(after, int) else None
+        elif action == "update":  # a later change within the import (assignment, pool move)
+            after = (changes or {}).get("version", [None, None])[1]
+            left_at[object_id] = after if isinstance(after, int) else None
     ids = list(created) + list(updated)
     with transaction.atomic():
         moved: set[int] = set()
@@ -490,8 +504,8 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
                 .values_list("object_id", flat=True)
             )
             for pk, version in model._default_manager.filter(pk__in=chunk).values_list("pk", "version"):
-                expected = 1 if pk in created else (updated[pk].get("version") or [0, version])[1]
-                if version != expected:
+                expected = left_at.get(pk, version)
+                if expected is not None and version != expected:
                     moved.add(pk)
         if moved:
             shown = join_list([f"#{pk}" for pk in sorted(moved)[:10]])

@@ -13,8 +13,16 @@ class SalesConfig(AppConfig):
         self._connect_cache_invalidation()
         from kehu.imports.mapping import register_sales_targets
 
-        # the importable fields of leads and opportunities (kehu.imports, issue 6)
+        # the importable fields of leads and opportunities (kehu.imports, issue 6), imported row by
+        # row through their services
         register_sales_targets()
+        from kehu.imports.rowwise import register_row_services
+
+        from .services.leads import lead_create, lead_update
+        from .services.opportunities import opportunity_create, opportunity_update
+
+        register_row_services("sales.lead", create=lead_create, update=lead_update)
+        register_row_services("sales.opportunity", create=opportunity_create, update=opportunity_update)
         from kehu.audit import registry as audit_registry
         from kehu.core import navigation, permissions
         from kehu.core.choices import Action

@@ -5,7 +5,6 @@ matching and duplicates, opportunity look-ups, undo (exact restore, refusal) and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -39,18 +38,14 @@ LEAD_MAPPING = {
 }
 
 
-@pytest.fixture(autouse=True)
-def sales_services() -> Iterator[None]:
-    """The registration `kehu.sales.apps.SalesConfig.ready()` makes (kept here while it does not)."""
+def test_the_sales_app_registers_its_services() -> None:
     from kehu.sales.services.leads import lead_create, lead_update
     from kehu.sales.services.opportunities import opportunity_create, opportunity_update
 
-    before = dict(rowwise._services)
-    rowwise.register_row_services("sales.lead", create=lead_create, update=lead_update)
-    rowwise.register_row_services("sales.opportunity", create=opportunity_create, update=opportunity_update)
-    yield
-    rowwise._services.clear()
-    rowwise._services.update(before)
+    assert rowwise.row_services("sales.lead") == rowwise.RowServices(create=lead_create, update=lead_update)
+    assert rowwise.row_services("sales.opportunity") == rowwise.RowServices(
+        create=opportunity_create, update=opportunity_update
+    )
 
 
 def sales_importer(username: str = "importer", *, may_import: bool = True) -> Any:
@@ -205,6 +200,10 @@ def test_leads_owner_column_chosen_owner_and_pool(user: Any, django_capture_on_c
     lead = Lead.objects.get(name="戊")
     assert lead.owner_id is None
     assert PoolItem.objects.filter(lead=lead, pool=pool, in_pool=True).exists()
+    # putting it into the pool raised its version within the import: undo still takes it back
+    undo = run(pooled, user, django_capture_on_commit_callbacks, import_undo_start)
+    assert undo.status == "succeeded", undo.error
+    assert not Lead.objects.filter(name="戊").exists()
 
 
 def test_opportunities_are_refused_a_pool(user: Any, django_capture_on_commit_callbacks: Any) -> None:
@@ -448,8 +447,10 @@ def test_no_import_permission_on_leads_is_refused(db: Any, django_capture_on_com
     assert job.status == ImportStatus.MAPPED
 
 
-def test_unregistered_services_fail_cleanly(user: Any, django_capture_on_commit_callbacks: Any) -> None:
-    rowwise._services.clear()
+def test_unregistered_services_fail_cleanly(
+    user: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rowwise, "_services", {})
     job = lead_job(user, LEADS[:1])
     core = run(job, user, django_capture_on_commit_callbacks)
     assert core.status == "failed"
