@@ -168,3 +168,85 @@ def _region_label(country: str, province: str, city: str, district: str, compact
         parts = [country_name(country)]
     sep = "" if compact and not _english() else " "
     return sep.join(p for p in parts if p)
+
+
+# --- names to codes (imports: files carry names, like our own exports) ----------------------
+
+_LABEL_PINYIN = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")  # "海淀区 (Haidian)" -> "海淀区"
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\s'’·.-]+", "", text).casefold()
+
+
+@cache
+def _division_index() -> dict[str, tuple[str, ...]]:
+    """Folded names -> codes: the full name (深圳市), the name without its administrative suffix
+    (深圳) and its pinyin (shenzhen)."""
+    index: dict[str, list[str]] = {}
+    for code, name in _data().items():
+        for key in {_fold(name), _fold(_SUFFIX.sub("", name) or name), _fold(_pinyin(name))}:
+            if key:
+                index.setdefault(key, []).append(code)
+    return {k: tuple(v) for k, v in index.items()}
+
+
+def division_code(text: str, *, level: str, parent: str = "") -> str:
+    """The code of the division `text` names at `level` ("province", "city", "district"), under
+    `parent` (a province or city code) when given: a code as is, the official name (浙江省), the
+    name without its suffix (浙江), its pinyin (Zhejiang) or our English label ("杭州市 (Hangzhou)").
+    ``""`` when no division or more than one matches."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    data = _data()
+    if text.isdigit():
+        return text if text in data and _level(text) == level else ""
+    stem = _LABEL_PINYIN.sub("", text) or text
+    found = {
+        code
+        for key in {_fold(stem), _fold(_SUFFIX.sub("", stem) or stem)}
+        for code in _division_index().get(key, ())
+        if _level(code) == level
+    }
+    if parent:
+        width = 4 if _level(parent) == "city" else 2
+        found = {c for c in found if c[:width] == parent[:width]}
+    return next(iter(found)) if len(found) == 1 else ""
+
+
+_COUNTRY_ALIASES = {
+    "中华人民共和国": CHINA,
+    "中国大陆": CHINA,
+    "prc": CHINA,
+    "mainlandchina": CHINA,
+    "usa": "US",
+    "unitedstates": "US",
+    "美国": "US",
+    "uk": "GB",
+    "英国": "GB",
+}
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    from django.utils import translation
+    from django_countries import countries
+
+    index: dict[str, str] = dict(_COUNTRY_ALIASES)
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for country in countries:
+                index.setdefault(_fold(str(country.name)), str(country.code))
+    return index
+
+
+def country_code(text: str) -> str:
+    """The ISO code of the country `text` names: a code (cn, JP), an English or Chinese name
+    (China, 中国, 日本); ``""`` when none does."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if len(text) == 2 and is_country(text.upper()):
+        return text.upper()
+    return _country_index().get(_fold(text), "")

@@ -42,10 +42,13 @@ from django.core.validators import URLValidator
 from django.db import connection, models
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
+from django.utils.text import capfirst
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kehu.core.bulksql import select_rows, values_in
 from kehu.core.errors import DomainError
+from kehu.core.text import label_value
 
 from . import transforms as t
 from .choices import DuplicateAction, ImportMode, OwnerMode
@@ -107,7 +110,8 @@ class PreparedRow:
 
 def _messages(errors: Mapping[str, Iterable[Any]], labels: Mapping[str, str]) -> str:
     return " ".join(
-        f"{labels.get(name, name)}: {' '.join(str(m) for m in msgs)}" for name, msgs in errors.items()
+        label_value(capfirst(labels.get(name, name)), " ".join(str(m) for m in msgs))
+        for name, msgs in errors.items()
     )
 
 
@@ -120,16 +124,28 @@ def _url_ok(value: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=8192)
-def _region(country: str, province: str, city: str, district: str) -> tuple[tuple[str, str, str, str], str]:
-    from kehu.customers.regions import CHINA, region_errors
+def _region(
+    country: str, province: str, city: str, district: str
+) -> tuple[tuple[str, str, str, str], dict[str, list[str]]]:
+    return _region_in(country, province, city, district, get_language() or "")
 
-    country = country.strip().upper()
+
+@lru_cache(maxsize=8192)
+def _region_in(
+    country: str, province: str, city: str, district: str, language: str
+) -> tuple[tuple[str, str, str, str], dict[str, list[str]]]:
+    """The region's codes from a file's codes or names (中国/China/CN, 浙江省/浙江/Zhejiang/330000,
+    our exports' "杭州市 (Hangzhou)"), and the field errors of `region_errors`."""
+    from kehu.customers.regions import CHINA, country_code, division_code, region_errors
+
+    country = country_code(country) or country.strip().upper()
     if province and not country:
         country = CHINA
+    province = division_code(province, level="province") or province.strip()
+    city = division_code(city, level="city", parent=province) or city.strip()
+    district = division_code(district, level="district", parent=city or province) or district.strip()
     errors = region_errors(country=country, province=province, city=city, district=district)
-    message = " ".join(str(m) for msgs in errors.values() for m in msgs)
-    return (country, province, city, district), message
+    return (country, province, city, district), {k: [str(m) for m in v] for k, v in errors.items()}
 
 
 EXTERNAL_ID_ALIASES = ("外部ID", "外部编号", "External ID", "External Id", "Record ID", "ID")
@@ -322,13 +338,6 @@ class Preparer:
         """The shared rules of forms and API, without a query per row."""
         v = row.values
         errors: dict[str, list[str]] = {}
-        for name, value in v.items():
-            limit = self.max_lengths.get(name)
-            if limit and isinstance(value, str) and len(value) > limit:
-                errors[name] = [
-                    _("At most %(limit)d characters (this has %(count)d).")
-                    % {"limit": limit, "count": len(value)}
-                ]
         if not self.is_contact:
             if v.get("tax_number"):
                 from kehu.customers.validators import normalise_tax_number
@@ -340,19 +349,26 @@ class Preparer:
             if v.get("website") and not _url_ok(v["website"]):
                 errors["website"] = [_("Enter a valid URL.")]
             if any(v.get(n) for n in ("country", "province", "city", "district")):
-                region, problem = _region(
+                region, problems = _region(
                     str(v.get("country", "")),
                     str(v.get("province", "")),
                     str(v.get("city", "")),
                     str(v.get("district", "")),
                 )
-                if problem:
-                    errors["country"] = [problem]
+                if problems:
+                    errors.update(problems)
                 else:
                     v["country"], v["province"], v["city"], v["district"] = region
             for name in ("industry", "source", "level"):
                 if v.get(name) and name not in self.options.picklists:
                     errors[name] = [_("Choose a value from the list.")]
+        for name, value in v.items():
+            limit = self.max_lengths.get(name)
+            if limit and isinstance(value, str) and len(value) > limit and name not in errors:
+                errors[name] = [
+                    _("At most %(limit)d characters (this has %(count)d).")
+                    % {"limit": limit, "count": len(value)}
+                ]
         if self.is_contact and not row.lookups.get("account"):
             errors["account"] = [_("This field is required.")]
         for spec in self.required_specs:

@@ -362,3 +362,36 @@ def test_tags_the_importer_may_not_create_are_row_errors(
     assert dry.status == "succeeded", dry.error
     assert (job.dry_run["create"], job.dry_run["errors"]) == (0, 1)
     assert not Tag.objects.exists()
+
+
+def test_accounts_regions_by_name_pinyin_or_code(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """Files carry names (our own export writes 浙江省 / 杭州市, vendors write Zhejiang): they import
+    as the codes the pickers use; a division outside its parent is an error on that field."""
+    headers = ["客户名称", "国家", "省份", "城市", "区县"]
+    mapping = {"客户名称": "name", "国家": "country", "省份": "province", "城市": "city", "区县": "district"}
+    content = csv_bytes(
+        [
+            ["甲公司", "中国", "浙江省", "杭州市", "西湖区"],
+            ["乙公司", "China", "Zhejiang", "Hangzhou", ""],
+            ["丙公司", "", "330000", "330100", "330106"],
+            ["丁公司", "日本", "", "", ""],
+            ["戊公司", "", "北京", "", "海淀区 (Haidian)"],
+            ["己公司", "中国", "浙江省", "杭州市", "海淀区"],
+        ],
+        headers,
+    )
+    job = make_job(user, content, mapping=mapping, target="customers.account")
+    core = run(job, user, django_capture_on_commit_callbacks)
+    assert core.status == "succeeded", core.error
+    assert (job.result["created"], job.result["errors"]) == (5, 1)
+    regions = {a.name: (a.country, a.province, a.city, a.district) for a in Account.objects.all()}
+    assert regions == {
+        "甲公司": ("CN", "330000", "330100", "330106"),
+        "乙公司": ("CN", "330000", "330100", ""),
+        "丙公司": ("CN", "330000", "330100", "330106"),
+        "丁公司": ("JP", "", "", ""),
+        "戊公司": ("CN", "110000", "", "110108"),
+    }
+    with open(job.error_file.path, encoding="utf-8-sig") as fh:
+        text = fh.read()
+    assert "己公司" in text and "Choose a district of the chosen city." in text
