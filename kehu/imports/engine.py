@@ -52,7 +52,7 @@ from kehu.core.text import label_value
 
 from . import transforms as t
 from .choices import DuplicateAction, ImportMode, OwnerMode
-from .mapping import ConvertOptions, ImportField, ImportTarget, convert_values, get_target, picklist_mappers
+from .mapping import ConvertOptions, ImportTarget, convert_values, get_target, picklist_mappers
 from .models import ImportJob
 from .parsing import RawRow
 
@@ -148,23 +148,6 @@ def _region_in(
     return (country, province, city, district), {k: [str(m) for m in v] for k, v in errors.items()}
 
 
-EXTERNAL_ID_ALIASES = ("外部ID", "外部编号", "External ID", "External Id", "Record ID", "ID")
-
-
-def _with_external_id(target: ImportTarget) -> ImportTarget:
-    """The target with ``external_id`` importable (the key of upserts) when its model has one and
-    the registry does not declare it yet."""
-    if target.get("external_id") is not None:
-        return target
-    try:
-        target.model._meta.get_field("external_id")
-    except Exception:
-        return target
-    return ImportTarget(
-        target.model_label, (*target.fields, ImportField("external_id", aliases=EXTERNAL_ID_ALIASES))
-    )
-
-
 class Preparer:
     """Turns file rows into `PreparedRow`s for one import job (see the module docstring). Holds
     the per-job caches: converters, the standards, users, accounts and the keys of earlier rows."""
@@ -180,7 +163,7 @@ class Preparer:
             )
         self.job = job
         self.by = by
-        self.target: ImportTarget = _with_external_id(get_target(job.target))
+        self.target: ImportTarget = get_target(job.target)
         self.model: type[models.Model] = self.target.model
         self.is_contact = job.target == "customers.contact"
         self.labels = {f.name: self.target.label(f) for f in self.target.fields}

@@ -561,6 +561,15 @@ _COMMON_TAIL = (
 _NOTES_ALIASES = ("备注", "说明", "描述", "Notes", "Note", "Description", "Comments", "Remark", "Remarks")
 
 
+# The record's id in another system: the key of upserts (every target declares it).
+_EXTERNAL_ID = ImportField(
+    "external_id",
+    # not a bare "ID": that is the record's own id in our exports (an update needs the id of
+    # the other system)
+    aliases=("外部ID", "外部编号", "External ID", "External Id", "Record ID"),
+)
+
+
 def account_fields() -> list[ImportField]:
     """Importable fields of customers.Account."""
     return [
@@ -629,6 +638,7 @@ def account_fields() -> list[ImportField]:
         ),
         ImportField("is_active", F.BOOL, aliases=("有效", "启用", "Active")),
         ImportField("notes", aliases=_NOTES_ALIASES, multiple=True),
+        _EXTERNAL_ID,
         *_COMMON_TAIL,
     ]
 
@@ -694,16 +704,9 @@ def contact_fields() -> list[ImportField]:
         ImportField("do_not_wechat", F.BOOL, aliases=("勿微信", "Do Not WeChat")),
         ImportField("do_not_visit", F.BOOL, aliases=("勿拜访", "Do Not Visit")),
         ImportField("notes", aliases=_NOTES_ALIASES, multiple=True),
+        _EXTERNAL_ID,
         *_COMMON_TAIL,
     ]
-
-
-# The record's id in another system: the key of upserts (leads and opportunities declare it;
-# `engine._with_external_id` adds it at run time for accounts and contacts).
-_EXTERNAL_ID = ImportField(
-    "external_id",
-    aliases=("外部ID", "外部编号", "External ID", "External Id", "Record ID", "ID"),
-)
 
 
 def lead_fields() -> list[ImportField]:

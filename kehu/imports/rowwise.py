@@ -61,7 +61,6 @@ from .engine import (
     PreparedRow,
     Preparer,
     _messages,
-    _with_external_id,
 )
 from .mapping import ConvertOptions, ImportTarget, get_target, picklist_mappers
 from .models import ImportBatch, ImportJob
@@ -144,7 +143,7 @@ class RowPreparer(Preparer):
         self.dry_run = dry_run
         self.is_lead = job.target == LEAD
         self.is_contact = False
-        self.target: ImportTarget = _with_external_id(get_target(job.target))
+        self.target: ImportTarget = get_target(job.target)
         self.model: type[models.Model] = self.target.model
         self.labels = {f.name: self.target.label(f) for f in self.target.fields}
         transforms = job.transforms or {}
@@ -432,7 +431,7 @@ class RowApplier:
         self.services = row_services(job.target)
         self.is_lead = job.target == LEAD
         self.model: type[models.Model] = apps.get_model(job.target)
-        target = _with_external_id(get_target(job.target))
+        target = get_target(job.target)
         self.labels = {f.name: target.label(f) for f in target.fields}
         self.confirmed = job.on_duplicate == DuplicateAction.CREATE
 

@@ -354,8 +354,10 @@ def match_key_choices(target: m.ImportTarget) -> list[tuple[str, str]]:
     return found
 
 
-# Pools hold leads or accounts (sales.Pool.kind); the imports app sits below sales.
-POOL_KINDS = {"sales.lead": "lead", "customers.account": "account"}
+# Pools the import can put new records into (sales.Pool.kind; the imports app sits below sales).
+# Leads only: accounts enter a customer pool through the pool rules of the sales app, which the
+# bulk account writer does not run.
+POOL_KINDS = {"sales.lead": "lead"}
 
 
 def pool_choices(target: str) -> list[tuple[int, str]]:
