@@ -335,6 +335,10 @@ def _display(record: Any, f: models.Field[Any, Any], items: Mapping[str, Any] | 
         return item.display_label if item is not None else value
     if isinstance(f, models.BooleanField) and value is not None:
         return _("Yes") if value else _("No")
+    if f.name in ("phone", "mobile") and value:
+        from kehu.core.validators import format_phone
+
+        return format_phone(value)
     return value
 
 

@@ -44,6 +44,7 @@ def pair(sales: Any) -> dict[str, Any]:
         kind="company",
         industry="it",
         level="vip",
+        phone="+8613812345678",
         custom={"colours": ["red", "blue"], "vat_payer": True},
     )
     gone = AccountFactory.create(
@@ -82,6 +83,7 @@ def _values(pair: dict[str, Any], language: str) -> dict[str, dict[int, Any]]:
                 "custom.colours": ("Red, Blue", "Green"),
                 "custom.vat_payer": ("Yes", "No"),
                 "custom.undefined": (None, "raw"),
+                "phone": ("+86 138 1234 5678", ""),
                 "label:custom.colours": ("Colours",),
             },
         ),
