@@ -210,6 +210,9 @@ class Preparer:
         }
         self.default_owner_id, self.default_department_id = self._default_owner()
         self.seen: dict[tuple[str, str], int] = {}  # key of an earlier row -> its line
+        # values of unique standards written by earlier rows of the file -> their line (the
+        # database only knows them once their batch committed)
+        self.unique_seen: dict[tuple[str, str], int] = {}
         self.external_ids: dict[str, int] = {}  # external id of an earlier written row -> its line
         self._users: dict[str, tuple[int, int | None] | None] = {}
         self._tag_check: TagCheck | None = None
@@ -654,8 +657,30 @@ class Preparer:
                         _("Row %(row)d of the file has the same external ID.") % {"row": first},
                     )
             if r.action in (CREATE, UPDATE):
+                self._unique_in_file(r)
+            if r.action in (CREATE, UPDATE):
                 for k in keys:
                     self.seen.setdefault(k, r.line)
+
+    def _unique_in_file(self, r: PreparedRow) -> None:
+        """A unique standard's value may appear on one row of the file only."""
+        values = []
+        for spec in self.unique_specs:
+            value = r.custom.get(spec.name) if spec.is_custom else r.values.get(spec.key)
+            if value in (None, ""):
+                continue
+            key = (spec.key, str(value).strip().casefold())
+            first = self.unique_seen.get(key)
+            if first is not None and first != r.line:
+                r.fail(
+                    "not_unique_in_file",
+                    _("Row %(row)d of the file has the same %(field)s.")
+                    % {"row": first, "field": self.labels.get(spec.key, spec.key)},
+                )
+                return
+            values.append(key)
+        for key in values:
+            self.unique_seen.setdefault(key, r.line)
 
     def _to_update(self, r: PreparedRow, matched: set[int], keys: list[tuple[str, str]]) -> None:
         if len(matched) > 1:

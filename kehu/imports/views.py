@@ -608,6 +608,7 @@ REASONS = {
     "external_id_taken": gettext_lazy("External ID used by another record"),
     "external_id_repeated": gettext_lazy("External ID repeated in the file"),
     "not_unique": gettext_lazy("A value that must be unique is taken"),
+    "not_unique_in_file": gettext_lazy("A value that must be unique is repeated in the file"),
     "unknown_account": gettext_lazy("Account not found"),
     "ambiguous_account": gettext_lazy("Several accounts have this name"),
     "unknown_contact": gettext_lazy("Contact not found"),

@@ -395,3 +395,44 @@ def test_accounts_regions_by_name_pinyin_or_code(user: Any, django_capture_on_co
     with open(job.error_file.path, encoding="utf-8-sig") as fh:
         text = fh.read()
     assert "己公司" in text and "Choose a district of the chosen city." in text
+
+
+def test_completeness_of_imported_records_is_the_standards_score(
+    user: Any, acme: Account, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The writer scores new records from their columns; the score is the one the standards give."""
+    from kehu.customfields.models import FieldRule
+    from kehu.customfields.rules import completeness
+
+    FieldRule.objects.create(model="customers.contact", field="title", weight=5)
+    job = make_job(user, csv_bytes(ROWS))
+    run(job, user, django_capture_on_commit_callbacks)
+    contacts = list(Contact.objects.all())
+    assert len(contacts) == 3
+    scores = {c.name: c.completeness for c in contacts}
+    assert scores == {c.name: completeness(model=Contact, obj=c) for c in contacts}
+    assert scores["张伟"] > scores["李娜"]  # 张伟 has an e-mail and a title, 李娜 neither
+
+
+def test_a_unique_standard_holds_within_the_file(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """Two rows of one file (one batch or two) with the value of a unique standard: the later
+    row is an error, as the database check finds only committed batches."""
+    from kehu.customfields.models import FieldRule
+
+    FieldRule.objects.create(model="customers.account", field="website", unique=True)
+    headers = ["客户名称", "网址"]
+    mapping = {"客户名称": "name", "网址": "website"}
+    rows = [
+        ["甲公司", "https://a.example.com"],
+        ["乙公司", "https://b.example.com"],
+        ["丙公司", "https://A.example.com"],  # the same, case aside
+        ["丁公司", "https://c.example.com"],
+    ]
+    job = make_job(user, csv_bytes(rows, headers), mapping=mapping, target="customers.account")
+    with django_capture_on_commit_callbacks(execute=True):
+        core = import_run_start(job=job, by=user)
+    core.refresh_from_db()
+    job.refresh_from_db()
+    assert core.status == "succeeded", core.error
+    assert (job.result["created"], job.result["errors"]) == (3, 1)
+    assert sorted(Account.objects.values_list("name", flat=True)) == ["丁公司", "乙公司", "甲公司"]
