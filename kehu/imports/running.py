@@ -313,6 +313,7 @@ def import_run_execute(
         _check_permission(imp, core.owner)
         preparer = _preparer(imp, core.owner)
         writer = _writer(imp, core.owner)
+        threaded = use_writer_thread(imp) and not pause
         committed = list(
             ImportBatch.objects.filter(job=imp).order_by("number").values_list("number", "last_row")
         )
@@ -329,11 +330,9 @@ def import_run_execute(
             nonlocal done, next_number
             if resume_after:
                 yield from _earlier_errors(imp, core.owner, resume_after)
-            for raws in batches(rows, batch_size):
-                prepared = preparer.prepare(raws)
-                writer.write(
-                    number=next_number, first_row=raws[0].line, last_row=raws[-1].line, rows=prepared
-                )
+            for raws, prepared in written_batches(
+                preparer, writer, batches(rows, batch_size), first_number=next_number, threaded=threaded
+            ):
                 next_number += 1
                 done += len(raws)
                 ImportJob.objects.filter(pk=imp.pk).update(rows_done=done)
@@ -361,6 +360,70 @@ def import_run_execute(
         return {"message": message, "result": totals}
 
     return _run_as(core, work, task_id, lambda: _set_status(imp.pk, ImportStatus.FAILED))
+
+
+# Imports from this size on PostgreSQL write each batch in a second thread (its own connection)
+# while the next batch is prepared: the writer mostly waits on the server (COPY, indexes, commit)
+# with the GIL released, so preparing and writing overlap.
+THREAD_FROM_ROWS = 10_000
+
+
+def use_writer_thread(imp: ImportJob) -> bool:
+    """Pipelined writing: PostgreSQL (SQLite has one writer and table locks between connections),
+    a big file, the bulk writer, and no transaction around the run (a second connection would not
+    see its uncommitted rows; tests run inside one)."""
+    from .rowwise import ROW_TARGETS
+
+    return (
+        connection.vendor == "postgresql"
+        and (imp.row_estimate or 0) >= THREAD_FROM_ROWS
+        and imp.target not in ROW_TARGETS
+        and not connection.in_atomic_block
+    )
+
+
+def written_batches(
+    preparer: Any, writer: Any, raw_batches: Iterator[list[RawRow]], *, first_number: int, threaded: bool
+) -> Iterator[tuple[list[RawRow], list[Any]]]:
+    """Prepare and write `raw_batches` (numbered from `first_number`), yielding each batch with its
+    prepared rows once it has committed, in file order. `threaded`: the writes run in one writer
+    thread, one batch behind the preparing (at most one batch in flight: memory stays bounded,
+    and a failed write stops the import before the next batch is prepared further)."""
+    number = first_number
+    if not threaded:
+        for raws in raw_batches:
+            prepared = preparer.prepare(raws)
+            writer.write(number=number, first_row=raws[0].line, last_row=raws[-1].line, rows=prepared)
+            number += 1
+            yield raws, prepared
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from django.db import connections
+
+    language = translation.get_language()
+
+    def write(number: int, raws: list[RawRow], prepared: list[Any]) -> tuple[list[RawRow], list[Any]]:
+        with translation.override(language):
+            writer.write(number=number, first_row=raws[0].line, last_row=raws[-1].line, rows=prepared)
+        return raws, prepared
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kehu-import-writer") as pool:
+        pending: Future[tuple[list[RawRow], list[Any]]] | None = None
+        try:
+            for raws in raw_batches:
+                prepared = preparer.prepare(raws)  # while the previous batch is written
+                if pending is not None:
+                    yield pending.result()
+                pending = pool.submit(write, number, raws, prepared)
+                number += 1
+            if pending is not None:
+                yield pending.result()
+                pending = None
+        finally:
+            if pending is not None:
+                pending.exception()  # let an unfinished write end (commit or roll back) first
+            pool.submit(connections.close_all).result()  # the writer thread's connection
 
 
 def _rows_before(imp: ImportJob) -> int:

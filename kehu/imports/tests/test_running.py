@@ -9,6 +9,7 @@ import pytest
 
 from kehu.audit.models import ObjectChange
 from kehu.core.choices import Action, Scope
+from kehu.core.services import job_create
 from kehu.customers.models import Account, AccountContactRelation, Contact, ContactEmail, ContactPhone
 from kehu.dedup.models import MatchKey
 from kehu.imports.choices import ImportStatus
@@ -436,3 +437,47 @@ def test_a_unique_standard_holds_within_the_file(user: Any, django_capture_on_co
     assert core.status == "succeeded", core.error
     assert (job.result["created"], job.result["errors"]) == (3, 1)
     assert sorted(Account.objects.values_list("name", flat=True)) == ["丁公司", "乙公司", "甲公司"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_big_imports_write_in_a_second_thread_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From THREAD_FROM_ROWS rows on PostgreSQL a writer thread commits batch n while batch n + 1 is
+    prepared; the result is the serial one: every batch once, in order, with its records."""
+    from django.db import connection
+
+    from kehu.customers.tests.factories import AccountFactory
+    from kehu.imports import running
+
+    user = importer()
+    AccountFactory(name="北京星辰科技有限公司", external_id="SF-ACC-1", owner=user)
+    monkeypatch.setattr(running, "THREAD_FROM_ROWS", 10)
+    rows = [
+        [f"联系人{i}", "SF-ACC-1", f"1380000{i:04d}", f"c{i}@example.com", "", f"C-{i}"] for i in range(25)
+    ]
+    rows[7][2] = "12"  # an error row in the second batch
+    rows[12][5] = "C-3"  # external id of an earlier batch's row
+    job = make_job(user, csv_bytes(rows))
+    ImportJob.objects.filter(pk=job.pk).update(row_estimate=len(rows))
+    job.refresh_from_db()
+    assert running.use_writer_thread(job) is (connection.vendor == "postgresql")
+    core = job_create(kind="import", owner=user, params={"import_id": job.pk, "step": "import_run"})
+    finished = import_run_execute(job_id=core.pk, batch_size=5)
+    assert finished is not None and finished.status == "succeeded", finished and finished.error
+    job.refresh_from_db()
+    assert (job.result["created"], job.result["skipped"], job.result["errors"], job.result["batches"]) == (
+        23,
+        1,
+        1,
+        5,
+    )
+    assert list(
+        ImportBatch.objects.filter(job=job).order_by("number").values_list("number", "first_row")
+    ) == [
+        (1, 2),
+        (2, 7),
+        (3, 12),
+        (4, 17),
+        (5, 22),
+    ]
+    assert Contact.objects.count() == 23
+    assert ObjectChange.objects.filter(request_id=job.audit_tag, action="create").count() == 23
