@@ -537,6 +537,118 @@ def _scan(records: Iterable[Record], rule: MatchRule, workers: int, stats: ScanS
     return group_pairs(found)
 
 
+class BlockCollector:
+    """Streaming blocking for scans that cannot hold every record (``kehu.dedup.scanning`` at a
+    million rows): records are added chunk by chunk and only their blocking keys are kept, as one
+    64-bit hash and one record id per key (16 bytes, in ``array`` columns per kind), so memory
+    grows by ~100 bytes a record instead of the whole ``Record``. ``candidates()`` then gives the
+    pairs of record ids sharing a block, and ``scan_candidates`` scores them on the few records
+    they name, read again. A hash collision only adds a candidate pair (scored like any other);
+    hashes are those of this interpreter, so collectors built in forked workers merge, collectors
+    from separate processes do not."""
+
+    def __init__(self, rule: MatchRule) -> None:
+        self.rule = rule
+        self.records = 0
+        self.hashes: dict[str, array] = {kind: array("q") for kind in rule.blocking}
+        self.ids: dict[str, array] = {kind: array("q") for kind in rule.blocking}
+
+    def add(self, records: Sequence[Record]) -> None:
+        self.records += len(records)
+        record_ids = [r.id for r in records]
+        for kind in self.rule.blocking:
+            keys, positions = _key_columns(kind, records)
+            # hash("") == 0: a record without this key (ignored in ``candidates``)
+            self.hashes[kind].extend(map(hash, keys))
+            if isinstance(positions, range):
+                self.ids[kind].extend(record_ids)
+            else:
+                self.ids[kind].extend(map(record_ids.__getitem__, positions))
+
+    def merge(self, other: BlockCollector) -> None:
+        self.records += other.records
+        for kind in self.rule.blocking:
+            self.hashes[kind].extend(other.hashes[kind])
+            self.ids[kind].extend(other.ids[kind])
+
+    def state(self) -> tuple[int, dict[str, bytes], dict[str, bytes]]:
+        """Picklable as bytes (what a forked worker sends back)."""
+        return (
+            self.records,
+            {k: v.tobytes() for k, v in self.hashes.items()},
+            {k: v.tobytes() for k, v in self.ids.items()},
+        )
+
+    def merge_state(self, state: tuple[int, dict[str, bytes], dict[str, bytes]]) -> None:
+        records, hashes, ids = state
+        self.records += records
+        for kind in self.rule.blocking:
+            self.hashes[kind].frombytes(hashes[kind])
+            self.ids[kind].frombytes(ids[kind])
+
+    def candidates(self, stats: ScanStats | None = None) -> set[tuple[int, int]]:
+        """Pairs of record ids (smaller first) sharing a block of at most ``max_block`` records;
+        the collected keys are released kind by kind."""
+        pairs: set[tuple[int, int]] = set()
+        max_block = self.rule.max_block
+        with _no_cyclic_gc():
+            for kind in self.rule.blocking:
+                hashes, ids = self.hashes.pop(kind), self.ids.pop(kind)
+                shared = {h for h, count in Counter(hashes).items() if count > 1 and h}
+                blocks: dict[int, list[int]] = {}
+                for h, record_id in zip(hashes, ids, strict=True):
+                    if h in shared:
+                        members = blocks.get(h)
+                        if members is None:
+                            blocks[h] = [record_id]
+                        elif record_id not in members[-1:]:
+                            members.append(record_id)
+                del hashes, ids, shared
+                used = skipped = 0
+                for members in blocks.values():
+                    size = len(members)
+                    if size < 2:
+                        continue
+                    if size > max_block:
+                        skipped += 1
+                        continue
+                    used += 1
+                    members.sort()
+                    for x in range(size - 1):
+                        a = members[x]
+                        pairs.update((a, b) for b in members[x + 1 :] if b != a)
+                if stats is not None:
+                    stats.blocks[kind], stats.skipped_blocks[kind] = used, skipped
+        return pairs
+
+
+def scan_candidates(
+    pairs: Iterable[tuple[int, int]],
+    records: Callable[[list[int]], Iterable[Record]],
+    rule: MatchRule,
+    *,
+    stats: ScanStats | None = None,
+) -> list[DuplicateGroup]:
+    """Score candidate pairs of record ids (``BlockCollector.candidates``) on the records
+    ``records(ids)`` gives for the ids they name, and group the reported ones: the same groups as
+    ``scan`` over all the records."""
+    pairs = sorted(pairs)
+    wanted = sorted({x for pair in pairs for x in pair})
+    by_id = {r.id: r for r in records(wanted)}
+    found = []
+    for i, j in pairs:
+        a, b = by_id.get(i), by_id.get(j)
+        if a is None or b is None:  # deleted between the two reads
+            continue
+        score, reasons = score_pair(a, b, rule)
+        if score >= rule.possible:
+            found.append(PairMatch(i, j, score, rule.level(score), reasons))
+    if stats is not None:
+        stats.candidate_pairs = len(pairs)
+        stats.reported_pairs = len(found)
+    return group_pairs(found)
+
+
 def group_pairs(pairs: Iterable[PairMatch]) -> list[DuplicateGroup]:
     """Reported pairs joined into groups (union–find), best score first, then by smallest id."""
     parent: dict[int, int] = {}

@@ -201,9 +201,13 @@ def _strip_branch(text: str) -> str:
     return text
 
 
+# The last characters of every legal form and branch word: a name ending otherwise has none to strip.
+_SUFFIX_LAST = frozenset(s[-1] for s in (*_CN_SUFFIXES, *_CN_BRANCH))
+
+
 def _strip_suffixes(text: str) -> str:
     changed = True
-    while changed:
+    while changed and text[-1:] in _SUFFIX_LAST:
         changed = False
         stripped = _strip_branch(text)
         if stripped != text:

@@ -16,6 +16,7 @@ from kehu.customers.models import Account, Contact, ContactEmail
 from kehu.customers.tests.factories import AccountFactory, ContactFactory
 from kehu.dedup import matching, scanning
 from kehu.dedup.models import DuplicateGroup, DuplicateMember, DuplicateStat, MatchRule, NotDuplicate
+from kehu.dedup.services import dedup_reindex
 
 from .conftest import make_lead
 
@@ -100,7 +101,10 @@ def test_groups_that_no_longer_match_are_removed(contacts: Any) -> None:
     scanning.dedup_scan("customers.contact", today=DAY)
     # one record deleted (merged elsewhere), the other pair's records made different
     Contact.objects.filter(pk=c["a2"].pk).delete()
+    # a bulk write: it fires no signals, so the writer re-keys the record (the scan reads the
+    # phones and e-mails from the match keys)
     Contact.objects.filter(pk=c["b2"].pk).update(mobile="+8613700009999", name="赵强")
+    dedup_reindex(model=Contact, ids=[c["b2"].pk])
     result = scanning.dedup_scan("customers.contact", today=DAY)
     assert (result.created, result.refreshed, result.removed) == (0, 0, 2)
     assert _groups("customers.contact") == []
@@ -281,3 +285,99 @@ def test_scheduled_scan_covers_every_type(contacts: Any) -> None:
 
     assert dedup_scan_scheduled() == {"customers.account": 0, "customers.contact": 2, "sales.lead": 0}
     assert set(DuplicateStat.objects.values_list("model_label", flat=True)) == set(scanning.SCAN_MODELS)
+
+
+def _made(label: str) -> list[matching.Record]:
+    """The engine records of every record as ``make_record`` builds them from the model's own
+    fields and child rows (what the scan read before it took the phones and e-mails from the
+    match keys)."""
+    from kehu.sales.models import Lead
+
+    out = []
+    if label == "customers.contact":
+        for c in (
+            Contact.objects.select_related("account").prefetch_related("phones", "emails").order_by("pk")
+        ):
+            out.append(
+                matching.make_record(
+                    c.pk,
+                    name=c.name,
+                    company=c.account.name,
+                    phones=[c.mobile, c.phone, *(p.number for p in c.phones.all())],
+                    emails=[c.email, *(e.email for e in c.emails.all())],
+                )
+            )
+    elif label == "customers.account":
+        for a in Account.objects.prefetch_related("phones", "emails").order_by("pk"):
+            person = a.kind == "person"
+            out.append(
+                matching.make_record(
+                    a.pk,
+                    name=a.name if person else "",
+                    company="" if person else a.name,
+                    phones=[a.phone, *(p.number for p in a.phones.all())],
+                    emails=[a.email, *(e.email for e in a.emails.all())],
+                    tax_number=a.tax_number,
+                    address=a.address,
+                )
+            )
+    else:
+        for lead in Lead.objects.filter(converted_at__isnull=True).order_by("pk"):
+            out.append(
+                matching.make_record(
+                    lead.pk,
+                    name=lead.name,
+                    company=lead.company,
+                    phones=[lead.mobile, lead.phone],
+                    emails=[lead.email],
+                    tax_number=lead.tax_number,
+                    address=lead.address,
+                )
+            )
+    return [r._replace(phones=tuple(sorted(r.phones)), emails=tuple(sorted(r.emails))) for r in out]
+
+
+def test_the_records_read_from_the_match_keys_equal_the_normalised_fields(contacts: Any, sales: Any) -> None:
+    from kehu.customers.models import ContactPhone
+
+    # a contact with a second phone and a second e-mail (child rows), as the services write them
+    ContactPhone.objects.create(
+        contact=contacts["a1"], kind="mobile", number="139 1234 5678", is_primary=False
+    )
+    ContactEmail.objects.create(contact=contacts["a1"], kind="work", email="ZW@Example.com", is_primary=False)
+    AccountFactory.create(owner=sales.rep1, name="深圳腾讯（南山）分公司", tax_number="91350100m000100y43")
+    AccountFactory.create(owner=sales.rep1, kind="person", name="Ｌｉ Ｎａ", phone="+86 138-0013-8000")
+    make_lead(sales.rep1, name="周杰", company="Acme Co., Ltd.", email="Zhou@acme.com", mobile="13700001111")
+    for label in ("customers.contact", "customers.account", "sales.lead"):
+        read = [r for chunk in scanning.iter_records(label, chunk=2) for r in chunk]
+        assert read == _made(label), label
+        assert read
+    contact_phones = {r.id: r.phones for r in scanning.iter_records("customers.contact").__next__()}
+    assert contact_phones[contacts["a1"].pk] == ("+8613912345678",)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="the scan forks its readers on PostgreSQL only",
+)
+def test_the_scan_in_forked_workers_gives_the_same_groups(
+    contacts: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction on PostgreSQL a large scan reads ranges of ids in forked workers, each
+    on its own connection; the groups are those of a scan in this process."""
+    c = contacts
+    serial = scanning.dedup_scan("customers.contact", today=DAY, workers=1)
+    expected = _groups("customers.contact")
+    assert expected == sorted([(c["a1"].pk, c["a2"].pk), (c["b1"].pk, c["b2"].pk)])
+    DuplicateGroup.objects.all().delete()
+    monkeypatch.setattr(scanning, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(scanning, "RANGE_SIZE", 2)  # three ranges over the six contacts
+    assert len(scanning._ranges("customers.contact", 6, 3)) == 3
+    assert scanning._parallel("customers.contact", 6, 2)
+    forked = scanning.dedup_scan("customers.contact", today=DAY, workers=2)
+    assert _groups("customers.contact") == expected
+    assert (forked.records, forked.created, forked.stats.blocks) == (6, 2, serial.stats.blocks)
+    group = DuplicateGroup.objects.get(key=f"{c['a1'].pk},{c['a2'].pk}")
+    assert group.level == "certain"
+    assert DuplicateMember.objects.get(group=group, object_id=c["a1"].pk).reasons[0]["with"] == c["a2"].pk
