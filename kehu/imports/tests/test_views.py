@@ -278,3 +278,50 @@ def test_progress_polls_while_running_and_reloads_when_done(importer: Any) -> No
     page = client.get(f"/imports/{job.pk}/run/").content.decode()
     assert "data-stalled" in page and "data-start-run" in page and "data-import-progress" not in page
     assert _client(importer).get(f"/imports/{job.pk + 1}/progress/").status_code == 404
+
+
+def test_leads_into_a_pool_through_the_pages(company: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """A lead import walks the same pages: mapping, options with a lead pool, dry run, run, undo."""
+    from kehu.sales.models import Lead, Pool, PoolItem
+
+    grant(company.role_rep, "sales.lead", "view", "add", "change", "delete", "import", scope="all")
+    user = company.rep1
+    pool = Pool.objects.create(name="华东公海", kind="lead")
+    data = "姓名,公司,手机\n王五,星辰科技,13800001111\n赵六,云帆,12\n".encode()
+    job = services.import_create(
+        by=user, target="sales.lead", upload=SimpleUploadedFile("l.csv", data), filename="l.csv"
+    )
+    client = _client(user)
+    assert client.get(f"/imports/{job.pk}/mapping/").status_code == 200
+    mapping = {"action": "save", "col_0": "name", "col_1": "company", "col_2": "mobile"}
+    assert client.post(f"/imports/{job.pk}/mapping/", mapping).status_code == 302
+    options = {
+        "date_order": "YMD",
+        "phone_region": "CN",
+        "unknown_choices": "reject",
+        "picklists": "",
+        "separators": ";",
+        "mode": "create",
+        "match_key": "",
+        "on_duplicate": "skip",
+        "owner_mode": "pool",
+        "pool_id": pool.pk,
+    }
+    response = client.post(f"/imports/{job.pk}/options/", options)
+    assert response.status_code == 302, response.context["form"].errors
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/imports/{job.pk}/check/start/").status_code == 302
+    job.refresh_from_db()
+    assert (job.dry_run["create"], job.dry_run["errors"]) == (1, 1)
+    assert not Lead.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/imports/{job.pk}/run/start/").status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
+    lead = Lead.objects.get()
+    assert (lead.name, lead.company, lead.owner_id) == ("王五", "星辰科技", None)
+    assert PoolItem.objects.filter(lead=lead, pool=pool, in_pool=True).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/imports/{job.pk}/undo/").status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UNDONE and not Lead.objects.exists()
