@@ -470,26 +470,78 @@ def _earlier_errors(imp: ImportJob, by: Any, last_line: int) -> Iterator[tuple[R
 
 
 def search_phase(imp: ImportJob) -> int:
-    """Second phase: the search index of every record the import created or updated."""
+    """Second phase: the search index of every record the import created or updated (a big
+    import on PostgreSQL builds half of it in a forked process: pinyin and tokens are CPU work)."""
     from kehu.audit.models import ObjectChange
     from kehu.search.registry import indexed_models
-    from kehu.search.services import search_reindex
 
     label = imp.target
     if label not in {i.label for i in indexed_models()}:
         return 0
-    ids = ObjectChange.objects.filter(request_id=imp.audit_tag, model=label).values_list(
-        "object_id", flat=True
+    ids = list(
+        dict.fromkeys(
+            ObjectChange.objects.filter(request_id=imp.audit_tag, model=label)
+            .order_by("id")
+            .values_list("object_id", flat=True)
+            .iterator(chunk_size=SEARCH_CHUNK)
+        )
     )
-    written = 0
-    chunk: list[int] = []
-    for pk in ids.iterator(chunk_size=SEARCH_CHUNK):
-        chunk.append(pk)
-        if len(chunk) >= SEARCH_CHUNK:
-            written += search_reindex(model=label, ids=chunk)
-            chunk = []
-    if chunk:
-        written += search_reindex(model=label, ids=chunk)
+    if len(ids) >= THREAD_FROM_ROWS and _may_fork():
+        half = len(ids) // 2
+        return _reindex_in_two(label, ids[:half], ids[half:])
+    return _reindex(label, ids)
+
+
+def _reindex(label: str, ids: list[int]) -> int:
+    from kehu.search.services import search_reindex
+
+    return sum(
+        search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
+        for start in range(0, len(ids), SEARCH_CHUNK)
+    )
+
+
+def _may_fork() -> bool:
+    import os
+
+    return (
+        hasattr(os, "fork")
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and bool(getattr(settings, "IMPORT_FORK_SEARCH", True))
+    )
+
+
+def _reindex_in_two(label: str, mine: list[int], theirs: list[int]) -> int:
+    """`theirs` in a forked child (its own database connection), `mine` here; if the child fails,
+    its half is done here too. The child never touches the parent's connection: it drops its
+    copy without closing it (psycopg does not close a connection in a process that did not open
+    it) and leaves with ``os._exit``."""
+    import os
+
+    from django.db import connections
+
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            inherited = []
+            for conn in connections.all(initialized_only=True):
+                inherited.append(conn.connection)  # kept: never closed, never collected
+                conn.connection = None
+            _reindex(label, theirs)
+            connections.close_all()
+            code = 0
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    written = _reindex(label, mine)
+    _pid, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        written += _reindex(label, theirs)
+    else:
+        written += len(theirs)
     return written
 
 

@@ -481,3 +481,8 @@ def test_big_imports_write_in_a_second_thread_on_postgresql(monkeypatch: pytest.
     ]
     assert Contact.objects.count() == 23
     assert ObjectChange.objects.filter(request_id=job.audit_tag, action="create").count() == 23
+    # the search index, half of it built by a forked process on PostgreSQL
+    from kehu.search.models import SearchEntry
+
+    indexed = set(SearchEntry.objects.filter(model="customers.contact").values_list("object_id", flat=True))
+    assert indexed == set(Contact.objects.values_list("pk", flat=True))
