@@ -268,6 +268,14 @@ def database_scan(args: argparse.Namespace) -> None:
     for kind in stats.blocks:
         print(f"  blocks {kind:18} {stats.blocks[kind]:>9,} used, {stats.skipped_blocks[kind]:>6,} too large")
     print(f"peak RSS: {own:,.0f} MB (this process), {children:,.0f} MB (largest worker); target <= 500 MB")
+    if args.rescan:
+        # The nightly case: the same records again, every group found refreshed, none created.
+        t = time.perf_counter()
+        again = scanning.dedup_scan(label, workers=args.scan_workers)
+        print(
+            f"rescan: {time.perf_counter() - t:.1f} s ({again.created:,} created, {again.refreshed:,} "
+            f"refreshed, {again.removed:,} removed; {_load()}); peak RSS {_peak_rss_mb()[0]:,.0f} MB"
+        )
 
     # The pairs as written: each member's best pairs ("with", "score") in its reasons.
     from kehu.dedup.matching import DuplicateGroup as Group
@@ -339,6 +347,9 @@ def main() -> None:
         default="",
         help="scan through this database (name must contain 'bench'), e.g. "
         "postgres://postgres@127.0.0.1:5432/kehu_bench_dedup; see the module docstring",
+    )
+    parser.add_argument(
+        "--rescan", action="store_true", help="--database-url: scan a second time (groups refreshed)"
     )
     args = parser.parse_args()
     if args.database_url:
