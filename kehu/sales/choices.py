@@ -40,7 +40,7 @@ class AssignmentAction(models.TextChoices):
     ROUND_ROBIN = "round_robin", _("Round-robin among users")
     LEAST_LOADED = "least_loaded", _("Least-loaded user")
     USER = "user", _("A specific user")
-    POOL = "pool", _("A pool")
+    POOL = "pool", pgettext_lazy("assignment target", "A pool")
 
 
 class StageKind(models.TextChoices):
@@ -72,7 +72,7 @@ class OpportunityTeamRole(models.TextChoices):
     SALES = "sales", _("Sales")
     PRESALES = "presales", _("Pre-sales")
     SUPPORT = "support", _("Support")
-    MANAGER = "manager", _("Manager")
+    MANAGER = "manager", pgettext_lazy("team role", "Manager")
     OTHER = "other", pgettext_lazy("team role", "Other")
 
 

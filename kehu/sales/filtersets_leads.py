@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.search import clean_query
 from kehu.customers.filtersets import TOM_SELECT, YES_NO, OwnedFilterSet
@@ -88,7 +89,9 @@ class LeadFilterSet(OwnedFilterSet):
         label=_("Converted until"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    name = django_filters.CharFilter(lookup_expr="icontains", label=_("Name contains"), max_length=100)
+    name = django_filters.CharFilter(
+        lookup_expr="icontains", label=pgettext_lazy("lead person", "Name contains"), max_length=100
+    )
     company = django_filters.CharFilter(lookup_expr="icontains", label=_("Company contains"), max_length=200)
     email = django_filters.CharFilter(lookup_expr="icontains", label=_("E-mail contains"), max_length=254)
     campaign = django_filters.CharFilter(

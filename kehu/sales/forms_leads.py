@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.choices import Action
 from kehu.core.forms import RemoteSelect
@@ -151,7 +152,9 @@ class LeadConvertForm(forms.Form):
     opportunity in a pipeline."""
 
     account_choice = forms.ChoiceField(
-        label=_("Account"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}), choices=()
+        label=pgettext_lazy("customers", "Account"),
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        choices=(),
     )
     other_account = forms.ModelChoiceField(
         queryset=Account.objects.none(),

@@ -49,7 +49,13 @@ class LeadTable(PicklistTableMixin):
     select_related = ("owner", "department")
     related_only = {"owner": USER_FIELDS, "department": NAME_FIELDS}
     columns = [
-        LeadLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
+        LeadLinkColumn(
+            "name",
+            pgettext_lazy("lead person", "Name"),
+            order_by="name",
+            required=True,
+            css_class="text-nowrap",
+        ),
         Column("company", pgettext_lazy("lead", "Company"), order_by="company"),
         Column("title", _("Job title"), default=False),
         LeadStatusColumn("status", _("Status"), order_by="status"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import TimeStampedModel
 from kehu.core.permissions import RestrictedManager
@@ -23,7 +24,7 @@ class AssignmentRule(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("applies to"), max_length=16, choices=PoolKind.choices, default=PoolKind.LEAD)
     order = models.PositiveIntegerField(_("order"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     action = models.CharField(_("action"), max_length=16, choices=AssignmentAction.choices)
     users = models.ManyToManyField(

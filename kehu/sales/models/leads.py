@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel
 from kehu.customers.models import RegionFields
@@ -25,7 +26,7 @@ class Lead(OwnedModel, CustomFieldsModel, RegionFields):
     external_id = models.CharField(
         _("external ID"), max_length=100, blank=True, help_text=_("The record's id in another system.")
     )
-    name = models.CharField(_("name"), max_length=100, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100, db_index=True)
     company = models.CharField(_("company"), max_length=200, blank=True, db_index=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     # Stored as E.164 (normalised by the services, default region CN).
@@ -129,7 +130,7 @@ class ConversionFieldMap(models.Model):
     the contact or the opportunity (admin-defined)."""
 
     TARGETS = (
-        ("customers.account", _("Account")),
+        ("customers.account", pgettext_lazy("customers", "Account")),
         ("customers.contact", _("Contact")),
         ("sales.opportunity", _("Opportunity")),
     )

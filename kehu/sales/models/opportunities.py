@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel
 from kehu.customfields.models import CustomFieldsModel
@@ -171,14 +172,17 @@ class StageHistory(models.Model):
     pipeline = models.ForeignKey("sales.Pipeline", on_delete=models.CASCADE, related_name="+")
     from_stage = models.ForeignKey(
         "sales.Stage",
-        verbose_name=_("from"),
+        verbose_name=pgettext_lazy("stage change", "from"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
     to_stage = models.ForeignKey(
-        "sales.Stage", verbose_name=_("to"), on_delete=models.PROTECT, related_name="+"
+        "sales.Stage",
+        verbose_name=pgettext_lazy("stage change", "to"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     entered_at = models.DateTimeField(_("entered"))
     left_at = models.DateTimeField(_("left"), null=True, blank=True)

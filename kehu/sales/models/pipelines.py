@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import TimeStampedModel
 from kehu.core.permissions import RestrictedManager
@@ -22,7 +23,7 @@ class Pipeline(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     is_default = models.BooleanField(_("default"), default=False)
     order = models.PositiveIntegerField(_("order"), default=0)
 

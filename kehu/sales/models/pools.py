@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import TimeStampedModel
 from kehu.core.permissions import RestrictedManager
@@ -31,7 +32,7 @@ class Pool(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("holds"), max_length=16, choices=PoolKind.choices, default=PoolKind.LEAD)
     description = models.TextField(_("description"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     order = models.PositiveIntegerField(_("order"), default=0)
     member_users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("member users"), blank=True, related_name="sales_pools"
@@ -151,7 +152,7 @@ class PoolHistory(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=PoolAction.choices)
     from_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("from"),
+        verbose_name=pgettext_lazy("previous owner", "from"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -159,7 +160,7 @@ class PoolHistory(models.Model):
     )
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("to"),
+        verbose_name=pgettext_lazy("new owner", "to"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
