@@ -33,7 +33,9 @@ class DateRangeForm(forms.Form):
         data = super().clean() or {}
         for start, end in self.ranges:
             if data.get(start) and data.get(end) and data[end] < data[start]:
-                self.add_error(end, _("The end of the range cannot be before its start."))
+                self.add_error(
+                    end, pgettext_lazy("date range", "The end of the range cannot be before its start.")
+                )
         return data
 
 
@@ -90,7 +92,9 @@ class TaskFilterSet(OwnedFilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=TaskStatus.choices, label=_("Status"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
     )
-    open = django_filters.BooleanFilter(method="filter_open", label=_("Open"), widget=YES_NO)
+    open = django_filters.BooleanFilter(
+        method="filter_open", label=pgettext_lazy("open tasks", "Open"), widget=YES_NO
+    )
     priority = django_filters.MultipleChoiceFilter(
         choices=TaskPriority.choices, label=_("Priority"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
     )

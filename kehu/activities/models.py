@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel
 from kehu.customfields.models import CustomFieldsModel
@@ -280,7 +281,7 @@ class CalendarFeed(models.Model):
     token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_at = models.DateTimeField(pgettext_lazy("revoked at", "revoked"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("calendar feed")
