@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.choices import Action, FieldMode, Scope
 from kehu.core.models import TimeStampedModel
@@ -41,7 +42,7 @@ class Department(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="managed_departments",
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
 
     objects = models.Manager.from_queryset(RestrictedQuerySet)()
 
