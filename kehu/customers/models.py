@@ -143,7 +143,7 @@ class Contact(OwnedModel, CustomFieldsModel):
         verbose_name=_("accounts"),
         blank=True,
     )
-    name = models.CharField(_("name"), max_length=100, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100, db_index=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
