@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import TimeStampedModel
@@ -114,7 +114,7 @@ class PicklistItem(TimeStampedModel):
     label_en = models.CharField(_("label (English)"), max_length=100, blank=True)
     color = models.CharField(_("colour"), max_length=20, blank=True, validators=[validate_color])
     order = models.PositiveIntegerField(_("order"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
 
     objects = RestrictedManager()
 
@@ -190,7 +190,7 @@ class CustomField(TimeStampedModel):
         related_name="custom_fields",
     )
     order = models.PositiveIntegerField(_("order"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     show_in_list = models.BooleanField(
         _("show in lists"), default=False, help_text=_("Shown as a column of list pages by default.")
     )

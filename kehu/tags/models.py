@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import TagColour
 
@@ -60,7 +61,7 @@ class TagGroup(models.Model):
 class Tag(models.Model):
     group = models.ForeignKey(
         TagGroup,
-        verbose_name=_("group"),
+        verbose_name=pgettext_lazy("tag group", "group"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,  # the service moves or refuses first
@@ -71,7 +72,9 @@ class Tag(models.Model):
     description = models.CharField(_("description"), max_length=500, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
     is_active = models.BooleanField(
-        _("active"), default=True, help_text=_("Inactive tags stay on records but cannot be added.")
+        pgettext_lazy("enabled", "active"),
+        default=True,
+        help_text=_("Inactive tags stay on records but cannot be added."),
     )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -181,7 +184,10 @@ class StaticGroup(models.Model):
 
 class StaticGroupMember(models.Model):
     group = models.ForeignKey(
-        StaticGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="members"
+        StaticGroup,
+        verbose_name=pgettext_lazy("static group", "group"),
+        on_delete=models.CASCADE,
+        related_name="members",
     )
     object_id = models.BigIntegerField(_("object id"))
     added_by = _added_by()
