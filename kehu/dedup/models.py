@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import GroupStatus, KeyKind, MatchLevel, PolicyMode
 
@@ -142,7 +143,10 @@ class DuplicateMember(models.Model):
     """One record of a group, with the pairs' reasons that tied it in (field, method, similarity)."""
 
     group = models.ForeignKey(
-        DuplicateGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="members"
+        DuplicateGroup,
+        verbose_name=pgettext_lazy("duplicates", "group"),
+        on_delete=models.CASCADE,
+        related_name="members",
     )
     object_id = models.PositiveBigIntegerField(_("record"))
     score = models.FloatField(_("score"), default=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel, TimeStampedModel
 
@@ -45,7 +46,9 @@ class ImportJob(OwnedModel):
     # value maps and what unknown values do, multi-value separators).
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     transforms = models.JSONField(_("value transforms"), default=dict, blank=True)
-    mode = models.CharField(_("mode"), max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE)
+    mode = models.CharField(
+        pgettext_lazy("import", "mode"), max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE
+    )
     match_key = models.CharField(
         _("match on"), max_length=100, blank=True, help_text=_("email, phone, tax_number, external_id …")
     )

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.core.errors import DomainError, PermissionDeniedError
@@ -561,7 +561,7 @@ def _counts(data: dict[str, Any]) -> list[tuple[str, str, int]]:
     """(key, label, number) of the counts a dry run or run reported."""
     labels = {
         "rows": _("Rows read"),
-        "created": _("Created"),
+        "created": pgettext("import result", "Created"),
         "create": _("Would create"),
         "updated": _("Updated"),
         "update": _("Would update"),

@@ -17,11 +17,12 @@ from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
     IN_APP = "in_app", _("In Kehu")
-    EMAIL = "email", _("E-mail")
+    EMAIL = "email", pgettext_lazy("channel", "E-mail")
 
 
 CHANNELS: tuple[str, ...] = tuple(Channel.values)

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views import View
 
 from kehu.core.choices import Action
@@ -121,7 +122,7 @@ class QualityView(QualityAccessMixin, View):
             )
         charts = {
             "labels": {
-                "records": _("Records"),
+                "records": pgettext("count", "Records"),
                 "average": _("Average completeness (%)"),
                 "no_owner": _("Without owner"),
                 "idle": _("No follow-up for %(days)d days") % {"days": days},
