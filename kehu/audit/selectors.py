@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.apps import apps
@@ -56,14 +57,39 @@ def visible_object(*, user: Any, model: type[models.Model], pk: Any) -> models.M
         return None
 
 
+# Earlier ids of a record: fn(label, pk) -> ids of records now part of it (kehu.dedup registers the
+# records merged into it). Their change log stays under those ids (the log is append-only) and
+# shows on the record's History and timeline.
+FormerIds = Callable[[str, int], Iterable[int]]
+_former_ids: list[FormerIds] = []
+
+
+def register_former_ids(fn: FormerIds) -> None:
+    """Add a provider of a record's earlier ids (idempotent)."""
+    if fn not in _former_ids:
+        _former_ids.append(fn)
+
+
+def record_ids(label: str, pk: Any) -> list[int]:
+    """`pk` and the ids its record had before (records merged into it), `pk` first."""
+    out = [int(pk)]
+    for fn in _former_ids:
+        out += [int(i) for i in fn(label.lower(), int(pk)) if int(i) not in out]
+    return out
+
+
+def _ids(pk: Any) -> list[Any]:
+    return list(pk) if isinstance(pk, list | tuple | set | frozenset) else [pk]
+
+
 def _children_visible_q(user: Any, label: str, pk: Any) -> Q:
     """Changes of child records (e.g. a contact on its account's History tab) show when the viewer
     may view that child now, or the child no longer exists (its deletion stays visible). Children
     of a model the viewer may not view at all never show; children of a model without data scopes
-    (a role's permission rows) show with their parent."""
+    (a role's permission rows) show with their parent. `pk`: one parent id or several."""
     q = Q(pk__in=[])
     child_labels = (
-        ObjectChange.objects.filter(parent_model=label, parent_id=pk)
+        ObjectChange.objects.filter(parent_model=label, parent_id__in=_ids(pk))
         .order_by()
         .values_list("model", flat=True)
         .distinct()
@@ -83,13 +109,21 @@ def _children_visible_q(user: Any, label: str, pk: Any) -> Q:
     return q
 
 
+def history_q(*, user: Any, label: str, pk: Any) -> Q:
+    """The change-log rows of record (`label`, `pk`) and of its child records the viewer may see,
+    including those left under the ids of records merged into it (`record_ids`). The caller has
+    checked the viewer may view the record."""
+    label = label.lower()
+    ids = record_ids(label, pk)
+    own = Q(model=label, object_id__in=ids)
+    children = Q(parent_model=label, parent_id__in=ids) & _children_visible_q(user, label, ids)
+    return own | children
+
+
 def object_history(*, user: Any, obj: models.Model) -> QuerySet[ObjectChange]:
-    """Changes of `obj` and of its child records, for its History tab. The caller has loaded `obj`
-    through `restrict(user, "view")`."""
-    label = obj._meta.label_lower
-    own = Q(model=label, object_id=obj.pk)
-    children = Q(parent_model=label, parent_id=obj.pk) & _children_visible_q(user, label, obj.pk)
-    return ObjectChange.objects.filter(own | children)
+    """Changes of `obj` and of its child records (and of the records merged into it), for its
+    History tab. The caller has loaded `obj` through `restrict(user, "view")`."""
+    return ObjectChange.objects.filter(history_q(user=user, label=obj._meta.label_lower, pk=obj.pk))
 
 
 def timeline_for(*, user: Any, model: type[models.Model] | str, object_id: Any) -> QuerySet[TimelineEvent]:

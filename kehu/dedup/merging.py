@@ -20,7 +20,13 @@ How a relation is re-pointed (``queryset.update``, audited with
   keeps the survivor's flagged row, else the first moved one, and clears the flag of the others;
 * ``same`` (optional) deduplicates a list by a normalised value (phones, e-mails, addresses);
 * ``reset`` sets values on the moved rows (a contact's relation to a merged account stops being
-  its direct one).
+  its direct one);
+* a row dropped because the survivor already has one like it passes on what it held: its flag of
+  a "one flagged row per <other fields>" constraint that does not name the foreign key (the primary
+  contact of an opportunity stays its primary contact), and ``fill`` fields the kept row has empty
+  (the contact's role on that opportunity);
+* a record's pointer to a record of its own type (an account's parent account) never makes the
+  survivor its own parent or its own descendant (`_place_survivor`).
 
 The customers app sits below this one, so its relations (contacts, account-contact relations,
 phones, e-mails, addresses, parent accounts) are registered here (`register_builtin_relations`).
@@ -129,6 +135,7 @@ class MergeRelation:
     fk: str
     same: Callable[[Any], str] | None = None
     reset: tuple[tuple[str, Any], ...] = ()
+    fill: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -153,10 +160,13 @@ def register_merge_relation(
     *,
     same: Callable[[Any], str] | None = None,
     reset: Mapping[str, Any] | None = None,
+    fill: Iterable[str] = (),
 ) -> None:
     """`related.fk` points at records of `model_label`: re-pointed to the survivor on merge.
     `same(row)`: a normalised value; a moved row equal to one the survivor has is dropped.
-    `reset`: values set on the moved rows."""
+    `reset`: values set on the moved rows.
+    `fill`: fields of a row the survivor keeps that take the value of the merged record's row it
+    replaces (dropped by a unique constraint) when the kept row's is empty."""
     register_builtin_relations()
     label = model_label.lower()
     fk_field = related._meta.get_field(fk)
@@ -165,8 +175,16 @@ def register_merge_relation(
         raise ValueError(f"{related._meta.label_lower}.{fk} is not a foreign key")
     if target is None or target._meta.label_lower != label:
         raise ValueError(f"{related._meta.label_lower}.{fk} does not point at {label}")
+    fill = tuple(fill)
+    for name in fill:
+        related._meta.get_field(name)  # FieldDoesNotExist for a typo
     relation = MergeRelation(
-        model_label=label, related=related, fk=fk, same=same, reset=tuple(sorted((reset or {}).items()))
+        model_label=label,
+        related=related,
+        fk=fk,
+        same=same,
+        reset=tuple(sorted((reset or {}).items())),
+        fill=fill,
     )
     _relations[label][relation.key] = relation
 
@@ -213,9 +231,11 @@ def register_builtin_relations() -> None:
         return
     _builtins_done = True
     from kehu.audit import events
+    from kehu.audit import selectors as audit_selectors
     from kehu.customers import models as c
 
     events.register_event(MERGED_EVENT, gettext_lazy("Records merged"), icon="arrows-join")
+    audit_selectors.register_former_ids(former_ids)
     account, contact = "customers.account", "customers.contact"
     register_merge_relation(account, c.Account, "parent")
     register_merge_relation(account, c.Contact, "account")
@@ -249,6 +269,20 @@ def merged_into(model_label: str, pk: int) -> int | None:
             break
         current = look = int(into)
     return current
+
+
+def former_ids(model_label: str, pk: int) -> list[int]:
+    """The ids of the records merged into record `pk` (directly or through earlier merges: the
+    merge re-points `MergedRecord.into_id`). Registered with the audit app, so the survivor's
+    History and timeline show the change log the merged records left under their old ids."""
+    label = model_label.lower()
+    if label not in MERGEABLE:
+        return []
+    return list(
+        MergedRecord.objects.filter(model_label=label, into_id=pk)
+        .order_by("old_id")
+        .values_list("old_id", flat=True)
+    )
 
 
 # --- preview ------------------------------------------------------------------------------------
@@ -505,6 +539,101 @@ def _fk_repr(pk: Any, reprs: dict[int, str]) -> dict[str, Any]:
     return {"id": pk, "repr": reprs.get(int(pk), f"#{pk}")}
 
 
+def _carried_flags(related: type[models.Model], fk_name: str, clash: tuple[str, ...]) -> list[str]:
+    """Flags of conditional "one flagged row per <fields>" constraints that a row dropped for
+    clashing on the unique set `clash` may hand to the row it clashes with: the constraint does
+    not name the foreign key and its fields are part of `clash`, so both rows are in the same
+    flagged group (an opportunity's primary contact role)."""
+    out = []
+    for constraint in related._meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint) or constraint.condition is None:
+            continue
+        if fk_name in constraint.fields or not set(constraint.fields) <= set(clash) - {fk_name}:
+            continue
+        condition = constraint.condition
+        children = getattr(condition, "children", [])
+        if condition.negated or condition.connector != Q.AND or len(children) != 1:
+            continue
+        child = children[0]
+        if isinstance(child, tuple) and child[1] is True:
+            out.append(str(child[0]))
+    return out
+
+
+def _parent_of(manager: Any, attname: str, pk: int) -> int | None:
+    value = manager.filter(pk=pk).values_list(attname, flat=True).first()
+    return int(value) if value is not None else None
+
+
+def _place_survivor(
+    relation: MergeRelation, master_pk: int, merged: list[int], reprs: dict[int, str], by: Any
+) -> None:
+    """A record pointing at its own type (an account's parent account): the survivor takes the
+    first of its own parent, else a merged record's parent (newest merged first), read through the
+    merged records (they become the survivor), that is neither the survivor nor one of its
+    descendants once the merged records' children point at it; else none. So merging a company
+    with its group parent puts the survivor where the parent was, never under itself."""
+    from kehu.audit.choices import ChangeAction
+    from kehu.audit.services import object_changes_record_bulk
+
+    manager = relation.related._default_manager
+    attname = relation.field().attname
+    gone = set(merged)
+    limit = 100  # hierarchies are shallow; a longer walk means a loop already in the data
+
+    def kept_parent(pk: int | None) -> int | None:
+        """Follow `pk` up through merged records to the first kept one (None: none)."""
+        seen: set[int] = set()
+        while pk is not None and pk in gone and pk not in seen and len(seen) < limit:
+            seen.add(pk)
+            pk = _parent_of(manager, attname, pk)
+        return None if pk is None or pk in gone else pk
+
+    def under_survivor(pk: int) -> bool:
+        """`pk` is the survivor or below it once merged records are the survivor."""
+        seen: set[int] = set()
+        current: int | None = pk
+        while current is not None and current not in seen and len(seen) < limit:
+            if current == master_pk or current in gone:
+                return True
+            seen.add(current)
+            current = _parent_of(manager, attname, current)
+        return current is not None  # a loop in the data: never attach to it
+
+    if any(f.name == "created_at" for f in relation.related._meta.concrete_fields):
+        created = dict(manager.filter(pk__in=merged).values_list("pk", "created_at"))
+    else:
+        created = {}
+    newest = sorted(merged, key=lambda pk: (created.get(pk) or timezone.now(), pk), reverse=True)
+    before = _parent_of(manager, attname, master_pk)
+    chosen: int | None = None
+    for candidate in [before, *(_parent_of(manager, attname, pk) for pk in newest)]:
+        resolved = kept_parent(candidate)
+        if resolved is not None and not under_survivor(resolved):
+            chosen = resolved
+            break
+    if chosen == before:
+        return
+    manager.filter(pk=master_pk).update(**{attname: chosen})
+
+    def named(pk: int | None) -> Any:
+        if pk is None:
+            return None
+        if pk in reprs:
+            return _fk_repr(pk, reprs)
+        row = manager.filter(pk=pk).first()
+        return {"id": pk, "repr": _short(row) if row is not None else f"#{pk}"}
+
+    object_changes_record_bulk(
+        model=relation.related,
+        action=ChangeAction.UPDATE,
+        rows=[
+            (master_pk, reprs.get(master_pk, f"#{master_pk}"), {relation.fk: [named(before), named(chosen)]})
+        ],
+        by=by,
+    )
+
+
 def _repoint(
     relation: MergeRelation, master_pk: int, merged: list[int], reprs: dict[int, str], by: Any
 ) -> int:
@@ -520,24 +649,28 @@ def _repoint(
     self_ref = related._meta.label_lower == relation.model_label
     if self_ref:  # the merged records themselves are deleted; the survivor must not point at itself
         moving_qs = moving_qs.exclude(pk__in=merged).exclude(pk=master_pk)
-        if manager.filter(pk=master_pk, **{f"{fk}__in": merged}).exists():
-            manager.filter(pk=master_pk).update(**{attname: None})
+        _place_survivor(relation, master_pk, merged, reprs, by)
+        # merged records under one another: unlinked, so the delete is not refused (PROTECT)
+        manager.filter(pk__in=merged, **{f"{fk}__in": merged}).update(**{attname: None})
     moving = sorted(moving_qs, key=lambda r: (order[getattr(r, attname)], r.pk))
     if not moving:
         return 0
     kept = list(manager.filter(**{attname: master_pk}))
     dropped: set[int] = set()
+    # a dropped row -> (the row it clashes with, the unique set it clashes on)
+    holders: dict[int, tuple[Any, tuple[str, ...]]] = {}
     for fields in _unique_sets(related, fk):
         names = [_attname(related, f) for f in fields if f != fk]
-        taken = {tuple(getattr(r, n) for n in names) for r in kept}
+        taken = {tuple(getattr(r, n) for n in names): r for r in kept}
         for row in moving:
             if row.pk in dropped:
                 continue
             key = tuple(getattr(row, n) for n in names)
             if key in taken:
                 dropped.add(row.pk)
+                holders[row.pk] = (taken[key], fields)
             else:
-                taken.add(key)
+                taken[key] = row
     if relation.same is not None:
         same_taken = {relation.same(r) for r in kept}
         for row in moving:
@@ -550,7 +683,32 @@ def _repoint(
                 same_taken.add(value)
     if dropped:
         manager.filter(pk__in=dropped).delete()
+    # what a dropped row held passes to the row it clashes with (after the delete: a flag is
+    # unique in its group)
+    absorbed: dict[int, dict[str, list[Any]]] = defaultdict(dict)
+    absorbers: dict[int, Any] = {}
+    for pk, (holder, fields) in holders.items():
+        if holder.pk in dropped:
+            continue
+        row = next(r for r in moving if r.pk == pk)
+        for flag in _carried_flags(related, fk, fields):
+            if getattr(row, flag) and not getattr(holder, flag):
+                absorbed[holder.pk][flag] = [False, True]
+                setattr(holder, flag, True)
+        for name in relation.fill:
+            fill_attname = _attname(related, name)
+            if _is_empty(getattr(holder, fill_attname)) and not _is_empty(getattr(row, fill_attname)):
+                absorbed[holder.pk][name] = [getattr(holder, fill_attname), getattr(row, fill_attname)]
+                setattr(holder, fill_attname, getattr(row, fill_attname))
+        if absorbed.get(holder.pk):
+            absorbers[holder.pk] = holder
+    for pk, changes_ in absorbed.items():
+        if changes_:
+            manager.filter(pk=pk).update(
+                **{_attname(related, name): pair[1] for name, pair in changes_.items()}
+            )
     moving = [r for r in moving if r.pk not in dropped]
+    moving_pks = {r.pk for r in moving}
     cleared: dict[str, list[int]] = defaultdict(list)
     for flag, others in _primary_flags(related, fk):
         names = [_attname(related, f) for f in others]
@@ -576,7 +734,9 @@ def _repoint(
         for flag, pks in cleared.items():
             if row.pk in pks:
                 changes[flag] = [True, False]
+        changes.update(absorbed.get(row.pk, {}))
         rows.append((row.pk, _short(row), changes))
+    rows += [(pk, _short(holder), absorbed[pk]) for pk, holder in absorbers.items() if pk not in moving_pks]
     object_changes_record_bulk(model=related, action=ChangeAction.UPDATE, rows=rows, by=by)
     return len(moving)
 
@@ -729,9 +889,10 @@ def _sync_primary_rows(label: str, master: Any, by: Any) -> None:
         object_changes_record_bulk(model=row_model, action=ChangeAction.UPDATE, rows=audit_rows, by=by)
 
 
-def _repoint_generic(label: str, master_pk: int, merged: list[int], group: Any) -> None:
+def _repoint_generic(label: str, master_pk: int, merged: list[int], group: Any, by: Any = None) -> None:
     """Rows that name a record by (model, id): tags and static groups (union), timeline events,
-    duplicate groups, "not duplicates" pairs and earlier merges."""
+    duplicate groups, "not duplicates" pairs and earlier merges. Another open group left with
+    fewer than two records (its records were merged here) is resolved as merged."""
     from kehu.audit.models import TimelineEvent
     from kehu.tags.models import StaticGroupMember, TaggedItem
 
@@ -748,11 +909,23 @@ def _repoint_generic(label: str, master_pk: int, merged: list[int], group: Any) 
     )
     if group is not None:
         members = members.exclude(group=group)
+    touched: set[int] = set()
     for member in list(members):
+        touched.add(member.group_id)
         if DuplicateMember.objects.filter(group_id=member.group_id, object_id=master_pk).exists():
             member.delete()
         else:
             DuplicateMember.objects.filter(pk=member.pk).update(object_id=master_pk)
+    if touched:
+        left_alone = (
+            DuplicateGroup.objects.filter(pk__in=touched, status=GroupStatus.OPEN)
+            .annotate(n=Count("members"))
+            .filter(n__lt=2)
+            .values_list("pk", flat=True)
+        )
+        DuplicateGroup.objects.filter(pk__in=list(left_alone)).update(
+            status=GroupStatus.MERGED, resolved_at=timezone.now(), resolved_by=_user(by)
+        )
     for pair in list(
         NotDuplicate.objects.filter(Q(low_id__in=merged) | Q(high_id__in=merged), model_label=label)
     ):
@@ -883,7 +1056,7 @@ def records_merge(
         count = _repoint(relation, master_pk, merged, reprs, by)
         if count:
             moved[relation.key] = count
-    _repoint_generic(label, master_pk, merged, group)
+    _repoint_generic(label, master_pk, merged, group, by)
     MergedRecord.objects.bulk_create(
         [
             MergedRecord(
@@ -935,6 +1108,7 @@ __all__ = [
     "MergeField",
     "MergePreview",
     "MergeRelation",
+    "former_ids",
     "merge_preview",
     "merge_relations",
     "merged_into",

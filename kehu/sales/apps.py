@@ -114,12 +114,14 @@ class SalesConfig(AppConfig):
             ("customers.account", PoolItem, "account"),
             ("customers.account", PoolHistory, "account"),
             ("customers.contact", Lead, "converted_contact"),
-            ("customers.contact", OpportunityContactRole, "contact"),
             ("sales.lead", Opportunity, "lead"),
             ("sales.lead", PoolItem, "lead"),
             ("sales.lead", PoolHistory, "lead"),
         ):
             register_merge_relation(merged_label, related, fk)
+        # Both contacts on one opportunity: the survivor's role row stays, taking the merged one's
+        # "primary" flag and its role when the survivor's is empty.
+        register_merge_relation("customers.contact", OpportunityContactRole, "contact", fill=("role",))
         for merged_label, fk in (("customers.account", "account"), ("sales.lead", "lead")):
             register_merge_hook(merged_label, _pool_item_follows_owner(fk))
 
