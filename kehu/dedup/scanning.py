@@ -462,12 +462,18 @@ def _ranges(label: str, total: int, parts: int) -> list[tuple[int, int | None]]:
 
 
 def _parallel(label: str, total: int, workers: int) -> bool:
+    """Fork readers? Not inside a transaction (the workers could not see its writes, and closing
+    the connection would end it), not on SQLite, and not from a daemonic process (a worker of a
+    process pool may not start processes of its own): then the scan reads in this process."""
+    import multiprocessing
+
     from django.db import connection
 
     return (
         workers > 1
         and total >= PARALLEL_MIN
         and matching._fork_available()
+        and not multiprocessing.current_process().daemon
         and not connection.in_atomic_block
         and connection.vendor == "postgresql"
     )
