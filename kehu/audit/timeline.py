@@ -39,7 +39,7 @@ from kehu.core.choices import Action
 from . import events
 from .display import FIELD_ACTIONS, FieldChange, ModesCache, event_field_changes, present, visible_event_data
 from .models import ObjectChange, TimelineEvent
-from .selectors import _children_visible_q, resolve_model, visible_object
+from .selectors import history_q, resolve_model, visible_object
 
 ACCOUNT_MODEL = "customers.account"
 CONTACT_MODEL = "customers.contact"
@@ -279,10 +279,8 @@ def record_timeline(
             horizons.append(Cursor(rows[limit - 1].occurred_at, EVENT, rows[limit - 1].pk))
         entries += _event_entries(rows[:limit], modes)
     if fetch_changes:
-        own = Q(model=label, object_id=pk)
-        children = Q(parent_model=label, parent_id=pk) & _children_visible_q(user, label, pk)
         qs_changes = (
-            ObjectChange.objects.filter(own | children)
+            ObjectChange.objects.filter(history_q(user=user, label=label, pk=pk))
             .filter(action__in=FIELD_ACTIONS)
             .filter(_after(before, CHANGE, "time"))
         )

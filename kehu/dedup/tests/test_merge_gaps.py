@@ -247,11 +247,6 @@ def test_history_of_a_merged_contacts_survivor(rep: Any) -> None:
     assert history.filter(model=CONTACT, object_id=gone.pk, changes__has_key="title").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kehu/audit/timeline.py record_timeline still reads only the record's own id: it should "
-    "filter ObjectChange with kehu.audit.selectors.history_q (mergegaps report)",
-)
 def test_timeline_of_the_survivor_includes_the_merged_records_changes(rep: Any) -> None:
     keep = AccountFactory.create(owner=rep, name="甲公司")
     gone = AccountFactory.create(owner=rep, name="乙公司")
