@@ -39,7 +39,7 @@ def _sorted(qs: QuerySet[Any], params: Any, table: Any) -> QuerySet[Any]:
 def account_queryset(user: Any, params: Any) -> QuerySet[Account]:
     from .tables import AccountTable
 
-    base = Account.objects.restrict(user, Action.EXPORT).select_related("owner", "department")
+    base = Account.objects.restrict(user, Action.EXPORT).select_related("owner", "department", "parent")
     filterset = AccountFilterSet(params, queryset=base)
     qs = filterset.qs if filterset.is_valid() else base.none()
     return _sorted(qs, params, AccountTable)
@@ -68,6 +68,29 @@ def _picklist_value(field: str) -> Any:
     return value
 
 
+def tags_column() -> Column:
+    """The record's tag names, comma-separated (what an import's tags column reads back). The tags
+    of the whole record type are read once, at the first row: one query per export, not per row."""
+    from kehu.tags.models import TaggedItem
+
+    names: dict[int, list[str]] | None = None
+
+    def value(obj: Any) -> str:
+        nonlocal names
+        if names is None:
+            names = {}
+            rows = (
+                TaggedItem.objects.filter(model=obj._meta.label_lower)
+                .order_by("tag__order", "tag__name", "tag_id")
+                .values_list("object_id", "tag__name")
+            )
+            for object_id, name in rows.iterator(chunk_size=5000):
+                names.setdefault(object_id, []).append(name)
+        return ", ".join(names.get(obj.pk, ()))
+
+    return Column("tags", _("Tags"), value=value)
+
+
 def account_columns(user: Any) -> list[Column]:
     columns = [
         Column("id", _("ID")),
@@ -89,7 +112,7 @@ def account_columns(user: Any) -> list[Column]:
         Column("city", _("City"), value=_division("city")),
         Column("district", _("District"), value=_division("district")),
         Column("address", _("Address")),
-        Column("parent_id", _("Parent account ID")),
+        Column("parent", _("Parent account")),  # by name: what an import finds it by
         Column("last_activity_at", _("Last contact")),
         Column("completeness", _("Completeness")),
         Column("owner", _("Owner")),
@@ -98,6 +121,7 @@ def account_columns(user: Any) -> list[Column]:
         Column("created_at", pgettext_lazy("customers", "Created")),
         Column("updated_at", pgettext_lazy("customers", "Updated")),
         Column("notes", _("Notes")),
+        tags_column(),
     ]
     columns += custom_export_columns(Account, user)
     return columns
@@ -129,6 +153,7 @@ def contact_columns(user: Any) -> list[Column]:
         Column("department", pgettext_lazy("customers", "Department")),
         Column("created_at", pgettext_lazy("customers", "Created")),
         Column("notes", _("Notes")),
+        tags_column(),
     ]
     columns += custom_export_columns(Contact, user)
     return columns

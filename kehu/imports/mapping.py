@@ -39,6 +39,7 @@ FUZZY_THRESHOLD = 80.0
 
 class FieldKind(StrEnum):
     TEXT = "text"
+    LONG_TEXT = "long_text"  # notes, descriptions: line breaks kept
     PHONE = "phone"
     EMAIL = "email"
     DATE = "date"
@@ -153,7 +154,7 @@ def registered_targets() -> list[str]:
 
 _CUSTOM_KINDS = {
     "text": FieldKind.TEXT,
-    "long_text": FieldKind.TEXT,
+    "long_text": FieldKind.LONG_TEXT,
     "url": FieldKind.TEXT,
     "integer": FieldKind.INTEGER,
     "decimal": FieldKind.DECIMAL,
@@ -421,6 +422,8 @@ def _convert(item: ImportField, cell: str, options: ConvertOptions) -> Any:
     kind = item.kind
     if kind == FieldKind.TEXT or kind == FieldKind.FK:
         return t.trim(cell)
+    if kind == FieldKind.LONG_TEXT:
+        return t.trim_text(cell)
     if kind == FieldKind.PHONE:
         return t.normalise_phone_fast(cell, options.region)
     if kind == FieldKind.EMAIL:
@@ -637,7 +640,7 @@ def account_fields() -> list[ImportField]:
             "lifecycle_stage", F.PICKLIST, aliases=("生命周期", "生命周期阶段", "客户阶段", "Lifecycle Stage")
         ),
         ImportField("is_active", F.BOOL, aliases=("有效", "启用", "Active")),
-        ImportField("notes", aliases=_NOTES_ALIASES, multiple=True),
+        ImportField("notes", F.LONG_TEXT, aliases=_NOTES_ALIASES, multiple=True),
         _EXTERNAL_ID,
         *_COMMON_TAIL,
     ]
@@ -703,7 +706,7 @@ def contact_fields() -> list[ImportField]:
         ImportField("do_not_sms", F.BOOL, aliases=("勿发短信", "Do Not SMS", "SMS Opt Out")),
         ImportField("do_not_wechat", F.BOOL, aliases=("勿微信", "Do Not WeChat")),
         ImportField("do_not_visit", F.BOOL, aliases=("勿拜访", "Do Not Visit")),
-        ImportField("notes", aliases=_NOTES_ALIASES, multiple=True),
+        ImportField("notes", F.LONG_TEXT, aliases=_NOTES_ALIASES, multiple=True),
         _EXTERNAL_ID,
         *_COMMON_TAIL,
     ]
@@ -713,7 +716,10 @@ def lead_fields() -> list[ImportField]:
     """Importable fields of sales.Lead (string names only: this app never imports sales)."""
     return [
         ImportField(
-            "name", required=True, aliases=("姓名", "联系人", "线索名称", "Full Name", "Name", "Lead Name")
+            "name",
+            required=True,
+            # 名称: the Name column of our lead export
+            aliases=("姓名", "联系人", "线索名称", "名称", "Full Name", "Name", "Lead Name"),
         ),
         _EXTERNAL_ID,
         *_NAME_PARTS,
@@ -758,7 +764,7 @@ def lead_fields() -> list[ImportField]:
             picklist="lead_unqualified_reason",
             aliases=("无效原因", "Unqualified Reason"),
         ),
-        ImportField("description", aliases=_NOTES_ALIASES, multiple=True),
+        ImportField("description", F.LONG_TEXT, aliases=_NOTES_ALIASES, multiple=True),
         *_COMMON_TAIL,
     ]
 
@@ -830,7 +836,7 @@ def opportunity_fields() -> list[ImportField]:
         ImportField(
             "loss_reason", F.PICKLIST, picklist="opportunity_loss_reason", aliases=("输单原因", "Loss Reason")
         ),
-        ImportField("description", aliases=_NOTES_ALIASES, multiple=True),
+        ImportField("description", F.LONG_TEXT, aliases=_NOTES_ALIASES, multiple=True),
         *(f for f in _COMMON_TAIL if f.name != "wechat"),  # a deal has no WeChat ID
     ]
 

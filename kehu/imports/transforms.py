@@ -69,6 +69,16 @@ def trim(value: object) -> str | None:
     return text or None
 
 
+def trim_text(value: object) -> str | None:
+    """A long text cell (notes, descriptions) trimmed at both ends only: its line breaks (CR LF and
+    CR made LF) and inner spaces kept, so an exported note imports back as it was; or None."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return text or None
+
+
 def strip_formula_guard(value: str | None) -> str | None:
     """The cell without the apostrophe our exports and error files put before text starting with
     = + - @ tab or CR (`kehu.core.exports.neutralise`, against formula injection), so a file

@@ -76,7 +76,8 @@ def _register_keys(model: Any) -> None:
 def _register_export() -> None:
     from kehu.core.choices import Action
     from kehu.core.exports import Column, Exporter, register_exporter
-    from kehu.customers.regions import division_name
+    from kehu.customers.exporting import tags_column
+    from kehu.customers.regions import country_name, division_name
     from kehu.customfields.exporting import custom_export_columns
     from kehu.customfields.selectors import picklist_label_map
 
@@ -124,8 +125,10 @@ def _register_export() -> None:
             Column("wechat", _("WeChat ID"), mask_kind="text"),
             Column("website", _("Website")),
             Column("tax_number", _("Unified social credit code")),
+            Column("country", _("Country/region"), value=lambda o: country_name(o.country)),
             Column("province", _("Province"), value=lambda o: division_name(o.province)),
             Column("city", _("City"), value=lambda o: division_name(o.city)),
+            Column("district", _("District"), value=lambda o: division_name(o.district)),
             Column("address", _("Address")),
             Column("last_activity_at", _("Last follow-up")),
             Column("owner", _("Owner")),
@@ -134,6 +137,7 @@ def _register_export() -> None:
             Column("converted_at", _("Converted")),
             Column("converted_account_id", _("Converted into account ID")),
             Column("description", _("Description")),
+            tags_column(),
             *custom_export_columns(Lead, user),
         ]
 

@@ -123,6 +123,7 @@ def _export_columns(user: Any) -> list[Any]:
     from django.utils.translation import pgettext_lazy
 
     from kehu.core.exports import Column
+    from kehu.customers.exporting import tags_column
     from kehu.customfields.exporting import custom_export_columns
 
     from ..models import Opportunity
@@ -152,6 +153,7 @@ def _export_columns(user: Any) -> list[Any]:
         Column("owner", _("Owner")),
         Column("department", pgettext_lazy("customers", "Department")),
         Column("created_at", pgettext_lazy("customers", "Created")),
+        tags_column(),
         *custom_export_columns(Opportunity, user),
     ]
 
