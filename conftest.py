@@ -32,6 +32,18 @@ def _fresh_user_cache() -> Any:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the settings' language: a request through the test client leaves the
+    language its middleware activated (a user's zh-hans) active in the thread for the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @dataclass
 class Company:
     """总部 → 销售部 → 华北区 / 华东区. Reps own records; managers see their region; the director

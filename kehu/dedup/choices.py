@@ -33,3 +33,4 @@ class GroupStatus(models.TextChoices):
     OPEN = "open", _("To review")
     MERGED = "merged", _("Merged")
     DISMISSED = "dismissed", _("Not duplicates")
+    CLOSED = "closed", _("Closed (fewer than two records left)")

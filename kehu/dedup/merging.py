@@ -924,7 +924,7 @@ def _repoint_generic(label: str, master_pk: int, merged: list[int], group: Any, 
             .values_list("pk", flat=True)
         )
         DuplicateGroup.objects.filter(pk__in=list(left_alone)).update(
-            status=GroupStatus.MERGED, resolved_at=timezone.now(), resolved_by=_user(by)
+            status=GroupStatus.CLOSED, resolved_at=timezone.now(), resolved_by=_user(by)
         )
     for pair in list(
         NotDuplicate.objects.filter(Q(low_id__in=merged) | Q(high_id__in=merged), model_label=label)

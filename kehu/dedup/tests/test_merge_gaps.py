@@ -272,7 +272,7 @@ def test_another_group_left_with_one_record_is_resolved(rep: Any) -> None:
 
     pair.refresh_from_db()
     trio.refresh_from_db()
-    assert (pair.status, pair.resolved_by_id) == (GroupStatus.MERGED, rep.pk)
+    assert (pair.status, pair.resolved_by_id) == (GroupStatus.CLOSED, rep.pk)
     assert pair.resolved_at is not None
     assert trio.status == GroupStatus.OPEN
     assert set(trio.members.values_list("object_id", flat=True)) == {keep.pk, third.pk}
