@@ -12,8 +12,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kehu.core.choices import Action
+from kehu.core.choices import Action, FieldMode
 from kehu.core.exports import Column, Exporter, register_exporter
+from kehu.core.masking import mask_value
+from kehu.core.permissions import field_modes
 from kehu.customfields.exporting import custom_export_columns
 from kehu.customfields.selectors import picklist_label_map
 
@@ -40,6 +42,7 @@ def account_queryset(user: Any, params: Any) -> QuerySet[Account]:
     from .tables import AccountTable
 
     base = Account.objects.restrict(user, Action.EXPORT).select_related("owner", "department", "parent")
+    base = base.prefetch_related("phones", "emails")
     filterset = AccountFilterSet(params, queryset=base)
     qs = filterset.qs if filterset.is_valid() else base.none()
     return _sorted(qs, params, AccountTable)
@@ -49,6 +52,7 @@ def contact_queryset(user: Any, params: Any) -> QuerySet[Contact]:
     from .tables import ContactTable
 
     base = Contact.objects.restrict(user, Action.EXPORT).select_related("owner", "department", "account")
+    base = base.prefetch_related("phones", "emails")
     filterset = ContactFilterSet(params, queryset=base)
     qs = filterset.qs if filterset.is_valid() else base.none()
     return _sorted(qs, params, ContactTable)
@@ -91,6 +95,43 @@ def tags_column() -> Column:
     return Column("tags", _("Tags"), value=value)
 
 
+def _further(rel: str, attr: str, kinds: tuple[str, ...] | None, mask_kind: str | None) -> Any:
+    """The record's further phone numbers or e-mails (not the primary one, of `kinds`), joined
+    with ", "; each masked by itself when the user may see them only masked."""
+
+    def value(obj: Any) -> str:
+        items = [
+            str(getattr(r, attr))
+            for r in getattr(obj, rel).all()
+            if not r.is_primary and (kinds is None or r.kind in kinds)
+        ]
+        if mask_kind is not None:
+            items = [str(mask_value(i, mask_kind)) for i in items]
+        return ", ".join(items)
+
+    return value
+
+
+def further_columns(user: Any, model: Any, phones: list[tuple[str, Any]]) -> list[Column]:
+    """Columns of the further phones (`phones`: kind, label) and e-mails, one per kind, for the
+    import fields ``phones.<kind>`` and ``emails.other``. Their keys ("phones__fax") name no field
+    permission: the primary field's (phone, email) is applied here, hidden or masked."""
+    modes = field_modes(user, model)
+    columns = []
+    for field, rel, attr, specs in (
+        ("phone", "phones", "number", phones),
+        ("email", "emails", "email", [("other", _("Other e-mail"))]),
+    ):
+        mode = modes.get(field)
+        if mode == FieldMode.HIDDEN:
+            continue
+        mask_kind = field if mode == FieldMode.MASKED else None
+        for kind, label in specs:
+            kinds = (kind,) if rel == "phones" else None  # every further e-mail, whatever its kind
+            columns.append(Column(f"{rel}__{kind}", label, value=_further(rel, attr, kinds, mask_kind)))
+    return columns
+
+
 def account_columns(user: Any) -> list[Column]:
     columns = [
         Column("id", _("ID")),
@@ -103,6 +144,11 @@ def account_columns(user: Any) -> list[Column]:
         Column("source", _("Source"), value=_picklist_value("source")),
         Column("phone", pgettext_lazy("customers", "Phone"), mask_kind="phone"),
         Column("email", _("E-mail"), mask_kind="email"),
+        *further_columns(
+            user,
+            Account,
+            [("mobile", _("Mobile")), ("fax", _("Fax")), ("other", _("Other phone"))],
+        ),
         Column("website", _("Website")),
         Column("wechat", _("WeChat ID")),
         Column("tax_number", _("Unified social credit code"), mask_kind="text"),
@@ -137,6 +183,11 @@ def contact_columns(user: Any) -> list[Column]:
         Column("mobile", _("Mobile"), mask_kind="phone"),
         Column("phone", pgettext_lazy("customers", "Phone"), mask_kind="phone"),
         Column("email", _("E-mail"), mask_kind="email"),
+        *further_columns(
+            user,
+            Contact,
+            [("home", _("Home phone")), ("fax", _("Fax")), ("other", _("Other phone"))],
+        ),
         Column("wechat", _("WeChat ID")),
         Column("gender", _("Gender"), value=_display("gender")),
         Column("birthday", _("Birthday")),

@@ -388,7 +388,7 @@ def convert_values(
         if item is None:
             continue
         converted: list[Any] = []
-        for cell in cells:
+        for cell in _cells(item, cells):
             try:
                 value = _convert(item, cell, options)
             except t.TransformError as exc:
@@ -416,6 +416,19 @@ def convert_values(
             if name_value:
                 result[combined] = name_value
     return result, errors
+
+
+# Between the numbers or addresses of one cell of a further-phones/e-mails column ("Fax: a, b"
+# in our exports); not "/" or spaces, which phone numbers hold.
+_DETAIL_SEPARATORS = re.compile(r"\s*[,，;；、\n]\s*")
+
+
+def _cells(item: ImportField, cells: list[str]) -> list[str]:
+    """The cells of a field, a cell of several phone numbers or e-mails split for a field that
+    takes several (``phones.fax``, ``emails.other``)."""
+    if not (item.multiple and item.kind in (FieldKind.PHONE, FieldKind.EMAIL)):
+        return cells
+    return [part for cell in cells for part in _DETAIL_SEPARATORS.split(cell) if part.strip()]
 
 
 def _convert(item: ImportField, cell: str, options: ConvertOptions) -> Any:

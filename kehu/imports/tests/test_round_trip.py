@@ -157,8 +157,18 @@ def make_accounts(user: Any, rep: Any) -> list[Any]:
             "level": "vip",
             "industry": "it",
             "source": "referral",
-            "phone": "0571-88886666",
-            "email": "info@xingchen.example.com",
+            "phones": [
+                {"kind": "work", "number": "0571-88886666", "is_primary": True},
+                {"kind": "mobile", "number": "13800001111", "is_primary": False},
+                {"kind": "mobile", "number": "13800002222", "is_primary": False},
+                {"kind": "fax", "number": "0571-88887777", "is_primary": False},
+                {"kind": "other", "number": "400-800-1234", "is_primary": False},
+            ],
+            "emails": [
+                {"kind": "work", "email": "info@xingchen.example.com", "is_primary": True},
+                {"kind": "other", "email": "sales@xingchen.example.com", "is_primary": False},
+                {"kind": "other", "email": "hr@xingchen.example.com", "is_primary": False},
+            ],
             "website": "https://xingchen.example.com",
             "wechat": "xingchen_tech",
             "tax_number": "91350100M000100Y43",
@@ -210,9 +220,18 @@ def make_contacts(user: Any, rep: Any) -> list[Any]:
             "account": account,
             "name": "张伟",
             "title": "采购经理",
-            "mobile": "13812345678",
-            "phone": "010-62345678",
-            "email": "zhang.wei@xingchen.example.com",
+            "phones": [
+                {"kind": "work", "number": "010-62345678", "is_primary": True},
+                {"kind": "mobile", "number": "13812345678", "is_primary": False},
+                {"kind": "home", "number": "010-88889999", "is_primary": False},
+                {"kind": "fax", "number": "010-62345679", "is_primary": False},
+                {"kind": "other", "number": "13700001111", "is_primary": False},
+                {"kind": "other", "number": "13700002222", "is_primary": False},
+            ],
+            "emails": [
+                {"kind": "work", "email": "zhang.wei@xingchen.example.com", "is_primary": True},
+                {"kind": "other", "email": "zw@home.example.com", "is_primary": False},
+            ],
             "wechat": "zw_wechat",
             "gender": "male",
             "birthday": dt.date(1985, 6, 1),
@@ -367,6 +386,9 @@ def snapshot(obj: Any) -> dict[str, Any]:
         ),
     }[label]
     found = {name: getattr(obj, name) for name in fields.split()}
+    if label.startswith("customers."):
+        found["phones"] = sorted(obj.phones.values_list("kind", "number", "is_primary"))
+        found["emails"] = sorted(obj.emails.values_list("kind", "email", "is_primary"))
     found["custom"] = dict(obj.custom or {})
     found["tags"] = sorted(t.name for t in tags_of(obj))
     return found
@@ -400,7 +422,8 @@ def expected_mapping(model: str, user: Any, language: str) -> dict[str, str | No
     with translation.override(language):
         for column in exporter.columns(user):
             key = column.key
-            name = None if key in NOT_IMPORTED[model] else key  # the import field of the same name
+            # the import field of the same name ("phones__fax": "phones.fax")
+            name = None if key in NOT_IMPORTED[model] else key.replace("__", ".")
             assert name is None or target.get(name) is not None, f"{model}: no import field {name}"
             found[str(column.label)] = name
     return found
@@ -533,3 +556,30 @@ def test_an_owner_with_a_display_name_is_found_again(
         "customers.account", [account], "csv", "zh-hans", user, django_capture_on_commit_callbacks
     )
     assert after == before
+
+
+@pytest.mark.django_db
+def test_further_phones_and_emails_follow_the_field_permissions(
+    user: Any, rep: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The further phones are masked number by number when the phone is masked; the further
+    e-mails are left out when the e-mail is hidden."""
+    import csv
+    import io
+
+    from kehu.core.choices import FieldMode
+    from kehu.users.models import FieldPermission
+
+    custom_fields("customers.account")
+    make_accounts(user, rep)
+    role = user.roles.get()
+    FieldPermission.objects.create(role=role, model="customers.account", field="phone", mode=FieldMode.MASKED)
+    FieldPermission.objects.create(role=role, model="customers.account", field="email", mode=FieldMode.HIDDEN)
+    fresh = type(user).objects.get(pk=user.pk)
+    content = export(fresh, "customers.account", "csv", "en", django_capture_on_commit_callbacks)
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    header = rows[0]
+    assert "E-mail" not in header and "Other e-mail" not in header
+    row = next(r for r in rows[1:] if r[header.index("External ID")] == "ACC-1")
+    assert row[header.index("Mobile")] == "'+86 138****1111, +86 138****2222"
+    assert "8887777" not in row[header.index("Fax")] and row[header.index("Fax")]
