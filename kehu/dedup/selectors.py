@@ -199,11 +199,31 @@ def _visible_groups(user: Any, label: str, action: str = Action.VIEW) -> Any:
     q = scope_q(user, model, action)
     if q is None:
         return groups.none()
-    if not q:  # every record
-        return groups
-    allowed = model._default_manager.filter(q).values("pk")
-    hidden = DuplicateMember.objects.filter(group=OuterRef("pk")).exclude(object_id__in=allowed)
-    return groups.filter(~Exists(hidden))
+    live = model._base_manager.values("pk")
+    if q:
+        # a record deleted since the scan is no hidden record: only live ones count
+        allowed = model._default_manager.filter(q).values("pk")
+        hidden = DuplicateMember.objects.filter(group=OuterRef("pk"), object_id__in=live).exclude(
+            object_id__in=allowed
+        )
+        groups = groups.filter(~Exists(hidden))
+    return groups.filter(pk__in=_with_two_live(label, live))
+
+
+def _with_two_live(label: str, live: Any) -> Any:
+    """Ids of the groups of `label` that still hold two live records (a record deleted since the
+    scan leaves its group with fewer: nothing to review until the next scan closes it)."""
+    from django.db.models import Count
+
+    from .models import DuplicateMember
+
+    return (
+        DuplicateMember.objects.filter(group__model_label=label, object_id__in=live)
+        .values("group")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+        .values("group")
+    )
 
 
 def duplicate_group_list(*, user: Any, filters: Mapping[str, str] | None = None) -> Any:

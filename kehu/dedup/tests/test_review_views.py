@@ -264,3 +264,23 @@ def test_queue_and_group_queries_do_not_grow_with_the_groups(sales: Any, groups:
     with CaptureQueriesContext(connection) as page:
         client.get(group_url)
     assert len(page) <= 20
+
+
+def test_a_group_left_with_one_live_record_leaves_the_queue(sales: Any, groups: Any) -> None:
+    """A record deleted since the scan: its pair has nothing left to review (for anyone), and a
+    deleted record no longer hides a group from a user who may see the live ones."""
+    from kehu.customers.models import Contact
+    from kehu.customers.tests.factories import ContactFactory
+    from kehu.dedup.models import DuplicateMember
+
+    url = reverse("dedup:queue")
+    north, east = groups["north"], groups["east"]
+    Contact.objects.filter(pk=groups["a2"].pk).delete()
+    for user in (sales.rep1, sales.admin):
+        assert north.pk not in _queue_ids(_client(user).get(url))
+    # a third member, rep1's, then deleted: rep3 still reviews the two live records of the group
+    third = ContactFactory.create(owner=sales.rep1, account=groups["a1"].account, name="李娜")
+    DuplicateMember.objects.create(group=east, object_id=third.pk)
+    assert east.pk not in _queue_ids(_client(sales.rep3).get(url))  # rep3 may not see rep1's contact
+    Contact.objects.filter(pk=third.pk).delete()
+    assert _queue_ids(_client(sales.rep3).get(url)) == {east.pk}
