@@ -229,15 +229,20 @@ def _visible_reveal(changes: Any, modes: dict[str, str]) -> dict[str, Any]:
     return changes
 
 
-def present(change: ObjectChange, modes: ModesCache, *, parent_label: str = "") -> ChangeView | None:
-    """A change as the viewer may read it, or None when nothing of it is theirs to see."""
+def present(
+    change: ObjectChange, modes: ModesCache, *, parent_label: str = "", parent_pk: Any = None
+) -> ChangeView | None:
+    """A change as the viewer may read it, or None when nothing of it is theirs to see. On a
+    record's History (`parent_label`, `parent_pk`), a row of another record — a child, or a record
+    merged into this one, under its old id — is shown with that record's name."""
     model = resolve_model(change.model)
     model_name = str(capfirst(model._meta.verbose_name)) if model is not None else change.model
     view = ChangeView(
         change=change,
         model_name=model_name,
         model_plural=str(capfirst(model._meta.verbose_name_plural)) if model is not None else "",
-        is_child=bool(parent_label) and change.model != parent_label,
+        is_child=bool(parent_label)
+        and (change.model != parent_label or (parent_pk is not None and change.object_id != parent_pk)),
         object_repr=modes.object_repr(change),
     )
     shown = visible_changes(change, modes.for_label(change.model))

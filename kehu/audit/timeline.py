@@ -192,10 +192,12 @@ def _event_entries(rows: list[TimelineEvent], modes: ModesCache) -> list[Timelin
     return out
 
 
-def _change_entries(rows: list[ObjectChange], modes: ModesCache, label: str) -> list[TimelineEntry]:
+def _change_entries(
+    rows: list[ObjectChange], modes: ModesCache, label: str, pk: Any = None
+) -> list[TimelineEntry]:
     out = []
     for change in rows:
-        view = present(change, modes, parent_label=label)
+        view = present(change, modes, parent_label=label, parent_pk=pk)
         if view is None:
             continue
         title = _("%(model)s · %(action)s") % {
@@ -288,7 +290,7 @@ def record_timeline(
         if len(changes) > limit:
             horizons.append(Cursor(changes[limit - 1].time, CHANGE, changes[limit - 1].pk))
         # Updates of fields hidden from the viewer drop out here.
-        entries += _change_entries(changes[:limit], modes, label)
+        entries += _change_entries(changes[:limit], modes, label, pk)
     entries.sort(key=lambda e: e.key, reverse=True)
     cutoff = max(horizons, key=_cursor_key) if horizons else None
     if cutoff is not None:

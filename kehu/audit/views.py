@@ -58,7 +58,11 @@ class ObjectHistoryView(LoginRequiredMixin, TemplateView):
         )
         modes = ModesCache(user)
         label = obj._meta.label_lower
-        entries = [v for v in (present(c, modes, parent_label=label) for c in page.items) if v is not None]
+        entries = [
+            v
+            for v in (present(c, modes, parent_label=label, parent_pk=obj.pk) for c in page.items)
+            if v is not None
+        ]
         ctx.update(
             object=obj,
             entries=entries,

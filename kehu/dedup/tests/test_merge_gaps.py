@@ -245,6 +245,14 @@ def test_history_of_a_merged_contacts_survivor(rep: Any) -> None:
     records_merge(by=rep, model_label=CONTACT, master_id=keep.pk, ids=[gone.pk])
     history = audit_selectors.object_history(user=rep, obj=Contact.objects.get(pk=keep.pk))
     assert history.filter(model=CONTACT, object_id=gone.pk, changes__has_key="title").exists()
+    # shown under the merged contact's own name, as a child row is
+    from kehu.audit.display import ModesCache, present
+
+    modes = ModesCache(rep)
+    views = {c.object_id: present(c, modes, parent_label=CONTACT, parent_pk=keep.pk) for c in history}
+    assert views[gone.pk] is not None and views[gone.pk].is_child
+    assert str(gone) in views[gone.pk].object_repr
+    assert all(not v.is_child for pk, v in views.items() if pk == keep.pk and v is not None)
 
 
 def test_timeline_of_the_survivor_includes_the_merged_records_changes(rep: Any) -> None:
