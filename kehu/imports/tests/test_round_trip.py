@@ -349,7 +349,7 @@ def make_opportunities(user: Any, rep: Any) -> list[Any]:
         amount=Decimal("9800"),
         currency="CNY",
         owner=rep,
-        data={"external_id": "OPP-2", "expected_close_date": dt.date(2027, 1, 15)},
+        data={"external_id": "OPP-2", "expected_close_date": dt.date(2027, 1, 15), "source": "website"},
     )
     return [first, second]
 
@@ -642,3 +642,23 @@ def test_further_phones_and_emails_follow_the_field_permissions(
     row = next(r for r in rows[1:] if r[header.index("External ID")] == "ACC-1")
     assert row[header.index("Mobile")] == "'+86 138****1111, +86 138****2222"
     assert "8887777" not in row[header.index("Fax")] and row[header.index("Fax")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", MODELS)
+def test_picklists_are_exported_as_their_labels(
+    model: str, user: Any, rep: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    import csv
+    import io
+
+    custom_fields(model)
+    MAKERS[model](user, rep)
+    content = export(user, EXPORTERS[model], "csv", "en", django_capture_on_commit_callbacks)
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    header = rows[0]
+    first = next(r for r in rows[1:] if r[header.index("External ID")].endswith("-1"))
+    if model != "customers.contact":  # a contact has no source
+        expected = {"sales.lead": "Search engine"}.get(model, "Referral")
+        assert first[header.index("Source")] == expected
+    assert first[header.index("Main colour")] == "Green"

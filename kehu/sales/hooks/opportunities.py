@@ -125,8 +125,24 @@ def _export_columns(user: Any) -> list[Any]:
     from kehu.core.exports import Column
     from kehu.customers.exporting import tags_column
     from kehu.customfields.exporting import custom_export_columns
+    from kehu.customfields.selectors import picklist_label_map
 
+    from ..choices import OPPORTUNITY_PICKLIST_FIELDS
     from ..models import Opportunity
+
+    def picklist(field: str) -> Any:
+        """The option's label (what the list shows; an import reads labels and keys alike)."""
+        labels: dict[str, Any] = {}
+
+        def value(obj: Any) -> str:
+            if not labels:
+                labels.update(picklist_label_map(OPPORTUNITY_PICKLIST_FIELDS[field]))
+                labels.setdefault("", None)
+            raw = getattr(obj, field)
+            item = labels.get(raw)
+            return item.display_label if item is not None else raw
+
+        return value
 
     return [
         Column("id", _("ID")),
@@ -143,11 +159,11 @@ def _export_columns(user: Any) -> list[Any]:
             "forecast_category", _("Forecast category"), value=lambda o: o.get_forecast_category_display()
         ),
         Column("expected_close_date", _("Expected close date")),
-        Column("source", _("Source")),
+        Column("source", _("Source"), value=picklist("source")),
         Column("campaign", _("Campaign")),
         Column("competitors", _("Competitors")),
         Column("next_step", _("Next step")),
-        Column("loss_reason", _("Loss reason")),
+        Column("loss_reason", _("Loss reason"), value=picklist("loss_reason")),
         Column("stage_entered_at", _("In stage since")),
         Column("closed_at", _("Closed")),
         Column("owner", _("Owner")),
