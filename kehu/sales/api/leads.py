@@ -36,7 +36,9 @@ from kehu.users.selectors import assignable_users
 
 from ..choices import LeadStatus, PoolKind
 from ..filtersets_leads import LeadFilterSet
-from ..models import Lead, Pipeline, Pool
+from ..models import Lead
+from ..selectors.opportunities import pipeline_choices
+from ..selectors.pools import pool_choices
 from ..services import leads as services
 
 CONFIRM_HELP = (
@@ -53,7 +55,7 @@ class LeadSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, ser
         "Left out on create: the assignment rules decide (else you own it).",
     )
     pool = serializers.PrimaryKeyRelatedField(
-        queryset=Pool.objects.filter(kind=PoolKind.LEAD),
+        queryset=pool_choices(PoolKind.LEAD),
         required=False,
         allow_null=True,
         write_only=True,
@@ -184,7 +186,7 @@ class LeadConvertSerializer(serializers.Serializer):
     )
     create_opportunity = serializers.BooleanField(required=False, default=False)
     pipeline = serializers.PrimaryKeyRelatedField(
-        queryset=Pipeline.objects.filter(is_active=True),
+        queryset=pipeline_choices(),
         required=False,
         allow_null=True,
         help_text="Pipeline of the new opportunity (default: the default pipeline).",

@@ -35,6 +35,7 @@ from kehu.users.selectors import assignable_users
 from ..choices import ForecastCategory
 from ..filtersets_opportunities import OpportunityFilterSet
 from ..models import Opportunity, Pipeline, Stage
+from ..selectors.opportunities import pipeline_choices, stage_choices
 from ..services import opportunities as services
 from ..services import pipelines as pipeline_services
 
@@ -51,12 +52,12 @@ class OpportunitySerializer(
         help_text="Owner (负责人) user id; giving it to someone else needs the assign permission.",
     )
     pipeline = serializers.PrimaryKeyRelatedField(
-        queryset=Pipeline.objects.filter(is_active=True),
+        queryset=pipeline_choices(),
         required=False,
         help_text="Pipeline id (create only; default: the default pipeline).",
     )
     stage = serializers.PrimaryKeyRelatedField(
-        queryset=Stage.objects.all(),
+        queryset=stage_choices(),
         required=False,
         help_text="Stage id (create only; default: the pipeline's first open stage). Move with POST …/move/.",
     )
@@ -152,7 +153,7 @@ class OpportunitySerializer(
 
 
 class MoveSerializer(serializers.Serializer):
-    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), help_text="Target stage id.")
+    stage = serializers.PrimaryKeyRelatedField(queryset=stage_choices(), help_text="Target stage id.")
     version = serializers.IntegerField(
         required=False, min_value=1, help_text="Optimistic lock (409 when stale)."
     )

@@ -33,6 +33,18 @@ def pipelines_active() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("order", "id"))
 
 
+def pipeline_choices() -> QuerySet[Pipeline]:
+    """The pipelines a new opportunity may be put on (every active one: pipelines are shared
+    configuration, not records with an owner)."""
+    return Pipeline.objects.filter(is_active=True)
+
+
+def stage_choices() -> QuerySet[Stage]:
+    """The stages an opportunity may be given or moved to (the services check the stage belongs
+    to the opportunity's pipeline)."""
+    return Stage.objects.all()
+
+
 def pipeline_for_board(pipeline_id: Any, *, pipelines: list[Pipeline] | None = None) -> Pipeline | None:
     """The active pipeline `pipeline_id` (None if unknown), or the default one without an id.
     `pipelines`: the active pipelines when the caller has them (the board's picker)."""

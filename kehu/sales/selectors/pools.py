@@ -124,6 +124,12 @@ def pool_list(*, user: Any, kind: str = "") -> list[Pool]:
     return list(qs.order_by("kind", "order", "id"))
 
 
+def pool_choices(kind: str) -> QuerySet[Pool]:
+    """The pools of `kind` a record may be sent to on create (the services check the pool is
+    active and the sender may use it)."""
+    return Pool.objects.filter(kind=kind)
+
+
 def pool_get(*, user: Any, pk: Any) -> Pool:
     """A pool the user may open (member, administrator, or allowed to configure pools); else 404."""
     try:
