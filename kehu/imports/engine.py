@@ -209,6 +209,10 @@ class Preparer:
             if isinstance(f, models.CharField) and f.max_length
         }
         self.default_owner_id, self.default_department_id = self._default_owner()
+        self._start_file()
+
+    def _start_file(self) -> None:
+        """The state of one pass over the file: what earlier rows hold, and per-job look-ups."""
         self.seen: dict[tuple[str, str], int] = {}  # key of an earlier row -> its line
         # values of unique standards written by earlier rows of the file -> their line (the
         # database only knows them once their batch committed)
@@ -294,7 +298,8 @@ class Preparer:
         phones: list[tuple[str, str, bool]] = []
         seen: set[str] = set()
         if phone:
-            phones.append(("work", phone, True))
+            # our exports repeat a contact's primary mobile in its phone column: keep it a mobile
+            phones.append(("mobile" if phone == mobile else "work", phone, True))
             seen.add(phone)
         if mobile and mobile not in seen:
             phones.append(("mobile", mobile, not phones))
@@ -406,18 +411,21 @@ class Preparer:
         if missing:
             User = get_user_model()
             folded = {w.casefold() for w in missing}
-            found: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+            # the user name or e-mail first; else the display name our exports show (one user only)
+            exact: dict[str, set[tuple[int, int | None]]] = defaultdict(set)
+            shown: dict[str, set[tuple[int, int | None]]] = defaultdict(set)
             qs = User._default_manager.filter(is_active=True).annotate(
-                lu=Lower("username"), le=Lower("email")
+                lu=Lower("username"), le=Lower("email"), ld=Lower("display_name")
             )
-            for pk, dept, lu, le in qs.filter(models.Q(lu__in=folded) | models.Q(le__in=folded)).values_list(
-                "pk", "department_id", "lu", "le"
-            ):
+            match = models.Q(lu__in=folded) | models.Q(le__in=folded) | models.Q(ld__in=folded)
+            for pk, dept, lu, le, ld in qs.filter(match).values_list("pk", "department_id", "lu", "le", "ld"):
                 for key in {lu, le} & folded:
-                    found[key].append((pk, dept))
+                    exact[key].add((pk, dept))
+                if ld in folded:
+                    shown[ld].add((pk, dept))
             for key in folded:
-                hits = found.get(key, [])
-                self._users[key] = hits[0] if len(hits) == 1 else None
+                hits = exact.get(key) or shown.get(key) or set()
+                self._users[key] = next(iter(hits)) if len(hits) == 1 else None
         for r in rows:
             text = r.lookups.get("owner") if mapped else None
             if text:
@@ -425,7 +433,8 @@ class Preparer:
                 if hit is None:
                     r.fail(
                         "unknown_owner",
-                        _("No active user has the user name or e-mail “%(value)s”.") % {"value": text[:80]},
+                        _("No single active user has the user name, display name or e-mail “%(value)s”.")
+                        % {"value": text[:80]},
                     )
                     continue
                 r.values["owner_id"], r.values["department_id"] = hit

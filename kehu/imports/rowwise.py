@@ -191,10 +191,7 @@ class RowPreparer(Preparer):
             if isinstance(f, models.CharField) and f.max_length
         }
         self.default_owner_id, self.default_department_id = self._default_owner()
-        self.seen: dict[tuple[str, str], int] = {}
-        self.external_ids: dict[str, int] = {}
-        self._users: dict[str, tuple[int, int | None] | None] = {}
-        self._accounts: dict[str, int | str | None] = {}
+        self._start_file()
         self._pipelines: list[tuple[int, str, str, bool]] | None = None
         self._stages: dict[int, list[tuple[int, str, str]]] = {}
         self.applier = RowApplier(job, by=by, pool=self.pool) if dry_run else None

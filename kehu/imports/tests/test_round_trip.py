@@ -569,11 +569,6 @@ def test_an_export_imported_as_an_update_on_the_external_id_puts_the_values_back
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.Preparer._shape: the Phone column equal to Mobile makes the number a work phone "
-    "and the contact loses its mobile",
-)
 def test_a_contact_with_only_a_mobile_keeps_it(
     user: Any, rep: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -598,11 +593,6 @@ def test_a_contact_with_only_a_mobile_keeps_it(
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.Preparer._resolve_users finds owners by user name or e-mail only; exports show "
-    "the display name",
-)
 def test_an_owner_with_a_display_name_is_found_again(
     user: Any, rep: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
