@@ -185,8 +185,9 @@ def scan_models_for(user: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _visible_groups(user: Any, label: str, action: str = Action.VIEW) -> Any:
-    """The groups of a type whose every record the user may `action` (one query, a NOT EXISTS)."""
+def _visible_groups(user: Any, label: str, action: str = Action.VIEW, *, to_review: bool = False) -> Any:
+    """The groups of a type whose every live record the user may `action` (one query, a NOT
+    EXISTS). `to_review`: only those still holding two live records (open groups to review)."""
     from django.db.models import Exists, OuterRef
 
     from kehu.core.permissions import scope_q
@@ -207,7 +208,7 @@ def _visible_groups(user: Any, label: str, action: str = Action.VIEW) -> Any:
             object_id__in=allowed
         )
         groups = groups.filter(~Exists(hidden))
-    return groups.filter(pk__in=_with_two_live(label, live))
+    return groups.filter(pk__in=_with_two_live(label, live)) if to_review else groups
 
 
 def _with_two_live(label: str, live: Any) -> Any:
@@ -239,10 +240,11 @@ def duplicate_group_list(*, user: Any, filters: Mapping[str, str] | None = None)
         labels = [label for label in labels if label == model]
     if not labels:
         return DuplicateGroup.objects.none()
-    qs = _visible_groups(user, labels[0])
-    for label in labels[1:]:
-        qs = qs | _visible_groups(user, label)
     status = filters.get("status") or GroupStatus.OPEN
+    to_review = status == GroupStatus.OPEN
+    qs = _visible_groups(user, labels[0], to_review=to_review)
+    for label in labels[1:]:
+        qs = qs | _visible_groups(user, label, to_review=to_review)
     if status in GroupStatus.values:
         qs = qs.filter(status=status)
     level = filters.get("level") or ""
