@@ -72,13 +72,14 @@ def phone_key(value: str | None, region: str = DEFAULT_PHONE_REGION) -> str:
 # --- e-mails ------------------------------------------------------------------------------------
 
 _GMAIL = {"gmail.com", "googlemail.com"}
+_SPACE = re.compile(r"\s")
 
 
 def email_key(value: str | None) -> str:
     """The e-mail address trimmed and lower-cased (Gmail canonical), or ``""``."""
     text = unicodedata.normalize("NFKC", value or "").strip().lower()
     local, at, domain = text.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in text) or len(text) > MAX_KEY:
+    if not at or not local or "." not in domain or _SPACE.search(text) or len(text) > MAX_KEY:
         return ""
     if domain in _GMAIL:
         local = local.split("+", 1)[0].replace(".", "")
