@@ -153,35 +153,44 @@ class Preparer:
     the per-job caches: converters, the standards, users, accounts and the keys of earlier rows."""
 
     def __init__(self, job: ImportJob, *, by: Any) -> None:
-        from kehu.customfields.selectors import custom_fields_for
-        from kehu.customfields.standards import field_specs
-
         if job.target not in TARGETS:
             raise ImportRunError(
                 _("Importing into “%(target)s” is not available yet.") % {"target": job.target},
                 code=ImportRunError.UNSUPPORTED_TARGET,
             )
+        if job.owner_mode == OwnerMode.POOL:
+            raise ImportRunError(
+                _("Accounts and contacts cannot be imported into a pool; choose an owner or the rules."),
+                code=ImportRunError.POOL_UNSUPPORTED,
+            )
+        self._setup(job, by=by)
+        self.is_contact = job.target == "customers.contact"
+
+    def _setup(self, job: ImportJob, *, by: Any) -> None:
+        """What every preparer holds for a job: the target, converters, columns, the match key and
+        the standards (`_required` says which required fields a row must fill)."""
+        from kehu.customfields.selectors import custom_fields_for
+        from kehu.customfields.standards import field_specs
+
         self.job = job
         self.by = by
         self.target: ImportTarget = get_target(job.target)
         self.model: type[models.Model] = self.target.model
-        self.is_contact = job.target == "customers.contact"
         self.labels = {f.name: self.target.label(f) for f in self.target.fields}
         transforms = job.transforms or {}
-        mappers = picklist_mappers(
-            self.target,
-            policy=str(transforms.get("unknown_choices") or t.UnknownPolicy.REJECT),
-            mappings=transforms.get("picklists") or {},
-        )
         self.options = ConvertOptions(
             date_order=transforms.get("date_order") or "YMD",
             region=transforms.get("phone_region") or "CN",
-            picklists=mappers,
+            picklists=picklist_mappers(
+                self.target,
+                policy=str(transforms.get("unknown_choices") or t.UnknownPolicy.REJECT),
+                mappings=transforms.get("picklists") or {},
+            ),
             separators=transforms.get("separators") or t.MULTI_SEPARATORS,
         )
         self.headers = list(job.headers)
-        self.columns = [(i, job.mapping.get(h) or "") for i, h in enumerate(self.headers)]
-        self.columns = [(i, name) for i, name in self.columns if name and self.target.get(name)]
+        columns = [(i, job.mapping.get(h) or "") for i, h in enumerate(self.headers)]
+        self.columns = [(i, name) for i, name in columns if name and self.target.get(name)]
         self.mode = job.mode
         self.match_key = job.match_key or ""
         if self.mode != ImportMode.CREATE and not self.match_key:
@@ -193,14 +202,9 @@ class Preparer:
                 _("Records cannot be matched on “%(field)s”.") % {"field": self.match_key},
                 code=ImportRunError.BAD_MATCH_KEY,
             )
-        if job.owner_mode == OwnerMode.POOL:
-            raise ImportRunError(
-                _("Accounts and contacts cannot be imported into a pool; choose an owner or the rules."),
-                code=ImportRunError.POOL_UNSUPPORTED,
-            )
         self.custom_defs = {f.name: f for f in custom_fields_for(job.target)}
         specs = field_specs(self.model)
-        self.required_specs = [s for s in specs if s.required and not s.is_custom]
+        self.required_specs = [s for s in specs if s.required and not s.is_custom and self._required(s)]
         self.pattern_specs = [(s, re.compile(s.pattern)) for s in specs if s.pattern and s.pattern_applies]
         self.unique_specs = [s for s in specs if s.unique]
         self.max_lengths = {
@@ -210,6 +214,10 @@ class Preparer:
         }
         self.default_owner_id, self.default_department_id = self._default_owner()
         self._start_file()
+
+    def _required(self, spec: Any) -> bool:
+        """Whether a row must fill required field `spec` (every required one here)."""
+        return True
 
     def _start_file(self) -> None:
         """The state of one pass over the file: what earlier rows hold, and per-job look-ups."""

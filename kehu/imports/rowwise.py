@@ -34,7 +34,6 @@ not imports; its pipeline and stage columns are ignored on updates); tags are ad
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -50,19 +49,17 @@ from django.utils.translation import gettext as _
 from kehu.core.context import acting_as
 from kehu.core.errors import DomainError, PermissionDeniedError
 
-from . import transforms as t
 from .choices import DuplicateAction, ImportMode, OwnerMode
 from .engine import (
     CREATE,
     ERROR,
-    MATCH_KEYS,
     UPDATE,
     ImportRunError,
     PreparedRow,
     Preparer,
     _messages,
 )
-from .mapping import ConvertOptions, ImportTarget, get_target, picklist_mappers
+from .mapping import get_target
 from .models import ImportBatch, ImportJob
 from .parsing import RawRow
 
@@ -128,73 +125,26 @@ class RowPreparer(Preparer):
     docstring; service errors become row errors)."""
 
     def __init__(self, job: ImportJob, *, by: Any, dry_run: bool = False) -> None:
-        # Preparer.__init__ is the accounts' and contacts' (it refuses other targets and pools):
-        # the same attributes, set for leads and opportunities.
-        from kehu.customfields.selectors import custom_fields_for
-        from kehu.customfields.standards import field_specs
-
         if job.target not in ROW_TARGETS:
             raise ImportRunError(
                 _("Importing into “%(target)s” is not available yet.") % {"target": job.target},
                 code=ImportRunError.UNSUPPORTED_TARGET,
             )
-        self.job = job
-        self.by = by
         self.dry_run = dry_run
         self.is_lead = job.target == LEAD
         self.is_contact = False
-        self.target: ImportTarget = get_target(job.target)
-        self.model: type[models.Model] = self.target.model
-        self.labels = {f.name: self.target.label(f) for f in self.target.fields}
-        transforms = job.transforms or {}
-        self.options = ConvertOptions(
-            date_order=transforms.get("date_order") or "YMD",
-            region=transforms.get("phone_region") or "CN",
-            picklists=picklist_mappers(
-                self.target,
-                policy=str(transforms.get("unknown_choices") or t.UnknownPolicy.REJECT),
-                mappings=transforms.get("picklists") or {},
-            ),
-            separators=transforms.get("separators") or t.MULTI_SEPARATORS,
-        )
-        self.headers = list(job.headers)
-        columns = [(i, job.mapping.get(h) or "") for i, h in enumerate(self.headers)]
-        self.columns = [(i, name) for i, name in columns if name and self.target.get(name)]
-        self.mode = job.mode
-        self.match_key = job.match_key or ""
-        if self.mode != ImportMode.CREATE and not self.match_key:
-            raise ImportRunError(
-                _("Choose the field that finds existing records."), code=ImportRunError.BAD_MATCH_KEY
-            )
-        if self.match_key and not (self.match_key in MATCH_KEYS or self.match_key.startswith("custom.")):
-            raise ImportRunError(
-                _("Records cannot be matched on “%(field)s”.") % {"field": self.match_key},
-                code=ImportRunError.BAD_MATCH_KEY,
-            )
+        self._setup(job, by=by)
         self.pool = self._pool()
-        self.custom_defs = {f.name: f for f in custom_fields_for(job.target)}
-        specs = field_specs(self.model)
-        # Required columns the file must fill; what the service fills itself (pipeline, stage,
-        # status, ...) is left to it (its `rules_check` applies the standards again).
-        importable = {f.name for f in self.target.fields} - {"pipeline", "stage", "account", "contact"}
-        # Rows that update fill only what they change: a row's create is checked by the service.
-        self.required_specs = [
-            s
-            for s in specs
-            if s.required and not s.is_custom and s.key in importable and self.mode == ImportMode.CREATE
-        ]
-        self.pattern_specs = [(s, re.compile(s.pattern)) for s in specs if s.pattern and s.pattern_applies]
-        self.unique_specs = [s for s in specs if s.unique]
-        self.max_lengths = {
-            f.name: f.max_length
-            for f in self.model._meta.concrete_fields
-            if isinstance(f, models.CharField) and f.max_length
-        }
-        self.default_owner_id, self.default_department_id = self._default_owner()
-        self._start_file()
         self._pipelines: list[tuple[int, str, str, bool]] | None = None
         self._stages: dict[int, list[tuple[int, str, str]]] = {}
         self.applier = RowApplier(job, by=by, pool=self.pool) if dry_run else None
+
+    def _required(self, spec: Any) -> bool:
+        # Required columns the file must fill; what the service fills itself (pipeline, stage,
+        # status, ...) is left to it (its `rules_check` applies the standards again). Rows that
+        # update fill only what they change: a row's create is checked by the service.
+        importable = {f.name for f in self.target.fields} - {"pipeline", "stage", "account", "contact"}
+        return spec.key in importable and self.mode == ImportMode.CREATE
 
     def _pool(self) -> Any:
         job = self.job
