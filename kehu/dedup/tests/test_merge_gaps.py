@@ -250,8 +250,9 @@ def test_history_of_a_merged_contacts_survivor(rep: Any) -> None:
 
     modes = ModesCache(rep)
     views = {c.object_id: present(c, modes, parent_label=CONTACT, parent_pk=keep.pk) for c in history}
-    assert views[gone.pk] is not None and views[gone.pk].is_child
-    assert str(gone) in views[gone.pk].object_repr
+    merged_view = views[gone.pk]
+    assert merged_view is not None and merged_view.is_child
+    assert str(gone) in merged_view.object_repr
     assert all(not v.is_child for pk, v in views.items() if pk == keep.pk and v is not None)
 
 
