@@ -43,7 +43,7 @@ from django.db import connection, models
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 from django.utils.text import capfirst
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from kehu.core.bulksql import select_rows, values_in
@@ -148,6 +148,27 @@ def _region_in(
     return (country, province, city, district), {k: [str(m) for m in v] for k, v in errors.items()}
 
 
+class LineMemory:
+    """What earlier rows of the file held: key -> the first line that had it, keeping only the
+    key's 64-bit hash (a million-row file has ~3 million keys: as tuples of strings they held
+    ~500 MB; as hashes ~200 MB). Two different keys sharing a hash (odds ~1e-7 at 3 million keys)
+    would make the later row a duplicate of the earlier one."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self) -> None:
+        self._lines: dict[int, int] = {}
+
+    def get(self, key: Any) -> int | None:
+        return self._lines.get(hash(key))
+
+    def setdefault(self, key: Any, line: int) -> int:
+        return self._lines.setdefault(hash(key), line)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+
 class Preparer:
     """Turns file rows into `PreparedRow`s for one import job (see the module docstring). Holds
     the per-job caches: converters, the standards, users, accounts and the keys of earlier rows."""
@@ -221,11 +242,11 @@ class Preparer:
 
     def _start_file(self) -> None:
         """The state of one pass over the file: what earlier rows hold, and per-job look-ups."""
-        self.seen: dict[tuple[str, str], int] = {}  # key of an earlier row -> its line
+        self.seen = LineMemory()  # key of an earlier row -> its line
         # values of unique standards written by earlier rows of the file -> their line (the
         # database only knows them once their batch committed)
-        self.unique_seen: dict[tuple[str, str], int] = {}
-        self.external_ids: dict[str, int] = {}  # external id of an earlier written row -> its line
+        self.unique_seen = LineMemory()
+        self.external_ids = LineMemory()  # external id of an earlier written row -> its line
         self._users: dict[str, tuple[int, int | None] | None] = {}
         self._tag_check: TagCheck | None = None
         self._accounts: dict[str, int | str | None] = {}
@@ -617,7 +638,7 @@ class Preparer:
         mode, on_dup = self.mode, self.job.on_duplicate
         for r in rows:
             keys = self._match_values(r)
-            earlier = next((self.seen[k] for k in keys if k in self.seen), None)
+            earlier = next((line for line in map(self.seen.get, keys) if line is not None), None)
             matched: set[int] = set()
             for k in keys:
                 matched |= hits.get(k, set())
@@ -713,7 +734,7 @@ class Preparer:
         if self.match_key:
             return self.labels.get(self.match_key, self.match_key)
         kinds = sorted({k for k, _v in keys})
-        return "/".join(self.labels.get(k, k) for k in kinds) or _("key")
+        return "/".join(self.labels.get(k, k) for k in kinds) or pgettext("import match", "key")
 
 
 def _unique_names(values: Iterable[Any]) -> list[str]:

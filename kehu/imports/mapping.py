@@ -29,6 +29,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rapidfuzz import fuzz, process
 
 from . import transforms as t
@@ -484,12 +485,15 @@ _OWNER_ALIASES = (
 )
 _NAME_PARTS = (
     ImportField(
-        "first_name", label=_("first name"), aliases=("名", "名字", "First", "Given Name"), combine="name"
+        "first_name",
+        label=pgettext_lazy("name part", "first name"),
+        aliases=("名", "名字", "First", "Given Name"),
+        combine="name",
     ),
     ImportField("middle_name", label=_("middle name"), aliases=("中间名", "Middle"), combine="name"),
     ImportField(
         "last_name",
-        label=_("last name"),
+        label=pgettext_lazy("name part", "last name"),
         aliases=("姓", "姓氏", "Last", "Family Name", "Surname"),
         combine="name",
     ),
@@ -559,7 +563,15 @@ _EXTRA_CONTACT_DETAILS = (
         "emails.other",
         F.EMAIL,
         label=_("other e-mail"),
-        aliases=("其他邮箱", "备用邮箱", "Other Email", "Secondary Email", "Email 2", "E-mail 2"),
+        aliases=(
+            "其他邮箱",
+            "其他电子邮箱",
+            "备用邮箱",
+            "Other Email",
+            "Secondary Email",
+            "Email 2",
+            "E-mail 2",
+        ),
         multiple=True,
     ),
 )

@@ -111,7 +111,7 @@ def _register_export() -> None:
         return [
             Column("id", _("ID")),
             Column("external_id", _("External ID")),
-            Column("name", _("Name")),
+            Column("name", pgettext_lazy("lead person", "Name")),
             Column("company", pgettext_lazy("lead", "Company"), mask_kind="text"),
             Column("title", _("Job title")),
             Column("status", _("Status"), value=lambda o: o.get_status_display()),
