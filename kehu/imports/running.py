@@ -580,10 +580,7 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
     from django.apps import apps
 
     from kehu.audit.models import ObjectChange
-    from kehu.audit.services import object_changes_record_bulk
-    from kehu.dedup.models import MatchKey
     from kehu.search.services import search_reindex
-    from kehu.tags.models import TaggedItem
 
     model = apps.get_model(imp.target)
     label = imp.target
@@ -603,11 +600,9 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
         if action == "create":
             created[object_id] = text
             left_at[object_id] = 1
-        elif action == "update" and object_id not in updated and object_id not in created:
-            updated[object_id] = changes
-            after = (changes or {}).get("version", [None, None])[1]
-            left_at[object_id] = after if isinstance(after, int) else None
-        elif action == "update":  # a later change within the import (assignment, pool move)
+        elif action == "update":  # the import's update, or a later change in it (a pool move)
+            if object_id not in updated and object_id not in created:
+                updated[object_id] = changes
             after = (changes or {}).get("version", [None, None])[1]
             left_at[object_id] = after if isinstance(after, int) else None
     ids = list(created) + list(updated)
@@ -640,62 +635,72 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
 
         if label in ROW_TARGETS:
             result = undo_rows(imp, by=by, created=list(created), updated=updated)
-            for start in range(0, len(ids), SEARCH_CHUNK):
-                search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
-            return result
-        from .writers import BatchWriter
-
-        writer = BatchWriter(imp, by=by)
-        created_ids = list(created)
-        ct = writer.content_type_id
-        try:
-            with transaction.atomic():
-                for start in range(0, len(created_ids), 5000):
-                    chunk = created_ids[start : start + 5000]
-                    writer.phone_model._default_manager.filter(
-                        **{f"{writer.parent_fk}__in": chunk}
-                    )._raw_delete(connection.alias)
-                    writer.email_model._default_manager.filter(
-                        **{f"{writer.parent_fk}__in": chunk}
-                    )._raw_delete(connection.alias)
-                    if writer.is_contact:
-                        writer.relation_model._default_manager.filter(contact_id__in=chunk)._raw_delete(
-                            connection.alias
-                        )
-                    else:
-                        writer.address_model._default_manager.filter(account_id__in=chunk)._raw_delete(
-                            connection.alias
-                        )
-                    MatchKey.objects.filter(content_type_id=ct, object_id__in=chunk)._raw_delete(
-                        connection.alias
-                    )
-                    TaggedItem.objects.filter(model=label, object_id__in=chunk)._raw_delete(connection.alias)
-                    model._default_manager.filter(pk__in=chunk)._raw_delete(connection.alias)
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cur:
-                        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        except IntegrityError as exc:
-            raise ImportRunError(
-                _("Some records the import created are used by other records now; undo is not possible."),
-                code=ImportRunError.IN_USE,
-                status=409,
-            ) from exc
-        restored = _restore(model, updated)
-        with acting_as(getattr(by, "pk", None), source="import", request_id=f"{tag}-undo"):
-            object_changes_record_bulk(
-                model=label,
-                action="delete",
-                rows=[(pk, text, {}) for pk, text in created.items()],
-                by=by,
-            )
-            object_changes_record_bulk(
-                model=label,
-                action="update",
-                rows=[(pk, "", {k: [v[1], v[0]] for k, v in ch.items()}) for pk, ch in updated.items()],
-                by=by,
-            )
+        else:
+            result = _undo_bulk(imp, model=model, created=created, updated=updated, by=by)
     for start in range(0, len(ids), SEARCH_CHUNK):
         search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
+    return result
+
+
+def _undo_bulk(
+    imp: ImportJob, *, model: Any, created: dict[int, str], updated: dict[int, dict[str, Any]], by: Any
+) -> dict[str, int]:
+    """Undo of the bulk writer's accounts and contacts (inside `undo`'s transaction): created
+    records deleted with their detail rows, keys and tags; updated ones restored; logged."""
+    from kehu.audit.services import object_changes_record_bulk
+    from kehu.dedup.models import MatchKey
+    from kehu.tags.models import TaggedItem
+
+    label, tag = imp.target, imp.audit_tag
+    from .writers import BatchWriter
+
+    writer = BatchWriter(imp, by=by)
+    created_ids = list(created)
+    ct = writer.content_type_id
+    try:
+        with transaction.atomic():
+            for start in range(0, len(created_ids), 5000):
+                chunk = created_ids[start : start + 5000]
+                writer.phone_model._default_manager.filter(**{f"{writer.parent_fk}__in": chunk})._raw_delete(
+                    connection.alias
+                )
+                writer.email_model._default_manager.filter(**{f"{writer.parent_fk}__in": chunk})._raw_delete(
+                    connection.alias
+                )
+                if writer.is_contact:
+                    writer.relation_model._default_manager.filter(contact_id__in=chunk)._raw_delete(
+                        connection.alias
+                    )
+                else:
+                    writer.address_model._default_manager.filter(account_id__in=chunk)._raw_delete(
+                        connection.alias
+                    )
+                MatchKey.objects.filter(content_type_id=ct, object_id__in=chunk)._raw_delete(connection.alias)
+                TaggedItem.objects.filter(model=label, object_id__in=chunk)._raw_delete(connection.alias)
+                model._default_manager.filter(pk__in=chunk)._raw_delete(connection.alias)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cur:
+                    cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    except IntegrityError as exc:
+        raise ImportRunError(
+            _("Some records the import created are used by other records now; undo is not possible."),
+            code=ImportRunError.IN_USE,
+            status=409,
+        ) from exc
+    restored = _restore(model, updated)
+    with acting_as(getattr(by, "pk", None), source="import", request_id=f"{tag}-undo"):
+        object_changes_record_bulk(
+            model=label,
+            action="delete",
+            rows=[(pk, text, {}) for pk, text in created.items()],
+            by=by,
+        )
+        object_changes_record_bulk(
+            model=label,
+            action="update",
+            rows=[(pk, "", {k: [v[1], v[0]] for k, v in ch.items()}) for pk, ch in updated.items()],
+            by=by,
+        )
     return {"deleted": len(created_ids), "restored": restored}
 
 

@@ -27,6 +27,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from kehu.core.context import acting_as
+from kehu.customfields.rules import completeness_score
 
 from .engine import CREATE, UPDATE, PreparedRow
 from .models import ImportBatch, ImportJob
@@ -130,7 +131,6 @@ class BatchWriter:
             ContactEmail,
             ContactPhone,
         )
-        from kehu.customfields.rules import completeness_scorer
         from kehu.customfields.standards import field_specs
 
         self.job, self.by = job, by
@@ -144,7 +144,6 @@ class BatchWriter:
         self.address_model = AccountAddress
         self.defaults = _field_defaults(self.model)
         self.attnames = {f.column: f.attname for f in self.model._meta.concrete_fields}
-        self.scorer = completeness_scorer(model=self.model)
         self.specs = field_specs(self.model)
         self.content_type_id = ContentType.objects.get_for_model(self.model).pk
         self._tag_ids: dict[str, int] = {}  # folded name -> tag id
@@ -201,7 +200,9 @@ class BatchWriter:
                 else:
                     record.append(default() if is_callable else default)
             record[score_index] = (
-                score(record, r.custom) if score is not None else self.scorer(_Row(columns, record))  # type: ignore[arg-type]
+                score(record, r.custom)
+                if score is not None
+                else completeness_score(self.specs, _Row(columns, record))  # type: ignore[arg-type]
             )
             for i in json_columns:
                 record[i] = dumps(record[i], ensure_ascii=False)
