@@ -242,7 +242,7 @@ class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
 
 class StageSerializer(serializers.ModelSerializer):
     allowed_next = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Stage.objects.all(), required=False, help_text="Empty: any stage of the pipeline."
+        many=True, queryset=stage_choices(), required=False, help_text="Empty: any stage of the pipeline."
     )
     required_fields = serializers.ListField(
         child=serializers.CharField(),
@@ -348,7 +348,7 @@ class StageViewSet(RestrictedModelViewSet):
         pipeline_services.stage_delete(by=self.request.user, stage=obj)
 
     def _read(self, instance: Any) -> Any:
-        return self.get_serializer(Stage.objects.get(pk=instance.pk)).data
+        return self.get_serializer(self.get_queryset().get(pk=instance.pk)).data
 
 
 def register(router: SimpleRouter) -> None:
