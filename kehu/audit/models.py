@@ -50,7 +50,7 @@ class ObjectChange(models.Model):
         db_index=False,  # covered by the (user, time) index
     )
     user_name = models.CharField(_("user name"), max_length=150, blank=True)
-    request_id = models.CharField(_("request ID"), max_length=64, blank=True, db_index=True)
+    request_id = models.CharField(_("request ID"), max_length=64, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     source = models.CharField(
         _("source"), max_length=16, choices=ChangeSource.choices, default=ChangeSource.WEB
@@ -75,6 +75,8 @@ class ObjectChange(models.Model):
             models.Index(fields=["parent_model", "parent_id", "time"], name="audit_oc_parent"),
             models.Index(fields=["user", "time"], name="audit_oc_user"),
             models.Index(fields=["time", "id"], name="audit_oc_time_id"),
+            # Equality look-ups only (an import's or a request's entries): no LIKE index beside it.
+            models.Index(fields=["request_id"], name="audit_oc_request"),
         ]
 
     def __str__(self) -> str:

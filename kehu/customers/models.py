@@ -316,7 +316,11 @@ class AccountContactRelation(models.Model):
     contact's own `account` (its direct account) always has one, with `is_direct` set."""
 
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contact_relations"
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="contact_relations",
+        db_index=False,  # the unique (account, contact) index starts with it
     )
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="account_relations"

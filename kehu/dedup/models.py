@@ -17,7 +17,8 @@ class MatchKey(models.Model):
     (signals and explicit reindexing), rebuilt by ``manage.py dedup_rebuild_keys``. A look-up by
     ``(kind, value)`` finds every record sharing a key."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    # db_index off: the unique (content_type, object_id, kind, value) index starts with it
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+", db_index=False)
     object_id = models.PositiveBigIntegerField()
     kind = models.CharField(_("kind"), max_length=16, choices=KeyKind.choices)
     value = models.CharField(_("value"), max_length=255)

@@ -99,6 +99,10 @@ class ImportJob(OwnedModel):
         verbose_name = _("import")
         verbose_name_plural = _("imports")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="imports_job_owner_id"),
+            models.Index(fields=["department", "-id"], name="imports_job_dept_id"),
+        ]
 
     def __str__(self) -> str:
         return self.original_name
