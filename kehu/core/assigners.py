@@ -40,3 +40,29 @@ def assign_new_record(*, record: Any, by: Any) -> bool:
     if fn is None:
         return False
     return bool(fn(record=record, by=by))
+
+
+# --- pools ----------------------------------------------------------------------------------------
+# A bulk writer below the sales app (the import of accounts) puts the records it created into a
+# pool the user chose through the function the pools' app registers here.
+
+PoolPutter = Callable[..., int]
+_pool_putters: dict[str, PoolPutter] = {}
+
+
+def register_pool_putter(model_label: str, fn: PoolPutter) -> None:
+    """``fn(*, pool_id, ids, by) -> int`` puts the records of the model with these ids into the pool
+    (no owner, in the pool, history) and returns how many it put in."""
+    _pool_putters[model_label.lower()] = fn
+
+
+def pool_putter_registered(model_label: str) -> bool:
+    return model_label.lower() in _pool_putters
+
+
+def put_in_pool(*, model_label: str, pool_id: int, ids: list[int], by: Any) -> int:
+    """Put the records into the pool through the registered function (0 when none is registered)."""
+    fn = _pool_putters.get(model_label.lower())
+    if fn is None or not ids:
+        return 0
+    return int(fn(pool_id=pool_id, ids=ids, by=by))

@@ -652,7 +652,7 @@ def _undo_bulk(
     from kehu.tags.models import TaggedItem
 
     label, tag = imp.target, imp.audit_tag
-    from .writers import BatchWriter
+    from .writers import UNDO_CASCADE, BatchWriter
 
     writer = BatchWriter(imp, by=by)
     created_ids = list(created)
@@ -675,6 +675,8 @@ def _undo_bulk(
                     writer.address_model._default_manager.filter(account_id__in=chunk)._raw_delete(
                         connection.alias
                     )
+                for dependent, field in UNDO_CASCADE.get(label, ()):
+                    dependent._base_manager.filter(**{f"{field}__in": chunk}).delete()
                 MatchKey.objects.filter(content_type_id=ct, object_id__in=chunk)._raw_delete(connection.alias)
                 TaggedItem.objects.filter(model=label, object_id__in=chunk)._raw_delete(connection.alias)
                 model._default_manager.filter(pk__in=chunk)._raw_delete(connection.alias)

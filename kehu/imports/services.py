@@ -354,10 +354,10 @@ def match_key_choices(target: m.ImportTarget) -> list[tuple[str, str]]:
     return found
 
 
-# Pools the import can put new records into (sales.Pool.kind; the imports app sits below sales).
-# Leads only: accounts enter a customer pool through the pool rules of the sales app, which the
-# bulk account writer does not run.
-POOL_KINDS = {"sales.lead": "lead"}
+# Pools the import can put new records into (sales.Pool.kind; the imports app sits below sales):
+# leads through their create service (row by row), accounts by the bulk writer through the
+# function the sales app registers (`kehu.core.assigners.put_in_pool`). Contacts have no pool.
+POOL_KINDS = {"sales.lead": "lead", "customers.account": "account"}
 
 
 def pool_choices(target: str) -> list[tuple[int, str]]:

@@ -34,6 +34,18 @@ from .models import ImportBatch, ImportJob
 
 REPR_MAX = 200
 
+# Rows of higher apps that the import itself makes for the records it creates (an account put into
+# a pool gets its pool item and history): undo deletes them with the records. Registered by the
+# owning app: ``register_undo_cascade("customers.account", PoolItem, "account")``. Any other row
+# that points at a created record makes undo refuse (the record is in use).
+UNDO_CASCADE: dict[str, list[tuple[type[models.Model], str]]] = {}
+
+
+def register_undo_cascade(target: str, model: type[models.Model], field: str) -> None:
+    entries = UNDO_CASCADE.setdefault(target, [])
+    if (model, field) not in entries:
+        entries.append((model, field))
+
 
 def _sql_value(value: Any) -> Any:
     """A Python value as the SQLite driver stores it the way Django does."""
@@ -221,6 +233,8 @@ class BatchWriter:
         self._change_log("create", audit, now)
         if not self.is_contact and self.job.owner_mode == "rules":
             self._assign(ids)
+        elif self.job.owner_mode == "pool":
+            self._to_pool(ids)
 
     def _fast_scorer(self, columns: list[str]) -> Callable[[list[Any], dict[str, Any]], int] | None:
         """The completeness score (`kehu.customfields.rules.completeness_score`) read straight from
@@ -258,6 +272,16 @@ class BatchWriter:
 
         for obj in self.model._default_manager.filter(pk__in=ids).order_by("pk"):
             assigners.assign_new_record(record=obj, by=self.by)
+
+    def _to_pool(self, ids: list[int]) -> None:
+        """Owner mode "pool": the new records go into the chosen pool through the function the
+        pools' app registered (`kehu.core.assigners.put_in_pool`: no owner, in the pool, pool
+        history, their change log under the import's audit tag, so undo knows the version)."""
+        from kehu.core import assigners
+
+        pool_id = self.job.pool_id
+        if pool_id is not None:
+            assigners.put_in_pool(model_label=self.label, pool_id=pool_id, ids=ids, by=self.by)
 
     def _change_log(self, action: str, rows: list[tuple[int, str, str, Any]], now: dt.datetime) -> None:
         """The change-log rows of the batch: the columns the audit service fills

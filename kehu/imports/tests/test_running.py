@@ -275,6 +275,44 @@ def test_accounts_follow_the_assignment_rules(user: Any, django_capture_on_commi
     assert dict(Account.objects.values_list("name", "owner_id")) == {"云帆公司": rep.pk, "星辰公司": user.pk}
 
 
+def test_accounts_into_an_account_pool_and_undo(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from kehu.imports.services import pool_choices
+    from kehu.sales.models import Pool, PoolItem
+
+    lead_pool = Pool.objects.create(name="线索池", kind="lead")
+    pool = Pool.objects.create(name="华东公海", kind="account")
+    assert pool_choices("customers.account") == [(pool.pk, "华东公海")]
+    assert pool_choices("customers.contact") == []
+    job = make_job(
+        user,
+        csv_bytes([["云帆公司"], ["星辰公司"]], ["客户名称"]),
+        mapping={"客户名称": "name"},
+        target="customers.account",
+        owner_mode="pool",
+        pool_id=pool.pk,
+    )
+    assert run(job, user, django_capture_on_commit_callbacks, import_dry_run_start).status == "succeeded"
+    assert run(job, user, django_capture_on_commit_callbacks).status == "succeeded"
+    assert job.result["created"] == 2
+    assert dict(Account.objects.values_list("name", "owner_id")) == {"云帆公司": None, "星辰公司": None}
+    items = PoolItem.objects.filter(account__name__in=["云帆公司", "星辰公司"])
+    assert sorted(items.values_list("pool_id", "in_pool")) == [(pool.pk, True), (pool.pk, True)]
+    assert not PoolItem.objects.filter(pool=lead_pool).exists()
+
+    # undo knows the version the pool move left the accounts at, and removes them with their items
+    undone = run(job, user, django_capture_on_commit_callbacks, import_undo_start)
+    assert undone.status == "succeeded", undone.error
+    assert not Account.objects.filter(name__in=["云帆公司", "星辰公司"]).exists()
+    assert not PoolItem.objects.exists()
+
+
+def test_contacts_are_refused_a_pool(user: Any, django_capture_on_commit_callbacks: Any) -> None:
+    job = make_job(user, csv_bytes([["张三", "ACME", "", "", "", ""]]), owner_mode="pool", pool_id=1)
+    core = run(job, user, django_capture_on_commit_callbacks, import_dry_run_start)
+    assert core.status == "failed"
+    assert "pool" in core.message
+
+
 TAGGED_HEADERS = [*HEADERS, "标签", "家庭电话"]
 TAGGED_MAPPING = {
     "姓名": "name",
