@@ -12,6 +12,7 @@ after the last one (the rows before it are read and skipped, not converted). A w
 from __future__ import annotations
 
 import itertools
+import logging
 import tempfile
 from array import array
 from collections import Counter
@@ -37,6 +38,8 @@ from .choices import ImportStatus
 from .engine import BATCH_SIZE, CREATE, ERROR, SKIP, UPDATE, ImportRunError, Preparer, batches
 from .models import ImportBatch, ImportJob
 from .parsing import RawRow, iter_rows, sniff, write_error_file
+
+logger = logging.getLogger(__name__)
 
 JOB_KIND = "import"
 FIRST_ERRORS = 100
@@ -314,7 +317,7 @@ def import_run_execute(
         _check_permission(imp, core.owner)
         preparer = _preparer(imp, core.owner)
         writer = _writer(imp, core.owner)
-        threaded = use_writer_thread(imp) and not pause
+        threaded = use_writer_thread(imp)  # `pause` throttles either way (the kill test uses both)
         committed = list(
             ImportBatch.objects.filter(job=imp).order_by("number").values_list("number", "last_row")
         )
@@ -540,7 +543,14 @@ def _reindex_in_two(label: str, mine: Sequence[int], theirs: Sequence[int]) -> i
             os._exit(code)
     written = _reindex(label, mine)
     _pid, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        logger.warning(
+            "import search phase: the forked process indexing %d records failed (exit %s); "
+            "indexing them here",
+            len(theirs),
+            code,
+        )
         written += _reindex(label, theirs)
     else:
         written += len(theirs)

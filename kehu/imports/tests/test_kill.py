@@ -108,8 +108,16 @@ def _whole_batches(query: Callable[[str], list[tuple[Any, ...]]], import_id: int
     return len(batches), contacts
 
 
-def test_killed_import_keeps_whole_batches_resumes_and_undoes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["serial", "writer-thread"])
+def test_killed_import_keeps_whole_batches_resumes_and_undoes(tmp_path: Path, threaded: bool) -> None:
+    """`threaded`: on PostgreSQL a big file is written by a second thread one batch behind the
+    preparing (`running.written_batches`); killed with a batch in flight, the server rolls that
+    batch back with the connection."""
     from kehu.customers.tests.factories import AccountFactory
+    from kehu.imports.running import THREAD_FROM_ROWS, use_writer_thread
+
+    if threaded and connection.vendor != "postgresql":
+        pytest.skip("the writer thread runs on PostgreSQL only")
 
     user = importer()
     AccountFactory(name="北京星辰科技有限公司", external_id="SF-ACC-1", owner=user)
@@ -117,6 +125,10 @@ def test_killed_import_keeps_whole_batches_resumes_and_undoes(tmp_path: Path) ->
         [[f"联系人{i}", "SF-ACC-1", f"139{i:08d}", f"p{i}@example.com", "", f"K-{i}"] for i in range(ROWS)]
     )
     job = make_job(user, content)
+    if threaded:  # the file's estimated size decides: claim a big one
+        job.row_estimate = THREAD_FROM_ROWS
+        job.save(update_fields=["row_estimate"])
+    assert use_writer_thread(job) is threaded
     core = job_create(kind="import", owner=user, params={"import_id": job.pk, "step": "import_run"})
     job.status, job.job = ImportStatus.RUNNING, core
     job.save(update_fields=["status", "job"])

@@ -524,3 +524,42 @@ def test_big_imports_write_in_a_second_thread_on_postgresql(monkeypatch: pytest.
 
     indexed = set(SearchEntry.objects.filter(model="customers.contact").values_list("object_id", flat=True))
     assert indexed == set(Contact.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("child_fails", [False, True], ids=["child-indexes", "child-fails"])
+def test_the_search_phase_forks_half_and_redoes_a_failed_half(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, child_fails: bool
+) -> None:
+    """On PostgreSQL the forked process indexes its half (nothing is redone here when it succeeds:
+    its entries are its own work); when it fails, this process indexes that half and says so."""
+    import logging
+    import os
+
+    from django.db import connection
+
+    from kehu.customers.tests.factories import AccountFactory, ContactFactory
+    from kehu.imports import running
+    from kehu.search.models import SearchEntry
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the search phase forks on PostgreSQL only")
+    user = importer()
+    account = AccountFactory(name="北京星辰科技有限公司", owner=user)
+    contacts: list[Any] = [ContactFactory(account=account, name=f"张{i}", owner=user) for i in range(6)]
+    ids = [c.pk for c in contacts]
+    SearchEntry.objects.filter(model="customers.contact").delete()
+    parent, real = os.getpid(), running._reindex
+
+    def reindex(label: str, chunk: Any) -> int:
+        if child_fails and os.getpid() != parent:
+            raise RuntimeError("the forked half fails")
+        return real(label, chunk)
+
+    monkeypatch.setattr(running, "_reindex", reindex)
+    with caplog.at_level(logging.WARNING, logger="kehu.imports.running"):
+        written = running._reindex_in_two("customers.contact", ids[:3], ids[3:])
+    assert written == 6
+    indexed = set(SearchEntry.objects.filter(model="customers.contact").values_list("object_id", flat=True))
+    assert indexed == set(ids)
+    assert ("forked process indexing 3 records failed" in caplog.text) is child_fails
