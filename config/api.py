@@ -104,6 +104,7 @@ v1 = [
     path("tags/", include("kehu.tags.api.urls")),
     path("search/", include("kehu.search.api.urls")),
     path("activities/", include("kehu.activities.api.urls")),
+    path("catalog/", include("kehu.catalog.api.urls")),
     path("sales/", include("kehu.sales.api.urls")),
     path("dedup/", include("kehu.dedup.api.urls")),
     path("imports/", include("kehu.imports.api.urls")),

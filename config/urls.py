@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("kehu.tags.urls")),
     path("quality/", include("kehu.quality.urls")),
     path("activities/", include("kehu.activities.urls")),
+    path("catalog/", include("kehu.catalog.urls")),
     path("sales/", include("kehu.sales.urls")),
     path("dedup/", include("kehu.dedup.urls")),
     path("imports/", include("kehu.imports.urls")),

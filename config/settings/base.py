@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kehu.customers",
     "kehu.dedup",
     "kehu.imports",
+    "kehu.catalog",
     "kehu.sales",
     "kehu.activities",
     "kehu.quality",

@@ -1,0 +1,142 @@
+"""Reads of the catalog. `price_for` is the one place that decides the unit price a line gets and
+says why; `rate_on` / `to_company_currency` convert amounts for reports and equivalents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.core.choices import Action
+
+from .models import Currency, ExchangeRate, PriceList, PriceListItem, Product, ProductCategory
+
+# How specific a price list is for a customer: the most specific one that prices the product wins.
+FOR_ACCOUNT, FOR_LEVEL, FOR_EVERYONE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ResolvedPrice:
+    """A unit price and where it came from."""
+
+    unit_price: Decimal
+    price_list: PriceList
+    min_quantity: Decimal
+    specificity: int  # FOR_ACCOUNT, FOR_LEVEL or FOR_EVERYONE
+
+    @property
+    def explanation(self) -> str:
+        """ "From price list X, tier ≥ 100" — shown beside the price on a line."""
+        name = self.price_list.name
+        if self.min_quantity > 1:
+            tier = f"{self.min_quantity.normalize():f}"
+            return _("From price list %(name)s, tier ≥ %(tier)s") % {"name": name, "tier": tier}
+        return _("From price list %(name)s") % {"name": name}
+
+
+def price_for(
+    *,
+    product: Product | int,
+    currency: Currency | str,
+    quantity: Decimal = Decimal("1"),
+    account: Any = None,
+    on: dt.date | None = None,
+) -> ResolvedPrice | None:
+    """The unit price of `quantity` of `product` in `currency` for `account` on day `on` (today):
+    among the active price lists of that currency valid that day — the account's own first, then
+    its customer level's, then the ones for everyone; within them the newest list (latest
+    `valid_from`), then the highest quantity tier not above `quantity`. None: no list prices it."""
+    on = on or timezone.localdate()
+    code = currency if isinstance(currency, str) else currency.code
+    level = getattr(account, "level", "") or ""
+    account_id = getattr(account, "pk", None)
+    who = Q(price_list__account__isnull=True, price_list__customer_level="")
+    if level:
+        who |= Q(price_list__account__isnull=True, price_list__customer_level=level)
+    if account_id is not None:
+        who |= Q(price_list__account_id=account_id)
+    item = (
+        PriceListItem.objects.filter(
+            who,
+            product=product,
+            price_list__currency__code=code,
+            price_list__is_active=True,
+            min_quantity__lte=quantity,
+        )
+        .filter(Q(price_list__valid_from__isnull=True) | Q(price_list__valid_from__lte=on))
+        .filter(Q(price_list__valid_until__isnull=True) | Q(price_list__valid_until__gte=on))
+        .annotate(
+            specificity=Case(
+                When(price_list__account__isnull=False, then=Value(FOR_ACCOUNT)),
+                When(~Q(price_list__customer_level=""), then=Value(FOR_LEVEL)),
+                default=Value(FOR_EVERYONE),
+                output_field=IntegerField(),
+            )
+        )
+        .select_related("price_list")
+        .order_by(
+            "specificity",
+            F("price_list__valid_from").desc(nulls_last=True),
+            "-price_list_id",
+            "-min_quantity",
+        )
+        .first()
+    )
+    if item is None:
+        return None
+    return ResolvedPrice(item.unit_price, item.price_list, item.min_quantity, item.specificity)
+
+
+def company_currency() -> Currency | None:
+    return Currency.objects.filter(is_company=True).first()
+
+
+def rate_on(currency: Currency | str, on: dt.date) -> Decimal | None:
+    """Company-currency units for one unit of `currency` on day `on`: 1 for the company currency,
+    else the latest rate on or before that day (None: no rate yet)."""
+    code = currency if isinstance(currency, str) else currency.code
+    company = company_currency()
+    if company is not None and company.code == code:
+        return Decimal(1)
+    return (
+        ExchangeRate.objects.filter(currency__code=code, valid_on__lte=on)
+        .order_by("-valid_on")
+        .values_list("rate", flat=True)
+        .first()
+    )
+
+
+def to_company_currency(amount: Decimal, currency: Currency | str, on: dt.date) -> Decimal | None:
+    """`amount` in the company currency at the rate of day `on`, rounded half-up to the company
+    currency's minor unit (None: no rate)."""
+    rate = rate_on(currency, on)
+    company = company_currency()
+    if rate is None or company is None:
+        return None
+    # the company currency record's decimal places (an admin may set them), half-up
+    return (amount * rate).quantize(Decimal(1).scaleb(-company.minor_unit), rounding=ROUND_HALF_UP)
+
+
+def active_currencies() -> QuerySet[Currency]:
+    return Currency.objects.filter(is_active=True)
+
+
+def product_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Product]:
+    return Product.objects.restrict(user, action).select_related("category")
+
+
+def category_list(*, user: Any) -> QuerySet[ProductCategory]:
+    return ProductCategory.objects.restrict(user, Action.VIEW).select_related("parent")
+
+
+def price_list_list(*, user: Any) -> QuerySet[PriceList]:
+    return PriceList.objects.restrict(user, Action.VIEW).select_related("currency", "account")
+
+
+def price_list_items(*, price_list: PriceList) -> QuerySet[PriceListItem]:
+    return price_list.items.select_related("product").order_by("product__code", "min_quantity")
