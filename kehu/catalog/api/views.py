@@ -123,7 +123,8 @@ class PriceListViewSet(RestrictedModelViewSet):
         services.price_list_delete(price_list=obj, by=self.request.user)
 
     def _changeable(self) -> PriceList:
-        """The price list (404 outside the view scope), which the user must also may change (403)."""
+        """The price list (404 outside the view scope), which the user must also be allowed to change
+        (403)."""
         price_list: PriceList = self.get_object()
         allowed = PriceList.objects.restrict(self.request.user, Action.CHANGE).filter(pk=price_list.pk)
         if not allowed.exists():
