@@ -7,11 +7,12 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.forms import ServiceFormMixin
 
-from .models import Currency, ProductCategory
+from .models import Currency, ExchangeRate, ProductCategory
 from .tables_settings import tree_order
 
 
@@ -52,17 +53,23 @@ class CurrencyForm(_VersionlessMixin, forms.ModelForm):
 class ExchangeRateForm(ServiceFormMixin, forms.Form):
     """An exchange rate of a day: set (created, or replacing that day's rate)."""
 
-    currency = forms.ModelChoiceField(queryset=Currency.objects.none(), label=_("Currency"))
+    currency = forms.ModelChoiceField(
+        queryset=Currency.objects.none(),
+        label=capfirst(ExchangeRate._meta.get_field("currency").verbose_name),
+    )
     valid_on = forms.DateField(
-        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=capfirst(ExchangeRate._meta.get_field("valid_on").verbose_name),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     rate = forms.DecimalField(
-        label=_("Rate"),
+        label=capfirst(ExchangeRate._meta.get_field("rate").verbose_name),
         max_digits=18,
         decimal_places=8,
         widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
     )
-    source = forms.CharField(label=_("Source"), max_length=64, required=False)
+    source = forms.CharField(
+        label=capfirst(ExchangeRate._meta.get_field("source").verbose_name), max_length=64, required=False
+    )
 
     def __init__(self, *args: Any, instance: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,12 +8,18 @@ from typing import Any
 from django.db import models
 from django.db.models import Count
 from django.utils.functional import lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.tables import BooleanColumn, Column, DateTimeColumn, Table, html_format
 
-from .models import Currency, ExchangeRate, ProductCategory
+from .models import Currency, ExchangeRate, Product, ProductCategory
+
+
+def _label(model: type[models.Model], name: str) -> Any:
+    """A column label from the model field's verbose name (translated once, for forms too)."""
+    return capfirst(model._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
 
 
 class CurrencyCodeColumn(Column):
@@ -45,19 +51,19 @@ class CurrencyTable(Table):
     key = "catalog.currency"
     default_ordering = ("-is_company", "code")
     columns = [
-        CurrencyCodeColumn("code", _("Code"), order_by="code", required=True),
-        Column("name", _("Name"), order_by="name"),
-        Column("name_en", _("English name"), order_by="name_en"),
-        Column("symbol", _("Symbol")),
-        Column("minor_unit", _("Decimal places"), order_by="minor_unit", css_class="text-end"),
-        BooleanColumn("is_active", _("Active"), order_by="is_active"),
+        CurrencyCodeColumn("code", _label(Currency, "code"), order_by="code", required=True),
+        Column("name", _label(Currency, "name"), order_by="name"),
+        Column("name_en", _label(Currency, "name_en"), order_by="name_en"),
+        Column("symbol", _label(Currency, "symbol")),
+        Column("minor_unit", _label(Currency, "minor_unit"), order_by="minor_unit", css_class="text-end"),
+        BooleanColumn("is_active", _label(Currency, "is_active"), order_by="is_active"),
     ]
 
 
 def _rate_label() -> str:
     code = Currency.objects.filter(is_company=True).values_list("code", flat=True).first()
     if not code:
-        return gettext("Rate")
+        return str(capfirst(ExchangeRate._meta.get_field("rate").verbose_name))
     return gettext("Rate (%(code)s per unit)") % {"code": code}
 
 
@@ -67,10 +73,16 @@ class ExchangeRateTable(Table):
     select_related = ("currency",)
     default_ordering = ("currency__code", "-valid_on")
     columns = [
-        Column("currency", _("Currency"), accessor="currency.code", order_by="currency__code", required=True),
-        DateTimeColumn("valid_on", _("Date"), order_by="valid_on"),
+        Column(
+            "currency",
+            _label(ExchangeRate, "currency"),
+            accessor="currency.code",
+            order_by="currency__code",
+            required=True,
+        ),
+        DateTimeColumn("valid_on", _label(ExchangeRate, "valid_on"), order_by="valid_on"),
         RateColumn("rate", lazy(_rate_label, str)(), order_by="rate", css_class="text-end"),
-        Column("source", _("Source"), order_by="source"),
+        Column("source", _label(ExchangeRate, "source"), order_by="source"),
     ]
 
 
@@ -125,10 +137,12 @@ class ProductCategoryTable(Table):
     key = "catalog.productcategory"
     default_ordering = ("order", "name")
     columns = [
-        CategoryNameColumn("name", _("Name"), required=True),
-        Column("name_en", _("English name")),
-        Column("order", _("Order"), css_class="text-end"),
-        Column("product_count", _("Products"), field="", css_class="text-end"),
+        CategoryNameColumn("name", _label(ProductCategory, "name"), required=True),
+        Column("name_en", _label(ProductCategory, "name_en")),
+        Column("order", _label(ProductCategory, "order"), css_class="text-end"),
+        Column(
+            "product_count", capfirst(Product._meta.verbose_name_plural or ""), field="", css_class="text-end"
+        ),
     ]
 
     def prepare(self, queryset: models.QuerySet[Any]) -> Any:

@@ -75,9 +75,8 @@ class _SettingsList(_SettingsAccess, ObjectListView):
             "may_delete": can(user, self.model, Action.DELETE),
             "description": self.description,
             "settings_nav": [
-                (reverse("catalog:currency_list"), _("Currencies"), "currency_list"),
-                (reverse("catalog:exchangerate_list"), _("Exchange rates"), "exchangerate_list"),
-                (reverse("catalog:productcategory_list"), _("Product categories"), "productcategory_list"),
+                (object_url(m, "list"), verbose(m, plural=True), f"{m._meta.model_name}_list")
+                for m in (Currency, ExchangeRate, ProductCategory)
             ],
             "settings_active": f"{self.model._meta.model_name}_list",
         }

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from kehu.catalog.models import Currency, ExchangeRate, Product, ProductCategory
 from kehu.catalog.services import category_create, exchange_rate_set, product_create
@@ -69,7 +70,11 @@ def test_every_page_renders_for_an_admin_in_both_languages(admin: Client, compan
             response = admin.get(url, headers={"Accept-Language": lang, **extra})
             assert response.status_code == 200, (url, extra)
     body = admin.get(reverse("catalog:currency_list"), headers={"Accept-Language": lang}).content.decode()
-    assert ("本位币" if lang == "zh-hans" else "Company currency") in body
+    with translation.override(lang):
+        badge = translation.gettext("Company currency")
+        title = str(Currency._meta.verbose_name_plural)
+    assert f"data-company-currency>{badge}</span>" in body
+    assert title.capitalize() in body
     assert ("币种" if lang == "zh-hans" else "Currencies") in body
 
 
