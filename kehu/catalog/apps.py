@@ -22,6 +22,11 @@ class CatalogConfig(AppConfig):
         for audited in (Product, ProductCategory, PriceList, PriceListItem, Currency, ExchangeRate):
             audit_registry.register(audited)
 
+        # Merging duplicate accounts (kehu.dedup.merging): an account's own price lists go to the kept one.
+        from kehu.dedup.merging import register_merge_relation
+
+        register_merge_relation("customers.account", PriceList, "account")
+
         # Products carry custom fields (admins define them like those of accounts).
         from kehu.customfields import registry as customfields_registry
 
