@@ -156,7 +156,7 @@ class CurrencyListView(_SettingsList):
     per_page_choices = (100, 250, 500)
     row_actions_template = "catalog/settings/_currency_actions.html"
     description = gettext_lazy(
-        "The currencies documents may use. Reports convert amounts to the company currency (本位币)."
+        "The currencies documents may use. Reports convert amounts to the company currency."
     )
 
 
