@@ -75,7 +75,7 @@ class ExchangeRate(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.currency_id} {self.valid_on} {self.rate}"
+        return f"{self.currency.code} {self.valid_on} {self.rate.normalize():f}"
 
 
 class ProductCategory(TimeStampedModel):
