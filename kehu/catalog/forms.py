@@ -17,6 +17,7 @@ from kehu.customfields.forms import CustomFieldsFormMixin
 from kehu.customfields.selectors import picklist_choices
 
 from .models import Currency, PriceList, Product
+from .services import PRODUCT_FIELDS
 
 TOM_SELECT = {"data-tom-select": ""}
 DATE = {"type": "date"}
@@ -25,18 +26,7 @@ DATE = {"type": "date"}
 class ProductForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
     class Meta:
         model = Product
-        fields = [
-            "code",
-            "name",
-            "name_en",
-            "kind",
-            "category",
-            "unit",
-            "tax_rate",
-            "cost",
-            "description",
-            "is_active",
-        ]
+        fields = list(PRODUCT_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "category": forms.Select(attrs=TOM_SELECT),

@@ -13,6 +13,7 @@ from kehu.customers.models import Account
 from kehu.customfields.api.fields import CustomFieldsField
 
 from ..models import Currency, ExchangeRate, PriceList, PriceListItem, Product, ProductCategory
+from ..services import PRODUCT_FIELDS
 
 STAMPS = ["created_at", "updated_at"]
 
@@ -122,22 +123,7 @@ class ProductSerializer(FieldPermissionSerializerMixin, serializers.ModelSeriali
 
     class Meta:
         model = Product
-        fields = [
-            "id",
-            "code",
-            "name",
-            "name_en",
-            "kind",
-            "category",
-            "unit",
-            "tax_rate",
-            "cost",
-            "description",
-            "is_active",
-            "custom",
-            "version",
-            *STAMPS,
-        ]
+        fields = ["id", *PRODUCT_FIELDS, "custom", "version", *STAMPS]
         read_only_fields = ["id", *STAMPS]
 
     def get_fields(self) -> dict[str, Any]:
