@@ -16,19 +16,7 @@ from .models import Currency, ExchangeRate, ProductCategory
 from .tables_settings import tree_order
 
 
-class _VersionlessMixin(ServiceFormMixin):
-    """These records have no optimistic-lock version: the mixin's hidden ``version`` field is
-    dropped again."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        instance = kwargs.get("instance")
-        if instance is not None and not hasattr(instance, "version"):
-            instance.version = None
-        super().__init__(*args, **kwargs)
-        self.fields.pop("version", None)
-
-
-class CurrencyForm(_VersionlessMixin, forms.ModelForm):
+class CurrencyForm(ServiceFormMixin, forms.ModelForm):
     class Meta:
         model = Currency
         fields = ["code", "name", "name_en", "symbol", "minor_unit", "is_active"]
@@ -85,7 +73,7 @@ class ExchangeRateForm(ServiceFormMixin, forms.Form):
         self.fields["source"].help_text = _("Where the rate comes from, e.g. the central bank.")
 
 
-class ProductCategoryForm(_VersionlessMixin, forms.ModelForm):
+class ProductCategoryForm(ServiceFormMixin, forms.ModelForm):
     class Meta:
         model = ProductCategory
         fields = ["name", "name_en", "parent", "order"]

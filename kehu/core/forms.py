@@ -65,7 +65,8 @@ class ServiceFormMixin:
                     self.fields[name].help_text = _("Masked: you may not see or change this value.")
                 else:
                     self.fields[name].help_text = _("Read-only for you.")
-        if not self.is_new:
+        # Only records with an optimistic-lock `version` column carry it through the form.
+        if not self.is_new and hasattr(instance, "version"):
             self.fields["version"] = forms.IntegerField(
                 widget=forms.HiddenInput, required=False, initial=instance.version if instance else None
             )
