@@ -71,6 +71,8 @@ SEED_FACTORIES = [
     ("kehu.sales.tests.factories.OpportunityFactory", 2),
     ("kehu.sales.tests.factories.LeadFactory", 2),
     ("kehu.sales.tests.pool_fixtures.PoolFactory", 1),
+    ("kehu.catalog.tests.factories.PriceListItemFactory", 2),
+    ("kehu.catalog.tests.factories.ExchangeRateFactory", 2),
 ]
 
 
