@@ -57,6 +57,10 @@ ACTIVITY_MODELS = ("activities.interaction", "activities.task")
 SALES_MODELS = ("sales.lead", "sales.opportunity")
 # Sales configuration (pools, assignment rules, pipelines) is the administrators' (the admin role
 # may do everything); pool members see and claim the records of their pools without a grant.
+# The catalog (issue 7): every sales role reads it; managers and the director also keep products
+# and price lists up to date. Categories and currencies are the administrators'.
+CATALOG_MODELS = ("catalog.product", "catalog.pricelist", "catalog.productcategory", "catalog.currency")
+CATALOG_EDITED = ("catalog.product", "catalog.pricelist")
 
 
 def _on(models: tuple[str, ...], actions: tuple[str, ...] | str, scope: str) -> tuple[Grant, ...]:
@@ -80,6 +84,8 @@ ROLES: list[DemoRole] = [
             # Sales: the sales department and below (the director sits in 销售部).
             *_on(SALES_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
             Grant("sales.target", ALL, Scope.DEPARTMENT_AND_BELOW),
+            *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
+            *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -96,6 +102,8 @@ ROLES: list[DemoRole] = [
                 Scope.DEPARTMENT,
             ),
             Grant("sales.target", (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.DEPARTMENT),
+            *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
+            *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -111,6 +119,7 @@ ROLES: list[DemoRole] = [
             # Their own leads and deals; pools through membership (华北线索池, 全国线索池, 客户公海).
             *_on(SALES_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
             Grant("sales.target", (Action.VIEW,), Scope.OWN),
+            *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
         ),
     ),
     DemoRole(

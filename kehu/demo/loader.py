@@ -167,7 +167,7 @@ def load_org(summary: DemoSummary) -> None:
 
 
 def stages() -> list[Stage]:
-    from . import activity, company, customers, extras, sales
+    from . import activity, catalog, company, customers, extras, sales
 
     return [
         Stage("org", 4, load_org),
@@ -176,6 +176,7 @@ def stages() -> list[Stage]:
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
         Stage("extras", extras.VERSION, extras.load, _installed("tags.Tag", "quality.QualitySnapshot")),
         Stage("sales", sales.VERSION, sales.load, _installed("sales.Lead", "sales.Opportunity")),
+        Stage("catalog", catalog.VERSION, catalog.load, _installed("catalog.Product", "catalog.PriceList")),
     ]
 
 
