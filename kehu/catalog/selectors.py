@@ -126,6 +126,23 @@ def active_currencies() -> QuerySet[Currency]:
     return Currency.objects.filter(is_active=True)
 
 
+def currency_codes(*, include: str | None = None) -> list[str]:
+    """The codes documents may use (the active currencies, the company currency first), plus
+    `include` — a record's current code — even when that currency was deactivated since."""
+    codes = list(active_currencies().order_by("-is_company", "code").values_list("code", flat=True))
+    if include and include not in codes:
+        codes.append(include)
+    return codes
+
+
+def company_currency_code() -> str:
+    """The company currency's code (reports sum in it); the setting before any record exists."""
+    from django.conf import settings
+
+    code = Currency.objects.filter(is_company=True).values_list("code", flat=True).first()
+    return code or str(getattr(settings, "KEHU_COMPANY_CURRENCY", "CNY"))
+
+
 def product_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Product]:
     return Product.objects.restrict(user, action).select_related("category")
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.core.choices import Action
 from kehu.core.forms import RemoteSelect
 from kehu.core.permissions import can
@@ -205,10 +205,10 @@ class LeadConvertForm(forms.Form):
         default = pipelines.queryset.filter(is_default=True).first()
         if default is not None:
             self.initial.setdefault("pipeline", default.pk)
-        currencies = list(getattr(settings, "KEHU_CURRENCIES", ["CNY"]))
+        currencies = currency_codes()
         currency: Any = self.fields["currency"]
         currency.choices = [(c, c) for c in currencies]
-        self.initial.setdefault("currency", currencies[0] if currencies else "CNY")
+        self.initial.setdefault("currency", company_currency_code())
         self.initial.setdefault("opportunity_name", lead.company or lead.name)
         self.initial.setdefault("version", lead.version)
         if user is None or not can(user, Opportunity, Action.ADD):

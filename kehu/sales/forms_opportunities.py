@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.core.choices import Action
 from kehu.core.forms import RemoteSelect, ServiceFormMixin
 from kehu.core.permissions import can
@@ -80,9 +80,10 @@ class OpportunityForm(
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance if self.instance.pk else None
-        self.fields["currency"].choices = [(c, c) for c in settings.KEHU_CURRENCIES]  # type: ignore[attr-defined]
+        current = instance.currency if instance else None
+        self.fields["currency"].choices = [(c, c) for c in currency_codes(include=current)]  # type: ignore[attr-defined]
         if instance is None:
-            self.initial.setdefault("currency", settings.KEHU_COMPANY_CURRENCY)
+            self.initial.setdefault("currency", company_currency_code())
         self.fields["amount"].widget.attrs["min"] = 0
         if "source" in self.fields:
             current = instance.source if instance else None

@@ -7,12 +7,12 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.customfields.selectors import picklist_choices
 from kehu.users.models import Department
 
@@ -75,7 +75,7 @@ class ReportFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = [("", _("All")), *picklist_choices("source")]  # type: ignore[attr-defined]
-        self.fields["currency"].choices = [(c, c) for c in settings.KEHU_CURRENCIES]  # type: ignore[attr-defined]
+        self.fields["currency"].choices = [(c, c) for c in currency_codes()]  # type: ignore[attr-defined]
         default = Pipeline.objects.filter(is_default=True).first()
         if default is not None:
             self.fields["pipeline"].initial = default.pk
@@ -108,7 +108,7 @@ class ReportFilterForm(forms.Form):
             owner_id=data["owner"].pk if data.get("owner") else None,
             department_id=data["department"].pk if data.get("department") else None,
             source=data.get("source") or "",
-            currency=data.get("currency") or settings.KEHU_COMPANY_CURRENCY,
+            currency=data.get("currency") or company_currency_code(),
         )
 
     def conversion_mode(self) -> str:
@@ -136,8 +136,8 @@ class TargetForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [(c, c) for c in settings.KEHU_CURRENCIES]  # type: ignore[attr-defined]
-        self.fields["currency"].initial = settings.KEHU_COMPANY_CURRENCY
+        self.fields["currency"].choices = [(c, c) for c in currency_codes()]  # type: ignore[attr-defined]
+        self.fields["currency"].initial = company_currency_code()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from kehu.catalog.selectors import currency_codes
 from kehu.core.api.bulk import BulkActionMixin
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.fastlist import FastListSerializer
@@ -193,15 +194,18 @@ class LeadConvertSerializer(serializers.Serializer):
     )
     opportunity_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
-    currency = serializers.ChoiceField(choices=(), required=False, allow_null=True)
+    currency = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=3,
+        help_text="ISO 4217 code of an active currency (catalog currencies); default: the company currency.",
+    )
     expected_close_date = serializers.DateField(required=False, allow_null=True)
     version = serializers.IntegerField(required=False, min_value=1, allow_null=True)
     confirm_collisions = serializers.BooleanField(required=False, default=False, help_text=CONFIRM_HELP)
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
-        currency: Any = fields["currency"]
-        currency.choices = [(c, c) for c in getattr(settings, "KEHU_CURRENCIES", ["CNY"])]
         request = self.context.get("request")
         if request is not None:
             account: Any = fields["account"]
@@ -209,6 +213,18 @@ class LeadConvertSerializer(serializers.Serializer):
             contact: Any = fields["contact"]
             contact.queryset = Contact.objects.restrict(request.user, Action.VIEW)
         return fields
+
+    def validate_currency(self, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        code = str(value).strip().upper()
+        codes = currency_codes()
+        if code not in codes:
+            raise serializers.ValidationError(
+                _("Unknown currency “%(code)s”. Choose one of: %(codes)s.")
+                % {"code": value, "codes": ", ".join(codes)}
+            )
+        return code
 
 
 class ConversionResultSerializer(serializers.Serializer):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.urls import URLPattern
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from kehu.catalog.selectors import currency_codes
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.fastlist import FastListSerializer
 from kehu.core.api.mixins import (
@@ -145,9 +146,11 @@ class OpportunitySerializer(
 
     def validate_currency(self, value: str) -> str:
         code = value.strip().upper()
-        if code not in settings.KEHU_CURRENCIES:
+        codes = currency_codes(include=getattr(self.instance, "currency", None))
+        if code not in codes:
             raise serializers.ValidationError(
-                f"Unknown currency “{value}”. Choose one of: {', '.join(settings.KEHU_CURRENCIES)}."
+                _("Unknown currency “%(code)s”. Choose one of: %(codes)s.")
+                % {"code": value, "codes": ", ".join(codes)}
             )
         return code
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import (
     Avg,
     Case,
@@ -41,6 +40,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from kehu.catalog.selectors import company_currency_code
 from kehu.core.choices import Action
 from kehu.users.backends import department_subtree
 
@@ -60,7 +60,7 @@ class ReportFilters:
     owner_id: int | None = None
     department_id: int | None = None  # the department and everything below it
     source: str = ""
-    currency: str = field(default_factory=lambda: settings.KEHU_COMPANY_CURRENCY)
+    currency: str = field(default_factory=company_currency_code)
 
     @property
     def start_at(self) -> dt.datetime:

@@ -11,8 +11,9 @@ INTERFACE (owned by the opportunities engineer; the leads engineer's conversion 
 
 Rules (every path — form, kanban drag, API, lead conversion — runs them):
 
-* amount ≥ 0; currency among ``settings.KEHU_CURRENCIES``; the expected close date not more than
-  ``PAST_CLOSE_DAYS`` in the past (nor ``FUTURE_CLOSE_YEARS`` ahead) when it is set or changed.
+* amount ≥ 0; currency among the active currencies (``catalog.Currency``); the expected close
+  date not more than ``PAST_CLOSE_DAYS`` in the past (nor ``FUTURE_CLOSE_YEARS`` ahead) when it
+  is set or changed.
 * probability and forecast category come from the stage unless set by hand (``probability`` /
   ``forecast_category`` given); entering a won or lost stage always takes the stage's values.
 * A move must be allowed by the current stage's ``allowed_next`` (empty: any stage), and the
@@ -31,12 +32,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.core import owned
 from kehu.core.choices import Action
 from kehu.core.permissions import readonly_fields
@@ -181,10 +182,11 @@ def _normalised(data: Mapping[str, Any], current: Opportunity | None) -> dict[st
                 out["amount"] = amount.quantize(Decimal("0.01"))
     if "currency" in out:
         currency = str(out["currency"] or "").strip().upper()
-        if currency not in settings.KEHU_CURRENCIES:
+        codes = currency_codes()
+        if currency not in codes:
             errors["currency"] = [
                 _("Unknown currency “%(code)s”. Choose one of: %(codes)s.")
-                % {"code": out["currency"], "codes": ", ".join(settings.KEHU_CURRENCIES)}
+                % {"code": out["currency"], "codes": ", ".join(codes)}
             ]
         out["currency"] = currency
     if "expected_close_date" in out:
@@ -378,7 +380,7 @@ def opportunity_create(
         **dict(data or {}),
         "name": name,
         "amount": amount,
-        "currency": currency or (data or {}).get("currency") or settings.KEHU_COMPANY_CURRENCY,
+        "currency": currency or (data or {}).get("currency") or company_currency_code(),
     }
     owned.check_locked_fields(by, Opportunity, merged)
     values = _normalised(merged, None)

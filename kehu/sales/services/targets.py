@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.core import owned
 from kehu.core.choices import Action
 from kehu.core.errors import DomainError
@@ -48,7 +48,7 @@ def _check(kind: str, start: dt.date, amount: Decimal, currency: str) -> None:
         errors["amount"] = [_("The target cannot be negative.")]
     elif amount.as_tuple().exponent < -2:  # type: ignore[operator]
         errors["amount"] = [_("At most two decimal places.")]
-    if currency not in settings.KEHU_CURRENCIES:
+    if currency not in currency_codes():
         errors["currency"] = [_("Unknown currency: %(code)s.") % {"code": currency}]
     if errors:
         raise DomainError(_("The target is not valid."), code="invalid_target", fields=errors)
@@ -68,7 +68,7 @@ def target_set(
     parent: Target | None = None,
 ) -> Target:
     """Create or change the target of one user (or, without a user, one department) for a period."""
-    currency = currency or settings.KEHU_COMPANY_CURRENCY
+    currency = currency or company_currency_code()
     if user is None and department is None:
         raise DomainError(
             _("Choose a user or a department."), code="invalid_target", fields={"user": [_("Required.")]}
