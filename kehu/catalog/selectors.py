@@ -128,8 +128,14 @@ def active_currencies() -> QuerySet[Currency]:
 
 def currency_codes(*, include: str | None = None) -> list[str]:
     """The codes documents may use (the active currencies, the company currency first), plus
-    `include` — a record's current code — even when that currency was deactivated since."""
+    `include` — a record's current code — even when that currency was deactivated since. Without
+    any currency record, ``settings.KEHU_CURRENCIES``."""
     codes = list(active_currencies().order_by("-is_company", "code").values_list("code", flat=True))
+    if not codes and not Currency.objects.exists():
+        # no currency records (a database emptied after its migrations): the settings, as before
+        from django.conf import settings
+
+        codes = [str(c).strip().upper() for c in getattr(settings, "KEHU_CURRENCIES", ["CNY"])]
     if include and include not in codes:
         codes.append(include)
     return codes

@@ -241,3 +241,19 @@ def test_prices_are_checked_and_tiers_replace(company: Any, priced: dict[str, An
             price_set(price_list=general, product=product, unit_price=price, min_quantity=quantity, by=by)
         assert field in caught.value.fields
     assert price_for(product=product, currency="CNY", on=DAY).unit_price == D("95")  # type: ignore[union-attr]
+
+
+def test_documents_use_the_active_currencies_and_the_settings_without_records(company: Any) -> None:
+    from django.test import override_settings
+
+    from kehu.catalog.selectors import company_currency_code, currency_codes
+
+    assert currency_codes()[0] == "CNY" and "USD" in currency_codes()
+    currency_update(currency=usd(), by=company.admin, data={"is_active": False})
+    assert "USD" not in currency_codes()
+    assert currency_codes(include="USD")[-1] == "USD"  # a record's current, now inactive code
+    assert company_currency_code() == "CNY"
+    Currency.objects.all().delete()
+    with override_settings(KEHU_CURRENCIES=["CNY", "EUR"], KEHU_COMPANY_CURRENCY="EUR"):
+        assert currency_codes() == ["CNY", "EUR"]
+        assert company_currency_code() == "EUR"
