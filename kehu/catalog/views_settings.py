@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +24,6 @@ from kehu.core.generic import (
     ObjectEditView,
     ObjectListView,
     get_for_action,
-    is_htmx,
     object_url,
     safe_next,
     success_response,
@@ -83,67 +81,15 @@ class _SettingsList(_SettingsAccess, ObjectListView):
 
 
 class _SettingsEdit(_SettingsAccess, ObjectEditView):
-    """Add (no pk) or edit in the modal; back to the list afterwards."""
+    """Add (no pk) or edit in the modal; back to the list afterwards (the records have no page of
+    their own: `generic.record_page`)."""
 
     def required_action(self) -> str:
         return Action.CHANGE if self.kwargs.get("pk") else Action.ADD
 
-    def get_success_url(self, obj: Any) -> str:
-        return safe_next(self.request) or object_url(self.model, "list") or "/"
-
-    def render_form(self, form: Any, obj: Any, status: int = 200) -> HttpResponse:
-        # As ObjectEditView.render_form, without a detail page to link to.
-        name = self.model._meta.verbose_name
-        title = (
-            _("Edit %(model)s") % {"model": name} if obj is not None else _("New %(model)s") % {"model": name}
-        )
-        list_url = object_url(self.model, "list")
-        context = {
-            "form": form,
-            "object": obj,
-            "model": self.model,
-            "opts": self.model._meta,
-            "title": title,
-            "action_url": self.request.get_full_path(),
-            "cancel_url": list_url,
-            "breadcrumbs": _crumbs(
-                self.model, *([(str(obj), None)] if obj is not None else []), (title, None)
-            ),
-        }
-        template = self.modal_template_name if is_htmx(self.request) else self.template_name
-        return render(self.request, template, context, status=status)
-
 
 class _SettingsDelete(_SettingsAccess, ObjectDeleteView):
     required = Action.DELETE
-
-    def label(self, obj: Any) -> str:
-        return str(obj)
-
-    def render_confirm(self, obj: Any, error: str | None = None, status: int = 200) -> HttpResponse:
-        # As ObjectDeleteView.render_confirm, without a detail page to link to.
-        context = {
-            "object": self.label(obj),
-            "model": self.model,
-            "opts": self.model._meta,
-            "error": error,
-            "title": _("Delete %(model)s") % {"model": self.model._meta.verbose_name},
-            "action_url": self.request.get_full_path(),
-            "cancel_url": object_url(self.model, "list"),
-            "breadcrumbs": _crumbs(self.model, (self.label(obj), None), (_("Delete"), None)),
-        }
-        template = self.modal_template_name if is_htmx(self.request) else self.template_name
-        return render(self.request, template, context, status=status)
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        obj = self.get_object()
-        name = self.label(obj)
-        try:
-            self.delete(obj)
-        except DomainError as exc:
-            return self.render_confirm(obj, error=str(exc.message), status=200 if is_htmx(request) else 400)
-        message = _("%(model)s “%(name)s” deleted.") % {"model": verbose(self.model), "name": name}
-        return success_response(request, url=self.get_success_url(), message=message)
 
 
 # --- currencies -----------------------------------------------------------------------------------
@@ -251,9 +197,6 @@ class ExchangeRateDeleteView(_SettingsDelete):
     def get_object(self) -> Any:
         obj = super().get_object()
         return ExchangeRate.objects.select_related("currency").get(pk=obj.pk)
-
-    def label(self, obj: ExchangeRate) -> str:
-        return f"{obj.currency.code} {obj.valid_on.isoformat()} {obj.rate.normalize():f}"
 
     def delete(self, obj: ExchangeRate) -> None:
         services.exchange_rate_delete(rate=obj, by=self.request.user)

@@ -85,6 +85,13 @@ def object_url(target: type[models.Model] | models.Model, action: str) -> str | 
         return None
 
 
+def record_page(obj: models.Model) -> str | None:
+    """The record's own page (`get_absolute_url`); None for records without one (configuration
+    records edited from their list)."""
+    get = getattr(obj, "get_absolute_url", None)
+    return get() if get is not None else None
+
+
 def restricted(model: type[models.Model], user: Any, action: str) -> models.QuerySet[Any]:
     return model._default_manager.restrict(user, action)  # type: ignore[attr-defined]
 
@@ -749,7 +756,7 @@ class ObjectEditView(KehuView):
         raise NotImplementedError
 
     def get_success_url(self, obj: Any) -> str:
-        return safe_next(self.request) or obj.get_absolute_url()
+        return safe_next(self.request) or record_page(obj) or object_url(self.model, "list") or "/"
 
     def success_message(self, obj: Any, created: bool) -> str:
         if created:
@@ -764,7 +771,7 @@ class ObjectEditView(KehuView):
         )
         crumbs: list[tuple[str, str | None]] = [self.list_crumb()]
         if obj is not None:
-            crumbs.append((str(obj), obj.get_absolute_url()))
+            crumbs.append((str(obj), record_page(obj)))
         crumbs.append((title, None))
         context = {
             "form": form,
@@ -773,7 +780,7 @@ class ObjectEditView(KehuView):
             "opts": self.model._meta,
             "title": title,
             "action_url": self.request.get_full_path(),
-            "cancel_url": obj.get_absolute_url() if obj is not None else object_url(self.model, "list"),
+            "cancel_url": (record_page(obj) if obj is not None else None) or object_url(self.model, "list"),
             "breadcrumbs": crumbs,
         }
         template = self.modal_template_name if is_htmx(self.request) else self.template_name
@@ -840,8 +847,8 @@ class ObjectDeleteView(KehuView):
             "error": error,
             "title": _("Delete %(model)s") % {"model": self.model._meta.verbose_name},
             "action_url": self.request.get_full_path(),
-            "cancel_url": obj.get_absolute_url(),
-            "breadcrumbs": [self.list_crumb(), (str(obj), obj.get_absolute_url()), (_("Delete"), None)],
+            "cancel_url": record_page(obj) or object_url(self.model, "list"),
+            "breadcrumbs": [self.list_crumb(), (str(obj), record_page(obj)), (_("Delete"), None)],
         }
         template = self.modal_template_name if is_htmx(self.request) else self.template_name
         return render(self.request, template, context, status=status)
