@@ -37,6 +37,9 @@ class ProductForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
         for name in ("tax_rate", "cost"):
             if name in self.fields:
                 self.fields[name].widget.attrs.update({"min": 0, "step": "any"})
+                value = self.initial.get(name)
+                if value is not None and hasattr(value, "normalize"):  # 13.00 → 13, 18000.0000 → 18000
+                    self.initial[name] = f"{value.normalize():f}"
 
 
 class PriceListForm(ServiceFormMixin, forms.ModelForm):

@@ -161,5 +161,14 @@ def price_list_list(*, user: Any) -> QuerySet[PriceList]:
     return PriceList.objects.restrict(user, Action.VIEW).select_related("currency", "account")
 
 
+def product_prices(*, user: Any, product: Product) -> QuerySet[PriceListItem]:
+    """A product's prices in the price lists the user may view (its page's table)."""
+    return (
+        PriceListItem.objects.filter(product=product, price_list__in=price_list_list(user=user))
+        .select_related("price_list__currency", "price_list__account")
+        .order_by("price_list__currency__code", "price_list__name", "min_quantity")
+    )
+
+
 def price_list_items(*, price_list: PriceList) -> QuerySet[PriceListItem]:
     return price_list.items.select_related("product").order_by("product__code", "min_quantity")

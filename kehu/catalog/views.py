@@ -34,13 +34,7 @@ class ProductListView(generic.ObjectListView):
 
 def _product_prices(request: HttpRequest, obj: Product) -> dict[str, Any]:
     """The product's prices in the price lists the user may view."""
-    lists = selectors.price_list_list(user=request.user)
-    items = (
-        PriceListItem.objects.filter(product=obj, price_list__in=lists)
-        .select_related("price_list__currency", "price_list__account")
-        .order_by("price_list__currency__code", "price_list__name", "min_quantity")
-    )
-    return {"prices": list(items)}
+    return {"prices": list(selectors.product_prices(user=request.user, product=obj))}
 
 
 class ProductDetailView(generic.ObjectDetailView):
