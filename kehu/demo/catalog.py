@@ -303,10 +303,6 @@ def _months(today: dt.date, n: int) -> list[dt.date]:
 def load(summary: Any) -> None:
     from kehu.users.models import User
 
-    from .loader import ensure_roles
-
-    # The catalog grants of the demo roles, also for databases whose "org" stage ran before them.
-    ensure_roles(summary)
     admin = User.objects.filter(username="admin").first()
     if admin is None:
         return

@@ -170,7 +170,7 @@ def stages() -> list[Stage]:
     from . import activity, catalog, company, customers, extras, sales
 
     return [
-        Stage("org", 4, load_org),
+        Stage("org", 5, load_org),  # 5: the catalog grants of the demo roles
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
