@@ -18,9 +18,17 @@ class CatalogConfig(AppConfig):
         actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE)
         group = _("Catalog")
         for managed in (Product, ProductCategory, PriceList, Currency, ExchangeRate):
-            permissions.register(managed, actions=actions, group=group)
+            # products, price lists (their prices) and exchange rates are exported from their lists
+            exported = (Action.EXPORT,) if managed in (Product, PriceList, ExchangeRate) else ()
+            permissions.register(managed, actions=(*actions, *exported), group=group)
         for audited in (Product, ProductCategory, PriceList, PriceListItem, Currency, ExchangeRate):
             audit_registry.register(audited)
+
+        # Importing products, prices and exchange rates (kehu.imports, issue 7), exporting them.
+        from . import exporting, imports
+
+        imports.register()
+        exporting.register()
 
         # Merging duplicate accounts (kehu.dedup.merging): an account's own price lists go to the kept one.
         from kehu.dedup.merging import register_merge_relation
@@ -40,6 +48,21 @@ class CatalogConfig(AppConfig):
             navigation.register_item(
                 "catalog", navigation.MenuItem(label, url_name, icon=icon, requires=(label_of, "view"))
             )
+        # The import wizard, for whoever may import one of the catalog's record types (the
+        # Imports entry under Customers asks for the "import" action of customer records).
+        navigation.register_item(
+            "catalog",
+            navigation.MenuItem(
+                _("Import"),
+                "imports:new",
+                icon="file-import",
+                requires_any=(
+                    ("catalog.product", "change"),
+                    ("catalog.pricelist", "change"),
+                    ("catalog.exchangerate", "change"),
+                ),
+            ),
+        )
         for label, url_name, icon, label_of in (
             (_("Product categories"), "catalog:productcategory_list", "category", "catalog.productcategory"),
             (_("Currencies"), "catalog:currency_list", "coin", "catalog.currency"),

@@ -172,3 +172,23 @@ def product_prices(*, user: Any, product: Product) -> QuerySet[PriceListItem]:
 
 def price_list_items(*, price_list: PriceList) -> QuerySet[PriceListItem]:
     return price_list.items.select_related("product").order_by("product__code", "min_quantity")
+
+
+def currency_places(code: str) -> int:
+    """Decimal places of `code`: the currency record's (an administrator may set them), else ISO's."""
+    from kehu.core.money import minor_unit
+
+    places = Currency.objects.filter(code=code).values_list("minor_unit", flat=True).first()
+    return minor_unit(code) if places is None else int(places)
+
+
+def rounding_code(code: str) -> str:
+    """A currency code `kehu.core.money.line_amounts` rounds like `code`'s record says (the money
+    helpers know the ISO table only): the code itself when they agree, else a code of the table
+    with the same decimal places."""
+    from kehu.core.money import MINOR_UNITS, minor_unit
+
+    places = currency_places(code)
+    if minor_unit(code) == places:
+        return code
+    return next((c for c, p in MINOR_UNITS.items() if p == places), code)

@@ -30,6 +30,7 @@ class ProductListView(generic.ObjectListView):
     model = Product
     table_class = ProductTable
     filterset_class = ProductFilterSet
+    exporter = "catalog.product"
 
 
 def _product_prices(request: HttpRequest, obj: Product) -> dict[str, Any]:
@@ -78,6 +79,7 @@ class ProductDeleteView(generic.ObjectDeleteView):
 class PriceListListView(generic.ObjectListView):
     model = PriceList
     table_class = PriceListTable
+    exporter = "catalog.pricelistitem"  # the prices of the listed price lists
     filterset_class = PriceListFilterSet
 
 

@@ -146,6 +146,7 @@ class ExchangeRateListView(_SettingsList):
     model = ExchangeRate
     table_class = ExchangeRateTable
     filterset_class = ExchangeRateFilterSet
+    exporter = "catalog.exchangerate"
     row_actions_template = "catalog/settings/_exchangerate_actions.html"
 
     def get_queryset(self) -> models.QuerySet[Any]:

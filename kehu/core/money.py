@@ -314,3 +314,19 @@ def _section_has_digits(digits: str, position: int, mark: str) -> bool:
     width = 8 if mark == "亿" else 4
     top = min(position + width, count)
     return any(digits[count - 1 - p] != "0" for p in range(position, top))
+
+
+def parse_decimal(value: object, field_name: str, errors: dict[str, list[str]]) -> Decimal | None:
+    """A form or API value as a finite Decimal; None when empty. A value that is not a number puts
+    the translated "Enter a number." under `field_name` in `errors` and gives None."""
+    if value in (None, ""):
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors[field_name] = [_("Enter a number.")]
+        return None
+    if not number.is_finite():
+        errors[field_name] = [_("Enter a number.")]
+        return None
+    return number

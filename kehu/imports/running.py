@@ -55,11 +55,18 @@ _RUN_FROM = (ImportStatus.MAPPED, ImportStatus.CHECKED, ImportStatus.FAILED)
 def _check_permission(job: ImportJob, by: Any) -> None:
     from django.apps import apps
 
+    from .registry import target_handler
+
     try:
         model = apps.get_model(job.target)
     except (LookupError, ValueError):
         model = None
-    if model is None or not permissions.can(by, model, Action.IMPORT):
+    handler = target_handler(job.target)
+    if handler is not None:
+        allowed = handler.may_import(by)
+    else:
+        allowed = model is not None and permissions.can(by, model, Action.IMPORT)
+    if model is None or not allowed:
         raise ImportRunError(
             _("You may not import these records."), code=ImportRunError.NO_PERMISSION, status=403
         )
@@ -166,17 +173,23 @@ def import_undo_start(*, job: ImportJob, by: Any) -> Job:
 def _preparer(job: ImportJob, by: Any, *, dry_run: bool = False) -> Any:
     """The bulk preparer of accounts and contacts, or the service-backed one of leads and
     opportunities (`rowwise.py`)."""
+    from .registry import target_handler
     from .rowwise import ROW_TARGETS, RowPreparer
 
+    if (handler := target_handler(job.target)) is not None:
+        return handler.preparer(job, by, dry_run)
     if job.target in ROW_TARGETS:
         return RowPreparer(job, by=by, dry_run=dry_run)
     return Preparer(job, by=by)
 
 
 def _writer(job: ImportJob, by: Any) -> Any:
+    from .registry import target_handler
     from .rowwise import ROW_TARGETS, RowWriter
     from .writers import BatchWriter
 
+    if (handler := target_handler(job.target)) is not None:
+        return handler.writer(job, by)
     if job.target in ROW_TARGETS:
         return RowWriter(job, by=by)
     return BatchWriter(job, by=by)
@@ -376,12 +389,14 @@ def use_writer_thread(imp: ImportJob) -> bool:
     """Pipelined writing: PostgreSQL (SQLite has one writer and table locks between connections),
     a big file, the bulk writer, and no transaction around the run (a second connection would not
     see its uncommitted rows; tests run inside one)."""
+    from .registry import target_handler
     from .rowwise import ROW_TARGETS
 
     return (
         connection.vendor == "postgresql"
         and (imp.row_estimate or 0) >= THREAD_FROM_ROWS
         and imp.target not in ROW_TARGETS
+        and target_handler(imp.target) is None
         and not connection.in_atomic_block
     )
 
@@ -616,6 +631,7 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
             after = (changes or {}).get("version", [None, None])[1]
             left_at[object_id] = after if isinstance(after, int) else None
     ids = list(created) + list(updated)
+    versioned = any(f.name == "version" for f in model._meta.concrete_fields)
     with transaction.atomic():
         moved: set[int] = set()
         for start in range(0, len(ids), 5000):
@@ -625,6 +641,8 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
                 .exclude(request_id=tag)
                 .values_list("object_id", flat=True)
             )
+            if not versioned:  # (catalog prices and rates: the change-log check alone)
+                continue
             for pk, version in model._default_manager.filter(pk__in=chunk).values_list("pk", "version"):
                 expected = left_at.get(pk, version)
                 if expected is not None and version != expected:
@@ -641,14 +659,20 @@ def undo(imp: ImportJob, *, by: Any) -> dict[str, int]:
                 code=ImportRunError.CHANGED_SINCE,
                 status=409,
             )
+        from .registry import target_handler
         from .rowwise import ROW_TARGETS, undo_rows
 
-        if label in ROW_TARGETS:
+        if (handler := target_handler(label)) is not None:
+            result = handler.undo(imp, by=by, created=list(created), updated=updated)
+        elif label in ROW_TARGETS:
             result = undo_rows(imp, by=by, created=list(created), updated=updated)
         else:
             result = _undo_bulk(imp, model=model, created=created, updated=updated, by=by)
-    for start in range(0, len(ids), SEARCH_CHUNK):
-        search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
+    from kehu.search.registry import indexed_models
+
+    if label in {i.label for i in indexed_models()}:  # (the catalog's records are not searched)
+        for start in range(0, len(ids), SEARCH_CHUNK):
+            search_reindex(model=label, ids=ids[start : start + SEARCH_CHUNK])
     return result
 
 

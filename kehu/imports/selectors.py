@@ -12,6 +12,7 @@ from kehu.core.permissions import can
 
 from . import mapping as m
 from .models import ImportJob, ImportPreset
+from .registry import target_handler
 
 
 def import_list(*, user: Any) -> QuerySet[ImportJob]:
@@ -39,12 +40,14 @@ def import_get(*, user: Any, pk: Any) -> ImportJob | None:
 def import_targets(*, user: Any) -> list[tuple[str, str]]:
     """(model label, translated plural name) of the record types the user may import."""
     found = []
-    for label in m.registered_targets():
+    # customers and sales first, then the targets other apps handle (the catalog's)
+    for label in sorted(m.registered_targets(), key=lambda x: (target_handler(x) is not None, x)):
         try:
             model = apps.get_model(label)
         except LookupError:
             continue
-        if can(user, model, Action.IMPORT):
+        handler = target_handler(label)
+        if handler.may_import(user) if handler is not None else can(user, model, Action.IMPORT):
             found.append((label, str(model._meta.verbose_name_plural)))
     return found
 

@@ -47,6 +47,7 @@ from .errors import ImportFileError
 from .models import ImportJob, ImportPreset
 from .parsing import Sniffed, sniff
 from .presets import PRESETS, Preset, detect_preset
+from .registry import target_handler
 
 # Fields a run may match existing records on (besides the target's unique custom fields), in the
 # order the wizard offers them; only those the target has are offered.
@@ -97,7 +98,8 @@ def target_model(target: str) -> Any:
 def check_may_import(by: Any, target: str) -> Any:
     """The target's model if `by` holds the import action on it; else PermissionDeniedError."""
     model = target_model(target)
-    if not can(by, model, Action.IMPORT):
+    handler = target_handler(target)
+    if not (handler.may_import(by) if handler is not None else can(by, model, Action.IMPORT)):
         raise PermissionDeniedError(
             _("You may not import %(records)s.") % {"records": model._meta.verbose_name_plural},
             code=ImportError_.PERMISSION,
@@ -342,7 +344,11 @@ def import_reread(
 
 def match_key_choices(target: m.ImportTarget) -> list[tuple[str, str]]:
     """(field, label) of the fields a run may match existing records on: the usual keys the target
-    has and its custom fields that a collection standard makes unique."""
+    has and its custom fields that a collection standard makes unique (a target handled by its own
+    app: the keys its handler names, see `registry.py`)."""
+    handler = target_handler(target.model_label)
+    if handler is not None:
+        return [(name, target.label(item)) for name in handler.match_keys if (item := target.get(name))]
     found = [(name, target.label(item)) for name in MATCH_KEYS if (item := target.get(name)) is not None]
     FieldRule = apps.get_model("customfields", "FieldRule")
     unique = set(
@@ -482,6 +488,9 @@ def import_set_mapping(
     if on_duplicate not in DuplicateAction.values:
         errors["on_duplicate"] = [_("Choose what to do with duplicates.")]
     mapped = {f for f in clean_map.values() if f}
+    handler = target_handler(job.target)
+    if handler is not None and handler.match_keys and not match_key:
+        match_key = handler.match_keys[0]  # (the catalog's records have one key each)
     if mode in (ImportMode.UPDATE, ImportMode.UPSERT) or match_key:
         keys = dict(match_key_choices(target))
         if not match_key:
