@@ -9,6 +9,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.catalog.models import Product
 from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.core.choices import Action
 from kehu.core.forms import RemoteSelect, ServiceFormMixin
@@ -26,7 +27,7 @@ from .choices import (
     ForecastCategory,
     OpportunityTeamRole,
 )
-from .models import Opportunity, Pipeline, Stage
+from .models import Opportunity, OpportunityLine, Pipeline, Stage
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -85,6 +86,22 @@ class OpportunityForm(
         if instance is None:
             self.initial.setdefault("currency", company_currency_code())
         self.fields["amount"].widget.attrs["min"] = 0
+        if "amount" in self.fields:
+            amount_field = self.fields["amount"]
+            if instance is not None and instance.lines.exists():
+                amount_field.disabled = True
+                amount_field.help_text = _(
+                    "Follows the products: the sum of their net amounts (after discount, before tax). "
+                    "Remove every product to type the amount again."
+                )
+            else:
+                amount_field.help_text = _(
+                    "Once the deal has products, the amount is the sum of their net amounts and "
+                    "cannot be typed."
+                )
+            if instance is not None and instance.lines.exists() and "currency" in self.fields:
+                self.fields["currency"].disabled = True
+                self.fields["currency"].help_text = _("Remove the products to change the currency.")
         if "source" in self.fields:
             current = instance.source if instance else None
             self.fields["source"] = forms.ChoiceField(
@@ -266,3 +283,105 @@ class StageForm(forms.ModelForm):
         data = dict(self.cleaned_data)
         data["allowed_next"] = list(data.get("allowed_next") or [])
         return data
+
+
+class OpportunityLineForm(forms.Form):
+    """A product line (add or edit): the product by remote search, the quantity, the unit price
+    (pre-filled from the price list; empty: the price list's), at most one discount."""
+
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), label=_("Product"))
+    quantity = forms.DecimalField(
+        label=_("Quantity"),
+        initial=1,
+        max_digits=14,
+        decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
+    )
+    unit_price = forms.DecimalField(
+        label=_("Unit price"),
+        required=False,
+        max_digits=18,
+        decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
+        help_text=_("Before tax. Empty: the price list's price for this customer and quantity."),
+    )
+    discount_percent = forms.DecimalField(
+        label=_("Discount (%)"),
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "max": 100}),
+    )
+    discount_amount = forms.DecimalField(
+        label=_("Discount amount"),
+        required=False,
+        max_digits=18,
+        decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
+        help_text=_("Either a percentage or an amount."),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=300, help_text=_("Empty: the product's name.")
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        user: Any,
+        opportunity: Opportunity,
+        line: OpportunityLine | None = None,
+        price_url: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = line
+        products = Product.objects.restrict(user, Action.VIEW)
+        active = products.filter(is_active=True)
+        if line is not None:
+            active = active | products.filter(pk=line.product_id)
+        field = self.fields["product"]
+        field.queryset = active  # type: ignore[attr-defined]
+        field.widget = RemoteSelect(url=str(reverse_lazy("sales:opportunity_line_products")))
+        field.widget.choices = field.choices  # type: ignore[attr-defined]
+        field.error_messages["invalid_choice"] = _("Choose an active product you can see.")
+        if price_url:
+            htmx = {
+                "hx-get": price_url,
+                "hx-trigger": "change, keyup changed delay:400ms",
+                "hx-target": "#kehu-line-price",
+                "hx-swap": "outerHTML",
+                "hx-include": "closest form",
+            }
+            field.widget.attrs.update({**htmx, "hx-trigger": "change"})
+            self.fields["quantity"].widget.attrs.update(htmx)
+        self.initial.setdefault("version", opportunity.version)
+        if line is not None:
+            self.initial.update(
+                {
+                    "product": line.product_id,
+                    "quantity": line.quantity.normalize(),
+                    "unit_price": line.unit_price.normalize(),
+                    "discount_percent": line.discount_percent,
+                    "discount_amount": line.discount_amount,
+                    "description": line.description,
+                }
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("discount_percent") is not None and data.get("discount_amount") is not None:
+            message = _("Give the discount either as a percentage or as an amount, not both.")
+            self.add_error("discount_amount", message)
+        return data
+
+    def service_values(self) -> dict[str, Any]:
+        """The values for `opportunity_line_add` / the changes for `opportunity_line_update`."""
+        data = {k: v for k, v in self.cleaned_data.items() if k != "version"}
+        if self.line is None:
+            return data
+        changed = {k: data[k] for k in self.changed_data if k in data}
+        if "discount_percent" in changed or "discount_amount" in changed:
+            changed["discount_percent"] = data.get("discount_percent")
+            changed["discount_amount"] = data.get("discount_amount")
+        return changed

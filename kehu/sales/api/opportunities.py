@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from django.urls import URLPattern
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from kehu.catalog.models import PriceList, Product
 from kehu.catalog.selectors import currency_codes
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.fastlist import FastListSerializer
@@ -25,7 +28,8 @@ from kehu.core.api.mixins import (
     FieldPermissionSerializerMixin,
     RestrictedModelViewSet,
 )
-from kehu.core.choices import Action
+from kehu.core.choices import Action, FieldMode
+from kehu.core.permissions import field_modes
 from kehu.customers.api.serializers import EXTERNAL_ID_KWARGS
 from kehu.customers.models import Account
 from kehu.customfields.api.fields import CustomFieldsField
@@ -35,12 +39,133 @@ from kehu.users.selectors import assignable_users
 
 from ..choices import ForecastCategory
 from ..filtersets_opportunities import OpportunityFilterSet
-from ..models import Opportunity, Pipeline, Stage
+from ..models import Opportunity, OpportunityLine, Pipeline, Stage
 from ..selectors.opportunities import pipeline_choices, stage_choices
 from ..services import opportunities as services
+from ..services import opportunity_lines as line_services
 from ..services import pipelines as pipeline_services
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+
+
+class OpportunityLineSerializer(serializers.ModelSerializer):
+    """A product line of an opportunity. Amounts are computed (per line, half-up to the currency's
+    decimal places); the opportunity's amount is the sum of its lines' ``net``."""
+
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.none(), help_text="Product id (an active product on a new line)."
+    )
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, help_text="> 0.")
+    unit_price = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        help_text="Tax-exclusive unit price. Absent or null: the price list's (quantity tiers apply).",
+    )
+    price_list = serializers.PrimaryKeyRelatedField(
+        queryset=PriceList.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Take the price from this price list (in the opportunity's currency).",
+    )
+    discount_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="0–100; or discount_amount.",
+    )
+    discount_amount = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        help_text="Not above the line's gross; or discount_percent.",
+    )
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="Default: the product's name."
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        write_only=True,
+        help_text="The opportunity's version you read (409 if someone changed the opportunity since).",
+    )
+    opportunity_version = serializers.IntegerField(
+        source="opportunity.version", read_only=True, help_text="The opportunity's version after this line."
+    )
+
+    class Meta:
+        model = OpportunityLine
+        fields = [
+            "id",
+            "opportunity",
+            "position",
+            "product",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "price_list",
+            "price_source",
+            "discount_percent",
+            "discount_amount",
+            "tax_rate",
+            "gross",
+            "discount",
+            "net",
+            "tax",
+            "total",
+            "version",
+            "opportunity_version",
+        ]
+        read_only_fields = [
+            "id",
+            "opportunity",
+            "position",
+            "unit",
+            "price_source",
+            "tax_rate",
+            "gross",
+            "discount",
+            "net",
+            "tax",
+            "total",
+        ]
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["product"].queryset = Product.objects.restrict(request.user, Action.VIEW)  # type: ignore[attr-defined]
+            fields["price_list"].queryset = PriceList.objects.restrict(request.user, Action.VIEW)  # type: ignore[attr-defined]
+        return fields
+
+
+class OpportunityLineReadSerializer(OpportunityLineSerializer):
+    """A line nested in the opportunity (read only)."""
+
+    class Meta(OpportunityLineSerializer.Meta):
+        fields = [
+            f for f in OpportunityLineSerializer.Meta.fields if f not in ("version", "opportunity_version")
+        ]
+        read_only_fields = fields
+
+
+class LinesReorderSerializer(serializers.Serializer):
+    lines = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Every line id of the opportunity, in the new order."
+    )
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Optimistic lock (409 when stale)."
+    )
+
+
+def _check_amount_visible(request: Request) -> None:
+    """Lines show what the amount is made of: not for users whose field permissions hide or mask it."""
+    if field_modes(request.user, Opportunity).get("amount") in (FieldMode.HIDDEN, FieldMode.MASKED):
+        raise PermissionDenied(_("You may not see the amount of this opportunity, nor its products."))
 
 
 class OpportunitySerializer(
@@ -62,7 +187,12 @@ class OpportunitySerializer(
         required=False,
         help_text="Stage id (create only; default: the pipeline's first open stage). Move with POST …/move/.",
     )
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, help_text="≥ 0.")
+    amount = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        required=False,
+        help_text="≥ 0. Follows the product lines while there are any (the sum of their net amounts).",
+    )
     currency = serializers.CharField(
         max_length=3, required=False, help_text="ISO 4217 code among the enabled currencies."
     )
@@ -79,6 +209,11 @@ class OpportunitySerializer(
     )
     custom = CustomFieldsField(required=False)
     tags = TagsField(required=False)
+    lines = OpportunityLineReadSerializer(
+        many=True,
+        read_only=True,
+        help_text="Product lines; while there are any, the amount is the sum of their net amounts.",
+    )
 
     class Meta:
         model = Opportunity
@@ -110,6 +245,7 @@ class OpportunitySerializer(
             "closed_at",
             "custom",
             "tags",
+            "lines",
             "version",
             "created_by",
             "created_at",
@@ -128,6 +264,7 @@ class OpportunitySerializer(
             "department",
             "stage_entered_at",
             "closed_at",
+            "lines",
             "created_by",
             "created_at",
             "updated_at",
@@ -138,6 +275,8 @@ class OpportunitySerializer(
         request = self.context.get("request")
         if request is not None and "account" in fields:
             fields["account"].queryset = Account.objects.restrict(request.user, Action.VIEW)  # type: ignore[attr-defined]
+        if self._modes().get("amount") in (FieldMode.HIDDEN, FieldMode.MASKED):
+            fields.pop("lines", None)  # their net amounts add up to the amount
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             for name in ("pipeline", "stage"):
                 if name in fields:
@@ -229,8 +368,67 @@ class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
         )
         return Response(self._read(moved))
 
+    @extend_schema(
+        methods=["GET"],
+        summary="List an opportunity's product lines",
+        parameters=[OpenApiParameter("product", int, description="Only the lines of this product id.")],
+        responses={200: OpportunityLineSerializer(many=True), 404: ErrorSerializer},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a product line (the amount follows the lines)",
+        request=OpportunityLineSerializer,
+        responses={201: OpportunityLineSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=OpportunityLineSerializer)
+    def lines(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The opportunity's product lines in order; POST adds one (price from the price list when
+        no unit price is given)."""
+        obj = self.get_object()
+        _check_amount_visible(request)
+        if request.method == "GET":
+            qs = obj.lines.select_related("opportunity")
+            product = request.query_params.get("product")
+            if product:
+                if not product.isdigit():
+                    raise serializers.ValidationError({"product": [_("Enter a whole number.")]})
+                qs = qs.filter(product_id=int(product))
+            return Response(
+                OpportunityLineSerializer(qs, many=True, context=self.get_serializer_context()).data
+            )
+        body = OpportunityLineSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        line = line_services.opportunity_line_add(by=request.user, opportunity=obj, **values)
+        line = OpportunityLine.objects.select_related("opportunity").get(pk=line.pk)
+        return Response(
+            OpportunityLineSerializer(line, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Put an opportunity's product lines in order",
+        request=LinesReorderSerializer,
+        responses={200: OpportunityLineSerializer(many=True), **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="lines/reorder", serializer_class=LinesReorderSerializer)
+    def lines_reorder(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        obj = self.get_object()
+        body = LinesReorderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ordered = line_services.opportunity_lines_reorder(
+            by=request.user,
+            opportunity=obj,
+            line_ids=body.validated_data["lines"],
+            version=body.validated_data.get("version"),
+        )
+        qs = OpportunityLine.objects.filter(pk__in=[ln.pk for ln in ordered]).select_related("opportunity")
+        return Response(OpportunityLineSerializer(qs, many=True, context=self.get_serializer_context()).data)
+
     def get_queryset(self) -> Any:
         action_name = getattr(self, "action", None)
+        if action_name in ("lines", "lines_reorder"):  # the services check "change" (403)
+            return Opportunity.objects.restrict(self.request.user, Action.VIEW)
         if action_name == "move":
             return Opportunity.objects.restrict(self.request.user, Action.CHANGE).select_related(
                 *self.select_related
@@ -238,6 +436,62 @@ class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
         if action_name == "list":  # the list shows related records as ids: no joins
             return Opportunity.objects.restrict(self.request.user, Action.VIEW)
         return super().get_queryset()
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="Get an opportunity's product line"),
+    update=extend_schema(
+        summary="Replace a product line", responses={200: OpportunityLineSerializer, **ERRORS}
+    ),
+    partial_update=extend_schema(
+        summary="Change a product line", responses={200: OpportunityLineSerializer, **ERRORS}
+    ),
+    destroy=extend_schema(
+        summary="Remove a product line (the last one gone, the amount stays as it was)",
+        parameters=[
+            OpenApiParameter("version", int, description="The opportunity's version (409 when stale).")
+        ],
+        responses={204: None, **ERRORS},
+    ),
+)
+@extend_schema(tags=["sales"])
+class OpportunityLineViewSet(
+    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Product lines of the opportunities you may view (list and add them under
+    ``opportunities/{id}/lines/``). Changing one needs the change permission on its opportunity."""
+
+    serializer_class = OpportunityLineSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> Any:
+        visible = Opportunity.objects.restrict(self.request.user, Action.VIEW)
+        return OpportunityLine.objects.filter(opportunity__in=visible).select_related("opportunity")
+
+    def get_object(self) -> Any:
+        obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        _check_amount_visible(self.request)
+        return obj
+
+    def perform_update(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        version = data.pop("version", None)
+        serializer.instance = line_services.opportunity_line_update(
+            by=self.request.user, line=serializer.instance, data=data, version=version
+        )
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        super().update(request, *args, **kwargs)
+        fresh = self.get_queryset().get(pk=kwargs["pk"])
+        return Response(self.get_serializer(fresh).data)
+
+    def perform_destroy(self, instance: Any) -> None:
+        raw = self.request.query_params.get("version")
+        if raw and not raw.isdigit():
+            raise serializers.ValidationError({"version": [_("Enter a whole number.")]})
+        line_services.opportunity_line_delete(
+            by=self.request.user, line=instance, version=int(raw) if raw else None
+        )
 
 
 # --- pipelines and stages ---------------------------------------------------------------------
@@ -357,6 +611,7 @@ class StageViewSet(RestrictedModelViewSet):
 def register(router: SimpleRouter) -> None:
     """Register this area's viewsets on the sales API router."""
     router.register("opportunities", OpportunityViewSet, basename="opportunity")
+    router.register("opportunity-lines", OpportunityLineViewSet, basename="opportunity-line")
     router.register("pipelines", PipelineViewSet, basename="pipeline")
     router.register("stages", StageViewSet, basename="stage")
 

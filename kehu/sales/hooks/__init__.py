@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 def register_all() -> None:
-    from . import assignment, leads, opportunities, pools, reports
+    from . import assignment, leads, opportunities, opportunity_lines, pools, reports
 
-    for area in (leads, pools, assignment, opportunities, reports):
+    for area in (leads, pools, assignment, opportunities, opportunity_lines, reports):
         area.register()

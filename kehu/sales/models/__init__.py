@@ -2,7 +2,13 @@
 
 from .assignment import AssignmentRule, UserAvailability
 from .leads import ConversionFieldMap, Lead
-from .opportunities import Opportunity, OpportunityContactRole, OpportunityTeamMember, StageHistory
+from .opportunities import (
+    Opportunity,
+    OpportunityContactRole,
+    OpportunityLine,
+    OpportunityTeamMember,
+    StageHistory,
+)
 from .pipelines import Pipeline, Stage
 from .pools import Pool, PoolClaimCounter, PoolHistory, PoolItem
 from .targets import Target
@@ -13,6 +19,7 @@ __all__ = [
     "Lead",
     "Opportunity",
     "OpportunityContactRole",
+    "OpportunityLine",
     "OpportunityTeamMember",
     "Pipeline",
     "Pool",

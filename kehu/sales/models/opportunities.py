@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kehu.core.models import OwnedModel
+from kehu.core.models import OwnedModel, TimeStampedModel
 from kehu.customfields.models import CustomFieldsModel
 
 from ..choices import ForecastCategory, OpportunityTeamRole, StageKind
@@ -218,3 +218,93 @@ class StageHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class OpportunityLine(TimeStampedModel):
+    """A product on an opportunity (商机产品明细): quantity × unit price (from a price list, or
+    typed), at most one discount (percent or amount) and the product's tax rate. The rounded
+    amounts are computed by `kehu.core.money.line_amounts` in the services and stored; while an
+    opportunity has lines, its amount is the sum of their net amounts (after discount, before tax)."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        related_name="opportunity_lines",
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4)
+    unit = models.CharField(_("unit"), max_length=16, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=4)
+    # The price list the unit price came from (empty: typed by hand) and how it was chosen.
+    price_list = models.ForeignKey(
+        "catalog.PriceList",
+        verbose_name=_("price list"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    price_source = models.CharField(_("price source"), max_length=300, blank=True)
+    discount_percent = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    discount_amount = models.DecimalField(
+        _("discount amount"), max_digits=18, decimal_places=4, null=True, blank=True
+    )
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=Decimal("0"))
+    gross = models.DecimalField(_("gross"), max_digits=18, decimal_places=4, default=Decimal("0"))
+    discount = models.DecimalField(_("discount"), max_digits=18, decimal_places=4, default=Decimal("0"))
+    net = models.DecimalField(_("net"), max_digits=18, decimal_places=4, default=Decimal("0"))
+    tax = models.DecimalField(_("tax"), max_digits=18, decimal_places=4, default=Decimal("0"))
+    total = models.DecimalField(_("total"), max_digits=18, decimal_places=4, default=Decimal("0"))
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("opportunity line")
+        verbose_name_plural = _("opportunity lines")
+        ordering = ["opportunity", "position", "id"]
+        indexes = [models.Index(fields=["opportunity", "position"], name="sales_oppline_position")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="sales_oppline_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="sales_oppline_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount_percent__isnull=True)
+                | models.Q(discount_percent__gte=0, discount_percent__lte=100),
+                name="sales_oppline_discount_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount_amount__isnull=True) | models.Q(discount_amount__gte=0),
+                name="sales_oppline_discount_amount_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount_percent__isnull=True) | models.Q(discount_amount__isnull=True),
+                name="sales_oppline_one_discount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tax_rate__gte=0, tax_rate__lte=100), name="sales_oppline_tax_rate_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or str(self.product_id)
+
+    @property
+    def quantity_text(self) -> str:
+        """The quantity without trailing zeros (2, 2.5), never in exponent form."""
+        return f"{self.quantity.normalize():f}"
+
+    @property
+    def unit_price_text(self) -> str:
+        """The unit price with at least two decimals (100.00, 33.335)."""
+        price = self.unit_price.normalize()
+        if -price.as_tuple().exponent < 2:  # type: ignore[operator]
+            price = price.quantize(Decimal("0.01"))
+        return f"{price:,f}"

@@ -1,8 +1,10 @@
-"""Targets and their attainment (won amount in the period against the target)."""
+"""Targets and their attainment (won amount in the period against the target; measures of higher
+apps, such as collected payments from quote-to-cash, are registered with `register_measure`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,13 +23,24 @@ from .reports import ReportFilters
 @dataclass
 class Attainment:
     target: Target
-    actual: Decimal | None  # None: the measure is not available yet (collected payments)
+    actual: Decimal | None  # None: no app measures the target's metric (collected payments without commerce)
 
     @property
     def percent(self) -> float | None:
         if self.actual is None or not self.target.amount:
             return None
         return round(float(self.actual * 100 / self.target.amount), 1)
+
+
+# metric -> fn(*, user_id, department_id, start, end, currency) -> Decimal. The sales app measures
+# the won amount itself; higher apps register theirs (commerce: collected payments).
+Measure = Callable[..., Decimal]
+_measures: dict[str, Measure] = {}
+
+
+def register_measure(metric: str, fn: Measure) -> None:
+    """Let a higher app measure a target metric (e.g. collected payments, by the commerce app)."""
+    _measures[str(metric)] = fn
 
 
 def visible_targets(user: Any) -> QuerySet[Target]:
@@ -59,10 +72,11 @@ def attainment(*, user: Any, period_kind: str, period_start: dt.date) -> list[At
         .filter(period_kind=period_kind, period_start=period_start)
         .order_by(F("user").asc(nulls_first=True), "department__path", "user__username")
     ):
-        if target.metric != TargetMetric.WON_AMOUNT:
+        measure = won_amount if target.metric == TargetMetric.WON_AMOUNT else _measures.get(target.metric)
+        if measure is None:
             out.append(Attainment(target=target, actual=None))
             continue
-        actual = won_amount(
+        actual = measure(
             user_id=target.user_id,
             department_id=target.department_id if target.user_id is None else None,
             start=period_start,

@@ -62,6 +62,7 @@ from ..models import (
     Stage,
     StageHistory,
 )
+from . import opportunity_lines as lines
 
 CREATED_EVENT = "opportunity.created"
 STAGE_MOVED_EVENT = "opportunity.stage_moved"
@@ -462,6 +463,7 @@ def _update_values(current: Opportunity, by: Any, data: Mapping[str, Any]) -> li
         _check_account(by, data["account"])
     owned.check_locked_fields(by, Opportunity, data, current=current)
     values = _normalised(data, current)
+    _check_lines(current, values)
     owner = owned.resolve_owner(by, Opportunity, values.get("owner"), obj=current)
     before = (current.probability, current.probability_overridden)
     before_fc = (current.forecast_category, current.forecast_category_overridden)
@@ -490,6 +492,20 @@ def _update_values(current: Opportunity, by: Any, data: Mapping[str, Any]) -> li
             owned.check_external_id(Opportunity, current.external_id, exclude_pk=current.pk)
         _rules({k: v for k, v in values.items() if k not in stage_values}, custom, current)
     return changed
+
+
+def _check_lines(current: Opportunity, values: Mapping[str, Any]) -> None:
+    """With product lines the amount follows them and the currency is theirs: neither changes by
+    hand (`services.opportunity_lines`)."""
+    amount_changes = "amount" in values and values["amount"] != current.amount
+    currency_changes = "currency" in values and values["currency"] != current.currency
+    if not (amount_changes or currency_changes) or not lines.has_lines(current):
+        return
+    if amount_changes:
+        message = _("The amount follows the opportunity's product lines: change the lines instead.")
+        raise _invalid({"amount": [message]}, message)
+    message = _("Remove the product lines before changing the currency.")
+    raise _invalid({"currency": [message]}, message)
 
 
 # --- stage moves ------------------------------------------------------------------------------

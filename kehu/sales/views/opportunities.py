@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from kehu.catalog.models import Product
 from kehu.core import generic
 from kehu.core.choices import Action
 from kehu.core.errors import DomainError
@@ -33,13 +34,22 @@ from ..forms_opportunities import (
     ContactRoleForm,
     MoveForm,
     OpportunityForm,
+    OpportunityLineForm,
     PipelineForm,
     StageForm,
     TeamMemberForm,
 )
-from ..models import Opportunity, OpportunityContactRole, OpportunityTeamMember, Pipeline, Stage
+from ..models import (
+    Opportunity,
+    OpportunityContactRole,
+    OpportunityLine,
+    OpportunityTeamMember,
+    Pipeline,
+    Stage,
+)
 from ..selectors import opportunities as selectors
 from ..services import opportunities as services
+from ..services import opportunity_lines as line_services
 from ..services import pipelines as pipeline_services
 from ..services.opportunities import field_label
 from ..tables_opportunities import OpportunityTable
@@ -82,7 +92,23 @@ def _overview(request: HttpRequest, obj: Opportunity) -> dict[str, Any]:
         "contact_roles": roles,
         "team": list(obj.team.select_related("user")),
         "stage_history": selectors.stage_history(opportunity=obj),
+        **lines_context(request, obj),
     }
+
+
+def lines_context(request: HttpRequest, obj: Opportunity) -> dict[str, Any]:
+    """The Products card: the lines in order and their totals (hidden with the amount when the
+    user's field permissions hide or mask it)."""
+    from kehu.core.permissions import field_modes
+
+    if field_modes(request.user, Opportunity).get("amount") in ("hidden", "masked"):
+        return {"show_lines": False}
+    rows = list(obj.lines.select_related("product"))
+    totals = {
+        name: sum((getattr(r, name) for r in rows), Decimal(0))
+        for name in ("gross", "discount", "net", "tax", "total")
+    }
+    return {"show_lines": True, "lines": rows, "line_totals": totals}
 
 
 def _role_choices() -> list[tuple[str, str]]:
@@ -489,6 +515,148 @@ class TeamRemoveView(LoginRequiredMixin, View):
         )
 
 
+# --- product lines ----------------------------------------------------------------------------
+
+
+class ProductAutocompleteView(generic.ObjectAutocompleteView):
+    """The product picker of a line: active products the user may view, by code or name."""
+
+    model = Product
+    search_fields = ("code", "name", "name_en")
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().filter(is_active=True)
+
+
+def _line_opportunity(request: HttpRequest, pk: int) -> Opportunity:
+    """404 outside the user's view scope, 403 when they may view but not change it."""
+    return generic.get_for_action(Opportunity, request.user, pk, Action.CHANGE)
+
+
+class LineEditView(LoginRequiredMixin, View):
+    """Add (no ``line_pk``) or edit a product line in a modal; the page reloads (amount, card)."""
+
+    def _objects(self, request: HttpRequest, pk: int, line_pk: int | None) -> tuple[Opportunity, Any]:
+        obj = _line_opportunity(request, pk)
+        line = get_object_or_404(OpportunityLine, pk=line_pk, opportunity=obj) if line_pk else None
+        return obj, line
+
+    def _form(
+        self, request: HttpRequest, obj: Opportunity, line: Any, data: Any = None
+    ) -> OpportunityLineForm:
+        return OpportunityLineForm(
+            data,
+            user=request.user,
+            opportunity=obj,
+            line=line,
+            price_url=reverse("sales:opportunity_line_price", args=[obj.pk]),
+        )
+
+    def _render(
+        self, request: HttpRequest, obj: Opportunity, line: Any, form: OpportunityLineForm
+    ) -> HttpResponse:
+        url = (
+            reverse("sales:opportunity_line_edit", args=[obj.pk, line.pk])
+            if line
+            else reverse("sales:opportunity_line_add", args=[obj.pk])
+        )
+        return render(
+            request,
+            "core/_object_form_modal.html",
+            {
+                "form": form,
+                "title": _("Edit product") if line else _("Add a product"),
+                "action_url": url,
+                "form_fields_template": "sales/_opportunity_line_form.html",
+                "object": obj,
+                "line": line,
+            },
+        )
+
+    def get(self, request: HttpRequest, pk: int, line_pk: int | None = None) -> HttpResponse:
+        obj, line = self._objects(request, pk, line_pk)
+        return self._render(request, obj, line, self._form(request, obj, line))
+
+    def post(self, request: HttpRequest, pk: int, line_pk: int | None = None) -> HttpResponse:
+        obj, line = self._objects(request, pk, line_pk)
+        form = self._form(request, obj, line, request.POST)
+        if form.is_valid():
+            version = form.cleaned_data.get("version")
+            try:
+                if line is None:
+                    line_services.opportunity_line_add(
+                        by=request.user, opportunity=obj, version=version, **form.service_values()
+                    )
+                else:
+                    line_services.opportunity_line_update(
+                        by=request.user, line=line, data=form.service_values(), version=version
+                    )
+            except DomainError as exc:
+                _add_errors(form, exc)
+            else:
+                message = _("Product saved.") if line else _("Product added.")
+                return generic.success_response(request, url=obj.get_absolute_url(), message=message)
+        return self._render(request, obj, line, form)
+
+
+class LineDeleteView(LoginRequiredMixin, View):
+    def post(self, request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+        obj = _line_opportunity(request, pk)
+        line = get_object_or_404(OpportunityLine, pk=line_pk, opportunity=obj)
+        try:
+            line_services.opportunity_line_delete(by=request.user, line=line)
+        except DomainError as exc:
+            return _toast_error(exc)
+        return generic.success_response(request, url=obj.get_absolute_url(), message=_("Product removed."))
+
+
+class LinePriceView(LoginRequiredMixin, View):
+    """GET ``?product=&quantity=`` (htmx, as the line form changes): the price list's unit price
+    for this deal's customer, currency and quantity — the unit price input, pre-filled (swapped
+    out of band), and a note saying where the price comes from."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = _line_opportunity(request, pk)
+        product = (
+            Product.objects.restrict(request.user, Action.VIEW)
+            .filter(pk=request.GET.get("product") or 0)
+            .first()
+            if (request.GET.get("product") or "").isdigit()
+            else None
+        )
+        try:
+            quantity = Decimal(request.GET.get("quantity") or "1")
+        except ArithmeticError:
+            quantity = Decimal(1)
+        if not quantity.is_finite() or quantity <= 0:
+            quantity = Decimal(1)
+        resolved = None
+        if product is not None:
+            resolved = line_services.resolve_price(opportunity=obj, product=product, quantity=quantity)
+        return render(
+            request,
+            "sales/_opportunity_line_price.html",
+            {
+                "product": product,
+                "price": f"{resolved[0].normalize():f}" if resolved else None,
+                "source": resolved[2] if resolved else "",
+                "currency": obj.currency,
+            },
+        )
+
+
+class LinesReorderView(LoginRequiredMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = _line_opportunity(request, pk)
+        try:
+            line_services.opportunity_lines_reorder(
+                by=request.user, opportunity=obj, line_ids=request.POST.getlist("line")
+            )
+        except DomainError as exc:
+            return JsonResponse({"ok": False, "message": str(exc.message)}, status=400)
+        return JsonResponse({"ok": True, "message": _("Order saved.")})
+
+
 # --- pipelines (admin) ------------------------------------------------------------------------
 
 
@@ -700,6 +868,26 @@ urlpatterns: list[URLPattern] = [
         name="opportunity_contact_remove",
     ),
     path("opportunities/<int:pk>/team/add/", TeamAddView.as_view(), name="opportunity_team_add"),
+    path(
+        "opportunities/products/autocomplete/",
+        ProductAutocompleteView.as_view(),
+        name="opportunity_line_products",
+    ),
+    path("opportunities/<int:pk>/lines/add/", LineEditView.as_view(), name="opportunity_line_add"),
+    path("opportunities/<int:pk>/lines/price/", LinePriceView.as_view(), name="opportunity_line_price"),
+    path(
+        "opportunities/<int:pk>/lines/reorder/", LinesReorderView.as_view(), name="opportunity_lines_reorder"
+    ),
+    path(
+        "opportunities/<int:pk>/lines/<int:line_pk>/edit/",
+        LineEditView.as_view(),
+        name="opportunity_line_edit",
+    ),
+    path(
+        "opportunities/<int:pk>/lines/<int:line_pk>/delete/",
+        LineDeleteView.as_view(),
+        name="opportunity_line_delete",
+    ),
     path(
         "opportunities/<int:pk>/team/<int:member_pk>/remove/",
         TeamRemoveView.as_view(),
