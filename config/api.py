@@ -106,6 +106,7 @@ v1 = [
     path("activities/", include("kehu.activities.api.urls")),
     path("catalog/", include("kehu.catalog.api.urls")),
     path("sales/", include("kehu.sales.api.urls")),
+    path("commerce/", include("kehu.commerce.api.urls")),
     path("dedup/", include("kehu.dedup.api.urls")),
     path("imports/", include("kehu.imports.api.urls")),
 ]

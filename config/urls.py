@@ -21,6 +21,7 @@ urlpatterns = [
     path("activities/", include("kehu.activities.urls")),
     path("catalog/", include("kehu.catalog.urls")),
     path("sales/", include("kehu.sales.urls")),
+    path("commerce/", include("kehu.commerce.urls")),
     path("dedup/", include("kehu.dedup.urls")),
     path("imports/", include("kehu.imports.urls")),
 ]

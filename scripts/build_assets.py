@@ -5,6 +5,7 @@ Run by `make assets`. Nothing is fetched from a CDN: the app works offline.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -28,9 +29,18 @@ FILES: list[tuple[str, str]] = [
     ("tom-select/dist/css/tom-select.bootstrap5.min.css", "tom-select/tom-select.bootstrap5.min.css"),
 ]
 
+# The quote PDFs' font (Noto Sans SC, SIL OFL 1.1, licence copied along): not served as static
+# files but read by the PDF renderer from KEHU_PDF_FONT_DIR (default var/fonts/noto-sans-sc).
+FONT_DIR = Path(os.environ.get("KEHU_PDF_FONT_DIR") or ROOT / "var" / "fonts" / "noto-sans-sc")
+FONTS: list[tuple[str, str]] = [
+    ("@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf", "NotoSansSC-Regular.ttf"),
+    ("@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf", "NotoSansSC-Bold.ttf"),
+    ("@expo-google-fonts/noto-sans-sc/LICENSE_FONT", "OFL.txt"),
+]
+
 
 def main() -> int:
-    missing = [src for src, _ in FILES if not (NODE / src).exists()]
+    missing = [src for src, _ in FILES + FONTS if not (NODE / src).exists()]
     if missing:
         print("missing front-end files (run `npm ci`):", *missing, sep="\n  ", file=sys.stderr)
         return 1
@@ -41,7 +51,12 @@ def main() -> int:
             shutil.copytree(NODE / src, target, dirs_exist_ok=True)
         else:
             shutil.copy2(NODE / src, target)
-    print(f"copied {len(FILES)} front-end assets into {OUT.relative_to(ROOT)}")
+    FONT_DIR.mkdir(parents=True, exist_ok=True)
+    for src, dst in FONTS:
+        target = FONT_DIR / dst
+        if not target.exists() or target.stat().st_size != (NODE / src).stat().st_size:
+            shutil.copy2(NODE / src, target)
+    print(f"copied {len(FILES)} front-end assets into {OUT.relative_to(ROOT)}, the PDF fonts into {FONT_DIR}")
     return 0
 
 

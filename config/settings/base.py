@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "kehu.imports",
     "kehu.catalog",
     "kehu.sales",
+    "kehu.commerce",
     "kehu.activities",
     "kehu.quality",
     "kehu.demo",
@@ -236,6 +237,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kehu.dedup.tasks.dedup_scan_scheduled",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Contracts (合同): expire the ones past their end date, then send renewal reminders (each once).
+    "commerce-contracts-expire-due": {
+        "task": "kehu.commerce.tasks_contracts.contracts_expire_due",
+        "schedule": crontab(hour=0, minute=45),
+    },
+    "commerce-contracts-renewal-reminders": {
+        "task": "kehu.commerce.tasks_contracts.contracts_renewal_reminders",
+        "schedule": crontab(hour=8, minute=10),
+    },
+    # Quotes (报价单) past their validity date expire (approved or sent ones; idempotent).
+    "commerce-quote-expire-due": {
+        "task": "kehu.commerce.tasks_quotes.quote_expire_due",
+        "schedule": crontab(hour=0, minute=15),
+    },
+    # Instalments past due with money outstanding: one notice to the owner and their manager.
+    "commerce-instalments-overdue": {
+        "task": "kehu.commerce.tasks_payments.instalments_overdue_notify",
+        "schedule": crontab(hour=8, minute=20),
+    },
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))
@@ -250,6 +270,13 @@ KEHU_DEMO_SCALE = env.float("KEHU_DEMO_SCALE", default=1.0)
 # to. A setting until the quote-to-cash module brings currency records and exchange rates.
 KEHU_CURRENCIES = env.list("KEHU_CURRENCIES", default=["CNY", "USD", "EUR", "HKD", "JPY", "GBP"])
 KEHU_COMPANY_CURRENCY = env("KEHU_COMPANY_CURRENCY", default="CNY")
+# Attachments (contract scans and appendices): the largest upload in bytes, and the accepted file
+# types (extensions; the content must match the type too).
+KEHU_ATTACHMENT_MAX_BYTES = env.int("KEHU_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+KEHU_ATTACHMENT_TYPES = env.list(
+    "KEHU_ATTACHMENT_TYPES",
+    default=["pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx", "zip", "ofd"],
+)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -289,6 +316,13 @@ SPECTACULAR_SETTINGS = {
         "PoolKindEnum": "kehu.sales.choices.PoolKind",
         "StageKindEnum": "kehu.sales.choices.StageKind",
         "LeadStatusEnum": "kehu.sales.choices.LeadStatus",
+        # Quote-to-cash: "kind" of rules, attachments, order statuses and invoices; a quote's language.
+        "ApprovalRuleKindEnum": "kehu.commerce.choices.ApprovalRuleKind",
+        "AttachmentKindEnum": "kehu.commerce.choices.AttachmentKind",
+        "OrderStatusKindEnum": "kehu.commerce.choices.OrderStatusKind",
+        "InvoiceKindEnum": "kehu.commerce.choices.InvoiceKind",
+        "DocumentLanguageEnum": "django.conf.settings.LANGUAGES",
+        "UserLanguageEnum": "kehu.users.api.serializers.LANGUAGE_CHOICES",
         "MatchKeyKindEnum": "kehu.dedup.choices.KeyKind",
         "CollisionPolicyModeEnum": "kehu.dedup.choices.PolicyMode",
     },
@@ -321,4 +355,6 @@ LOGGING = {
 # --- Kehu -----------------------------------------------------------------------------------
 # Allow the demo loader to run outside DEBUG only when forced (never in production by default).
 KEHU_COMPANY_NAME = env("KEHU_COMPANY_NAME", default="Kehu")
+# Quote PDFs: Noto Sans SC (Regular, Bold; OFL) copied here from node_modules by `make assets`.
+KEHU_PDF_FONT_DIR = env("KEHU_PDF_FONT_DIR", default=str(VAR_DIR / "fonts" / "noto-sans-sc"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -69,10 +69,20 @@ SEED_FACTORIES = [
     ("kehu.tags.tests.factories.TagFactory", 2),
     ("kehu.tags.tests.factories.StaticGroupFactory", 1),
     ("kehu.sales.tests.factories.OpportunityFactory", 2),
+    ("kehu.sales.tests.opportunity_line_fixtures.OpportunityLineFactory", 2),
     ("kehu.sales.tests.factories.LeadFactory", 2),
     ("kehu.sales.tests.pool_fixtures.PoolFactory", 1),
     ("kehu.catalog.tests.factories.PriceListItemFactory", 2),
     ("kehu.catalog.tests.factories.ExchangeRateFactory", 2),
+    ("kehu.commerce.tests.factories.QuoteFactory", 2),
+    ("kehu.commerce.tests.factories.QuoteLineFactory", 2),
+    ("kehu.commerce.tests.factories.ApprovalRuleFactory", 1),
+    ("kehu.commerce.tests.factories.ContractFactory", 2),
+    ("kehu.commerce.tests.factories.OrderFactory", 2),
+    ("kehu.commerce.tests.factories.OrderLineFactory", 2),
+    ("kehu.commerce.tests.factories.InstalmentFactory", 2),
+    ("kehu.commerce.tests.factories.PaymentFactory", 2),
+    ("kehu.commerce.tests.factories.InvoiceFactory", 2),
 ]
 
 
