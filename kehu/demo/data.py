@@ -61,6 +61,17 @@ SALES_MODELS = ("sales.lead", "sales.opportunity")
 # and price lists up to date. Categories and currencies are the administrators'.
 CATALOG_MODELS = ("catalog.product", "catalog.pricelist", "catalog.productcategory", "catalog.currency")
 CATALOG_EDITED = ("catalog.product", "catalog.pricelist")
+# Quote-to-cash (issue 7): the sales roles work on the documents of their scope; approval rules and
+# order statuses are the administrators' (everyone else reads them). Instalments are read-only.
+COMMERCE_DOCS = (
+    "commerce.quote",
+    "commerce.contract",
+    "commerce.order",
+    "commerce.paymentplan",
+    "commerce.payment",
+    "commerce.invoice",
+)
+COMMERCE_SETTINGS = ("commerce.approvalrule", "commerce.orderstatus")
 
 
 def _on(models: tuple[str, ...], actions: tuple[str, ...] | str, scope: str) -> tuple[Grant, ...]:
@@ -86,6 +97,9 @@ ROLES: list[DemoRole] = [
             Grant("sales.target", ALL, Scope.DEPARTMENT_AND_BELOW),
             *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
             *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE), Scope.ALL),
+            *_on(COMMERCE_DOCS, ALL, Scope.DEPARTMENT_AND_BELOW),
+            Grant("commerce.instalment", (Action.VIEW,), Scope.DEPARTMENT_AND_BELOW),
+            *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -104,6 +118,9 @@ ROLES: list[DemoRole] = [
             Grant("sales.target", (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.DEPARTMENT),
             *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
             *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE), Scope.ALL),
+            *_on(COMMERCE_DOCS, ALL, Scope.DEPARTMENT),
+            Grant("commerce.instalment", (Action.VIEW,), Scope.DEPARTMENT),
+            *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -120,6 +137,9 @@ ROLES: list[DemoRole] = [
             *_on(SALES_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
             Grant("sales.target", (Action.VIEW,), Scope.OWN),
             *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
+            *_on(COMMERCE_DOCS, (Action.VIEW, Action.ADD, Action.CHANGE), Scope.OWN),
+            Grant("commerce.instalment", (Action.VIEW,), Scope.OWN),
+            *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
         ),
     ),
     DemoRole(

@@ -167,16 +167,17 @@ def load_org(summary: DemoSummary) -> None:
 
 
 def stages() -> list[Stage]:
-    from . import activity, catalog, company, customers, extras, sales
+    from . import activity, catalog, commerce, company, customers, extras, sales
 
     return [
-        Stage("org", 5, load_org),  # 5: the catalog grants of the demo roles
+        Stage("org", 6, load_org),  # 5: the catalog grants of the demo roles; 6: quote-to-cash
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
         Stage("extras", extras.VERSION, extras.load, _installed("tags.Tag", "quality.QualitySnapshot")),
         Stage("sales", sales.VERSION, sales.load, _installed("sales.Lead", "sales.Opportunity")),
         Stage("catalog", catalog.VERSION, catalog.load, _installed("catalog.Product", "catalog.PriceList")),
+        Stage("commerce", commerce.VERSION, commerce.load, _installed("commerce.Quote", "sales.Opportunity")),
     ]
 
 
