@@ -1,0 +1,17 @@
+"""The quote PDF benchmark on its own: `.venv/bin/python bench/quote_pdf_bench.py [run.py options]`
+runs `bench/suites/quote_pdf.py` (a 200-line quote: first call with the font load, then warm,
+beside plain fpdf2) through the benchmark runner. `make bench` runs it with the others."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.run import main  # noqa: E402
+
+if __name__ == "__main__":
+    raise SystemExit(main(["--only", "commerce.quote_pdf", *sys.argv[1:]]))
