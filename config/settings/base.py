@@ -171,6 +171,8 @@ LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
+# Our zh-Hans number formats (thousands grouped with commas, as Chinese business documents do).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 
 # --- static and media -----------------------------------------------------------------------
