@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import TimeStampedModel
 from kehu.core.permissions import RestrictedManager
+from kehu.core.text import bilingual_name
 
 MONEY_DIGITS, MONEY_PLACES = 18, 4
 currency_code = RegexValidator(r"^[A-Z]{3}$", _("Use the three capital letters of ISO 4217, e.g. CNY."))
@@ -107,7 +108,7 @@ class ProductCategory(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return bilingual_name(self.name, self.name_en)
 
 
 class ProductKind(models.TextChoices):
@@ -161,7 +162,7 @@ class Product(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.code} {bilingual_name(self.name, self.name_en)}"
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product_detail", args=[self.pk])

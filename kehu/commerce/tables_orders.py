@@ -39,7 +39,7 @@ class OrderLink(LinkColumn):
 
 class OrderStatusColumn(Column):
     def render_value(self, record: Any, value: Any) -> Any:
-        return html_format('<span class="badge {}">{}</span>', KIND_BADGES.get(value.kind, ""), value.name)
+        return html_format('<span class="badge {}">{}</span>', KIND_BADGES.get(value.kind, ""), str(value))
 
 
 class OrderTable(Table):
@@ -64,7 +64,7 @@ class OrderTable(Table):
 
 class NextStatusesColumn(Column):
     def value(self, record: Any) -> Any:
-        return ", ".join(s.name for s in record.next_statuses.all())
+        return ", ".join(str(s) for s in record.next_statuses.all())
 
 
 class OrderStatusTable(Table):

@@ -3,6 +3,7 @@
 
     join_list(["Name", "Phone"])         "Name, Phone" / "Name、Phone"
     label_value("Contacts", 3)           "Contacts: 3" / "Contacts：3"
+    bilingual_name("已完成", "Completed")  "Completed" / "已完成"
 
 In templates: ``{% load kehu_text %}`` then ``{{ items|join_list }}`` and ``{{ label|label_value:count }}``.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.utils.translation import pgettext
+from django.utils.translation import get_language, pgettext
 
 
 def list_separator() -> str:
@@ -31,3 +32,12 @@ def join_list(items: Iterable[Any]) -> str:
 def label_value(label: Any, value: Any) -> str:
     """``label: value`` with the active language's punctuation."""
     return pgettext("label and value", "%(label)s: %(value)s") % {"label": label, "value": value}
+
+
+def bilingual_name(name: str, name_en: str) -> str:
+    """A record's name in the reader's language: `name_en` for English readers when it is filled,
+    else `name` (records set up as data — order statuses, product categories, products — carry
+    a name and an English name)."""
+    if name_en and (get_language() or "").lower().startswith("en"):
+        return name_en
+    return name or name_en

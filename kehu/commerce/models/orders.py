@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import OwnedModel, TimeStampedModel
 from kehu.core.permissions import RestrictedManager
+from kehu.core.text import bilingual_name
 from kehu.customfields.models import CustomFieldsModel
 
 from ..choices import OrderStatusKind
@@ -38,7 +39,7 @@ class OrderStatus(TimeStampedModel):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return bilingual_name(self.name, self.name_en)
 
 
 class Order(OwnedModel, CustomFieldsModel, DocumentTotals):

@@ -34,6 +34,7 @@ class OrderListView(generic.ObjectListView):
     model = Order
     table_class = OrderTable
     filterset_class = OrderFilterSet
+    exporter = "commerce.order"
 
 
 def _may_change(user: Any, obj: Order) -> bool:
@@ -143,7 +144,7 @@ def order_move_view(request: HttpRequest, pk: int) -> HttpResponse:
                 request,
                 url=order.get_absolute_url(),
                 message=_("Order %(number)s is now “%(status)s”.")
-                % {"number": order.number, "status": form.cleaned_data["status"].name},
+                % {"number": order.number, "status": form.cleaned_data["status"]},
             )
     return render_action_form(
         request,

@@ -10,7 +10,7 @@ from django.template import Context, Template
 from django.utils import translation
 from django.utils.translation import trans_real
 
-from kehu.core.text import join_list, label_value, list_separator
+from kehu.core.text import bilingual_name, join_list, label_value, list_separator
 
 SEPARATOR = "list of items\x04, "
 PATTERN = "label and value\x04%(label)s: %(value)s"
@@ -64,3 +64,12 @@ def test_filters_escape_items_and_tolerate_empty_values() -> None:
         assert _render("{{ items|join_list }}", items="one") == "one"
         assert _render("{{ a|label_value:b }}", a="<i>", b="x&y") == "&lt;i&gt;: x&amp;y"
         assert _render("{% autoescape off %}{{ items|join_list }}{% endautoescape %}", items=["<b>"]) == "<b>"
+
+
+def test_bilingual_names_follow_the_reader() -> None:
+    with translation.override("en"):
+        assert bilingual_name("已完成", "Completed") == "Completed"
+        assert bilingual_name("已完成", "") == "已完成"  # no English name: the name
+    with translation.override("zh-hans"):
+        assert bilingual_name("已完成", "Completed") == "已完成"
+        assert bilingual_name("", "Completed") == "Completed"
