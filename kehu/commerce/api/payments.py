@@ -4,7 +4,8 @@ over the API. Writes go through `kehu.commerce.services.payments` / `.invoices`;
 
 * ``payment-plans/``: list, get; POST sets (creates or replaces) the plan of a contract or an order;
   PUT ``payment-plans/{id}/`` replaces its instalments.
-* ``instalments/``: list, get (filters: account, plan, due dates, outstanding).
+* ``instalments/``: list, get (filters: account, plan, due dates, outstanding);
+  ``instalments/{id}/apply-credit/`` pays it from the account's credit.
 * ``payments/``: list, get, POST records a payment; ``payments/{id}/reverse/``.
 * ``invoices/``: list, get, create, change (drafts); ``invoices/{id}/issue/``, ``invoices/{id}/void/``.
 * ``receivables/aging/``: outstanding money by aging bucket; ``accounts/{id}/credit/``.
@@ -214,6 +215,20 @@ class PaymentSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class CreditApplySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        **MONEY,
+        help_text="> 0; at most the account's credit in the instalment's currency and what the "
+        "instalment still lacks.",
+    )
+
+
+class CreditAppliedSerializer(serializers.Serializer):
+    instalment = InstalmentSerializer(help_text="The instalment after the credit was applied.")
+    amount = serializers.DecimalField(**MONEY, help_text="The credit used.")
+    credit = serializers.DecimalField(**MONEY, help_text="The account's credit left in that currency.")
+
+
 class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why the payment is reversed.")
 
@@ -369,6 +384,30 @@ class InstalmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> Any:
         return Instalment.objects.restrict(self.request.user, Action.VIEW).order_by("due_on", "pk")
+
+    @extend_schema(
+        summary="Pay an instalment from the account's credit",
+        request=CreditApplySerializer,
+        responses={200: CreditAppliedSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="apply-credit")
+    def apply_credit(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Use (part of) the account's credit in the instalment's currency for the instalment: a
+        negative credit entry, and the instalment's ``received`` goes up. Needs the permission to
+        record payments; an instalment out of scope answers 404; an amount above the credit or
+        above what the instalment lacks answers 400 with the reason under ``amount``."""
+        instalment = self.get_object()
+        if not can(request.user, Payment, Action.ADD):
+            raise PermissionDenied
+        body = CreditApplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        amount = body.validated_data["amount"]
+        services.payment_apply_credit(instalment=instalment, amount=amount, by=request.user)
+        instalment.refresh_from_db()
+        credit = selectors.account_credit(instalment.account_id, instalment.currency)
+        return Response(
+            CreditAppliedSerializer({"instalment": instalment, "amount": amount, "credit": credit}).data
+        )
 
 
 @extend_schema_view(

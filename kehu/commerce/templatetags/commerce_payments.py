@@ -13,7 +13,7 @@ from kehu.core.choices import Action
 from kehu.core.permissions import can
 
 from ..models import Contract, Order, Payment, PaymentPlan
-from ..selectors.payments import plan_instalments, plan_of, plan_summary
+from ..selectors.payments import account_credits, plan_instalments, plan_of, plan_summary
 from ..selectors.receivables import bucket_of
 
 register = template.Library()
@@ -27,10 +27,13 @@ def plan_panel_context(
     user: Any, document: Contract | Order, plan: PaymentPlan | None = None
 ) -> dict[str, Any]:
     """What `_plan_panel_body.html` shows: the plan's instalments with their state, and the buttons
-    the user may use."""
+    the user may use (an instalment with money outstanding offers "Apply credit" when the account
+    has credit in its currency and the user may record payments)."""
     plan = plan or plan_of(document)
     instalments = plan_instalments(plan) if plan is not None else []
     today = timezone.localdate()
+    may_record = plan is not None and can(user, Payment, Action.ADD)
+    credits = account_credits(document.account_id) if may_record and instalments else {}
     rows = []
     for i in instalments:
         outstanding = i.outstanding
@@ -48,6 +51,7 @@ def plan_panel_context(
                 "state": state,
                 "overdue": overdue,
                 "bucket": bucket_of(i.due_on, today),
+                "credit": credits.get(i.currency) if outstanding > 0 else None,
             }
         )
     model = type(document)
@@ -60,7 +64,8 @@ def plan_panel_context(
         "rows": rows,
         "summary": plan_summary(plan),
         "may_plan": may_plan,
-        "may_record": plan is not None and can(user, Payment, Action.ADD),
+        "may_record": may_record,
+        "credits": credits,
         "value": document.value if isinstance(document, Contract) else document.total,
     }
 

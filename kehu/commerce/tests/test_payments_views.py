@@ -142,24 +142,30 @@ def test_invoice_pages(client: Any, admin: Any) -> None:
     assert invoice.status == InvoiceStatus.VOID
 
 
-def test_receivables_page_and_csv(client: Any, admin: Any) -> None:
+def test_receivables_page_and_export_button(client: Any, admin: Any) -> None:
     contract, _plan, _rows = planned_contract(
         owner=admin, amounts=("1000", "2000"), first_due=TODAY - dt.timedelta(days=45)
     )
     page = client.get("/commerce/receivables/")
     body = page.content.decode()
     assert page.status_code == 200 and contract.account.name in body and "receivables-chart" in body
+    # the totals by bucket (one row each, and the total), and the chart's data for every bucket
+    assert body.count("data-bucket-row=") == 5 and "data-aging-total" in body
+    chart = page.context["charts"]
+    assert chart["values"] == [0.0, 2000.0, 1000.0, 0.0, 0.0] and len(chart["labels"]) == 5
     drill = client.get(f"/commerce/receivables/?bucket=31_60&account={contract.account_id}")
-    assert drill.content.decode().count("data-instalment=") == 1
-    csv = client.get("/commerce/receivables/csv/")
-    text = csv.content.decode("utf-8-sig")
-    assert csv.status_code == 200 and contract.account.name in text and "3000" in text
+    drill_body = drill.content.decode()
+    assert drill_body.count("data-instalment=") == 1
+    # the export button (the instalments exporter) carries the page's filters; no CSV of its own
+    assert 'data-exporter="commerce.instalment"' in drill_body
+    assert f"bucket=31_60&amp;account={contract.account_id}" in drill_body
+    assert "receivables/csv/" not in body
+    assert client.get("/commerce/receivables/csv/").status_code == 404
 
 
 def test_receivables_refused_without_permission(client: Any) -> None:
     client.force_login(UserFactory.create())
     assert client.get("/commerce/receivables/").status_code == 403
-    assert client.get("/commerce/receivables/csv/").status_code == 403
     assert Instalment.objects.count() == 0
 
 

@@ -111,3 +111,15 @@ def test_aging_converts_other_currencies() -> None:
     assert result.missing_rates == ["EUR"]
     usd_row = next(r for r in result.rows if r.currency == "USD")
     assert usd_row.buckets[AgingBucket.D0_30] == D("100") and usd_row.company_total == D("710.00")
+
+
+def test_the_page_filters_ignore_bad_values() -> None:
+    from django.http import QueryDict
+    from django.utils import timezone
+
+    from ..exporting import receivables_filters
+
+    good = QueryDict("as_of=2026-06-30&account=12&bucket=31_60&currency=usd")
+    assert receivables_filters(good) == (AS_OF, 12, AgingBucket.D31_60, "USD")
+    as_of, account, bucket, currency = receivables_filters(QueryDict("as_of=nope&account=x&bucket=99"))
+    assert as_of == timezone.localdate() and (account, bucket, currency) == (None, None, None)

@@ -4,6 +4,7 @@ delete), and the conversions of an accepted quote into a contract."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -42,6 +43,7 @@ def template_exists(name: str) -> bool:
 
 
 def show_errors(form: Any, exc: DomainError) -> None:
+    """A refused service call on its form: each field message under its field, else on top."""
     shown = False
     for name, messages in (exc.fields or {}).items():
         for message in messages:
@@ -55,7 +57,8 @@ def show_errors(form: Any, exc: DomainError) -> None:
 def render_action_form(
     request: HttpRequest, *, form: Any, title: str, action_url: str, cancel_url: str, status: int = 200
 ) -> HttpResponse:
-    """A small form (activate, terminate, move) as the htmx modal or a full page."""
+    """A small form (activate, terminate, move; record or reverse a payment, apply credit, issue or
+    void an invoice) as the htmx modal or a full page (`status`: 400 for a refused full-page post)."""
     context = {
         "form": form,
         "title": title,
@@ -68,6 +71,36 @@ def render_action_form(
     return render(request, "core/object_edit.html", context, status=status)
 
 
+def submit_action_form(
+    request: HttpRequest,
+    *,
+    form: Any,
+    perform: Callable[[dict[str, Any]], str],
+    success_url: str,
+    title: str,
+    action_url: str,
+    cancel_url: str,
+) -> HttpResponse:
+    """The round trip of a small action form: on a valid POST, `perform(cleaned_data)` calls the
+    service and returns the success message (a `DomainError` it raises lands on the form's fields);
+    otherwise, or when refused, the form again (400 for a refused full-page post)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = perform(form.cleaned_data)
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            return generic.success_response(request, url=success_url, message=message)
+    return render_action_form(
+        request,
+        form=form,
+        title=title,
+        action_url=action_url,
+        cancel_url=cancel_url,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 # --- list / detail / edit / delete -------------------------------------------------------------
 
 
@@ -75,6 +108,7 @@ class ContractListView(generic.ObjectListView):
     model = Contract
     table_class = ContractTable
     filterset_class = ContractFilterSet
+    exporter = "commerce.contract"
 
 
 def _overview(request: HttpRequest, obj: Contract) -> dict[str, Any]:
@@ -173,26 +207,19 @@ def contract_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _for_change(request, pk)
     data = request.POST if request.method == "POST" else None
     form = ContractActivateForm(data, initial={"signed_on": contract.signed_on})
-    if data is not None and form.is_valid():
-        try:
-            services.contract_activate(
-                contract=contract, by=request.user, signed_on=form.cleaned_data["signed_on"]
-            )
-        except DomainError as exc:
-            show_errors(form, exc)
-        else:
-            return generic.success_response(
-                request,
-                url=contract.get_absolute_url(),
-                message=_("Contract %(number)s is active.") % {"number": contract.number},
-            )
-    return render_action_form(
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        services.contract_activate(contract=contract, by=request.user, signed_on=cleaned["signed_on"])
+        return _("Contract %(number)s is active.") % {"number": contract.number}
+
+    return submit_action_form(
         request,
         form=form,
+        perform=perform,
+        success_url=contract.get_absolute_url(),
         title=_("Activate contract %(number)s") % {"number": contract.number},
         action_url=request.path,
         cancel_url=contract.get_absolute_url(),
-        status=400 if data is not None else 200,
     )
 
 
@@ -201,29 +228,24 @@ def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _for_change(request, pk)
     data = request.POST if request.method == "POST" else None
     form = ContractTerminateForm(data)
-    if data is not None and form.is_valid():
-        try:
-            services.contract_terminate(
-                contract=contract,
-                by=request.user,
-                terminated_on=form.cleaned_data["terminated_on"],
-                reason=form.cleaned_data["termination_reason"],
-            )
-        except DomainError as exc:
-            show_errors(form, exc)
-        else:
-            return generic.success_response(
-                request,
-                url=contract.get_absolute_url(),
-                message=_("Contract %(number)s is terminated.") % {"number": contract.number},
-            )
-    return render_action_form(
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        services.contract_terminate(
+            contract=contract,
+            by=request.user,
+            terminated_on=cleaned["terminated_on"],
+            reason=cleaned["termination_reason"],
+        )
+        return _("Contract %(number)s is terminated.") % {"number": contract.number}
+
+    return submit_action_form(
         request,
         form=form,
+        perform=perform,
+        success_url=contract.get_absolute_url(),
         title=_("Terminate contract %(number)s") % {"number": contract.number},
         action_url=request.path,
         cancel_url=contract.get_absolute_url(),
-        status=400 if data is not None else 200,
     )
 
 

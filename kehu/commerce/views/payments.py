@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -34,6 +35,7 @@ from ..services import invoices as invoice_services
 from ..services import payments as services
 from ..tables_payments import InvoiceTable, PaymentTable
 from ..templatetags.commerce_payments import plan_panel_context
+from .contracts import submit_action_form
 
 PLAN_BODY = "commerce/payments/_plan_panel_body.html"
 
@@ -44,41 +46,6 @@ def _require_login(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def show_errors(form: Any, exc: DomainError) -> None:
-    shown = False
-    for name, messages in (exc.fields or {}).items():
-        for message in messages:
-            if name in form.fields:
-                form.add_error(name, message)
-                shown = True
-    if not shown:
-        form.add_error(None, str(exc.message))
-
-
-def render_dialog(
-    request: HttpRequest,
-    *,
-    form: Any,
-    title: str,
-    action_url: str,
-    cancel_url: str,
-    status: int = 200,
-    extra: dict[str, Any] | None = None,
-) -> HttpResponse:
-    """A small form as the htmx modal or a full page (400 for a refused full-page post)."""
-    context = {
-        "form": form,
-        "title": title,
-        "action_url": action_url,
-        "cancel_url": cancel_url,
-        "breadcrumbs": [(title, None)],
-        **(extra or {}),
-    }
-    if generic.is_htmx(request):
-        return render(request, "core/_object_form_modal.html", context)
-    return render(request, "core/object_edit.html", context, status=status)
-
-
 # --- payments ---------------------------------------------------------------------------------
 
 
@@ -86,6 +53,7 @@ class PaymentListView(generic.ObjectListView):
     model = Payment
     table_class = PaymentTable
     filterset_class = PaymentFilterSet
+    exporter = "commerce.payment"
 
 
 def _payment_overview(request: HttpRequest, obj: Payment) -> dict[str, Any]:
@@ -129,23 +97,20 @@ def payment_reverse_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The reversal dialog (GET) and the reversal (POST): the reason is required."""
     _require_login(request)
     payment = generic.get_for_action(Payment, request.user, pk, Action.CHANGE)
-    url = reverse("commerce:payment_reverse", args=[pk])
-    title = _("Reverse payment %(number)s") % {"number": payment.number}
     form = PaymentReverseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.payment_reverse(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
-        except DomainError as exc:
-            show_errors(form, exc)
-        else:
-            return generic.success_response(
-                request,
-                url=payment.get_absolute_url(),
-                message=_("Payment %(number)s reversed.") % {"number": payment.number},
-            )
-    status = 400 if request.method == "POST" else 200
-    return render_dialog(
-        request, form=form, title=title, action_url=url, cancel_url=payment.get_absolute_url(), status=status
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        services.payment_reverse(payment=payment, reason=cleaned["reason"], by=request.user)
+        return _("Payment %(number)s reversed.") % {"number": payment.number}
+
+    return submit_action_form(
+        request,
+        form=form,
+        perform=perform,
+        success_url=payment.get_absolute_url(),
+        title=_("Reverse payment %(number)s") % {"number": payment.number},
+        action_url=reverse("commerce:payment_reverse", args=[pk]),
+        cancel_url=payment.get_absolute_url(),
     )
 
 
@@ -204,32 +169,84 @@ def payment_record_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.urlencode()
     url = reverse("commerce:payment_record") + (f"?{query}" if query else "")
     back = generic.safe_next(request) or (document or account).get_absolute_url()
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            payment = services.payment_record(
-                account=account,
-                instalment=data["instalment"],
-                amount=data["amount"],
-                received_on=data["received_on"],
-                method=data["method"],
-                reference=data["reference"],
-                note=data["note"],
-                allow_credit=data["allow_credit"],
-                by=request.user,
-            )
-        except DomainError as exc:
-            show_errors(form, exc)
-        else:
-            return generic.success_response(
-                request,
-                url=back,
-                message=_("Payment %(number)s recorded: %(amount)s %(currency)s.")
-                % {"number": payment.number, "amount": payment.amount, "currency": payment.currency},
-            )
-    status = 400 if request.method == "POST" else 200
-    title = _("Record a payment from %(account)s") % {"account": account}
-    return render_dialog(request, form=form, title=title, action_url=url, cancel_url=back, status=status)
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        payment = services.payment_record(
+            account=account,
+            instalment=cleaned["instalment"],
+            amount=cleaned["amount"],
+            received_on=cleaned["received_on"],
+            method=cleaned["method"],
+            reference=cleaned["reference"],
+            note=cleaned["note"],
+            allow_credit=cleaned["allow_credit"],
+            by=request.user,
+        )
+        return _("Payment %(number)s recorded: %(amount)s %(currency)s.") % {
+            "number": payment.number,
+            "amount": payment.amount,
+            "currency": payment.currency,
+        }
+
+    return submit_action_form(
+        request,
+        form=form,
+        perform=perform,
+        success_url=back,
+        title=_("Record a payment from %(account)s") % {"account": account},
+        action_url=url,
+        cancel_url=back,
+    )
+
+
+class CreditApplyForm(forms.Form):
+    """How much of the account's credit pays the instalment (the service checks the credit and
+    what the instalment still lacks)."""
+
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
+        max_digits=18,
+        decimal_places=4,
+        widget=forms.NumberInput({"step": "0.01", "min": "0"}),
+    )
+
+
+@login_required
+def instalment_apply_credit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay an instalment from its account's credit (GET: the dialog, POST: `payment_apply_credit`).
+    Needs the permission to record payments; an instalment out of view scope answers 404."""
+    _require_login(request)
+    instalment = get_object_or_404(
+        Instalment.objects.restrict(request.user, Action.VIEW).select_related("plan", "account"), pk=pk
+    )
+    if not can(request.user, Payment, Action.ADD):
+        raise PermissionDenied
+    credit = selectors.account_credit(instalment.account_id, instalment.currency)
+    outstanding = instalment.outstanding
+    form = CreditApplyForm(request.POST or None, initial={"amount": max(min(credit, outstanding), 0)})
+    form.fields["amount"].help_text = _(
+        "Credit on the account: %(currency)s %(credit)s · outstanding: %(currency)s %(outstanding)s."
+    ) % {"currency": instalment.currency, "credit": f"{credit:,.2f}", "outstanding": f"{outstanding:,.2f}"}
+    document = services._document_of(instalment.plan)
+    back = generic.safe_next(request) or (document or instalment.account).get_absolute_url()
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        services.payment_apply_credit(instalment=instalment, amount=cleaned["amount"], by=request.user)
+        return _("Credit of %(amount)s %(currency)s applied to %(instalment)s.") % {
+            "amount": f"{cleaned['amount']:,.2f}",
+            "currency": instalment.currency,
+            "instalment": instalment,
+        }
+
+    return submit_action_form(
+        request,
+        form=form,
+        perform=perform,
+        success_url=back,
+        title=_("Apply credit to %(instalment)s") % {"instalment": instalment},
+        action_url=reverse("commerce:instalment_apply_credit", args=[pk]),
+        cancel_url=back,
+    )
 
 
 # --- payment plans ----------------------------------------------------------------------------
@@ -397,27 +414,21 @@ def invoice_issue_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_login(request)
     invoice = generic.get_for_action(Invoice, request.user, pk, Action.CHANGE)
     form = InvoiceIssueForm(request.POST or None, initial={"number": invoice.number})
-    if request.method == "POST" and form.is_valid():
-        try:
-            invoice_services.invoice_issue(
-                invoice=invoice,
-                by=request.user,
-                number=form.cleaned_data["number"],
-                issued_on=form.cleaned_data["issued_on"],
-            )
-        except DomainError as exc:
-            show_errors(form, exc)
-        else:
-            return generic.success_response(
-                request, url=invoice.get_absolute_url(), message=_("Invoice issued.")
-            )
-    return render_dialog(
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        invoice_services.invoice_issue(
+            invoice=invoice, by=request.user, number=cleaned["number"], issued_on=cleaned["issued_on"]
+        )
+        return _("Invoice issued.")
+
+    return submit_action_form(
         request,
         form=form,
+        perform=perform,
+        success_url=invoice.get_absolute_url(),
         title=_("Issue invoice"),
         action_url=reverse("commerce:invoice_issue", args=[pk]),
         cancel_url=invoice.get_absolute_url(),
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -426,24 +437,19 @@ def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_login(request)
     invoice = generic.get_for_action(Invoice, request.user, pk, Action.CHANGE)
     form = InvoiceVoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invoice_services.invoice_void(
-                invoice=invoice, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as exc:
-            show_errors(form, exc)
-        else:
-            return generic.success_response(
-                request, url=invoice.get_absolute_url(), message=_("Invoice voided.")
-            )
-    return render_dialog(
+
+    def perform(cleaned: dict[str, Any]) -> str:
+        invoice_services.invoice_void(invoice=invoice, by=request.user, reason=cleaned["reason"])
+        return _("Invoice voided.")
+
+    return submit_action_form(
         request,
         form=form,
+        perform=perform,
+        success_url=invoice.get_absolute_url(),
         title=_("Void invoice"),
         action_url=reverse("commerce:invoice_void", args=[pk]),
         cancel_url=invoice.get_absolute_url(),
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -452,6 +458,7 @@ urlpatterns = [
     path("payments/record/", payment_record_view, name="payment_record"),
     path("payments/<int:pk>/", PaymentDetailView.as_view(), name="payment_detail"),
     path("payments/<int:pk>/reverse/", payment_reverse_view, name="payment_reverse"),
+    path("instalments/<int:pk>/apply-credit/", instalment_apply_credit_view, name="instalment_apply_credit"),
     path("payment-plans/<str:kind>/<int:pk>/", plan_edit_view, name="payment_plan_edit"),
     path("invoices/", InvoiceListView.as_view(), name="invoice_list"),
     path("invoices/add/", InvoiceEditView.as_view(), name="invoice_add"),

@@ -49,6 +49,7 @@ class QuoteListView(generic.ObjectListView):
     model = Quote
     table_class = QuoteTable
     filterset_class = QuoteFilterSet
+    exporter = "commerce.quote"
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
