@@ -284,14 +284,18 @@ def crud_endpoints(
     add_form_url: Callable[[Any], str] | None = None,
     edit_htmx: bool = True,
     delete_htmx: bool = False,
+    delete_confirm: bool = True,
+    lists: Iterable[Endpoint] = (),
     views: Iterable[Endpoint] = (),
     actions: Iterable[Endpoint] = (),
+    api_views: Iterable[Endpoint] = (),
     api_actions: Iterable[Endpoint] = (),
 ) -> list[Endpoint]:
-    """The endpoints every record type has, in this order: the HTML list, detail (then `views`: more
-    read-only pages such as tabs), add form, create, edit form, edit (then `actions`: more HTML writes),
-    delete confirmation and delete; the API list, retrieve, create, update (then `api_actions`) and
-    delete.
+    """The endpoints every record type has, in this order: the HTML list (then `lists`: more list
+    pages such as a kanban), detail (then `views`: more read-only pages such as tabs), add form,
+    create, edit form, edit (then `actions`: more HTML pages and writes, such as status moves),
+    delete confirmation (unless not `delete_confirm`) and delete; the API list, retrieve (then
+    `api_views`: more API reads), create, update (then `api_actions`) and delete.
 
     `html` and `api` are the collection URLs ("/customers/accounts/"); `create`/`edit` give the HTML form
     data and `api_create`/`api_update` the JSON bodies, each from the record (see `Endpoint`). The HTML
@@ -314,6 +318,7 @@ def crud_endpoints(
 
     return [
         Endpoint("html list", "get", lambda o: list_url or html, Action.VIEW, on="list"),
+        *lists,
         Endpoint("html detail", "get", lambda o: f"{html}{o.pk}/", Action.VIEW),
         *views,
         Endpoint("html add form", "get", add_form_url or (lambda o: f"{html}add/"), Action.ADD, on="create"),
@@ -330,10 +335,15 @@ def crud_endpoints(
         Endpoint("html edit form", "get", lambda o: f"{html}{o.pk}/edit/", Action.CHANGE),
         write("html edit", lambda o: f"{html}{o.pk}/edit/", Action.CHANGE, edit, edit_htmx),
         *actions,
-        Endpoint("html delete confirm", "get", lambda o: f"{html}{o.pk}/delete/", Action.DELETE),
+        *(
+            [Endpoint("html delete confirm", "get", lambda o: f"{html}{o.pk}/delete/", Action.DELETE)]
+            if delete_confirm
+            else []
+        ),
         write("html delete", lambda o: f"{html}{o.pk}/delete/", Action.DELETE, None, delete_htmx),
         Endpoint("api list", "get", lambda o: api, Action.VIEW, on="list", api=True),
         Endpoint("api retrieve", "get", lambda o: f"{api}{o.pk}/", Action.VIEW, api=True),
+        *api_views,
         Endpoint(
             "api create",
             "post",

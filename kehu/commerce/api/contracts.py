@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from kehu.core.api.actions import ERRORS, ServiceActionMixin
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.mixins import (
     ACTION_MAP,
@@ -39,7 +40,6 @@ from ..models import Contract, ContractAttachment, Quote
 from ..selectors import contracts as selectors
 from ..services import contracts as services
 
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 STAMPS = ["created_at", "updated_at"]
 
 
@@ -90,7 +90,13 @@ class AttachmentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AttachmentKind.choices, default=AttachmentKind.SIGNED)
 
 
-class ContractSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer):
+class DealDocumentSerializer(
+    FieldPermissionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer
+):
+    # The header of a contract or an order: links among the records the user may view, the
+    # currency, the optimistic-lock version and custom fields. Subclasses give `Meta`. (A comment,
+    # not a docstring: the OpenAPI schema takes the class's docstring as the component's description.)
+
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), help_text="Account id.")
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.none(),
@@ -104,14 +110,22 @@ class ContractSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin,
     currency = serializers.CharField(
         max_length=3, required=False, help_text="ISO 4217 code (active currency)."
     )
-    value = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, help_text="≥ 0.")
-    renewal_reminder_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=3650, help_text="Null: no reminder."
-    )
     version = serializers.IntegerField(
         required=False, min_value=1, help_text="Send the version you read: a stale one answers 409."
     )
     custom = CustomFieldsField(required=False)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        visible_links(self, fields, {"account": Account, "contact": Contact, "opportunity": Opportunity})
+        return fields
+
+
+class ContractSerializer(DealDocumentSerializer):
+    value = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, help_text="≥ 0.")
+    renewal_reminder_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=3650, help_text="Null: no reminder."
+    )
 
     class Meta:
         model = Contract
@@ -153,11 +167,6 @@ class ContractSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin,
             *STAMPS,
         ]
 
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        visible_links(self, fields, {"account": Account, "contact": Contact, "opportunity": Opportunity})
-        return fields
-
 
 class ActivateSerializer(serializers.Serializer):
     signed_on = serializers.DateField(
@@ -186,7 +195,7 @@ ATTACHMENT = OpenApiParameter(
     destroy=extend_schema(summary="Delete a draft contract", responses={204: None, **ERRORS}),
 )
 @extend_schema(tags=["commerce"])
-class ContractViewSet(RestrictedModelViewSet):
+class ContractViewSet(ServiceActionMixin, RestrictedModelViewSet):
     """Contracts (合同): draft → active (``activate/``, needs a signing date) → expired (the end date
     passed) or terminated (``terminate/``). Only drafts can be deleted; expired and terminated
     contracts are read-only."""
@@ -197,9 +206,9 @@ class ContractViewSet(RestrictedModelViewSet):
     select_related = ("account", "owner", "quote")
 
     def get_queryset(self) -> Any:
+        # Actions beyond CRUD (activate, terminate, attachments) read with view: the services
+        # check change (403 when visible but not changeable).
         needed = ACTION_MAP.get(self.action or "", Action.VIEW)
-        if self.action in ("activate", "terminate", "attachments", "attachment_delete"):
-            needed = Action.VIEW  # the service checks change (403 when visible but not changeable)
         return selectors.contract_list(user=self.request.user, action=needed)
 
     def perform_service_create(self, data: dict[str, Any]) -> Contract:
@@ -215,32 +224,30 @@ class ContractViewSet(RestrictedModelViewSet):
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """draft → active (needs a signing date, not in the future)."""
-        obj = self.get_object()
-        body = ActivateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        done = services.contract_activate(
-            contract=obj,
-            by=request.user,
-            signed_on=body.validated_data.get("signed_on"),
-            version=body.validated_data.get("version"),
+        return self.service_action(
+            lambda contract, values: services.contract_activate(
+                contract=contract,
+                by=request.user,
+                signed_on=values.get("signed_on"),
+                version=values.get("version"),
+            ),
+            ActivateSerializer,
         )
-        return Response(self._read(done))
 
     @extend_schema(request=TerminateSerializer, responses={200: ContractSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def terminate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """active → terminated, with the date and the reason."""
-        obj = self.get_object()
-        body = TerminateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        done = services.contract_terminate(
-            contract=obj,
-            by=request.user,
-            terminated_on=body.validated_data["terminated_on"],
-            reason=body.validated_data["reason"],
-            version=body.validated_data.get("version"),
+        return self.service_action(
+            lambda contract, values: services.contract_terminate(
+                contract=contract,
+                by=request.user,
+                terminated_on=values["terminated_on"],
+                reason=values["reason"],
+                version=values.get("version"),
+            ),
+            TerminateSerializer,
         )
-        return Response(self._read(done))
 
     @extend_schema(
         methods=["GET"],

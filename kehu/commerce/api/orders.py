@@ -19,23 +19,23 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from kehu.catalog.models import Product
-from kehu.core.api.mixins import (
-    ACTION_MAP,
-    CachedModelFieldsMixin,
-    FieldPermissionSerializerMixin,
-    RestrictedModelViewSet,
-)
+from kehu.core.api.actions import ERRORS, ServiceActionMixin
+from kehu.core.api.mixins import ACTION_MAP, RestrictedModelViewSet
 from kehu.core.choices import Action
 from kehu.core.permissions import can
-from kehu.customers.models import Account, Contact
-from kehu.customfields.api.fields import CustomFieldsField
-from kehu.sales.models import Opportunity
+from kehu.sales.api.common import (
+    LINE_AMOUNTS,
+    UNIT_PRICE_HELP,
+    line_description,
+    line_quantity,
+    optional_decimal,
+)
 
 from ..filtersets_orders import OrderFilterSet
 from ..models import Contract, Order, OrderLine, OrderStatus, Quote
 from ..selectors import orders as selectors
 from ..services import orders as services
-from .contracts import ERRORS, STAMPS, visible_links
+from .contracts import STAMPS, DealDocumentSerializer
 
 
 class OrderStatusSerializer(serializers.ModelSerializer):
@@ -52,26 +52,12 @@ class OrderLineSerializer(serializers.ModelSerializer):
     product = serializers.PrimaryKeyRelatedField(
         queryset=Product.objects.none(), required=False, allow_null=True, help_text="Product id (optional)."
     )
-    description = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="Default: the product's name."
-    )
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=4, help_text="> 0.")
-    unit_price = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=4,
-        required=False,
-        allow_null=True,
-        help_text="Tax-exclusive unit price. Absent or null: the price list's (quantity tiers apply).",
-    )
-    discount_percent = serializers.DecimalField(
-        max_digits=7, decimal_places=4, required=False, allow_null=True
-    )
-    discount_amount = serializers.DecimalField(
-        max_digits=18, decimal_places=4, required=False, allow_null=True
-    )
-    tax_rate = serializers.DecimalField(
-        max_digits=5, decimal_places=2, required=False, allow_null=True, help_text="Default: the product's."
-    )
+    description = line_description()
+    quantity = line_quantity()
+    unit_price = optional_decimal(help_text=UNIT_PRICE_HELP)
+    discount_percent = optional_decimal(max_digits=7)
+    discount_amount = optional_decimal()
+    tax_rate = optional_decimal(max_digits=5, decimal_places=2, help_text="Default: the product's.")
     order_version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -95,11 +81,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "discount_percent",
             "discount_amount",
             "tax_rate",
-            "gross",
-            "discount",
-            "net",
-            "tax",
-            "total",
+            *LINE_AMOUNTS,
             "order_version",
         ]
         read_only_fields = [
@@ -109,11 +91,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "product_code",
             "unit",
             "price_source",
-            "gross",
-            "discount",
-            "net",
-            "tax",
-            "total",
+            *LINE_AMOUNTS,
         ]
 
     def get_fields(self) -> dict[str, Any]:
@@ -127,20 +105,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
         return fields
 
 
-class OrderSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer):
-    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), help_text="Account id.")
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.none(),
-        required=False,
-        allow_null=True,
-        help_text="A contact of the account.",
-    )
-    opportunity = serializers.PrimaryKeyRelatedField(
-        queryset=Opportunity.objects.none(), required=False, allow_null=True, help_text="Opportunity id."
-    )
-    currency = serializers.CharField(
-        max_length=3, required=False, help_text="ISO 4217 code (active currency)."
-    )
+class OrderSerializer(DealDocumentSerializer):
     ordered_on = serializers.DateField(required=False, help_text="Default: today.")
     delivery_address = serializers.CharField(
         required=False, allow_blank=True, help_text="Default: the account's shipping (else primary) address."
@@ -149,10 +114,6 @@ class OrderSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, se
         read_only=True, help_text="Change with POST …/move-status/."
     )
     status_code = serializers.CharField(source="status.code", read_only=True)
-    version = serializers.IntegerField(
-        required=False, min_value=1, help_text="Send the version you read: a stale one answers 409."
-    )
-    custom = CustomFieldsField(required=False)
     lines = serializers.SerializerMethodField()
 
     class Meta:
@@ -200,11 +161,6 @@ class OrderSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, se
             *STAMPS,
         ]
 
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        visible_links(self, fields, {"account": Account, "contact": Contact, "opportunity": Opportunity})
-        return fields
-
     @extend_schema_field(OrderLineSerializer(many=True))
     def get_lines(self, obj: Order) -> list[dict[str, Any]]:
         return OrderLineSerializer(obj.lines.all(), many=True, context=self.context).data  # type: ignore[return-value]
@@ -232,7 +188,7 @@ LINE = OpenApiParameter("line_id", OpenApiTypes.INT, OpenApiParameter.PATH, desc
     destroy=extend_schema(summary="Delete an order in its initial status", responses={204: None, **ERRORS}),
 )
 @extend_schema(tags=["commerce"])
-class OrderViewSet(RestrictedModelViewSet):
+class OrderViewSet(ServiceActionMixin, RestrictedModelViewSet):
     """Orders (订单). The status changes only through ``POST {id}/move-status/`` (the statuses'
     allowed moves); lines change only while the order is in its initial status."""
 
@@ -259,17 +215,16 @@ class OrderViewSet(RestrictedModelViewSet):
     @action(detail=True, methods=["post"], url_path="move-status")
     def move_status(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Move the order to a status its current status allows (409 otherwise, and from a final one)."""
-        obj = self.get_object()
-        body = MoveStatusSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        moved = services.order_move_status(
-            order=obj,
-            status=body.validated_data["status"],
-            by=request.user,
-            version=body.validated_data.get("version"),
-            note=body.validated_data.get("note", ""),
+        return self.service_action(
+            lambda order, values: services.order_move_status(
+                order=order,
+                status=values["status"],
+                by=request.user,
+                version=values.get("version"),
+                note=values.get("note", ""),
+            ),
+            MoveStatusSerializer,
         )
-        return Response(self._read(moved))
 
     @extend_schema(
         methods=["GET"], summary="List an order's lines", responses={200: OrderLineSerializer(many=True)}

@@ -7,6 +7,7 @@ decline, revise). Refusals answer ``{"code", "message", "fields"}``: ``quote_inv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404
@@ -20,12 +21,19 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from kehu.catalog.models import PriceList, Product
-from kehu.catalog.selectors import currency_codes
+from kehu.core.api.actions import ERRORS, ServiceActionMixin
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.mixins import FieldPermissionSerializerMixin, RestrictedModelViewSet
 from kehu.core.choices import Action
 from kehu.customers.models import Account, Contact
 from kehu.customfields.api.fields import CustomFieldsField
+from kehu.sales.api.common import (
+    LINE_AMOUNTS,
+    CurrencyCodeMixin,
+    line_description,
+    line_quantity,
+    optional_decimal,
+)
 from kehu.users.models import Role
 from kehu.users.selectors import assignable_users
 
@@ -34,8 +42,6 @@ from ..models import ApprovalRule, Quote, QuoteApproval, QuoteLine
 from ..selectors.approvals import approvals_for
 from ..services import approvals as rule_services
 from ..services import quotes as services
-
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
 class QuoteLineSerializer(serializers.ModelSerializer):
@@ -47,16 +53,10 @@ class QuoteLineSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Product id (or a free text line).",
     )
-    description = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="Default: the product's name."
-    )
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=4, help_text="> 0.")
-    unit_price = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=4,
-        required=False,
-        allow_null=True,
-        help_text="Tax-exclusive. Absent or null: the price list's (quantity tiers apply).",
+    description = line_description()
+    quantity = line_quantity()
+    unit_price = optional_decimal(
+        help_text="Tax-exclusive. Absent or null: the price list's (quantity tiers apply)."
     )
     price_list = serializers.PrimaryKeyRelatedField(
         queryset=PriceList.objects.none(),
@@ -65,27 +65,9 @@ class QuoteLineSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text="Take the price from this price list (in the quote's currency).",
     )
-    discount_percent = serializers.DecimalField(
-        max_digits=7,
-        decimal_places=4,
-        required=False,
-        allow_null=True,
-        help_text="0–100; or discount_amount.",
-    )
-    discount_amount = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=4,
-        required=False,
-        allow_null=True,
-        help_text="Not above the line's gross.",
-    )
-    tax_rate = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        required=False,
-        allow_null=True,
-        help_text="0–100; default: the product's.",
-    )
+    discount_percent = optional_decimal(max_digits=7, help_text="0–100; or discount_amount.")
+    discount_amount = optional_decimal(help_text="Not above the line's gross.")
+    tax_rate = optional_decimal(max_digits=5, decimal_places=2, help_text="0–100; default: the product's.")
     version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -111,11 +93,7 @@ class QuoteLineSerializer(serializers.ModelSerializer):
             "discount_amount",
             "tax_rate",
             "unit_cost",
-            "gross",
-            "discount",
-            "net",
-            "tax",
-            "total",
+            *LINE_AMOUNTS,
             "version",
         ]
         read_only_fields = [
@@ -126,11 +104,7 @@ class QuoteLineSerializer(serializers.ModelSerializer):
             "unit",
             "price_source",
             "unit_cost",
-            "gross",
-            "discount",
-            "net",
-            "tax",
-            "total",
+            *LINE_AMOUNTS,
         ]
 
     def get_fields(self) -> dict[str, Any]:
@@ -168,7 +142,7 @@ class QuoteApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class QuoteSerializer(FieldPermissionSerializerMixin, serializers.ModelSerializer):
+class QuoteSerializer(FieldPermissionSerializerMixin, CurrencyCodeMixin, serializers.ModelSerializer):
     account = serializers.PrimaryKeyRelatedField(
         queryset=Account.objects.none(), required=False, help_text="Account id (create; or give opportunity)."
     )
@@ -285,18 +259,6 @@ class QuoteSerializer(FieldPermissionSerializerMixin, serializers.ModelSerialize
                     fields[name].read_only = True
         return fields
 
-    def validate_currency(self, value: str) -> str:
-        code = value.strip().upper()
-        codes = currency_codes(include=getattr(self.instance, "currency", None))
-        if code not in codes:
-            from django.utils.translation import gettext as _
-
-            raise serializers.ValidationError(
-                _("Unknown currency “%(code)s”. Choose one of: %(codes)s.")
-                % {"code": value, "codes": ", ".join(codes)}
-            )
-        return code
-
 
 class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, help_text="Needed to reject.")
@@ -328,7 +290,7 @@ class QuoteLinesReorderSerializer(serializers.Serializer):
     destroy=extend_schema(summary="Delete a draft", responses={204: None, **ERRORS}),
 )
 @extend_schema(tags=["commerce"])
-class QuoteViewSet(RestrictedModelViewSet):
+class QuoteViewSet(ServiceActionMixin, RestrictedModelViewSet):
     """Quotes (报价单). Status moves are actions; only a draft (latest version) can be changed."""
 
     model = Quote
@@ -435,9 +397,6 @@ class QuoteViewSet(RestrictedModelViewSet):
             return {"id": instance.pk}
         return QuoteSerializer(fresh, context=self.get_serializer_context()).data
 
-    def _moved(self, quote: Quote) -> Response:
-        return Response(self._read(quote))
-
     @extend_schema(
         summary="Submit a draft for approval (approved at once when no rule applies)",
         request=None,
@@ -445,7 +404,7 @@ class QuoteViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._moved(services.quote_submit(quote=self.get_object(), by=request.user))
+        return self.service_action(lambda quote, _v: services.quote_submit(quote=quote, by=request.user))
 
     def _decidable(self) -> Quote:
         pk = str(self.kwargs.get("pk") or "0")
@@ -457,11 +416,21 @@ class QuoteViewSet(RestrictedModelViewSet):
             raise Http404
         return step.quote
 
-    def _decided(self, quote: Quote) -> Response:
+    def _decided(self, quote: Quote) -> Any:
         fresh = Quote.objects.restrict(self.request.user, Action.VIEW).filter(pk=quote.pk).first()
         if fresh is None:
-            return Response({"id": quote.pk, "status": Quote.objects.get(pk=quote.pk).status})
-        return self._moved(fresh)
+            return {"id": quote.pk, "status": Quote.objects.get(pk=quote.pk).status}
+        return self._read(fresh)
+
+    def _decide(self, decide: Callable[..., Quote]) -> Response:
+        """Approve or reject the steps the user may decide (also approvers who cannot view the quote)."""
+        by = self.request.user
+        return self.service_action(
+            lambda quote, values: decide(quote=quote, by=by, comment=values.get("comment", "")),
+            CommentSerializer,
+            target=self._decidable,
+            answer=self._decided,
+        )
 
     @extend_schema(
         summary="Approve (the steps you may decide)",
@@ -470,12 +439,7 @@ class QuoteViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
     def approve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = CommentSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        quote = services.quote_approve(
-            quote=self._decidable(), by=request.user, comment=body.validated_data.get("comment", "")
-        )
-        return self._decided(quote)
+        return self._decide(services.quote_approve)
 
     @extend_schema(
         summary="Reject back to draft, with a comment",
@@ -484,12 +448,7 @@ class QuoteViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
     def reject(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = CommentSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        quote = services.quote_reject(
-            quote=self._decidable(), by=request.user, comment=body.validated_data.get("comment", "")
-        )
-        return self._decided(quote)
+        return self._decide(services.quote_reject)
 
     @extend_schema(
         summary="Withdraw a quote waiting for approval",
@@ -498,26 +457,27 @@ class QuoteViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def recall(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._moved(services.quote_recall(quote=self.get_object(), by=request.user))
+        return self.service_action(lambda quote, _v: services.quote_recall(quote=quote, by=request.user))
 
     @extend_schema(
         summary="Mark an approved quote as sent", request=None, responses={200: QuoteSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"])
     def send(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._moved(services.quote_mark_sent(quote=self.get_object(), by=request.user, channel="api"))
+        return self.service_action(
+            lambda quote, _v: services.quote_mark_sent(quote=quote, by=request.user, channel="api")
+        )
 
     @extend_schema(
         summary="The customer accepted", request=NoteSerializer, responses={200: QuoteSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"], serializer_class=NoteSerializer)
     def accept(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = NoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return self._moved(
-            services.quote_accept(
-                quote=self.get_object(), by=request.user, note=body.validated_data.get("note", "")
-            )
+        return self.service_action(
+            lambda quote, values: services.quote_accept(
+                quote=quote, by=request.user, note=values.get("note", "")
+            ),
+            NoteSerializer,
         )
 
     @extend_schema(
@@ -527,12 +487,11 @@ class QuoteViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"], serializer_class=ReasonSerializer)
     def decline(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return self._moved(
-            services.quote_reject_by_customer(
-                quote=self.get_object(), by=request.user, reason=body.validated_data["reason"]
-            )
+        return self.service_action(
+            lambda quote, values: services.quote_reject_by_customer(
+                quote=quote, by=request.user, reason=values["reason"]
+            ),
+            ReasonSerializer,
         )
 
     @extend_schema(
@@ -540,8 +499,10 @@ class QuoteViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def revise(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        new = services.quote_revise(quote=self.get_object(), by=request.user)
-        return Response(self._read(new), status=status.HTTP_201_CREATED)
+        return self.service_action(
+            lambda quote, _v: services.quote_revise(quote=quote, by=request.user),
+            status_code=status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema_view(

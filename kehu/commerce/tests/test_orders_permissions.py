@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kehu.core.choices import Action
-from kehu.core.testing import Endpoint, PermissionMatrix
+from kehu.core.testing import Endpoint, PermissionMatrix, crud_endpoints
 from kehu.users.tests.factories import grant
 
 from ..models import OrderStatus
@@ -26,106 +26,65 @@ def _confirmed() -> int:
 
 def _endpoints() -> list[Endpoint]:
     line = {"description": "安装服务", "quantity": "2", "unit_price": "50"}
-    return [
-        Endpoint("html list", "get", lambda o: HTML, Action.VIEW, on="list"),
-        Endpoint("html detail", "get", lambda o: f"{HTML}{o.pk}/", Action.VIEW),
-        Endpoint("html add form", "get", lambda o: f"{HTML}add/", Action.ADD, on="create"),
-        Endpoint(
-            "html create",
-            "post",
-            lambda o: f"{HTML}add/",
-            Action.ADD,
-            on="create",
-            data=lambda o: {"account": o.account_id, "currency": "CNY"},
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint("html edit form", "get", lambda o: f"{HTML}{o.pk}/edit/", Action.CHANGE),
-        Endpoint(
-            "html edit (htmx)",
-            "post",
-            lambda o: f"{HTML}{o.pk}/edit/",
-            Action.CHANGE,
-            data=lambda o: {
-                "account": o.account_id,
-                "currency": "CNY",
-                "ordered_on": o.ordered_on.isoformat(),
-                "shipping_notes": "周末送货",
-                "version": o.version,
-            },
-            writes=True,
-            ok=(204,),
-            htmx=True,
-        ),
-        Endpoint("move dialog", "get", lambda o: f"{HTML}{o.pk}/move/?status={_confirmed()}", Action.CHANGE),
-        Endpoint(
-            "move",
-            "post",
-            lambda o: f"{HTML}{o.pk}/move/",
-            Action.CHANGE,
-            data=lambda o: {"status": _confirmed(), "version": o.version},
-            writes=True,
-            ok=(204,),
-            htmx=True,
-        ),
-        Endpoint(
-            "add line",
-            "post",
-            lambda o: f"{HTML}{o.pk}/lines/add/",
-            Action.CHANGE,
-            data=lambda o: line,
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint("html delete confirm", "get", lambda o: f"{HTML}{o.pk}/delete/", Action.DELETE),
-        Endpoint(
-            "html delete", "post", lambda o: f"{HTML}{o.pk}/delete/", Action.DELETE, writes=True, ok=(302,)
-        ),
-        Endpoint("api list", "get", lambda o: API, Action.VIEW, on="list", api=True),
-        Endpoint("api retrieve", "get", lambda o: f"{API}{o.pk}/", Action.VIEW, api=True),
-        Endpoint(
-            "api create",
-            "post",
-            lambda o: API,
-            Action.ADD,
-            on="create",
-            api=True,
-            data=lambda o: {"account": o.account_id},
-            writes=True,
-            ok=(201,),
-        ),
-        Endpoint(
-            "api update",
-            "patch",
-            lambda o: f"{API}{o.pk}/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {"shipping_notes": "加急", "version": o.version},
-            writes=True,
-        ),
-        Endpoint(
-            "api line add",
-            "post",
-            lambda o: f"{API}{o.pk}/lines/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: line,
-            writes=True,
-            ok=(201,),
-        ),
-        Endpoint(
-            "api move",
-            "post",
-            lambda o: f"{API}{o.pk}/move-status/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {"status": _confirmed()},
-            writes=True,
-        ),
-        Endpoint(
-            "api delete", "delete", lambda o: f"{API}{o.pk}/", Action.DELETE, api=True, writes=True, ok=(204,)
-        ),
-    ]
+    return crud_endpoints(
+        HTML,
+        API,
+        create=lambda o: {"account": o.account_id, "currency": "CNY"},
+        edit=lambda o: {
+            "account": o.account_id,
+            "currency": "CNY",
+            "ordered_on": o.ordered_on.isoformat(),
+            "shipping_notes": "周末送货",
+            "version": o.version,
+        },
+        actions=[
+            Endpoint(
+                "move dialog", "get", lambda o: f"{HTML}{o.pk}/move/?status={_confirmed()}", Action.CHANGE
+            ),
+            Endpoint(
+                "move",
+                "post",
+                lambda o: f"{HTML}{o.pk}/move/",
+                Action.CHANGE,
+                data=lambda o: {"status": _confirmed(), "version": o.version},
+                writes=True,
+                ok=(204,),
+                htmx=True,
+            ),
+            Endpoint(
+                "add line",
+                "post",
+                lambda o: f"{HTML}{o.pk}/lines/add/",
+                Action.CHANGE,
+                data=lambda o: line,
+                writes=True,
+                ok=(302,),
+            ),
+        ],
+        api_create=lambda o: {"account": o.account_id},
+        api_update=lambda o: {"shipping_notes": "加急", "version": o.version},
+        api_actions=[
+            Endpoint(
+                "api line add",
+                "post",
+                lambda o: f"{API}{o.pk}/lines/",
+                Action.CHANGE,
+                api=True,
+                data=lambda o: line,
+                writes=True,
+                ok=(201,),
+            ),
+            Endpoint(
+                "api move",
+                "post",
+                lambda o: f"{API}{o.pk}/move-status/",
+                Action.CHANGE,
+                api=True,
+                data=lambda o: {"status": _confirmed()},
+                writes=True,
+            ),
+        ],
+    )
 
 
 def test_order_permission_matrix(company: Any, client: Any) -> None:

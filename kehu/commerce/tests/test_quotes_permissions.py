@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kehu.core.choices import Action
-from kehu.core.testing import Endpoint, PermissionMatrix
+from kehu.core.testing import Endpoint, PermissionMatrix, crud_endpoints
 from kehu.users.tests.factories import grant
 
 from .factories import QuoteFactory, QuoteLineFactory
@@ -27,99 +27,59 @@ def _make(owner: Any) -> Any:
 
 
 def _endpoints() -> list[Endpoint]:
-    return [
-        Endpoint("html list", "get", lambda o: HTML, Action.VIEW, on="list"),
-        Endpoint("html detail", "get", lambda o: f"{HTML}{o.pk}/", Action.VIEW),
-        Endpoint("html timeline", "get", lambda o: f"{HTML}{o.pk}/?tab=timeline", Action.VIEW),
-        Endpoint(
-            "html add form", "get", lambda o: f"{HTML}add/?account={o.account_id}", Action.ADD, on="create"
-        ),
-        Endpoint(
-            "html create",
-            "post",
-            lambda o: f"{HTML}add/",
-            Action.ADD,
-            on="create",
-            data=lambda o: {"account": o.account_id, "currency": "CNY", "language": "zh-hans"},
-            writes=True,
-            ok=(302,),
-        ),
-        Endpoint("html edit form", "get", lambda o: f"{HTML}{o.pk}/edit/", Action.CHANGE),
-        Endpoint(
-            "html edit (htmx)",
-            "post",
-            lambda o: f"{HTML}{o.pk}/edit/",
-            Action.CHANGE,
-            data=lambda o: {
-                "name": "改名",
-                "currency": "CNY",
-                "quote_date": o.quote_date.isoformat(),
-                "language": "zh-hans",
-                "version": o.version,
-            },
-            writes=True,
-            ok=(204,),
-            htmx=True,
-        ),
-        Endpoint("line form", "get", lambda o: f"{HTML}{o.pk}/lines/add/", Action.CHANGE, htmx=True),
-        Endpoint(
-            "line add (htmx)",
-            "post",
-            lambda o: f"{HTML}{o.pk}/lines/add/",
-            Action.CHANGE,
-            data=lambda o: {
-                "description": "服务费",
-                "quantity": "2",
-                "unit_price": "50",
-                "version": o.version,
-            },
-            writes=True,
-            ok=(204,),
-            htmx=True,
-        ),
-        Endpoint("submit", "post", lambda o: f"{HTML}{o.pk}/submit/", Action.CHANGE, writes=True, ok=(302,)),
-        Endpoint(
-            "html delete", "post", lambda o: f"{HTML}{o.pk}/delete/", Action.DELETE, writes=True, ok=(302,)
-        ),
-        Endpoint("api list", "get", lambda o: API, Action.VIEW, on="list", api=True),
-        Endpoint("api retrieve", "get", lambda o: f"{API}{o.pk}/", Action.VIEW, api=True),
-        Endpoint(
-            "api create",
-            "post",
-            lambda o: API,
-            Action.ADD,
-            on="create",
-            api=True,
-            data=lambda o: {"account": o.account_id, "name": "API 报价"},
-            writes=True,
-            ok=(201,),
-        ),
-        Endpoint(
-            "api update",
-            "patch",
-            lambda o: f"{API}{o.pk}/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {"terms": "30 天付款", "version": o.version},
-            writes=True,
-        ),
-        Endpoint(
-            "api add line",
-            "post",
-            lambda o: f"{API}{o.pk}/lines/",
-            Action.CHANGE,
-            api=True,
-            data=lambda o: {"description": "安装", "quantity": "1", "unit_price": "10"},
-            writes=True,
-            ok=(201,),
-        ),
-        Endpoint(
-            "api submit", "post", lambda o: f"{API}{o.pk}/submit/", Action.CHANGE, api=True, writes=True
-        ),
-        Endpoint(
-            "api delete", "delete", lambda o: f"{API}{o.pk}/", Action.DELETE, api=True, writes=True, ok=(204,)
-        ),
-    ]
+    return crud_endpoints(
+        HTML,
+        API,
+        views=[Endpoint("html timeline", "get", lambda o: f"{HTML}{o.pk}/?tab=timeline", Action.VIEW)],
+        add_form_url=lambda o: f"{HTML}add/?account={o.account_id}",
+        create=lambda o: {"account": o.account_id, "currency": "CNY", "language": "zh-hans"},
+        edit=lambda o: {
+            "name": "改名",
+            "currency": "CNY",
+            "quote_date": o.quote_date.isoformat(),
+            "language": "zh-hans",
+            "version": o.version,
+        },
+        actions=[
+            Endpoint("line form", "get", lambda o: f"{HTML}{o.pk}/lines/add/", Action.CHANGE, htmx=True),
+            Endpoint(
+                "line add (htmx)",
+                "post",
+                lambda o: f"{HTML}{o.pk}/lines/add/",
+                Action.CHANGE,
+                data=lambda o: {
+                    "description": "服务费",
+                    "quantity": "2",
+                    "unit_price": "50",
+                    "version": o.version,
+                },
+                writes=True,
+                ok=(204,),
+                htmx=True,
+            ),
+            Endpoint(
+                "submit", "post", lambda o: f"{HTML}{o.pk}/submit/", Action.CHANGE, writes=True, ok=(302,)
+            ),
+        ],
+        delete_confirm=False,
+        api_create=lambda o: {"account": o.account_id, "name": "API 报价"},
+        api_update=lambda o: {"terms": "30 天付款", "version": o.version},
+        api_actions=[
+            Endpoint(
+                "api add line",
+                "post",
+                lambda o: f"{API}{o.pk}/lines/",
+                Action.CHANGE,
+                api=True,
+                data=lambda o: {"description": "安装", "quantity": "1", "unit_price": "10"},
+                writes=True,
+                ok=(201,),
+            ),
+            Endpoint(
+                "api submit", "post", lambda o: f"{API}{o.pk}/submit/", Action.CHANGE, api=True, writes=True
+            ),
+        ],
+    )
 
 
 def _snapshot(quote: Any) -> Any:

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from kehu.catalog.models import PriceList, Product
-from kehu.catalog.selectors import currency_codes
+from kehu.core.api.actions import ERRORS, ServiceActionMixin
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.fastlist import FastListSerializer
 from kehu.core.api.mixins import (
@@ -44,8 +44,14 @@ from ..selectors.opportunities import pipeline_choices, stage_choices
 from ..services import opportunities as services
 from ..services import opportunity_lines as line_services
 from ..services import pipelines as pipeline_services
-
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+from .common import (
+    LINE_AMOUNTS,
+    UNIT_PRICE_HELP,
+    CurrencyCodeMixin,
+    line_description,
+    line_quantity,
+    optional_decimal,
+)
 
 
 class OpportunityLineSerializer(serializers.ModelSerializer):
@@ -55,37 +61,19 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
     product = serializers.PrimaryKeyRelatedField(
         queryset=Product.objects.none(), help_text="Product id (an active product on a new line)."
     )
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, help_text="> 0.")
-    unit_price = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=4,
-        required=False,
-        allow_null=True,
-        help_text="Tax-exclusive unit price. Absent or null: the price list's (quantity tiers apply).",
-    )
+    quantity = line_quantity(max_digits=14)
+    unit_price = optional_decimal(help_text=UNIT_PRICE_HELP)
     price_list = serializers.PrimaryKeyRelatedField(
         queryset=PriceList.objects.none(),
         required=False,
         allow_null=True,
         help_text="Take the price from this price list (in the opportunity's currency).",
     )
-    discount_percent = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        required=False,
-        allow_null=True,
-        help_text="0–100; or discount_amount.",
+    discount_percent = optional_decimal(
+        max_digits=5, decimal_places=2, help_text="0–100; or discount_amount."
     )
-    discount_amount = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=4,
-        required=False,
-        allow_null=True,
-        help_text="Not above the line's gross; or discount_percent.",
-    )
-    description = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, help_text="Default: the product's name."
-    )
+    discount_amount = optional_decimal(help_text="Not above the line's gross; or discount_percent.")
+    description = line_description(max_length=300)
     version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -112,11 +100,7 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
             "discount_percent",
             "discount_amount",
             "tax_rate",
-            "gross",
-            "discount",
-            "net",
-            "tax",
-            "total",
+            *LINE_AMOUNTS,
             "version",
             "opportunity_version",
         ]
@@ -127,11 +111,7 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
             "unit",
             "price_source",
             "tax_rate",
-            "gross",
-            "discount",
-            "net",
-            "tax",
-            "total",
+            *LINE_AMOUNTS,
         ]
 
     def get_fields(self) -> dict[str, Any]:
@@ -169,7 +149,7 @@ def _check_amount_visible(request: Request) -> None:
 
 
 class OpportunitySerializer(
-    FieldPermissionSerializerMixin, CachedModelFieldsMixin, serializers.ModelSerializer
+    FieldPermissionSerializerMixin, CurrencyCodeMixin, CachedModelFieldsMixin, serializers.ModelSerializer
 ):
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), help_text="Account id.")
     owner = serializers.PrimaryKeyRelatedField(
@@ -283,16 +263,6 @@ class OpportunitySerializer(
                     fields[name].read_only = True
         return fields
 
-    def validate_currency(self, value: str) -> str:
-        code = value.strip().upper()
-        codes = currency_codes(include=getattr(self.instance, "currency", None))
-        if code not in codes:
-            raise serializers.ValidationError(
-                _("Unknown currency “%(code)s”. Choose one of: %(codes)s.")
-                % {"code": value, "codes": ", ".join(codes)}
-            )
-        return code
-
 
 class MoveSerializer(serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=stage_choices(), help_text="Target stage id.")
@@ -318,7 +288,7 @@ class MoveSerializer(serializers.Serializer):
     destroy=extend_schema(summary="Delete an opportunity"),
 )
 @extend_schema(tags=["sales"])
-class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
+class OpportunityViewSet(TagsWriteMixin, ServiceActionMixin, RestrictedModelViewSet):
     """Opportunities (商机). Filters are the opportunity list's. The stage changes only through
     ``POST {id}/move/`` (the pipeline's rules: allowed next stages, required fields, loss reason)."""
 
@@ -357,16 +327,15 @@ class OpportunityViewSet(TagsWriteMixin, RestrictedModelViewSet):
     @action(detail=True, methods=["post"])
     def move(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Move the deal to another stage, filling the fields the stage requires on the way."""
-        obj = self.get_object()
-        body = MoveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        values = dict(body.validated_data)
-        stage = values.pop("stage")
-        version = values.pop("version", None)
-        moved = services.opportunity_move_stage(
-            opportunity=obj, stage=stage, by=request.user, version=version, values=values
-        )
-        return Response(self._read(moved))
+
+        def move(opportunity: Opportunity, values: dict[str, Any]) -> Opportunity:
+            stage = values.pop("stage")
+            version = values.pop("version", None)
+            return services.opportunity_move_stage(
+                opportunity=opportunity, stage=stage, by=request.user, version=version, values=values
+            )
+
+        return self.service_action(move, MoveSerializer)
 
     @extend_schema(
         methods=["GET"],
