@@ -16,10 +16,11 @@ from kehu.core.forms import RemoteSelect, ServiceFormMixin
 from kehu.core.permissions import can
 from kehu.customers.models import Account, Contact
 from kehu.customfields.forms import CustomFieldsFormMixin
+from kehu.sales.forms_opportunities import PricedLineForm
 from kehu.users.models import Role
 from kehu.users.selectors import assignable_users
 
-from .models import ApprovalRule, Quote, QuoteLine
+from .models import ApprovalRule, Quote
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -110,7 +111,7 @@ class QuoteForm(CustomFieldsFormMixin, ServiceFormMixin, forms.ModelForm):
         return data
 
 
-class QuoteLineForm(forms.Form):
+class QuoteLineForm(PricedLineForm):
     """A line (add or edit): product by remote search (or a free text line with a typed price),
     quantity, unit price (pre-filled from the price list, with where it comes from), at most one
     discount, tax rate (empty: the product's)."""
@@ -126,28 +127,12 @@ class QuoteLineForm(forms.Form):
         decimal_places=4,
         widget=forms.NumberInput(attrs={"step": "any"}),
     )
-    unit_price = forms.DecimalField(
-        label=_("Unit price"),
-        required=False,
-        max_digits=18,
-        decimal_places=4,
-        widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
-        help_text=_("Before tax. Empty: the price list's price for this customer and quantity."),
-    )
     discount_percent = forms.DecimalField(
         label=_("Discount (%)"),
         required=False,
         max_digits=7,
         decimal_places=4,
         widget=forms.NumberInput(attrs={"step": "any"}),
-    )
-    discount_amount = forms.DecimalField(
-        label=_("Discount amount"),
-        required=False,
-        max_digits=18,
-        decimal_places=4,
-        widget=forms.NumberInput(attrs={"step": "any"}),
-        help_text=_("Either a percentage or an amount."),
     )
     tax_rate = forms.DecimalField(
         label=_("Tax rate (%)"),
@@ -157,51 +142,10 @@ class QuoteLineForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "any", "min": 0, "max": 100}),
         help_text=_("Empty: the product's."),
     )
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(
-        self,
-        *args: Any,
-        user: Any,
-        quote: Quote,
-        line: QuoteLine | None = None,
-        price_url: str = "",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.line = line
-        products = Product.objects.restrict(user, Action.VIEW)
-        visible = products.filter(is_active=True)
-        if line is not None and line.product_id:
-            visible = visible | products.filter(pk=line.product_id)
-        field = self.fields["product"]
-        field.queryset = visible  # type: ignore[attr-defined]
-        field.widget = RemoteSelect(url=str(reverse_lazy("commerce:quote_product_autocomplete")))
-        field.widget.choices = field.choices  # type: ignore[attr-defined]
-        field.error_messages["invalid_choice"] = _("Choose an active product you can see.")
-        if price_url:
-            htmx = {
-                "hx-get": price_url,
-                "hx-trigger": "change, keyup changed delay:400ms",
-                "hx-target": "#kehu-line-price",
-                "hx-swap": "outerHTML",
-                "hx-include": "closest form",
-            }
-            field.widget.attrs.update({**htmx, "hx-trigger": "change"})
-            self.fields["quantity"].widget.attrs.update(htmx)
-        self.initial.setdefault("version", quote.version)
-        if line is not None:
-            self.initial.update(
-                {
-                    "product": line.product_id,
-                    "description": line.description,
-                    "quantity": line.quantity.normalize(),
-                    "unit_price": line.unit_price.normalize(),
-                    "discount_percent": line.discount_percent,
-                    "discount_amount": line.discount_amount,
-                    "tax_rate": line.tax_rate,
-                }
-            )
+    document_kwarg = "quote"
+    autocomplete_url_name = "commerce:quote_product_autocomplete"
+    extra_initial = ("tax_rate",)
 
     def service_values(self) -> dict[str, Any]:
         """The values for `quote_line_add`, or the changes for `quote_line_update`."""

@@ -27,7 +27,7 @@ from .choices import (
     ForecastCategory,
     OpportunityTeamRole,
 )
-from .models import Opportunity, OpportunityLine, Pipeline, Stage
+from .models import Opportunity, Pipeline, Stage
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -285,18 +285,15 @@ class StageForm(forms.ModelForm):
         return data
 
 
-class OpportunityLineForm(forms.Form):
-    """A product line (add or edit): the product by remote search, the quantity, the unit price
-    (pre-filled from the price list; empty: the price list's), at most one discount."""
+class PricedLineForm(forms.Form):
+    """What the line forms of priced documents share (an opportunity's products, a quote's lines;
+    commerce builds on it too): the product picker — active products the user may view, plus the
+    line's own product should it have been deactivated since, searched remotely —, the unit price
+    looked up again (htmx, into ``#kehu-line-price``) as the product or the quantity changes, the
+    discount amount, the document's version for the stale-edit check, and an edited line's values
+    as the initial ones. Subclasses declare the fields shaped by their line model (product,
+    quantity, discount percentage, description ...)."""
 
-    product = forms.ModelChoiceField(queryset=Product.objects.none(), label=_("Product"))
-    quantity = forms.DecimalField(
-        label=_("Quantity"),
-        initial=1,
-        max_digits=14,
-        decimal_places=4,
-        widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
-    )
     unit_price = forms.DecimalField(
         label=_("Unit price"),
         required=False,
@@ -304,13 +301,6 @@ class OpportunityLineForm(forms.Form):
         decimal_places=4,
         widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
         help_text=_("Before tax. Empty: the price list's price for this customer and quantity."),
-    )
-    discount_percent = forms.DecimalField(
-        label=_("Discount (%)"),
-        required=False,
-        max_digits=5,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "max": 100}),
     )
     discount_amount = forms.DecimalField(
         label=_("Discount amount"),
@@ -320,29 +310,43 @@ class OpportunityLineForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
         help_text=_("Either a percentage or an amount."),
     )
-    description = forms.CharField(
-        label=_("Description"), required=False, max_length=300, help_text=_("Empty: the product's name.")
-    )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(
-        self,
-        *args: Any,
-        user: Any,
-        opportunity: Opportunity,
-        line: OpportunityLine | None = None,
-        price_url: str = "",
-        **kwargs: Any,
-    ) -> None:
+    document_kwarg = ""  # the keyword the document comes in ("opportunity", "quote")
+    autocomplete_url_name = ""  # the product picker's search
+    extra_initial: tuple[str, ...] = ()  # more line values to start an edit from
+
+    def __init__(self, *args: Any, user: Any, line: Any = None, price_url: str = "", **kwargs: Any) -> None:
+        document = kwargs.pop(self.document_kwarg)
         super().__init__(*args, **kwargs)
+        self.document = document
         self.line = line
+        self.setup_line_fields(
+            user=user,
+            line=line,
+            autocomplete_url=str(reverse_lazy(self.autocomplete_url_name)),
+            price_url=price_url,
+            version=document.version,
+            extra_initial=self.extra_initial,
+        )
+
+    def setup_line_fields(
+        self,
+        *,
+        user: Any,
+        line: Any,
+        autocomplete_url: str,
+        price_url: str,
+        version: int,
+        extra_initial: tuple[str, ...] = (),
+    ) -> None:
         products = Product.objects.restrict(user, Action.VIEW)
-        active = products.filter(is_active=True)
-        if line is not None:
-            active = active | products.filter(pk=line.product_id)
+        visible = products.filter(is_active=True)
+        if line is not None and line.product_id:
+            visible = visible | products.filter(pk=line.product_id)
         field = self.fields["product"]
-        field.queryset = active  # type: ignore[attr-defined]
-        field.widget = RemoteSelect(url=str(reverse_lazy("sales:opportunity_line_products")))
+        field.queryset = visible  # type: ignore[attr-defined]
+        field.widget = RemoteSelect(url=autocomplete_url)
         field.widget.choices = field.choices  # type: ignore[attr-defined]
         field.error_messages["invalid_choice"] = _("Choose an active product you can see.")
         if price_url:
@@ -355,18 +359,47 @@ class OpportunityLineForm(forms.Form):
             }
             field.widget.attrs.update({**htmx, "hx-trigger": "change"})
             self.fields["quantity"].widget.attrs.update(htmx)
-        self.initial.setdefault("version", opportunity.version)
+        self.initial.setdefault("version", version)
         if line is not None:
             self.initial.update(
                 {
                     "product": line.product_id,
+                    "description": line.description,
                     "quantity": line.quantity.normalize(),
                     "unit_price": line.unit_price.normalize(),
                     "discount_percent": line.discount_percent,
                     "discount_amount": line.discount_amount,
-                    "description": line.description,
+                    **{name: getattr(line, name) for name in extra_initial},
                 }
             )
+
+
+class OpportunityLineForm(PricedLineForm):
+    """A product line (add or edit): the product by remote search, the quantity, the unit price
+    (pre-filled from the price list; empty: the price list's), at most one discount. Built with
+    ``opportunity=``, ``user=``, ``line=`` (edit) and ``price_url=``."""
+
+    document_kwarg = "opportunity"
+    autocomplete_url_name = "sales:opportunity_line_products"
+
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), label=_("Product"))
+    quantity = forms.DecimalField(
+        label=_("Quantity"),
+        initial=1,
+        max_digits=14,
+        decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0}),
+    )
+    discount_percent = forms.DecimalField(
+        label=_("Discount (%)"),
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "max": 100}),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=300, help_text=_("Empty: the product's name.")
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import formats
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import OwnedModel, TimeStampedModel
@@ -68,7 +74,12 @@ class Quote(OwnedModel, CustomFieldsModel, DocumentTotals):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     # The document's language (PDF and e-mail): "zh-hans" or "en".
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
-    terms = models.TextField(_("terms"), blank=True)
+    # "Terms" of a quote: its conditions (validity, payment, delivery), printed under the lines.
+    terms = models.TextField(
+        pgettext_lazy("quote", "terms"),
+        blank=True,
+        help_text=_("Printed on the quote under the lines: validity, payment and delivery conditions."),
+    )
     notes = models.TextField(_("notes"), blank=True, help_text=_("Internal, not printed."))
     # Company-currency equivalent of the total on the quote date (reports, the total-above rule).
     exchange_rate = models.DecimalField(
@@ -166,9 +177,52 @@ class ApprovalRule(TimeStampedModel):
         return self.name
 
 
+def _number(value: Any) -> str:
+    """A number kept as text in reason data, written the viewer's way (grouped thousands), with
+    the decimal places it was stored with."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    exponent = number.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
+
+
+def approval_reason_text(data: Mapping[str, Any] | None, fallback: str = "") -> str:
+    """Why a quote needs approval, in the active language, from the reason data an approval step
+    keeps (``{"rule": "discount_above", "limit": "10", "actual": "15"}``; total above adds
+    ``currency``; below cost lists ``lines``). Steps written before the data existed (empty data)
+    or with an unknown rule show their stored text, `fallback`."""
+    if not isinstance(data, Mapping):
+        return fallback
+    rule = data.get("rule")
+    if rule == ApprovalRuleKind.DISCOUNT_ABOVE:
+        return gettext("Discount %(percent)s %% is above %(limit)s %%") % {
+            "percent": _number(data.get("actual", "")),
+            "limit": _number(data.get("limit", "")),
+        }
+    if rule == ApprovalRuleKind.TOTAL_ABOVE:
+        return gettext("Total %(total)s %(currency)s is above %(limit)s %(currency)s") % {
+            "total": _number(data.get("actual", "")),
+            "limit": _number(data.get("limit", "")),
+            "currency": data.get("currency", ""),
+        }
+    if rule == ApprovalRuleKind.BELOW_COST:
+        lines = data.get("lines") or []
+        return gettext("Priced below cost: %(lines)s") % {"lines": ", ".join(str(line) for line in lines)}
+    return fallback
+
+
 class QuoteApproval(TimeStampedModel):
     """One approval step of a submitted quote: why (the rule and what the quote showed), who may
-    decide (a user: the owner's manager; or anyone holding a role), and the decision."""
+    decide (a user: the owner's manager; or anyone holding a role), and the decision.
+
+    Why is kept as data (`reason_data`: the rule kind and the values the quote showed) and written
+    in the reader's language when shown (`reason_text`); `reason` keeps the text as the submitter
+    read it (steps from before the data existed have only that)."""
 
     quote = models.ForeignKey(
         Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="approvals"
@@ -182,6 +236,7 @@ class QuoteApproval(TimeStampedModel):
         related_name="approvals",
     )
     reason = models.CharField(_("reason"), max_length=300)
+    reason_data = models.JSONField(_("reason (data)"), default=dict, blank=True)
     approver = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("approver"),
@@ -228,4 +283,9 @@ class QuoteApproval(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quote} — {self.reason}"
+        return f"{self.quote} — {self.reason_text}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language (the stored text for steps without reason data)."""
+        return approval_reason_text(self.reason_data, fallback=self.reason)

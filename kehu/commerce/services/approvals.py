@@ -2,7 +2,8 @@
 
 * An administrator defines rules: a condition (discount above X %, total above Y in the company
   currency, a price below cost) and an approver (the owner's manager, or anyone holding a role).
-* `rules_met(quote)` lists the active rules a quote meets, with the reason shown to the approver.
+* `rules_met(quote)` lists the active rules a quote meets, with why as data (the rule kind and the
+  values compared), which each reader sees in their own language (`approval_reason_text`).
   How each condition reads the quote:
 
   - **discount above X %**: the largest *line* discount of the quote, as a percentage of that
@@ -24,19 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kehu.catalog.selectors import company_currency_code, rate_on
+from kehu.catalog.selectors import company_currency_code, currency_places, rate_on
 from kehu.core import owned
 from kehu.core.choices import Action
 from kehu.core.errors import ConflictError, DomainError
 
 from ..choices import ApprovalRuleKind, ApproverKind
 from ..models import ApprovalRule, Quote
+from ..models.quotes import approval_reason_text
 
 HUNDRED = Decimal(100)
 RULE_FIELDS = ("name", "kind", "threshold", "approver_kind", "role", "position", "is_active")
@@ -94,8 +96,15 @@ def role_has_users(role: Any) -> bool:
 
 @dataclass(frozen=True)
 class RuleHit:
+    """A rule the quote meets, and why as data (see `approval_reason_text`)."""
+
     rule: ApprovalRule
-    reason: str
+    data: dict[str, Any]
+
+    @property
+    def reason(self) -> str:
+        """Why, in the active language."""
+        return approval_reason_text(self.data)
 
 
 def max_line_discount_percent(quote: Quote) -> Decimal:
@@ -137,7 +146,10 @@ def _fmt(value: Decimal) -> str:
 
 
 def rules_met(quote: Quote) -> list[RuleHit]:
-    """The active rules `quote` meets, in rule order, each with its reason."""
+    """The active rules `quote` meets, in rule order, each with why as data: the rule kind and the
+    values compared (numbers as text), e.g. ``{"rule": "discount_above", "limit": "10", "actual":
+    "15"}``; total above adds the company ``currency`` (the total to its decimal places); below
+    cost lists the ``lines`` priced below cost."""
     hits: list[RuleHit] = []
     rules = list(
         ApprovalRule.objects.filter(is_active=True).select_related("role").order_by("position", "id")
@@ -149,8 +161,7 @@ def rules_met(quote: Quote) -> list[RuleHit]:
                 hits.append(
                     RuleHit(
                         rule,
-                        _("Discount %(percent)s %% is above %(limit)s %%")
-                        % {"percent": _fmt(percent), "limit": _fmt(rule.threshold)},
+                        {"rule": str(rule.kind), "limit": _fmt(rule.threshold), "actual": _fmt(percent)},
                     )
                 )
         elif rule.kind == ApprovalRuleKind.TOTAL_ABOVE and rule.threshold is not None:
@@ -158,23 +169,23 @@ def rules_met(quote: Quote) -> list[RuleHit]:
             if total is None:
                 total = quote.total * _company_rate(quote)
             if total > rule.threshold:
+                code = company_currency_code()
+                places = Decimal(1).scaleb(-currency_places(code))
                 hits.append(
                     RuleHit(
                         rule,
-                        _("Total %(total)s %(currency)s is above %(limit)s %(currency)s")
-                        % {
-                            "total": _fmt(total),
+                        {
+                            "rule": str(rule.kind),
                             "limit": _fmt(rule.threshold),
-                            "currency": company_currency_code(),
+                            "actual": f"{total.quantize(places, rounding=ROUND_HALF_UP):f}",
+                            "currency": code,
                         },
                     )
                 )
         elif rule.kind == ApprovalRuleKind.BELOW_COST:
             lines = below_cost_lines(quote)
             if lines:
-                hits.append(
-                    RuleHit(rule, (_("Priced below cost: %(lines)s") % {"lines": ", ".join(lines)})[:300])
-                )
+                hits.append(RuleHit(rule, {"rule": str(rule.kind), "lines": lines}))
     return hits
 
 
@@ -250,6 +261,6 @@ def approval_rule_update(*, rule: ApprovalRule, by: Any, data: Mapping[str, Any]
 
 @transaction.atomic
 def approval_rule_delete(*, rule: ApprovalRule, by: Any) -> None:
-    """Delete a rule; approvals it created keep their reason (the rule link is cleared)."""
+    """Delete a rule; approvals it created keep their reason data (the rule link is cleared)."""
     owned.check_action(by, ApprovalRule, Action.DELETE)
     ApprovalRule.objects.filter(pk=rule.pk).delete()

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.audit.services import timeline_record
@@ -52,6 +52,7 @@ from kehu.notifications.services import notify
 
 from ..choices import ApprovalStatus, ApproverKind, QuoteStatus
 from ..models import Quote, QuoteApproval, QuoteLine
+from ..selectors.quotes import opportunity_price_list
 from .approvals import QuoteError, QuoteStateError, approver_for, role_has_users, rules_met
 
 SEQUENCE_KEY, SEQUENCE_PREFIX = "quote", "QT"
@@ -256,6 +257,7 @@ def quote_create(
     currency: str | None = None,
     owner: Any = None,
     price_list: PriceList | None = None,
+    price_list_from_opportunity: bool = True,
     quote_date: dt.date | None = None,
     valid_until: dt.date | None = None,
     language: str | None = None,
@@ -263,8 +265,10 @@ def quote_create(
     notes: str = "",
     custom: Mapping[str, Any] | None = None,
 ) -> Quote:
-    """A draft quote for `account`, or from `opportunity` (its account, contact, currency, owner
-    and — when the sales app has opportunity lines — its lines)."""
+    """A draft quote for `account`, or from `opportunity` (its account, contact, currency, owner,
+    the price list its lines were priced from and its lines). A `price_list` given wins; with
+    `price_list_from_opportunity` False, None means no price list (a form that offered the
+    opportunity's list, cleared)."""
     from kehu.customers.models import Account
 
     owned.check_action(by, Quote, Action.ADD)
@@ -278,6 +282,10 @@ def quote_create(
             raise _invalid({"opportunity": [_("The opportunity belongs to another account.")]})
         contact = contact if contact is not None else getattr(opportunity, "contact", None)
         currency = currency or opportunity.currency
+        if price_list is None and price_list_from_opportunity:
+            # the price list the opportunity's lines were priced from, so that lines re-priced on
+            # the quote resolve from the same list (only one in the quote's currency)
+            price_list = opportunity_price_list(opportunity=opportunity, user=by, currency=currency)
         if owner is None and opportunity.owner_id and opportunity.owner_id != by.pk:
             owner = opportunity.owner if _may_assign(by) else None
         name = name or opportunity.name
@@ -720,10 +728,20 @@ def quote_submit(*, quote: Quote, by: Any, version: int | None = None) -> Quote:
                     % {"role": role, "reason": hit.reason},
                     code="no_approver",
                 )
-            steps.append(QuoteApproval(quote=current, rule=hit.rule, reason=hit.reason, role=role))
+            steps.append(
+                QuoteApproval(
+                    quote=current, rule=hit.rule, reason=hit.reason[:300], reason_data=hit.data, role=role
+                )
+            )
         else:
             steps.append(
-                QuoteApproval(quote=current, rule=hit.rule, reason=hit.reason, approver=approver_for(owner))
+                QuoteApproval(
+                    quote=current,
+                    rule=hit.rule,
+                    reason=hit.reason[:300],
+                    reason_data=hit.data,
+                    approver=approver_for(owner),
+                )
             )
     QuoteApproval.objects.bulk_create(steps)
     current.submitted_at = now
@@ -734,7 +752,7 @@ def quote_submit(*, quote: Quote, by: Any, version: int | None = None) -> Quote:
         by=by,
         event=EVENT_SUBMITTED,
         extra=(),
-        reasons=[s.reason for s in steps],
+        reasons=[s.reason_data for s in steps],
     )
     recipients: set[Any] = set()
     for step in steps:
@@ -742,16 +760,32 @@ def quote_submit(*, quote: Quote, by: Any, version: int | None = None) -> Quote:
     recipients.discard(getattr(by, "pk", None))
     from django.urls import reverse
 
-    notify(
-        recipients=recipients,
-        title=_("Quote %(number)s needs your approval") % {"number": current},
-        body="; ".join(s.reason for s in steps),
-        url=reverse("commerce:approval_inbox"),
-        kind=KIND_APPROVAL_REQUEST,
-        actor=by,
-        target=current,
-    )
+    # Each approver reads the notification in their own language (the reasons are data).
+    for language, ids in _by_language(recipients).items():
+        with translation.override(language):
+            notify(
+                recipients=ids,
+                title=_("Quote %(number)s needs your approval") % {"number": current},
+                body="; ".join(s.reason_text for s in steps),
+                url=reverse("commerce:approval_inbox"),
+                kind=KIND_APPROVAL_REQUEST,
+                actor=by,
+                target=current,
+            )
     return current
+
+
+def _by_language(user_ids: Iterable[Any]) -> dict[str, list[Any]]:
+    """`user_ids` grouped by their language setting (the installation's when unset)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    ids = list(user_ids)
+    languages = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "language"))
+    groups: dict[str, list[Any]] = {}
+    for pk in sorted(ids):
+        groups.setdefault(languages.get(pk) or settings.LANGUAGE_CODE, []).append(pk)
+    return groups
 
 
 def _pending_steps(quote: Quote) -> Any:
@@ -794,7 +828,7 @@ def quote_approve(*, quote: Quote, by: Any, comment: str = "") -> Quote:
         step.status, step.decided_by, step.decided_at = ApprovalStatus.APPROVED, by, now
         step.comment = comment.strip()
         step.save(update_fields=["status", "decided_by", "decided_at", "comment", "updated_at"])
-        _timeline(EVENT_STEP_APPROVED, current, by, reason=step.reason, comment=step.comment)
+        _timeline(EVENT_STEP_APPROVED, current, by, reason=step.reason_data, comment=step.comment)
     if not _pending_steps(current).exists():
         current.approved_at = now
         current.save(update_fields=["approved_at"])

@@ -44,6 +44,7 @@ def test_discount_rule_uses_the_largest_line_discount(world: Any) -> None:
     quote = _discounted(world, "20")  # overall 40 / 700 ≈ 5.7 %, but one line 20 %
     assert rules.max_line_discount_percent(quote) == D("20.00")
     hits = rules.rules_met(quote)
+    assert [h.data for h in hits] == [{"rule": "discount_above", "limit": "10", "actual": "20"}]
     assert [h.reason for h in hits] == ["Discount 20 % is above 10 %"]
 
 
@@ -69,9 +70,14 @@ def test_total_and_below_cost_rules(world: Any) -> None:
         data={"product": world.product, "quantity": "10", "discount_percent": "45"},
     )
     quote.refresh_from_db()
-    reasons = [h.reason for h in rules.rules_met(quote)]
-    assert reasons[0] == "Total 621.5 CNY is above 500 CNY"
-    assert reasons[1].startswith("Priced below cost: ")
+    hits = rules.rules_met(quote)
+    assert [h.data for h in hits] == [
+        {"rule": "total_above", "limit": "500", "actual": "621.50", "currency": "CNY"},
+        {"rule": "below_cost", "lines": [world.product.name]},
+    ]
+    reasons = [h.reason for h in hits]
+    assert reasons[0] == "Total 621.50 CNY is above 500 CNY"
+    assert reasons[1] == f"Priced below cost: {world.product.name}"
 
 
 def test_below_cost_compares_in_company_currency(world: Any) -> None:

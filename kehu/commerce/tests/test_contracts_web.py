@@ -7,6 +7,7 @@ conversion, and what the detail page shows."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -218,3 +219,20 @@ def test_terminate_page_errors(sellers: Any, client: Any) -> None:
     assert r.status_code == 400
     contract.refresh_from_db()
     assert contract.status == ContractStatus.ACTIVE
+
+
+def test_upload_hint_keeps_its_own_column_beside_the_button(sellers: Any, client: Any) -> None:
+    contract = ContractFactory.create(owner=sellers.rep1)
+    client.force_login(sellers.rep1)
+    page = client.get(f"{HTML}{contract.pk}/").content.decode()
+    form = page[
+        page.index("data-attachment-upload") : page.index("</form>", page.index("data-attachment-upload"))
+    ]
+    row = form[form.index("data-upload-row") :]
+    hint_tag = re.search(r"<div [^>]*data-upload-hint[^>]*>", row)
+    button_tag = re.search(r'<button type="submit"[^>]*>', row)
+    assert hint_tag and button_tag and hint_tag.start() < button_tag.start()
+    # one flex row: the hint grows and wraps in its own column, the button is never shrunk
+    assert "flex-grow-1" in hint_tag.group() and "flex-shrink-0" in button_tag.group()
+    assert 'aria-describedby="attachment-upload-hint"' in form and 'id="attachment-upload-hint"' in form
+    assert "Accepted: .pdf" in row and " MB." in row

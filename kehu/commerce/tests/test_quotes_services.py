@@ -84,6 +84,58 @@ def test_create_from_opportunity_copies_header_and_lines(world: Any) -> None:
         assert quote.total == D("305.10") and line.unit_cost == D("60")
 
 
+def _project_priced_opportunity(world: Any, **kwargs: Any) -> Any:
+    """An opportunity whose line was priced from 项目价 (80.00; a list `price_for` would not pick
+    for this account: it is for VIP customers), next to the standard list (100.00)."""
+    from kehu.catalog.tests.factories import PriceListFactory, PriceListItemFactory
+    from kehu.sales.models import OpportunityLine
+    from kehu.sales.tests.factories import OpportunityFactory
+
+    project = PriceListFactory.create(name="项目价", currency=world.cny, customer_level="VIP")
+    PriceListItemFactory.create(price_list=project, product=world.product, unit_price=D("80"))
+    PriceListItemFactory.create(price_list=project, product=world.cheap, unit_price=D("7"))
+    opp = OpportunityFactory.create(owner=world.rep1, account=world.account, currency="CNY", name="项目")
+    OpportunityLine.objects.create(
+        opportunity=opp,
+        product=world.product,
+        quantity=D("3"),
+        unit_price=D("80"),
+        price_list=project,
+        price_source="From price list 项目价",
+        tax_rate=D("13"),
+        **kwargs,
+    )
+    return opp, project
+
+
+def test_create_from_opportunity_takes_its_price_list(world: Any) -> None:
+    opp, project = _project_priced_opportunity(world)
+    quote = svc.quote_create(by=world.rep1, opportunity=opp)
+    assert quote.price_list == project and quote.currency == "CNY"
+    line = quote.lines.get()
+    # re-priced lines resolve from the opportunity's list, not from the one `price_for` picks
+    changed = svc.quote_line_update(line=line, by=world.rep1, data={"quantity": "5"})
+    assert changed.unit_price == D("80") and changed.price_source == "From price list 项目价"
+    added = svc.quote_line_add(quote=quote, by=world.rep1, data={"product": world.cheap, "quantity": "1"})
+    assert added.unit_price == D("7") and added.price_source == "From price list 项目价"
+
+
+def test_create_from_opportunity_price_list_rules(world: Any) -> None:
+    opp, project = _project_priced_opportunity(world)
+    # a list chosen wins; "none" from a form that offered the opportunity's stays none
+    assert svc.quote_create(by=world.rep1, opportunity=opp, price_list=world.price_list).price_list == (
+        world.price_list
+    )
+    assert (
+        svc.quote_create(by=world.rep1, opportunity=opp, price_list_from_opportunity=False).price_list is None
+    )
+    # a quote in another currency does not take a CNY list; nor an inactive one
+    assert svc.quote_create(by=world.rep1, opportunity=opp, currency="USD").price_list is None
+    project.is_active = False
+    project.save(update_fields=["is_active"])
+    assert svc.quote_create(by=world.rep1, opportunity=opp).price_list is None
+
+
 # --- lines and totals -----------------------------------------------------------------------------
 
 

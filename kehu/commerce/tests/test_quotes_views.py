@@ -147,6 +147,30 @@ def test_create_from_opportunity_page(world: Any, client: Any) -> None:
     assert quote.opportunity == opp and quote.account == world.account and quote.name == "扩容"
 
 
+def test_create_from_opportunity_page_offers_its_price_list(world: Any, client: Any) -> None:
+    from kehu.catalog.tests.factories import PriceListFactory
+    from kehu.sales.models import OpportunityLine
+    from kehu.sales.tests.factories import OpportunityFactory
+
+    project = PriceListFactory.create(name="项目价", currency=world.cny, customer_level="VIP")
+    opp = OpportunityFactory.create(owner=world.rep1, account=world.account, currency="CNY", name="项目")
+    OpportunityLine.objects.create(
+        opportunity=opp,
+        product=world.product,
+        quantity=Decimal("2"),
+        unit_price=Decimal("80"),
+        price_list=project,
+    )
+    client.force_login(world.rep1)
+    form = client.get(f"/commerce/quotes/add/?opportunity={opp.pk}").content.decode()
+    assert f'<option value="{project.pk}" selected>' in form
+    url = f"/commerce/quotes/add/?opportunity={opp.pk}"
+    base = {"currency": "CNY", "language": "zh-hans"}
+    assert client.post(url, {**base, "price_list": project.pk}).status_code == 302
+    assert client.post(url, {**base, "price_list": ""}).status_code == 302  # cleared on the form
+    assert list(Quote.objects.order_by("id").values_list("price_list", flat=True)) == [project.pk, None]
+
+
 def test_approval_inbox_approve_and_reject(world: Any, client: Any) -> None:
     ApprovalRuleFactory.create(kind=ApprovalRuleKind.DISCOUNT_ABOVE, threshold=Decimal("5"))
     quote = svc.quote_create(by=world.rep1, account=world.account)

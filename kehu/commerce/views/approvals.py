@@ -14,6 +14,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kehu.catalog.selectors import currency_places
 from kehu.core.choices import Action
 from kehu.core.generic import ObjectDeleteView, ObjectEditView, ObjectListView, object_url, verbose
 from kehu.core.permissions import can
@@ -30,6 +31,12 @@ from ..tables_quotes import ApprovalRuleTable
 def approval_inbox(request: HttpRequest) -> HttpResponse:
     """Pending approval steps the user may decide, with the quote, account, owner, reason, total."""
     steps = list(approvals_for(request.user)[:500])
+    places: dict[str, int] = {}
+    for step in steps:  # totals with their currency's decimals (one look-up per currency)
+        code = step.quote.currency
+        if code not in places:
+            places[code] = currency_places(code)
+        step.total_format = f"{places[code]}g"  # type: ignore[attr-defined]
     return render(
         request,
         "commerce/approvals/inbox.html",

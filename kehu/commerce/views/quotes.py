@@ -13,34 +13,27 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
 from kehu.catalog.models import Product
-from kehu.catalog.selectors import company_currency_code
+from kehu.catalog.selectors import company_currency_code, currency_places
 from kehu.core import generic
 from kehu.core.choices import Action
 from kehu.core.errors import DomainError
 from kehu.core.permissions import can
 from kehu.customers.models import Account, Contact
+from kehu.sales.views.opportunities import LineModalView, toast_error
 
 from ..choices import QuoteStatus
 from ..filtersets_quotes import QuoteFilterSet
 from ..forms_quotes import AcceptForm, DecisionForm, DeclineForm, QuoteForm, QuoteLineForm
 from ..models import Quote, QuoteLine
-from ..selectors.quotes import quote_approvals, quote_lines, quote_versions
+from ..selectors.quotes import opportunity_price_list, quote_approvals, quote_lines, quote_versions
 from ..services import quotes as services
 from ..tables_quotes import STATUS_BADGES, QuoteTable
-
-
-def toast_error(exc: DomainError) -> HttpResponse:
-    response = HttpResponse(status=200)
-    response["HX-Reswap"] = "none"
-    response["HX-Trigger"] = json.dumps({"kehu:toast": {"message": str(exc.message), "level": "error"}})
-    return response
-
 
 # --- list ---------------------------------------------------------------------------------------
 
@@ -61,11 +54,27 @@ class QuoteListView(generic.ObjectListView):
 # --- detail -------------------------------------------------------------------------------------
 
 
+def amount_format(places: int) -> str:
+    """The `floatformat` argument that shows an amount with `places` decimals, digits grouped."""
+    return f"{places}g"
+
+
+def unit_price_format(price: Decimal, places: int) -> str:
+    """A unit price shows the currency's decimals, or more when it was priced finer (0.125)."""
+    exponent = price.normalize().as_tuple().exponent
+    finer = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return amount_format(max(places, finer))
+
+
 def _overview(request: HttpRequest, obj: Quote) -> dict[str, Any]:
     user = request.user
     approvals = list(quote_approvals(quote=obj))
+    places = currency_places(obj.currency)
+    lines = list(quote_lines(quote=obj))
+    for line in lines:
+        line.unit_price_format = unit_price_format(line.unit_price, places)  # type: ignore[attr-defined]
     return {
-        "lines": list(quote_lines(quote=obj)),
+        "lines": lines,
         "approvals": approvals,
         "may_decide": any(services.may_decide(a, user) for a in approvals) and obj.owner_id != user.pk,
         "versions": list(quote_versions(user=user, quote=obj)),
@@ -106,6 +115,9 @@ class QuoteDetailView(generic.ObjectDetailView):
             "can_change": may_change and obj.is_editable,
             "can_delete": "delete" in moves and can(user, Quote, Action.DELETE),
             "status_badge": STATUS_BADGES.get(QuoteStatus(obj.status), "bg-secondary-lt"),
+            # every amount of the page with the quote currency's decimals (JPY 0, CNY 2, ...)
+            "amount_format": amount_format(currency_places(obj.currency)),
+            "company_amount_format": amount_format(currency_places(company_currency_code())),
             "latest": None
             if obj.is_latest
             else Quote.objects.restrict(user, Action.VIEW).filter(number=obj.number, is_latest=True).first(),
@@ -140,6 +152,9 @@ class QuoteEditView(generic.ObjectEditView):
         opp = self.opportunity() if obj is None else None
         if opp is not None:
             initial.update({"account": opp.account_id, "currency": opp.currency, "name": opp.name})
+            price_list = opportunity_price_list(opportunity=opp, user=self.request.user)
+            if price_list is not None:
+                initial["price_list"] = price_list.pk
         return initial
 
     def render_form(self, form: Any, obj: Any, status: int = 200) -> HttpResponse:
@@ -166,7 +181,13 @@ class QuoteEditView(generic.ObjectEditView):
             opp = self.opportunity()
             if opp is not None:
                 data.pop("account", None)
-                return services.quote_create(by=self.request.user, opportunity=opp, **data)
+                # the form offered the opportunity's price list: what it sends (even none) counts
+                return services.quote_create(
+                    by=self.request.user,
+                    opportunity=opp,
+                    price_list_from_opportunity="price_list" not in data,
+                    **data,
+                )
             return services.quote_create(by=self.request.user, **data)
         return services.quote_update(quote=obj, by=self.request.user, data=data, version=form.version)
 
@@ -187,75 +208,35 @@ def _quote_for_change(request: HttpRequest, pk: int) -> Quote:
     return obj
 
 
-class LineEditView(LoginRequiredMixin, View):
-    """Add (no ``line_pk``) or edit a line in a modal; the page reloads (totals)."""
+class LineEditView(LineModalView):
+    """Add (no ``line_pk``) or edit a line in a modal; the page reloads (totals). The modal and
+    its error handling are the opportunity lines' (`kehu.sales.views.opportunities.LineModalView`)."""
 
-    def _objects(self, request: HttpRequest, pk: int, line_pk: int | None) -> tuple[Quote, Any]:
-        obj = _quote_for_change(request, pk)
-        line = get_object_or_404(QuoteLine, pk=line_pk, quote=obj) if line_pk else None
-        return obj, line
+    form_class = QuoteLineForm
+    document_kwarg = "quote"
+    line_model = QuoteLine
+    add_url_name, edit_url_name = "commerce:quote_line_add", "commerce:quote_line_edit"
+    price_url_name = "commerce:quote_line_price"
+    fields_template = "commerce/quotes/_line_form.html"
+    add_title, edit_title = gettext_lazy("Add a line"), gettext_lazy("Edit line")
+    added_message, saved_message = gettext_lazy("Line added."), gettext_lazy("Line saved.")
 
-    def _form(self, request: HttpRequest, obj: Quote, line: Any, data: Any = None) -> QuoteLineForm:
-        return QuoteLineForm(
-            data,
-            user=request.user,
-            quote=obj,
-            line=line,
-            price_url=reverse("commerce:quote_line_price", args=[obj.pk]),
-        )
+    def get_document(self, request: HttpRequest, pk: int) -> Quote:
+        return _quote_for_change(request, pk)
 
-    def _render(self, request: HttpRequest, obj: Quote, line: Any, form: QuoteLineForm) -> HttpResponse:
-        url = (
-            reverse("commerce:quote_line_edit", args=[obj.pk, line.pk])
-            if line
-            else reverse("commerce:quote_line_add", args=[obj.pk])
-        )
-        return render(
-            request,
-            "core/_object_form_modal.html",
-            {
-                "form": form,
-                "title": _("Edit line") if line else _("Add a line"),
-                "action_url": url,
-                "form_fields_template": "commerce/quotes/_line_form.html",
-                "object": obj,
-                "line": line,
-            },
-        )
+    def refuse(self, document: Quote) -> HttpResponse | None:
+        return None if document.is_editable else toast_error(services._not_editable(document))
 
-    def get(self, request: HttpRequest, pk: int, line_pk: int | None = None) -> HttpResponse:
-        obj, line = self._objects(request, pk, line_pk)
-        if not obj.is_editable:
-            return toast_error(services._not_editable(obj))
-        return self._render(request, obj, line, self._form(request, obj, line))
-
-    def post(self, request: HttpRequest, pk: int, line_pk: int | None = None) -> HttpResponse:
-        obj, line = self._objects(request, pk, line_pk)
-        form = self._form(request, obj, line, request.POST)
-        if form.is_valid():
-            version = form.cleaned_data.get("version")
-            try:
-                if line is None:
-                    services.quote_line_add(
-                        quote=obj, by=request.user, data=form.service_values(), version=version
-                    )
-                else:
-                    services.quote_line_update(
-                        line=line, by=request.user, data=form.service_values(), version=version
-                    )
-            except DomainError as exc:
-                shown = False
-                for name, messages in exc.fields.items():
-                    for message in messages:
-                        if name in form.fields:
-                            form.add_error(name, message)
-                            shown = True
-                if not shown:
-                    form.add_error(None, str(exc.message))
-            else:
-                message = _("Line saved.") if line else _("Line added.")
-                return generic.success_response(request, url=obj.get_absolute_url(), message=message)
-        return self._render(request, obj, line, form)
+    def save_line(self, request: HttpRequest, document: Quote, line: Any, form: QuoteLineForm) -> None:
+        version = form.cleaned_data.get("version")
+        if line is None:
+            services.quote_line_add(
+                quote=document, by=request.user, data=form.service_values(), version=version
+            )
+        else:
+            services.quote_line_update(
+                line=line, by=request.user, data=form.service_values(), version=version
+            )
 
 
 class LineDeleteView(LoginRequiredMixin, View):

@@ -55,7 +55,9 @@ from ..services.opportunities import field_label
 from ..tables_opportunities import OpportunityTable
 
 
-def _toast_error(exc: DomainError) -> HttpResponse:
+def toast_error(exc: DomainError) -> HttpResponse:
+    """An htmx answer that changes nothing on the page and shows `exc`'s message as an error toast
+    (the quote pages use it too)."""
     response = HttpResponse(status=200)
     response["HX-Reswap"] = "none"
     response["HX-Trigger"] = json.dumps({"kehu:toast": {"message": str(exc.message), "level": "error"}})
@@ -533,41 +535,65 @@ def _line_opportunity(request: HttpRequest, pk: int) -> Opportunity:
     return generic.get_for_action(Opportunity, request.user, pk, Action.CHANGE)
 
 
-class LineEditView(LoginRequiredMixin, View):
-    """Add (no ``line_pk``) or edit a product line in a modal; the page reloads (amount, card)."""
+class LineModalView(LoginRequiredMixin, View):
+    """Add (no ``line_pk``) or edit a priced line of a document in a modal (an opportunity's
+    products here, a quote's lines in commerce): the line form, errors of the service on their
+    fields, and on success the document's page reloads (amounts, totals). Subclasses name the
+    URLs, texts and form, load the document (`get_document`, 404 / 403 as the document's change
+    scope says) and call their service (`save_line`)."""
 
-    def _objects(self, request: HttpRequest, pk: int, line_pk: int | None) -> tuple[Opportunity, Any]:
-        obj = _line_opportunity(request, pk)
-        line = get_object_or_404(OpportunityLine, pk=line_pk, opportunity=obj) if line_pk else None
+    form_class: Any = None
+    document_kwarg = ""  # the form's keyword for the document ("opportunity", "quote")
+    line_model: Any = None
+    add_url_name = edit_url_name = price_url_name = ""
+    fields_template = ""
+    add_title: Any = ""
+    edit_title: Any = ""
+    added_message: Any = ""
+    saved_message: Any = ""
+
+    def get_document(self, request: HttpRequest, pk: int) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def refuse(self, document: Any) -> HttpResponse | None:
+        """An answer instead of the form (the document may not take line changes now), or None."""
+        return None
+
+    def save_line(
+        self, request: HttpRequest, document: Any, line: Any, form: Any
+    ) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _objects(self, request: HttpRequest, pk: int, line_pk: int | None) -> tuple[Any, Any]:
+        obj = self.get_document(request, pk)
+        line = (
+            get_object_or_404(self.line_model, pk=line_pk, **{self.document_kwarg: obj}) if line_pk else None
+        )
         return obj, line
 
-    def _form(
-        self, request: HttpRequest, obj: Opportunity, line: Any, data: Any = None
-    ) -> OpportunityLineForm:
-        return OpportunityLineForm(
+    def _form(self, request: HttpRequest, obj: Any, line: Any, data: Any = None) -> Any:
+        return self.form_class(
             data,
             user=request.user,
-            opportunity=obj,
             line=line,
-            price_url=reverse("sales:opportunity_line_price", args=[obj.pk]),
+            price_url=reverse(self.price_url_name, args=[obj.pk]),
+            **{self.document_kwarg: obj},
         )
 
-    def _render(
-        self, request: HttpRequest, obj: Opportunity, line: Any, form: OpportunityLineForm
-    ) -> HttpResponse:
+    def _render(self, request: HttpRequest, obj: Any, line: Any, form: Any) -> HttpResponse:
         url = (
-            reverse("sales:opportunity_line_edit", args=[obj.pk, line.pk])
+            reverse(self.edit_url_name, args=[obj.pk, line.pk])
             if line
-            else reverse("sales:opportunity_line_add", args=[obj.pk])
+            else reverse(self.add_url_name, args=[obj.pk])
         )
         return render(
             request,
             "core/_object_form_modal.html",
             {
                 "form": form,
-                "title": _("Edit product") if line else _("Add a product"),
+                "title": self.edit_title if line else self.add_title,
                 "action_url": url,
-                "form_fields_template": "sales/_opportunity_line_form.html",
+                "form_fields_template": self.fields_template,
                 "object": obj,
                 "line": line,
             },
@@ -575,28 +601,50 @@ class LineEditView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int, line_pk: int | None = None) -> HttpResponse:
         obj, line = self._objects(request, pk, line_pk)
+        refused = self.refuse(obj)
+        if refused is not None:
+            return refused
         return self._render(request, obj, line, self._form(request, obj, line))
 
     def post(self, request: HttpRequest, pk: int, line_pk: int | None = None) -> HttpResponse:
         obj, line = self._objects(request, pk, line_pk)
         form = self._form(request, obj, line, request.POST)
         if form.is_valid():
-            version = form.cleaned_data.get("version")
             try:
-                if line is None:
-                    line_services.opportunity_line_add(
-                        by=request.user, opportunity=obj, version=version, **form.service_values()
-                    )
-                else:
-                    line_services.opportunity_line_update(
-                        by=request.user, line=line, data=form.service_values(), version=version
-                    )
+                self.save_line(request, obj, line, form)
             except DomainError as exc:
                 _add_errors(form, exc)
             else:
-                message = _("Product saved.") if line else _("Product added.")
-                return generic.success_response(request, url=obj.get_absolute_url(), message=message)
+                message = self.saved_message if line else self.added_message
+                return generic.success_response(request, url=obj.get_absolute_url(), message=str(message))
         return self._render(request, obj, line, form)
+
+
+class LineEditView(LineModalView):
+    """Add or edit a product line of an opportunity; the page reloads (amount, card)."""
+
+    form_class = OpportunityLineForm
+    document_kwarg = "opportunity"
+    line_model = OpportunityLine
+    add_url_name, edit_url_name = "sales:opportunity_line_add", "sales:opportunity_line_edit"
+    price_url_name = "sales:opportunity_line_price"
+    fields_template = "sales/_opportunity_line_form.html"
+    add_title, edit_title = gettext_lazy("Add a product"), gettext_lazy("Edit product")
+    added_message, saved_message = gettext_lazy("Product added."), gettext_lazy("Product saved.")
+
+    def get_document(self, request: HttpRequest, pk: int) -> Opportunity:
+        return _line_opportunity(request, pk)
+
+    def save_line(self, request: HttpRequest, document: Any, line: Any, form: Any) -> None:
+        version = form.cleaned_data.get("version")
+        if line is None:
+            line_services.opportunity_line_add(
+                by=request.user, opportunity=document, version=version, **form.service_values()
+            )
+        else:
+            line_services.opportunity_line_update(
+                by=request.user, line=line, data=form.service_values(), version=version
+            )
 
 
 class LineDeleteView(LoginRequiredMixin, View):
@@ -606,7 +654,7 @@ class LineDeleteView(LoginRequiredMixin, View):
         try:
             line_services.opportunity_line_delete(by=request.user, line=line)
         except DomainError as exc:
-            return _toast_error(exc)
+            return toast_error(exc)
         return generic.success_response(request, url=obj.get_absolute_url(), message=_("Product removed."))
 
 
@@ -755,7 +803,7 @@ class PipelineDeleteView(LoginRequiredMixin, View):
         try:
             pipeline_services.pipeline_delete(by=request.user, pipeline=pipeline)
         except DomainError as exc:
-            return _toast_error(exc)
+            return toast_error(exc)
         return generic.success_response(
             request, url=reverse("sales:pipeline_list"), message=_("Pipeline deleted.")
         )
@@ -826,7 +874,7 @@ class StageDeleteView(LoginRequiredMixin, View):
         try:
             pipeline_services.stage_delete(by=request.user, stage=stage)
         except DomainError as exc:
-            return _toast_error(exc)
+            return toast_error(exc)
         return generic.success_response(
             request, url=reverse("sales:pipeline_detail", args=[pk]), message=_("Stage deleted.")
         )
