@@ -18,9 +18,10 @@ class CatalogConfig(AppConfig):
         actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE)
         group = _("Catalog")
         for managed in (Product, ProductCategory, PriceList, Currency, ExchangeRate):
-            # products, price lists (their prices) and exchange rates are exported from their lists
-            exported = (Action.EXPORT,) if managed in (Product, PriceList, ExchangeRate) else ()
-            permissions.register(managed, actions=(*actions, *exported), group=group)
+            # products, price lists (their prices) and exchange rates are imported and exported
+            # from their lists
+            moved = (Action.IMPORT, Action.EXPORT) if managed in (Product, PriceList, ExchangeRate) else ()
+            permissions.register(managed, actions=(*actions, *moved), group=group)
         for audited in (Product, ProductCategory, PriceList, PriceListItem, Currency, ExchangeRate):
             audit_registry.register(audited)
 

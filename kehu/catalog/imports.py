@@ -688,11 +688,12 @@ def _writer(job: ImportJob, by: Any) -> CatalogWriter:
 
 def register() -> None:
     """Called by ``CatalogConfig.ready()``: the three targets and their handlers. Who may import:
-    whoever may add and change those records (prices: change price lists)."""
+    whoever holds the import action on those records and may add and change them (prices: import
+    and change price lists)."""
     targets: Iterable[tuple[str, list[ImportField], Any, tuple[str, ...]]] = (
-        (PRODUCT, product_fields(), _may(Product, Action.ADD, Action.CHANGE), ("code",)),
-        (PRICE, price_fields(), _may(PriceList, Action.CHANGE), ("product",)),
-        (RATE, rate_fields(), _may(ExchangeRate, Action.ADD, Action.CHANGE), ("currency",)),
+        (PRODUCT, product_fields(), _may(Product, Action.IMPORT, Action.ADD, Action.CHANGE), ("code",)),
+        (PRICE, price_fields(), _may(PriceList, Action.IMPORT, Action.CHANGE), ("product",)),
+        (RATE, rate_fields(), _may(ExchangeRate, Action.IMPORT, Action.ADD, Action.CHANGE), ("currency",)),
     )
     for label, fields, may, keys in targets:
         register_import_target(label, fields)

@@ -16,20 +16,28 @@ class CommerceConfig(AppConfig):
         from .models import (
             ApprovalRule,
             Contract,
+            ContractAttachment,
+            CreditEntry,
             Instalment,
             Invoice,
             Order,
+            OrderLine,
             OrderStatus,
             Payment,
             PaymentPlan,
             Quote,
+            QuoteApproval,
+            QuoteLine,
         )
 
         actions = (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE)
         group = _("Quote-to-cash")
-        for managed in (Quote, Contract, Order, PaymentPlan, Payment, Invoice, ApprovalRule, OrderStatus):
-            permissions.register(managed, actions=actions, group=group)
-        permissions.register(Instalment, actions=(Action.VIEW,), group=group)
+        # the documents' lists can be exported (CSV / XLSX), the receivables' instalments too
+        for managed in (Quote, Contract, Order, Payment, Invoice):
+            permissions.register(managed, actions=(*actions, Action.EXPORT), group=group)
+        for setting in (PaymentPlan, ApprovalRule, OrderStatus):
+            permissions.register(setting, actions=actions, group=group)
+        permissions.register(Instalment, actions=(Action.VIEW, Action.EXPORT), group=group)
         for audited in (
             Quote,
             Contract,
@@ -42,6 +50,12 @@ class CommerceConfig(AppConfig):
             OrderStatus,
         ):
             audit_registry.register(audited)
+        # what changes a document's amounts or approvals is logged under the document
+        audit_registry.register(QuoteLine, parent="quote")
+        audit_registry.register(QuoteApproval, parent="quote")
+        audit_registry.register(OrderLine, parent="order")
+        audit_registry.register(ContractAttachment, parent="contract", exclude=("file",))
+        audit_registry.register(CreditEntry, parent="account")
         for customizable in (Quote, Contract, Order):
             customfields_registry.register(customizable)
 

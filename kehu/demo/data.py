@@ -58,7 +58,8 @@ SALES_MODELS = ("sales.lead", "sales.opportunity")
 # Sales configuration (pools, assignment rules, pipelines) is the administrators' (the admin role
 # may do everything); pool members see and claim the records of their pools without a grant.
 # The catalog (issue 7): every sales role reads it; managers and the director also keep products
-# and price lists up to date. Categories and currencies are the administrators'.
+# and price lists up to date (importing and exporting them too). Categories and currencies are
+# the administrators'.
 CATALOG_MODELS = ("catalog.product", "catalog.pricelist", "catalog.productcategory", "catalog.currency")
 CATALOG_EDITED = ("catalog.product", "catalog.pricelist")
 # Quote-to-cash (issue 7): the sales roles work on the documents of their scope; approval rules and
@@ -96,9 +97,9 @@ ROLES: list[DemoRole] = [
             *_on(SALES_MODELS, ALL, Scope.DEPARTMENT_AND_BELOW),
             Grant("sales.target", ALL, Scope.DEPARTMENT_AND_BELOW),
             *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
-            *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE), Scope.ALL),
+            *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE, Action.IMPORT, Action.EXPORT), Scope.ALL),
             *_on(COMMERCE_DOCS, ALL, Scope.DEPARTMENT_AND_BELOW),
-            Grant("commerce.instalment", (Action.VIEW,), Scope.DEPARTMENT_AND_BELOW),
+            Grant("commerce.instalment", (Action.VIEW, Action.EXPORT), Scope.DEPARTMENT_AND_BELOW),
             *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
         ),
     ),
@@ -117,9 +118,9 @@ ROLES: list[DemoRole] = [
             ),
             Grant("sales.target", (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.DEPARTMENT),
             *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
-            *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE), Scope.ALL),
+            *_on(CATALOG_EDITED, (Action.ADD, Action.CHANGE, Action.IMPORT, Action.EXPORT), Scope.ALL),
             *_on(COMMERCE_DOCS, ALL, Scope.DEPARTMENT),
-            Grant("commerce.instalment", (Action.VIEW,), Scope.DEPARTMENT),
+            Grant("commerce.instalment", (Action.VIEW, Action.EXPORT), Scope.DEPARTMENT),
             *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
         ),
     ),
@@ -137,8 +138,8 @@ ROLES: list[DemoRole] = [
             *_on(SALES_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
             Grant("sales.target", (Action.VIEW,), Scope.OWN),
             *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
-            *_on(COMMERCE_DOCS, (Action.VIEW, Action.ADD, Action.CHANGE), Scope.OWN),
-            Grant("commerce.instalment", (Action.VIEW,), Scope.OWN),
+            *_on(COMMERCE_DOCS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
+            Grant("commerce.instalment", (Action.VIEW, Action.EXPORT), Scope.OWN),
             *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
         ),
     ),

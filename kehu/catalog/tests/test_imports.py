@@ -39,11 +39,14 @@ def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
-def catalog_manager(username: str = "catalogimp", *, change: bool = True) -> Any:
+def catalog_manager(username: str = "catalogimp", *, change: bool = True, may_import: bool = True) -> Any:
     role: Any = RoleFactory(name=f"Catalog {username}", code=f"catalog-{username}")
     actions = [Action.VIEW, Action.ADD, *([Action.CHANGE] if change else [])]
     for label in ("catalog.product", "catalog.pricelist", "catalog.exchangerate", "catalog.currency"):
         grant(role, label, *actions, scope=Scope.ALL)
+    if may_import:
+        for label in ("catalog.product", "catalog.pricelist", "catalog.exchangerate"):
+            grant(role, label, Action.IMPORT, scope=Scope.ALL)
     user = UserFactory(username=username)
     user.roles.add(role)
     return user
@@ -409,6 +412,11 @@ def test_who_may_import_the_catalog(
     for target in (PRODUCT, PRICE, RATE):
         with pytest.raises(PermissionDeniedError):
             upload(reader, target, "Code,Name\nQ-1,产品\n")
+    # adding and changing the records is not enough: importing is a grant of its own
+    maintainer = catalog_manager("maintainer", may_import=False)
+    assert not {PRODUCT, PRICE, RATE} & {label for label, _n in selectors.import_targets(user=maintainer)}
+    with pytest.raises(PermissionDeniedError):
+        upload(maintainer, PRODUCT, "Code,Name\nQ-1,产品\n")
     client = Client()
     client.force_login(reader)
     assert f'value="{PRODUCT}"' not in client.get("/imports/new/").content.decode()

@@ -97,11 +97,29 @@ def collected_amount(
     end: dt.date,
     currency: str,
 ) -> Decimal:
-    """Money collected (payments minus reversals) received in [start, end] in `currency`, by one
-    owner or by owners' departments: the "collected payments" measure of sales targets."""
-    qs = Payment.objects.filter(received_on__gte=start, received_on__lte=end, currency=currency)
+    """Money collected (payments minus reversals) received in [start, end], by one owner or by
+    owners' departments: the "collected payments" measure of sales targets. A target in the company
+    currency counts payments in every currency, each converted at the rate of the day it was
+    received (a currency without a rate that day is left out); a target in another currency counts
+    the payments in that currency."""
+    from kehu.catalog.selectors import company_currency_code, to_company_currency
+
+    qs = Payment.objects.filter(received_on__gte=start, received_on__lte=end)
     if user_id is not None:
         qs = qs.filter(owner_id=user_id)
     elif department_ids is not None:
         qs = qs.filter(department_id__in=department_ids)
-    return qs.aggregate(t=Sum("amount"))["t"] or ZERO
+    if currency != company_currency_code():
+        return qs.filter(currency=currency).aggregate(t=Sum("amount"))["t"] or ZERO
+    total = qs.filter(currency=currency).aggregate(t=Sum("amount"))["t"] or ZERO
+    foreign = (
+        qs.exclude(currency=currency)
+        .values("currency", "received_on")
+        .annotate(t=Sum("amount"))
+        .order_by("currency", "received_on")
+    )
+    for row in foreign:
+        converted = to_company_currency(row["t"], row["currency"], row["received_on"])
+        if converted is not None:
+            total += converted
+    return total

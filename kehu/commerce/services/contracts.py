@@ -42,8 +42,8 @@ from kehu.core.errors import ConflictError, DomainError
 from kehu.core.money import parse_decimal as _decimal
 from kehu.core.services import sequence_next
 
-from ..choices import AttachmentKind, ContractStatus, QuoteStatus
-from ..models import Contract, ContractAttachment, Quote
+from ..choices import AttachmentKind, ContractStatus, InvoiceStatus, QuoteStatus
+from ..models import Contract, ContractAttachment, Invoice, Order, PaymentPlan, Quote
 from .common import check_visible as _visible
 from .common import set_values as _set_values
 
@@ -138,7 +138,7 @@ def _apply(contract: Contract, by: Any, data: Mapping[str, Any], *, current: Con
     contact = values.get("contact")
     if contact is not None:
         _visible(by, Contact, contact, "contact", errors)
-        if account is not None and contact.account_id != account.pk:
+        if account is not None and not contact.accounts.filter(pk=account.pk).exists():
             errors["contact"] = [_("Choose a contact of the contract's account.")]
     if values.get("opportunity") is not None:
         _visible(by, Opportunity, values["opportunity"], "opportunity", errors)
@@ -242,8 +242,15 @@ def check_convertible_quote(*, by: Any, quote: Quote) -> Quote:
 @transaction.atomic
 def contract_create_from_quote(*, by: Any, quote: Quote, data: Mapping[str, Any] | None = None) -> Contract:
     """A draft contract from an accepted quote: account, contact, opportunity, currency, terms and
-    subject are copied and the value is the quote's total; `data` may add dates and the like."""
+    subject are copied and the value is the quote's total; `data` may add dates and the like. A
+    quote becomes one contract: a second conversion is refused (the quote row is locked, so two
+    clicks at once make one contract)."""
     quote = _accepted_quote(by, quote)
+    Quote.objects.select_for_update().filter(pk=quote.pk).first()
+    existing = Contract.objects.filter(quote=quote).order_by("pk").first()
+    if existing is not None:
+        message = _("Contract %(number)s was already created from this quote.") % {"number": existing.number}
+        raise ContractStateError(message, code="quote_converted", fields={"quote": [message]})
     values: dict[str, Any] = {
         "name": quote.name,
         "account": quote.account,
@@ -258,6 +265,27 @@ def contract_create_from_quote(*, by: Any, quote: Quote, data: Mapping[str, Any]
         extra.pop(copied, None)  # the quote decides these
     values.update(extra)
     return contract_create(by=by, data=values, quote=quote)
+
+
+# What a payment plan, an invoice or an order relies on: changed only before any of them exists.
+SETTLED_FIELDS = ("account", "currency", "value")
+
+
+def _check_settled_fields(contract: Contract, changed: list[str]) -> None:
+    """Refuse a new account, currency or value while a payment plan, a non-void invoice or an order
+    is based on the contract (they would stop adding up to it)."""
+    moving = [name for name in SETTLED_FIELDS if name in changed]
+    if not moving:
+        return
+    if PaymentPlan.objects.filter(contract=contract).exists():
+        reason = _("The contract has a payment plan: change or remove the plan first.")
+    elif Invoice.objects.filter(contract=contract).exclude(status=InvoiceStatus.VOID).exists():
+        reason = _("The contract has invoices: void them first.")
+    elif Order.objects.filter(contract=contract).exists():
+        reason = _("Orders were created from the contract.")
+    else:
+        return
+    raise _invalid({name: [reason] for name in moving})
 
 
 def _locked(by: Any, contract: Contract, action: str = Action.CHANGE) -> Contract:
@@ -283,6 +311,7 @@ def contract_update(
         raise _invalid({"signed_on": [_("An active contract keeps its signing date.")]})
     old_end = contract.end_on
     changed = _apply(contract, by, values, current=contract)
+    _check_settled_fields(contract, changed)
     owner = owned.resolve_owner(by, Contract, values.get("owner"), obj=contract)
     changed += owned.set_owner(contract, owner)
     if contract.end_on != old_end and contract.renewal_reminded_at is not None:
@@ -578,6 +607,13 @@ def check_upload(upload: Any) -> tuple[str, int, str]:
     return name[-255:], size, CONTENT_TYPES.get(ext, "application/octet-stream")
 
 
+def _check_open(contract: Contract) -> None:
+    if contract.status in (ContractStatus.EXPIRED, ContractStatus.TERMINATED):
+        raise ContractStateError(
+            _("An expired or terminated contract cannot be changed."), code="contract_closed"
+        )
+
+
 def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MB"
@@ -598,6 +634,7 @@ def contract_attachment_add(
 ) -> ContractAttachment:
     """Store `upload` with the contract (checked first: type, content, size; refused: nothing stored)."""
     contract = _locked(by, contract)
+    _check_open(contract)
     if kind not in AttachmentKind.values:
         raise ContractError(
             _("Choose a type from the list."), fields={"kind": [_("Choose a type from the list.")]}
@@ -632,6 +669,7 @@ def contract_attachment_add(
 @transaction.atomic
 def contract_attachment_delete(*, attachment: ContractAttachment, by: Any) -> None:
     contract = _locked(by, attachment.contract)
+    _check_open(contract)
     name = attachment.name
     _delete_file(attachment)
     attachment.delete()

@@ -155,7 +155,12 @@ def _apply(invoice: Invoice, data: Mapping[str, Any]) -> list[Payment] | None:
             )
         invoice.currency = document.currency
     elif data.get("currency"):
-        invoice.currency = str(data["currency"]).upper()
+        from kehu.catalog.selectors import currency_codes
+
+        code = str(data["currency"]).strip().upper()
+        if code not in currency_codes(include=invoice.currency if invoice.pk else None):
+            raise _error("currency", _("Choose an active currency."))
+        invoice.currency = code
     if "issued_on" in data:
         issued_on = data["issued_on"]
         if issued_on is not None and not isinstance(issued_on, dt.date):

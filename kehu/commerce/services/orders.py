@@ -43,7 +43,7 @@ from kehu.core.money import parse_decimal as _decimal
 from kehu.core.services import sequence_next
 
 from ..choices import ContractStatus, OrderStatusKind
-from ..models import Contract, Order, OrderLine, OrderStatus, Quote
+from ..models import Contract, Order, OrderLine, OrderStatus, PaymentPlan, Quote
 from .common import check_visible as _visible
 from .common import set_values as _set_values
 from .contracts import check_convertible_quote
@@ -170,7 +170,7 @@ def _apply(order: Order, by: Any, data: Mapping[str, Any], *, current: Order | N
     contact = values.get("contact")
     if contact is not None:
         _visible(by, Contact, contact, "contact", errors)
-        if account is not None and contact.account_id != account.pk:
+        if account is not None and not contact.accounts.filter(pk=account.pk).exists():
             errors["contact"] = [_("Choose a contact of the order's account.")]
     if values.get("opportunity") is not None:
         _visible(by, Opportunity, values["opportunity"], "opportunity", errors)
@@ -307,8 +307,15 @@ def _copy_quote_lines(order: Order, quote: Quote) -> None:
 
 @transaction.atomic
 def order_create_from_quote(*, by: Any, quote: Quote, data: Mapping[str, Any] | None = None) -> Order:
-    """An order from an accepted quote, its lines copied exactly."""
+    """An order from an accepted quote, its lines copied exactly. A quote becomes one order: a
+    second conversion is refused (the quote row is locked, so two clicks at once make one order).
+    An order per delivery comes from a contract instead."""
     quote = check_convertible_quote(by=by, quote=quote)
+    Quote.objects.select_for_update().filter(pk=quote.pk).first()
+    existing = Order.objects.filter(quote=quote).order_by("pk").first()
+    if existing is not None:
+        message = _("Order %(number)s was already created from this quote.") % {"number": existing.number}
+        raise OrderStateError(message, code="quote_converted", fields={"quote": [message]})
     values: dict[str, Any] = {
         "account": quote.account,
         "contact": quote.contact,
@@ -448,8 +455,12 @@ def _editable_order(by: Any, order: Order, version: int | None) -> Order:
     owned.check_version(order, version)
     if not is_editable(order):
         raise OrderStateError(
-            _("Lines can be changed only while the order is “%(status)s”.")
-            % {"status": initial_status().name},
+            _("Lines can be changed only while the order is “%(status)s”.") % {"status": initial_status()},
+            code="order_lines_locked",
+        )
+    if PaymentPlan.objects.filter(order=order).exists():
+        raise OrderStateError(
+            _("The order has a payment plan: change or remove the plan before its lines."),
             code="order_lines_locked",
         )
     return order

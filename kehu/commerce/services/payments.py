@@ -306,16 +306,22 @@ def payment_record(
 
     What the instalment still lacks is applied to it; the rest becomes a credit on the account
     when `allow_credit`, else the payment is refused ("exceeds the plan") and nothing is saved.
-    Without an instalment the whole amount is a credit (so `allow_credit` is needed)."""
+    Without an instalment the whole amount is a credit (so `allow_credit` is needed).
+
+    Locks: the account first, then the instalment — the order `payment_apply_credit` and
+    `payment_reverse` take them in, so two of them on one account wait instead of deadlocking."""
+    _lock_account(account.pk)
     if instalment is not None:
         instalment = Instalment.objects.select_for_update().select_related("plan").get(pk=instalment.pk)
         if instalment.account_id != account.pk:
             raise _error(PaymentError, "instalment", _("The instalment belongs to another account."))
         currency = instalment.currency
     else:
-        from kehu.catalog.selectors import company_currency_code
+        from kehu.catalog.selectors import company_currency_code, currency_codes
 
-        currency = (currency or company_currency_code()).upper()
+        currency = str(currency or company_currency_code()).strip().upper()
+        if currency not in currency_codes():
+            raise _error(PaymentError, "currency", _("Choose an active currency."))
     amount = _money(amount, currency, "amount")
     if amount <= 0:
         raise _error(PaymentError, "amount", _("The amount must be above zero."))
@@ -337,8 +343,6 @@ def payment_record(
                 "Record at most that, or keep the rest as a credit on the account."
             ) % {"outstanding": outstanding, "currency": currency}
         raise _error(PaymentError, "amount", message)
-    if credited > 0:
-        _lock_account(account.pk)
     plan = instalment.plan if instalment is not None else None
     owner_id = plan.owner_id if plan is not None else account.owner_id
     department_id = plan.department_id if plan is not None else account.department_id

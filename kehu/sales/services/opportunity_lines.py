@@ -26,7 +26,7 @@ Rules (every path — the Products card, the API — runs them):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -275,7 +275,9 @@ def _sync_amount(opp: Opportunity) -> None:
             ),
             code,
         )
-        amount = totals.net.quantize(Decimal("0.01"))
+        # (the net is already rounded per line to the currency's minor unit; the opportunity's amount
+        # keeps 2 places, so a 3-place currency rounds half-up once more here)
+        amount = totals.net.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         if amount != opp.amount:
             opp.amount = amount
             fields.append("amount")
