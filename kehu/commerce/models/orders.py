@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel, TimeStampedModel
 from kehu.core.permissions import RestrictedManager
@@ -90,8 +91,9 @@ class Order(OwnedModel, CustomFieldsModel, DocumentTotals):
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("order")
-        verbose_name_plural = _("orders")
+        # ("order" alone is a sort order elsewhere: 顺序; a sales order is 订单)
+        verbose_name = pgettext_lazy("sales document", "order")
+        verbose_name_plural = pgettext_lazy("sales document", "orders")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["owner", "-id"], name="commerce_order_owner"),
@@ -107,7 +109,12 @@ class Order(OwnedModel, CustomFieldsModel, DocumentTotals):
 
 
 class OrderLine(LineBase):
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(
+        Order,
+        verbose_name=pgettext_lazy("sales document", "order"),
+        on_delete=models.CASCADE,
+        related_name="lines",
+    )
 
     class Meta(LineBase.Meta):
         verbose_name = _("order line")

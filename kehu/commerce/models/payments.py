@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedModel, TimeStampedModel
 from kehu.core.permissions import RestrictedManager
@@ -37,7 +38,7 @@ class PaymentPlan(OwnedModel):
     )
     order = models.OneToOneField(
         "commerce.Order",
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("sales document", "order"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -237,7 +238,7 @@ class Invoice(OwnedModel):
     )
     order = models.ForeignKey(
         "commerce.Order",
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("sales document", "order"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -265,6 +266,13 @@ class Invoice(OwnedModel):
         constraints = [
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(tax__gte=0), name="commerce_invoice_amounts"
+            ),
+            # an issued invoice's number (the tax system's) is used once: two people issuing with
+            # the same number at the same moment cannot both succeed
+            models.UniqueConstraint(
+                fields=["number"],
+                condition=Q(status="issued") & ~Q(number=""),
+                name="commerce_invoice_number_unique",
             ),
         ]
         indexes = [

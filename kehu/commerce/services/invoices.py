@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -267,7 +267,11 @@ def invoice_issue(
     # the limit again: a contract's value may have changed since the draft
     _check_limit(invoice, override=invoice.over_limit, override_reason=invoice.override_reason, by=by)
     invoice.version += 1
-    invoice.save()
+    try:
+        with transaction.atomic():  # (a savepoint: the unique constraint decides between two at once)
+            invoice.save()
+    except IntegrityError:
+        raise _error("number", _("Another invoice has this number.")) from None
     timeline_record(
         event=INVOICE_ISSUED_EVENT,
         obj=invoice,
