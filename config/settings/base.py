@@ -323,8 +323,8 @@ SPECTACULAR_SETTINGS = {
         "AttachmentKindEnum": "kehu.commerce.choices.AttachmentKind",
         "OrderStatusKindEnum": "kehu.commerce.choices.OrderStatusKind",
         "InvoiceKindEnum": "kehu.commerce.choices.InvoiceKind",
-        "DocumentLanguageEnum": "django.conf.settings.LANGUAGES",
-        "UserLanguageEnum": "kehu.users.api.serializers.LANGUAGE_CHOICES",
+        # a user's and a document's language: one choice set (the site's languages)
+        "LanguageEnum": "kehu.users.models.User.Language",
         "MatchKeyKindEnum": "kehu.dedup.choices.KeyKind",
         "CollisionPolicyModeEnum": "kehu.dedup.choices.PolicyMode",
     },
