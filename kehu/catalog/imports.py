@@ -699,5 +699,13 @@ def register() -> None:
         register_import_target(label, fields)
         register_target_handler(
             label,
-            TargetHandler(preparer=_preparer, writer=_writer, undo=undo, may_import=may, match_keys=keys),
+            TargetHandler(
+                preparer=_preparer,
+                writer=_writer,
+                undo=undo,
+                may_import=may,
+                match_keys=keys,
+                owned=False,  # products, prices and rates belong to the company
+                finds_duplicates=False,  # the code (the match key) is their only identity
+            ),
         )

@@ -172,10 +172,14 @@ class OptionsForm(WizardForm):
         match_keys: list[tuple[str, str]],
         pools: list[tuple[int, str]],
         picklist_fields: list[str],
+        owned: bool = True,
+        finds_duplicates: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.picklist_fields = picklist_fields
+        if not finds_duplicates:
+            del self.fields["on_duplicate"]
         _choices(self.fields["match_key"]).choices = [("", "—"), *match_keys]
         user_model = apps.get_model("users", "User")
         users = user_model._default_manager.filter(is_active=True).order_by("username")
@@ -187,6 +191,9 @@ class OptionsForm(WizardForm):
             _choices(self.fields["owner_mode"]).choices = [
                 c for c in OwnerMode.choices if c[0] != OwnerMode.POOL
             ]
+        if not owned:  # (the catalog's records: no owner to choose)
+            for name in ("owner_mode", "assign_to", "pool_id"):
+                self.fields.pop(name, None)
 
     def clean_picklists(self) -> dict[str, dict[str, str]]:
         text = self.cleaned_data.get("picklists") or ""

@@ -17,7 +17,10 @@ A handler gives:
 * ``undo(imp, *, by, created, updated) -> {"deleted": n, "restored": m}``: called by
   `running.undo` inside its transaction, after its "changed since" check;
 * ``may_import(user) -> bool``: who may import these records (instead of the "import" action);
-* ``match_keys``: the fields the wizard offers to find existing records on.
+* ``match_keys``: the fields the wizard offers to find existing records on;
+* ``owned``: whether the records have an owner (else the wizard asks nothing about owners);
+* ``finds_duplicates``: whether the duplicate check runs on them (else the wizard does not ask
+  what to do with a duplicate).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class TargetHandler:
     undo: Callable[..., dict[str, int]]
     may_import: Callable[[Any], bool]
     match_keys: tuple[str, ...] = ()
+    owned: bool = True
+    finds_duplicates: bool = True
 
 
 _handlers: dict[str, TargetHandler] = {}

@@ -39,6 +39,7 @@ from .forms import (
 from .models import ImportJob, ImportPreset
 from .parsing import encoding_label
 from .presets import PRESETS
+from .registry import target_handler
 
 STEPS = (
     ("file", gettext_lazy("Upload")),
@@ -485,6 +486,7 @@ def import_options(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 4: value transforms, mode and match key, duplicates, owner."""
     job = _job(request, pk)
     target = m.get_target(job.target)
+    handler = target_handler(job.target)
     transforms = {**services.DEFAULT_TRANSFORMS, **(job.transforms or {})}
     initial = {
         **{k: v for k, v in transforms.items() if k != "picklists"},
@@ -504,11 +506,13 @@ def import_options(request: HttpRequest, pk: int) -> HttpResponse:
         picklist_fields=[
             f.name for f in target.fields if f.kind in (m.FieldKind.PICKLIST, m.FieldKind.MULTI)
         ],
+        owned=handler.owned if handler is not None else True,
+        finds_duplicates=handler.finds_duplicates if handler is not None else True,
     )
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            data = form.cleaned_data
+            data = {"on_duplicate": job.on_duplicate, "owner_mode": OwnerMode.RULES, **form.cleaned_data}
             try:
                 services.import_set_mapping(
                     job=job,

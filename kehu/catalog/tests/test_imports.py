@@ -455,3 +455,26 @@ def test_products_take_their_custom_fields_by_label(
     assert (job.result["created"], job.result["errors"]) == (1, 1)
     assert Product.objects.get(code="W-1").custom == {"warranty_months": 24}
     assert not Product.objects.filter(code="W-2").exists()
+
+
+def test_the_options_step_asks_nothing_about_owners_or_duplicates(user: Any, currencies: Any) -> None:
+    job = mapped(user, PRODUCT, "Code,Name\nQ-9,产品九\n")
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/imports/{job.pk}/options/").content.decode()
+    assert 'data-field="mode"' in page
+    assert 'data-field="owner_mode"' not in page and 'name="on_duplicate"' not in page
+    response = client.post(
+        f"/imports/{job.pk}/options/",
+        {
+            "date_order": "YMD",
+            "phone_region": "CN",
+            "unknown_choices": "reject",
+            "separators": ";",
+            "mode": "upsert",
+            "match_key": "code",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job.refresh_from_db()
+    assert (job.mode, job.match_key) == ("upsert", "code")
