@@ -34,7 +34,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.audit.services import timeline_record
+from kehu.audit.choices import ChangeAction
+from kehu.audit.services import object_change_record, timeline_record
 from kehu.catalog.selectors import company_currency_code, currency_codes
 from kehu.core import owned
 from kehu.core.choices import Action
@@ -423,6 +424,12 @@ def contract_expire_due(*, today: dt.date | None = None) -> int:
             if not updated:
                 continue
             contract = Contract.objects.get(pk=pk)
+            # (a conditional UPDATE bypasses the change log's signals: record the change itself)
+            object_change_record(
+                obj=contract,
+                action=ChangeAction.UPDATE,
+                changes={"status": [ContractStatus.ACTIVE.value, ContractStatus.EXPIRED.value]},
+            )
             _status_event(contract, None, ContractStatus.ACTIVE, ContractStatus.EXPIRED)
             done += 1
     return done

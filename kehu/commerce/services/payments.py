@@ -20,7 +20,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.audit.services import timeline_record
+from kehu.audit.choices import ChangeAction
+from kehu.audit.services import object_change_record, timeline_record
 from kehu.core.errors import ConflictError, DomainError
 from kehu.core.money import quantize_money
 from kehu.core.services import sequence_next
@@ -172,6 +173,7 @@ def payment_plan_set(
             **owned,
         )
     else:
+        before = {"currency": plan.currency, "total": str(plan.total)}
         PaymentPlan.objects.filter(pk=plan.pk).update(
             account_id=document.account_id,
             currency=currency,
@@ -181,6 +183,16 @@ def payment_plan_set(
             **owned,
         )
         plan.refresh_from_db()
+        moved = {
+            name: [old, new]
+            for name, old, new in (
+                ("currency", before["currency"], plan.currency),
+                ("total", before["total"], str(plan.total)),
+            )
+            if old != new
+        }
+        if moved:  # (the UPDATE above bypasses the change log's signals)
+            object_change_record(obj=plan, action=ChangeAction.UPDATE, changes=moved, by=by)
     existing = {i.sequence: i for i in Instalment.objects.select_for_update().filter(plan=plan)}
     # Refuse first, change nothing until every row is known to fit.
     for sequence, old in sorted(existing.items()):

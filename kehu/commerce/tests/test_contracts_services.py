@@ -208,6 +208,12 @@ def test_expire_due(sellers: Any) -> None:
     statuses = dict(Contract.objects.values_list("pk", "status"))
     assert statuses == {due.pk: "expired", today.pk: "active", draft.pk: "draft"}
     assert TimelineEvent.objects.filter(event=svc.STATUS_EVENT, object_id=due.pk).count() == 1
+    from kehu.audit.models import ObjectChange
+
+    logged = ObjectChange.objects.filter(
+        model="commerce.contract", object_id=due.pk, changes__has_key="status"
+    )
+    assert [c.changes["status"] for c in logged] == [["active", "expired"]]
 
 
 def test_delete_drafts_only(sellers: Any) -> None:
