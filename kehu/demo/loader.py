@@ -170,7 +170,9 @@ def stages() -> list[Stage]:
     from . import activity, catalog, commerce, company, customers, extras, sales
 
     return [
-        Stage("org", 6, load_org),  # 5: the catalog grants of the demo roles; 6: quote-to-cash
+        # 5: the catalog grants of the demo roles; 6: quote-to-cash; 7: catalog import/export and
+        # quote-to-cash export grants
+        Stage("org", 7, load_org),
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
@@ -220,11 +222,7 @@ def load_demo(*, refresh: bool = False, only: Collection[str] = ()) -> DemoSumma
         from kehu.search.services import search_rebuild
 
         search_rebuild()
-        # ... and the collision check see them too (its match keys).
-        from kehu.dedup.services import dedup_rebuild
-
-        dedup_rebuild()
-        # ... and the duplicate check see their match keys.
+        # ... and the duplicate check see their match keys (once: it rebuilds every key).
         from kehu.dedup.services import dedup_rebuild
 
         dedup_rebuild()

@@ -9,6 +9,7 @@ import pytest
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from kehu.audit.models import ObjectChange, TimelineEvent
 from kehu.commerce.models import (
     ApprovalRule,
     Contract,
@@ -21,7 +22,9 @@ from kehu.commerce.models import (
     Quote,
     QuoteApproval,
 )
+from kehu.commerce.services.payments import instalments_overdue_notify
 from kehu.demo.loader import load_demo
+from kehu.notifications.models import Notification
 from kehu.users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -136,9 +139,124 @@ def test_the_managers_have_approvals_waiting(loaded: None) -> None:
     assert boss is not None and Payment.objects.restrict(boss, "view").filter(pk=payment.pk).exists()
 
 
+# The quote field each quote event's moment is (the revised version's "revised" is its creation).
+QUOTE_EVENTS = {
+    "quote.created": "created_at",
+    "quote.revised": "created_at",
+    "quote.submitted": "submitted_at",
+    "quote.approved": "approved_at",
+    "quote.sent": "sent_at",
+    "quote.accepted": "decided_at",
+    "quote.declined": "decided_at",
+}
+
+
+def test_timelines_and_audit_entries_carry_the_documents_dates(loaded: None) -> None:
+    now = timezone.now()
+    today = timezone.localdate()
+    events = TimelineEvent.objects.filter(model__startswith="commerce.")
+    assert events.exists() and not events.filter(occurred_at__gt=now).exists()
+    # a year of history, not the day of loading
+    assert events.filter(occurred_at__lt=now - dt.timedelta(days=90)).exists()
+    assert events.exclude(occurred_at__date=today).count() > events.count() * 3 // 4
+    quotes = {q.pk: q for q in Quote.objects.all()}
+    seen = set()
+    for event, quote_id, at in events.filter(model="commerce.quote").values_list(
+        "event", "object_id", "occurred_at"
+    ):
+        quote = quotes[quote_id]
+        if event in QUOTE_EVENTS:
+            assert at == getattr(quote, QUOTE_EVENTS[event]), (event, quote)
+            seen.add(event)
+        elif event == "quote.expired":  # the night after its last valid day
+            assert quote.valid_until is not None
+            assert timezone.localdate(at) == quote.valid_until + dt.timedelta(days=1)
+        elif event == "quote.step_approved":
+            assert at in set(quote.approvals.values_list("decided_at", flat=True))
+    assert {"quote.created", "quote.approved", "quote.sent", "quote.accepted", "quote.declined"} <= seen
+    # each step after the one before
+    for quote in quotes.values():
+        steps = [quote.created_at, quote.submitted_at, quote.approved_at, quote.sent_at, quote.decided_at]
+        taken = [s for s in steps if s is not None]
+        assert taken == sorted(taken) and timezone.localdate(quote.created_at) == quote.quote_date
+    for payment in Payment.objects.all():
+        assert timezone.localdate(payment.created_at) == payment.received_on
+        if payment.reverses_id is None:  # a reversal's event is on the payment it reverses
+            recorded = events.get(model="commerce.payment", object_id=payment.pk, event="payment.recorded")
+            assert recorded.occurred_at == payment.created_at
+    for contract in Contract.objects.all():
+        created = events.get(model="commerce.contract", object_id=contract.pk, event="contract.created")
+        assert created.occurred_at == contract.created_at
+        if contract.signed_on:
+            assert timezone.localdate(contract.created_at) == contract.signed_on
+            accepted = contract.quote.decided_at
+            assert accepted is not None and accepted < contract.created_at
+    for invoice in Invoice.objects.all():
+        issued = events.get(model="commerce.invoice", object_id=invoice.pk, event="invoice.issued")
+        assert timezone.localdate(issued.occurred_at) == invoice.issued_on
+    # the audit entries: at the same moments, by the users who acted, with the moments the
+    # documents carry (the services stamped the load's "now" into them)
+    changes = ObjectChange.objects.filter(model__startswith="commerce.")
+    assert not changes.filter(time__gt=now).exists()
+    assert changes.filter(time__lt=now - dt.timedelta(days=90)).exists()
+    assert not changes.filter(source="command", user__isnull=True).exists()
+    assert (
+        changes.filter(user__username="manager1").exists()
+        or changes.filter(user__username="manager2").exists()
+    )
+    for quote in quotes.values():
+        created = changes.get(model="commerce.quote", object_id=quote.pk, action="create")
+        assert created.time == quote.created_at
+        assert created.changes["quote_date"][1] == quote.quote_date.isoformat()
+        if quote.sent_at is not None:
+            sent = changes.filter(model="commerce.quote", object_id=quote.pk, changes__has_key="sent_at")
+            assert [c.changes["sent_at"][1] for c in sent] == [quote.sent_at.isoformat()]
+            assert sent.get().time == quote.sent_at
+
+
+def test_overdue_instalments_were_notified_before_the_load(loaded: None) -> None:
+    today = timezone.localdate()
+    overdue = Instalment.objects.filter(due_on__lt=today, received__lt=F("amount"))
+    assert overdue.exists()
+    waiting = list(overdue.filter(overdue_notified_at__isnull=True))
+    # at most one left for the job to show (the most recent, due within the last 30 days)
+    assert len(waiting) <= 1
+    for instalment in waiting:
+        assert instalment.due_on >= today - dt.timedelta(days=30)
+        assert not overdue.filter(due_on__gt=instalment.due_on).exists()
+    for instalment in overdue.filter(overdue_notified_at__isnull=False):
+        noticed = timezone.localtime(instalment.overdue_notified_at)  # the job's run the next morning
+        assert noticed.date() == instalment.due_on + dt.timedelta(days=1) and noticed.hour == 8
+    # the job's first run after loading: one notice at most, not one per overdue instalment
+    before = Notification.objects.filter(kind="commerce.instalment_overdue").count()
+    assert instalments_overdue_notify() == len(waiting)
+    assert instalments_overdue_notify() == 0
+    after = Notification.objects.filter(kind="commerce.instalment_overdue").count()
+    assert after - before <= 2 * len(waiting)  # the owner and their manager
+
+
+def history() -> tuple[int, int]:
+    return (
+        TimelineEvent.objects.filter(model__startswith="commerce.").count(),
+        ObjectChange.objects.filter(model__startswith="commerce.").count(),
+    )
+
+
 def test_second_run_creates_nothing(loaded: None) -> None:
-    before = counts()
+    before, written = counts(), history()
+    events = TimelineEvent.objects.filter(model__startswith="commerce.").order_by("pk")
+    dates = list(events.values_list("occurred_at", flat=True))
     again = load_demo(only=STAGES, refresh=True)
     assert "commerce" in again.loaded
     assert {k: v for k, v in again.created.items() if k not in ("role permissions",)} == {}
+    assert counts() == before and history() == written
+    assert list(events.values_list("occurred_at", flat=True)) == dates  # nothing dated again
+    # a deleted document is written again on a refresh, once
+    lost = Quote.objects.filter(status="rejected").first()
+    assert lost is not None and not Contract.objects.filter(quote=lost).exists()
+    QuoteApproval.objects.filter(quote=lost).delete()
+    Quote.objects.filter(pk=lost.pk).delete()
+    again = load_demo(only=STAGES, refresh=True)
+    assert again.created.get("quotes") == 1
     assert counts() == before
+    assert Quote.objects.filter(opportunity=lost.opportunity_id).count() == 1
