@@ -170,7 +170,9 @@ def stages() -> list[Stage]:
     from . import activity, catalog, commerce, company, customers, extras, sales
 
     return [
-        Stage("org", 6, load_org),  # 5: the catalog grants of the demo roles; 6: quote-to-cash
+        # 5: the catalog grants of the demo roles; 6: quote-to-cash; 7: catalog import/export and
+        # quote-to-cash export grants
+        Stage("org", 7, load_org),
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
