@@ -30,7 +30,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from kehu.core.money import chinese_uppercase, minor_unit
+from kehu.catalog.selectors import currency_places
+from kehu.core.money import chinese_uppercase
 
 from .models import CompanyProfile, Quote, QuoteLine
 from .selectors.company import company_profile
@@ -130,14 +131,6 @@ def _font_for(pdf: Any, cached: _CachedFont) -> Any:
 # --- formatting -----------------------------------------------------------------------------
 
 
-def _places(currency: str) -> int:
-    """Decimal places of the currency: the catalog record's minor unit when there is one."""
-    from kehu.catalog.models import Currency
-
-    places = Currency.objects.filter(code=currency).values_list("minor_unit", flat=True).first()
-    return minor_unit(currency) if places is None else int(places)
-
-
 def money(amount: Decimal | None, places: int) -> str:
     if amount is None:
         return ""
@@ -182,7 +175,7 @@ class _QuoteDocument:
         self.company = company
         self.lines = lines
         self.language = language
-        self.places = _places(quote.currency)
+        self.places = currency_places(quote.currency)
         document = self
 
         class _PDF(FPDF):
@@ -486,7 +479,7 @@ class _QuoteDocument:
                 _("≈ %(currency)s %(amount)s at the rate of the quote date")
                 % {
                     "currency": settings.KEHU_COMPANY_CURRENCY,
-                    "amount": money(quote.total_company, minor_unit(settings.KEHU_COMPANY_CURRENCY)),
+                    "amount": money(quote.total_company, currency_places(settings.KEHU_COMPANY_CURRENCY)),
                 },
                 align="R",
             )

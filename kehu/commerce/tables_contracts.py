@@ -23,6 +23,7 @@ from kehu.customfields.tables import custom_list_columns
 
 from .choices import ContractStatus
 from .models import Contract
+from .tables_quotes import CurrencyAmountColumn
 
 CONTRACT_BADGES = {
     ContractStatus.DRAFT: "bg-secondary-lt",
@@ -36,9 +37,8 @@ class ContractLink(LinkColumn):
     url_name = "commerce:contract_detail"
 
 
-class MoneyColumn(Column):
-    def render_value(self, record: Any, value: Any) -> Any:
-        return html_format('<span class="text-nowrap">{} {}</span>', record.currency, f"{value:,.2f}")
+class MoneyColumn(CurrencyAmountColumn):
+    """The contract value with its currency's decimals."""
 
 
 class ContractStatusColumn(ChoiceColumn):

@@ -22,6 +22,7 @@ from kehu.core.tables import (
 
 from .choices import InvoiceStatus
 from .models import Invoice, Payment
+from .tables_quotes import CurrencyAmountColumn
 
 INVOICE_BADGES = {
     InvoiceStatus.DRAFT: "bg-secondary-lt",
@@ -30,10 +31,12 @@ INVOICE_BADGES = {
 }
 
 
-class MoneyColumn(Column):
+class MoneyColumn(CurrencyAmountColumn):
+    """An amount with its currency's decimals; negative (a reversal) in red."""
+
     def render_value(self, record: Any, value: Any) -> Any:
         css = "text-danger" if value is not None and value < 0 else ""
-        return html_format('<span class="text-nowrap {}">{} {}</span>', css, record.currency, f"{value:,.2f}")
+        return html_format('<span class="text-nowrap {}">{}</span>', css, self.amount(record, value))
 
 
 class PaymentLink(LinkColumn):

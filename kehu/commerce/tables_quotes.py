@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.catalog.selectors import currency_places
 from kehu.core.tables import (
     NAME_FIELDS,
     USER_FIELDS,
@@ -35,8 +38,34 @@ STATUS_BADGES = {
 }
 
 
-def money(amount: Any, currency: str) -> str:
-    return f"{currency} {amount:,.2f}" if amount is not None else ""
+def money(amount: Any, currency: str, places: int | None = None) -> str:
+    """``CNY 1,234.50``, ``JPY 1,235``, ``KWD 1.235``: the currency's decimal places."""
+    if amount is None:
+        return ""
+    if places is None:
+        places = currency_places(currency)
+    value = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{currency} {value:,.{places}f}"
+
+
+@dataclass
+class CurrencyAmountColumn(Column):
+    """An amount in the record's ``currency`` with that currency's decimals (JPY 0, KWD 3);
+    the decimals are read once per page (`prepare`), one query per currency shown."""
+
+    places: dict[str, int] | None = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        codes = {str(getattr(r, "currency", "") or "") for r in records}
+        return replace(self, places={code: currency_places(code) for code in sorted(codes) if code})
+
+    def amount(self, record: Any, value: Any) -> str:
+        code = str(record.currency or "")
+        places = (self.places or {}).get(code)
+        return money(value, code, places)
+
+    def render_value(self, record: Any, value: Any) -> Any:
+        return html_format('<span class="text-nowrap">{}</span>', self.amount(record, value))
 
 
 class QuoteStatusColumn(Column):
@@ -48,9 +77,8 @@ class QuoteStatusColumn(Column):
         )
 
 
-class TotalColumn(Column):
-    def render_value(self, record: Any, value: Any) -> Any:
-        return html_format('<span class="text-nowrap">{}</span>', money(value, record.currency))
+class TotalColumn(CurrencyAmountColumn):
+    pass
 
 
 class NumberColumn(LinkColumn):

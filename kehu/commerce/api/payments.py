@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -211,7 +212,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("account") and not attrs.get("instalment"):
-            raise serializers.ValidationError({"account": ["Give the account or the instalment."]})
+            raise serializers.ValidationError({"account": [_("Give the account or the instalment.")]})
         return attrs
 
 
@@ -592,16 +593,16 @@ class AgingView(APIView):
             try:
                 as_of = dt.date.fromisoformat(request.query_params["as_of"])
             except ValueError:
-                errors["as_of"] = ["Enter a date as YYYY-MM-DD."]
+                errors["as_of"] = [_("Enter a date as YYYY-MM-DD.")]
         account = None
         if request.query_params.get("account"):
             try:
                 account = int(request.query_params["account"])
             except ValueError:
-                errors["account"] = ["Enter an account id."]
+                errors["account"] = [_("Enter an account id.")]
         group_by = request.query_params.get("group_by") or "account"
         if group_by not in GROUPINGS:
-            errors["group_by"] = ["account or none."]
+            errors["group_by"] = [_("Group by “account” or “none”.")]
         if errors:
             raise serializers.ValidationError(errors)
         result = aging(request.user, as_of=as_of, account=account, group_by=group_by)

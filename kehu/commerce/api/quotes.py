@@ -13,6 +13,7 @@ from typing import Any
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -125,6 +126,20 @@ class QuoteLineReadSerializer(QuoteLineSerializer):
 
 
 class QuoteApprovalSerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(
+        source="reason_text",
+        read_only=True,
+        help_text="Why the quote needs this approval, in the reader's language (the request's "
+        "Accept-Language or the user's language setting), built from `reason_data`; steps without "
+        "reason data answer the text stored when the quote was submitted.",
+    )
+    reason_data = serializers.JSONField(
+        read_only=True,
+        help_text="The reason as data: `rule` (discount_above or total_above, with `limit` and "
+        "`actual`; total_above adds `currency`; below_cost lists the `lines`). Empty for steps "
+        "written before the data existed.",
+    )
+
     class Meta:
         model = QuoteApproval
         fields = [
@@ -132,6 +147,7 @@ class QuoteApprovalSerializer(serializers.ModelSerializer):
             "quote",
             "rule",
             "reason",
+            "reason_data",
             "approver",
             "role",
             "status",
@@ -319,9 +335,9 @@ class QuoteViewSet(ServiceActionMixin, RestrictedModelViewSet):
                 Opportunity.objects.restrict(self.request.user, Action.VIEW).filter(pk=opportunity_id).first()
             )
             if opportunity is None:
-                raise serializers.ValidationError({"opportunity": ["Choose an opportunity you can see."]})
+                raise serializers.ValidationError({"opportunity": [_("Choose an opportunity you can see.")]})
         if opportunity is None and data.get("account") is None:
-            raise serializers.ValidationError({"account": ["This field is required."]})
+            raise serializers.ValidationError({"account": [_("This field is required.")]})
         return services.quote_create(by=self.request.user, opportunity=opportunity, **data)
 
     def perform_service_update(self, obj: Quote, data: dict[str, Any], version: int | None) -> Quote:

@@ -121,16 +121,28 @@ def _invalid(fields: dict[str, list[str]], message: str | None = None) -> QuoteE
     return QuoteError(message or _("Some fields are not valid."), fields=fields)
 
 
+def _state_message(action: str) -> str:
+    """One full sentence per move (translators see the whole sentence, never a fragment)."""
+    messages = {
+        "submit": _("A quote that is “%(status)s” cannot be submitted."),
+        "decide": _("A quote that is “%(status)s” cannot be approved or rejected."),
+        "recall": _("A quote that is “%(status)s” cannot be recalled."),
+        "send": _("A quote that is “%(status)s” cannot be sent."),
+        "accept": _("A quote that is “%(status)s” cannot be accepted."),
+        "decline": _("A quote that is “%(status)s” cannot be declined."),
+        "revise": _("A quote that is “%(status)s” cannot be revised."),
+        "delete": _("A quote that is “%(status)s” cannot be deleted."),
+    }
+    return messages.get(action) or _("A quote that is “%(status)s” cannot be changed.")
+
+
 def _state_error(quote: Quote, action: str) -> QuoteStateError:
     if not quote.is_latest:
         return QuoteStateError(
             _("This is an earlier version of quote %(number)s: it is read-only. Open the latest version.")
             % {"number": quote.number}
         )
-    return QuoteStateError(
-        _("A quote that is “%(status)s” cannot be %(action)s.")
-        % {"status": quote.get_status_display(), "action": action}
-    )
+    return QuoteStateError(_state_message(action) % {"status": quote.get_status_display()})
 
 
 def _not_editable(quote: Quote) -> QuoteStateError:
@@ -160,6 +172,7 @@ def _recompute(quote: Quote) -> None:
 
 def _save_totals(quote: Quote) -> None:
     _recompute(quote)
+    _check_totals_fit(quote)
     quote.version += 1
     quote.save(
         update_fields=[
@@ -282,6 +295,7 @@ def quote_create(
             raise _invalid({"opportunity": [_("The opportunity belongs to another account.")]})
         contact = contact if contact is not None else getattr(opportunity, "contact", None)
         currency = currency or opportunity.currency
+        _check_opportunity_currency(opportunity, currency)
         if price_list is None and price_list_from_opportunity:
             # the price list the opportunity's lines were priced from, so that lines re-priced on
             # the quote resolve from the same list (only one in the quote's currency)
@@ -324,10 +338,33 @@ def quote_create(
     if opportunity is not None:
         _copy_opportunity_lines(quote, opportunity)
     _recompute(quote)
+    _check_totals_fit(quote)
     quote.save()
     owned.recheck_scope(by, quote, Action.VIEW, transfer=new_owner is not by)
     _timeline(EVENT_CREATED, quote, by, opportunity=getattr(opportunity, "pk", None))
     return quote
+
+
+def _check_opportunity_currency(opportunity: Any, currency: Any) -> None:
+    """The opportunity's lines are copied as they are (no conversion): a quote in another currency
+    than the opportunity's is refused while it has lines."""
+    code = str(currency or "").strip().upper()
+    if not code or code == opportunity.currency:
+        return
+    manager = getattr(opportunity, "lines", None)
+    if manager is None or not manager.exists():
+        return
+    raise _invalid(
+        {
+            "currency": [
+                _(
+                    "The opportunity's lines are in %(currency)s: quote in %(currency)s, or start the "
+                    "quote from the account."
+                )
+                % {"currency": opportunity.currency}
+            ]
+        }
+    )
 
 
 def _may_assign(by: Any) -> bool:
@@ -400,6 +437,7 @@ def quote_update(*, quote: Quote, by: Any, data: Mapping[str, Any], version: int
         setattr(current, name, value)
     owned.full_clean_or_raise(current, exclude=("owner", "department", "created_by", "account"))
     _recompute(current)
+    _check_totals_fit(current)
     current.version += 1
     current.save()
     owned.recheck_scope(by, current, Action.CHANGE, transfer=transfer)
@@ -411,6 +449,7 @@ def quote_update(*, quote: Quote, by: Any, data: Mapping[str, Any], version: int
 
 def _create_line(quote: Quote, *, position: int, **values: Any) -> QuoteLine:
     amounts = _amounts(quote, values)
+    _check_fits(values, amounts)
     product = values.get("product")
     line = QuoteLine(
         quote=quote,
@@ -451,6 +490,43 @@ def _amounts(quote: Quote, values: Mapping[str, Any]) -> LineAmounts:
         if "discount" in fields:
             fields["discount_percent"] = fields.pop("discount")
         raise _invalid(fields or {"unit_price": [str(exc.message)]}) from None
+
+
+def _limit(model: Any, field: str) -> Decimal:
+    """The first value the column `field` of `model` cannot hold (its max_digits/decimal_places)."""
+    column = model._meta.get_field(field)
+    return Decimal(10) ** (column.max_digits - column.decimal_places)
+
+
+def _too_large_error(limit: Decimal) -> QuoteError:
+    message = _(
+        "The line's amount (quantity × unit price) is too large: it must stay below %(limit)s. "
+        "Lower the quantity or the unit price."
+    ) % {"limit": f"{limit:,}"}
+    return _invalid({"quantity": [message], "unit_price": [message]})
+
+
+def _check_fits(values: Mapping[str, Any], amounts: LineAmounts) -> None:
+    """Refuse a unit price or line amounts the money columns cannot hold (field errors on
+    quantity / unit_price instead of a database error)."""
+    price_limit = _limit(QuoteLine, "unit_price")
+    if abs(Decimal(values["unit_price"])) >= price_limit:
+        raise _invalid(
+            {"unit_price": [_("Enter a unit price below %(limit)s.") % {"limit": f"{price_limit:,}"}]}
+        )
+    for name in ("gross", "discount", "net", "tax", "total"):
+        limit = _limit(QuoteLine, name)
+        if abs(getattr(amounts, name)) >= limit:
+            raise _too_large_error(limit)
+
+
+def _check_totals_fit(quote: Quote) -> None:
+    """The quote's totals (the sums of its lines, and the company-currency total) must fit too."""
+    for name in ("subtotal", "discount_total", "net_total", "tax_total", "total", "total_company"):
+        value = getattr(quote, name)
+        limit = _limit(Quote, name)
+        if value is not None and abs(value) >= limit:
+            raise _too_large_error(limit)
 
 
 def _price_from_list(
@@ -519,7 +595,9 @@ def _line_values(by: Any, quote: Quote, data: Mapping[str, Any], line: QuoteLine
         errors["quantity"] = [_("The quantity may not be negative.")]
     elif quantity is not None and quantity == 0:
         errors["quantity"] = [_("The quantity must be greater than zero.")]
-    elif quantity is not None and (quantity > MAX_QUANTITY or -quantity.as_tuple().exponent > 4):  # type: ignore[operator]
+    elif quantity is not None and quantity > MAX_QUANTITY:
+        errors["quantity"] = [_("The quantity may be at most %(limit)s.") % {"limit": f"{MAX_QUANTITY:,f}"}]
+    elif quantity is not None and -quantity.as_tuple().exponent > 4:  # type: ignore[operator]
         errors["quantity"] = [_("Enter a quantity with at most 4 decimal places.")]
     changed_pricing = line is None or "product" in data or "quantity" in data or "price_list" in data
     price_given = "unit_price" in data and data["unit_price"] not in (None, "")
@@ -639,6 +717,7 @@ def quote_line_update(
     line = QuoteLine.objects.select_for_update().get(pk=line.pk, quote=current)
     values = _line_values(by, current, data, line)
     amounts = _amounts(current, values)
+    _check_fits(values, amounts)
     product = values["product"]
     if product is not None and product.pk != line.product_id:
         line.product_code, line.unit, line.unit_cost = product.code, product.unit, product.cost
@@ -706,7 +785,7 @@ def quote_submit(*, quote: Quote, by: Any, version: int | None = None) -> Quote:
     notified); when none is met the quote is approved at once."""
     current = _locked(quote, by, Action.CHANGE, version)
     if not current.is_editable:
-        raise _state_error(current, _("submitted"))
+        raise _state_error(current, "submit")
     if not current.lines.exists():
         raise _invalid({"lines": [_("Add at least one line before submitting the quote.")]})
     _recompute(current)
@@ -794,7 +873,7 @@ def _pending_steps(quote: Quote) -> Any:
 
 def _decidable(current: Quote, by: Any) -> list[QuoteApproval]:
     if current.status != QuoteStatus.PENDING or not current.is_latest:
-        raise _state_error(current, _("approved or rejected"))
+        raise _state_error(current, "decide")
     pending = current.approvals.filter(status=ApprovalStatus.PENDING).select_for_update()
     steps = [s for s in pending if may_decide(s, by)]
     if not steps:
@@ -868,7 +947,7 @@ def quote_recall(*, quote: Quote, by: Any) -> Quote:
     """The owner withdraws a quote waiting for approval: back to draft, pending steps cancelled."""
     current = _locked(quote, by, Action.CHANGE)
     if current.status != QuoteStatus.PENDING or not current.is_latest:
-        raise _state_error(current, _("recalled"))
+        raise _state_error(current, "recall")
     _pending_steps(current).update(status=ApprovalStatus.CANCELLED, updated_at=timezone.now())
     current.submitted_at = None
     current.save(update_fields=["submitted_at"])
@@ -885,7 +964,7 @@ def quote_mark_sent(*, quote: Quote, by: Any, channel: str = "manual") -> Quote:
     sent quote again only adds a timeline event."""
     current = _locked(quote, by, Action.CHANGE)
     if current.status not in (QuoteStatus.APPROVED, QuoteStatus.SENT) or not current.is_latest:
-        raise _state_error(current, _("sent"))
+        raise _state_error(current, "send")
     current.sent_at = timezone.now()
     if current.status == QuoteStatus.SENT:
         current.save(update_fields=["sent_at", "updated_at"])
@@ -900,7 +979,7 @@ def quote_accept(*, quote: Quote, by: Any, note: str = "") -> Quote:
     """The customer accepted (an approved or sent quote)."""
     current = _locked(quote, by, Action.CHANGE)
     if current.status not in (QuoteStatus.APPROVED, QuoteStatus.SENT) or not current.is_latest:
-        raise _state_error(current, _("accepted"))
+        raise _state_error(current, "accept")
     current.decided_at = timezone.now()
     current.decision_note = str(note or "").strip()
     _status(
@@ -922,7 +1001,7 @@ def quote_reject_by_customer(*, quote: Quote, by: Any, reason: str) -> Quote:
         raise _invalid({"reason": [_("Say why the customer declined.")]})
     current = _locked(quote, by, Action.CHANGE)
     if current.status not in (QuoteStatus.APPROVED, QuoteStatus.SENT) or not current.is_latest:
-        raise _state_error(current, _("declined"))
+        raise _state_error(current, "decline")
     current.decided_at = timezone.now()
     current.decision_note = reason
     _status(
@@ -967,7 +1046,7 @@ def quote_revise(*, quote: Quote, by: Any) -> Quote:
         QuoteStatus.REJECTED,
         QuoteStatus.EXPIRED,
     ):
-        raise _state_error(current, _("revised"))
+        raise _state_error(current, "revise")
     Quote.objects.filter(pk=current.pk).update(is_latest=False, version=current.version + 1)
     new = Quote.objects.get(pk=current.pk)
     new.pk = None
@@ -1003,7 +1082,7 @@ def quote_delete(*, quote: Quote, by: Any) -> None:
     """Delete a draft (its earlier version, if any, becomes the latest again)."""
     current = _locked(quote, by, Action.DELETE)
     if current.status != QuoteStatus.DRAFT or not current.is_latest:
-        raise _state_error(current, _("deleted"))
+        raise _state_error(current, "delete")
     previous_id = current.previous_id
     _timeline(EVENT_DELETED, current, by)
     current.delete()

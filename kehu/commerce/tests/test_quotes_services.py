@@ -129,8 +129,11 @@ def test_create_from_opportunity_price_list_rules(world: Any) -> None:
     assert (
         svc.quote_create(by=world.rep1, opportunity=opp, price_list_from_opportunity=False).price_list is None
     )
-    # a quote in another currency does not take a CNY list; nor an inactive one
-    assert svc.quote_create(by=world.rep1, opportunity=opp, currency="USD").price_list is None
+    # a quote in another currency than the lines' is refused (their prices are not converted);
+    # an inactive list is not taken
+    with pytest.raises(QuoteError) as refused:
+        svc.quote_create(by=world.rep1, opportunity=opp, currency="USD")
+    assert "currency" in refused.value.fields
     project.is_active = False
     project.save(update_fields=["is_active"])
     assert svc.quote_create(by=world.rep1, opportunity=opp).price_list is None

@@ -58,7 +58,8 @@ def test_old_version_is_read_only(world: Any, client: Any) -> None:
     assert "data-read-only-version" in page and new.get_absolute_url() in page
     assert 'data-action="add-line"' not in page and 'data-action="revise"' not in page
     assert "data-quote-versions" in page
-    assert client.get(f"/commerce/quotes/{quote.pk}/edit/").status_code == 404
+    edit = client.get(f"/commerce/quotes/{quote.pk}/edit/")
+    assert edit.status_code == 302 and edit["Location"] == quote.get_absolute_url()
     response = client.post(
         f"/commerce/quotes/{quote.pk}/lines/add/",
         {"description": "x", "quantity": "1", "unit_price": "1"},

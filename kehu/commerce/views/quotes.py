@@ -7,12 +7,13 @@ and calls one service; a `DomainError` becomes a form error or an error toast.""
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +26,7 @@ from kehu.core.choices import Action
 from kehu.core.errors import DomainError
 from kehu.core.permissions import can
 from kehu.customers.models import Account, Contact
-from kehu.sales.views.opportunities import LineModalView, toast_error
+from kehu.sales.views.opportunities import LineModalView, capped_toast, preview_quantity, toast_error
 
 from ..choices import QuoteStatus
 from ..filtersets_quotes import QuoteFilterSet
@@ -133,11 +134,25 @@ class QuoteEditView(generic.ObjectEditView):
     model = Quote
     form_class = QuoteForm
 
-    def get_object(self) -> Any:
+    def refuse(self) -> HttpResponse | None:
+        """Not a draft (or an earlier version): the service's "not editable" message — an error
+        toast for htmx (as the line views answer), else back to the quote with the message."""
+        if self.kwargs.get("pk") is None:
+            return None
         obj = super().get_object()
-        if obj is not None and not obj.is_editable:
-            raise Http404  # not a draft (or an earlier version): nothing to edit
-        return obj
+        if obj.is_editable:
+            return None
+        error = services._not_editable(obj)
+        if generic.is_htmx(self.request):
+            return toast_error(error)
+        messages.error(self.request, str(error.message))
+        return redirect(obj.get_absolute_url())
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.refuse() or super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.refuse() or super().post(request, *args, **kwargs)
 
     def opportunity(self) -> Any:
         from kehu.sales.models import Opportunity
@@ -280,19 +295,14 @@ class LinePriceView(LoginRequiredMixin, View):
             if raw.isdigit()
             else None
         )
-        try:
-            quantity = Decimal(request.GET.get("quantity") or "1")
-        except (ArithmeticError, InvalidOperation):
-            quantity = Decimal(1)
-        if not quantity.is_finite() or quantity <= 0:
-            quantity = Decimal(1)
+        quantity, capped = preview_quantity(request.GET.get("quantity"), services.MAX_QUANTITY)
         resolved = None
         if product is not None:
             try:
                 resolved = services.resolve_price(quote=obj, product=product, quantity=quantity)
             except DomainError:
                 resolved = None
-        return render(
+        response = render(
             request,
             "commerce/quotes/_line_price.html",
             {
@@ -302,6 +312,7 @@ class LinePriceView(LoginRequiredMixin, View):
                 "currency": obj.currency,
             },
         )
+        return capped_toast(response, capped)
 
 
 class ProductAutocompleteView(generic.ObjectAutocompleteView):

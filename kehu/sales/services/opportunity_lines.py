@@ -163,7 +163,9 @@ def _validated(
         errors["quantity"] = [_("This field is required.")]
     elif quantity is not None and quantity <= 0:
         errors["quantity"] = [_("The quantity must be greater than zero.")]
-    elif quantity is not None and (quantity > MAX_QUANTITY or -quantity.as_tuple().exponent > 4):  # type: ignore[operator]
+    elif quantity is not None and quantity > MAX_QUANTITY:
+        errors["quantity"] = [_("The quantity may be at most %(limit)s.") % {"limit": f"{MAX_QUANTITY:,f}"}]
+    elif quantity is not None and -quantity.as_tuple().exponent > 4:  # type: ignore[operator]
         errors["quantity"] = [_("Enter a quantity with at most 4 decimal places.")]
     unit_price = _decimal(values.get("unit_price"), "unit_price", errors)
     if unit_price is not None and unit_price < 0:
@@ -227,6 +229,7 @@ def _validated(
         if "discount" in fields:
             fields["discount_percent"] = fields.pop("discount")
         raise _invalid(fields or {"unit_price": [str(exc.message)]}) from None
+    _check_fits(unit_price, amounts)
     description = str(values.get("description") or "").strip() or product.name
     return {
         "product": product,
@@ -245,6 +248,30 @@ def _validated(
         "tax": amounts.tax,
         "total": amounts.total,
     }
+
+
+def _limit(field: str) -> Decimal:
+    """The first value the line column `field` cannot hold (its max_digits/decimal_places)."""
+    column = OpportunityLine._meta.get_field(field)
+    return Decimal(10) ** (column.max_digits - column.decimal_places)  # type: ignore[union-attr]
+
+
+def _check_fits(unit_price: Decimal, amounts: LineAmounts) -> None:
+    """Refuse a unit price or line amounts the money columns cannot hold (field errors on
+    quantity / unit_price instead of a database error)."""
+    price_limit = _limit("unit_price")
+    if abs(unit_price) >= price_limit:
+        raise _invalid(
+            {"unit_price": [_("Enter a unit price below %(limit)s.") % {"limit": f"{price_limit:,}"}]}
+        )
+    for name in ("gross", "discount", "net", "tax", "total"):
+        limit = _limit(name)
+        if abs(getattr(amounts, name)) >= limit:
+            message = _(
+                "The line's amount (quantity × unit price) is too large: it must stay below %(limit)s. "
+                "Lower the quantity or the unit price."
+            ) % {"limit": f"{limit:,}"}
+            raise _invalid({"quantity": [message], "unit_price": [message]})
 
 
 # --- the opportunity --------------------------------------------------------------------------
@@ -278,6 +305,14 @@ def _sync_amount(opp: Opportunity) -> None:
         # (the net is already rounded per line to the currency's minor unit; the opportunity's amount
         # keeps 2 places, so a 3-place currency rounds half-up once more here)
         amount = totals.net.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        column = Opportunity._meta.get_field("amount")
+        limit = Decimal(10) ** (column.max_digits - column.decimal_places)
+        if abs(amount) >= limit:
+            message = _(
+                "The opportunity's amount (the sum of its lines) would be too large: it must stay "
+                "below %(limit)s. Lower the quantity or the unit price."
+            ) % {"limit": f"{limit:,}"}
+            raise _invalid({"quantity": [message], "unit_price": [message]})
         if amount != opp.amount:
             opp.amount = amount
             fields.append("amount")

@@ -672,16 +672,11 @@ class LinePriceView(LoginRequiredMixin, View):
             if (request.GET.get("product") or "").isdigit()
             else None
         )
-        try:
-            quantity = Decimal(request.GET.get("quantity") or "1")
-        except ArithmeticError:
-            quantity = Decimal(1)
-        if not quantity.is_finite() or quantity <= 0:
-            quantity = Decimal(1)
+        quantity, capped = preview_quantity(request.GET.get("quantity"), line_services.MAX_QUANTITY)
         resolved = None
         if product is not None:
             resolved = line_services.resolve_price(opportunity=obj, product=product, quantity=quantity)
-        return render(
+        response = render(
             request,
             "sales/_opportunity_line_price.html",
             {
@@ -691,6 +686,30 @@ class LinePriceView(LoginRequiredMixin, View):
                 "currency": obj.currency,
             },
         )
+        return capped_toast(response, capped)
+
+
+def preview_quantity(raw: str | None, limit: Decimal) -> tuple[Decimal, str]:
+    """The quantity of a live price preview: 1 when missing or not a positive number, at most
+    `limit` (the quantity column's) — with the message saying so when it was capped."""
+    try:
+        quantity = Decimal(str(raw or "1").strip())
+    except ArithmeticError:
+        return Decimal(1), ""
+    if not quantity.is_finite() or quantity <= 0:
+        return Decimal(1), ""
+    if quantity > limit:
+        return limit, _("The quantity may be at most %(limit)s: the price shown is for %(limit)s.") % {
+            "limit": f"{limit:,f}"
+        }
+    return quantity, ""
+
+
+def capped_toast(response: HttpResponse, message: str) -> HttpResponse:
+    """Add a warning toast (`message`, when any) to an htmx response."""
+    if message:
+        response["HX-Trigger"] = json.dumps({"kehu:toast": {"message": str(message), "level": "warning"}})
+    return response
 
 
 class LinesReorderView(LoginRequiredMixin, View):
