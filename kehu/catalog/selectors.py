@@ -4,6 +4,7 @@ says why; `rate_on` / `to_company_currency` convert amounts for reports and equi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -37,6 +38,70 @@ class ResolvedPrice:
             tier = f"{self.min_quantity.normalize():f}"
             return _("From price list %(name)s, tier ≥ %(tier)s") % {"name": name, "tier": tier}
         return _("From price list %(name)s") % {"name": name}
+
+    @property
+    def stored_source(self) -> str:
+        """The language-neutral token a line keeps in ``price_source`` (see `price_source_text`)."""
+        return price_source_token(name=self.price_list.name, min_quantity=self.min_quantity)
+
+
+# --- a line's price source ------------------------------------------------------------------------
+# Lines keep where their price came from in ``price_source`` as a token, never as a sentence, so
+# every reader sees it in their own language: "@pricelist:<price list name>|<tier>" (tier empty
+# for 1) or "@hand" (typed by hand). `price_source_text` writes it out; it also reads the sentences
+# lines stored before the tokens (English or Chinese, as `explanation` wrote them then) and shows
+# anything else (a note typed by hand) as stored.
+PRICE_LIST_PREFIX = "@pricelist:"
+PRICE_SOURCE_HAND = "@hand"
+_LEGACY_LIST_SOURCES = (
+    # "From price list %(name)s, tier ≥ %(tier)s" / "From price list %(name)s" and their zh-Hans
+    # msgstr "来自价目表 %(name)s，数量 ≥ %(tier)s 档" / "来自价目表 %(name)s".
+    re.compile(r"From price list (?P<name>.+), tier ≥ (?P<tier>\d+(?:\.\d+)?)", re.DOTALL),
+    re.compile(r"来自价目表 (?P<name>.+)，数量 ≥ (?P<tier>\d+(?:\.\d+)?) 档", re.DOTALL),
+    re.compile(r"From price list (?P<name>.+)", re.DOTALL),
+    re.compile(r"来自价目表 (?P<name>.+)", re.DOTALL),
+)
+_LEGACY_HAND_SOURCES = frozenset({"Entered by hand", "手动输入"})
+
+
+def _tier_text(min_quantity: Decimal | str | None) -> str:
+    """The tier as written in a token ("100", "2.5"); empty for the base tier (1 or less)."""
+    try:
+        quantity = Decimal(str(min_quantity)) if min_quantity not in (None, "") else Decimal(1)
+    except ArithmeticError:
+        return ""
+    if not quantity.is_finite() or quantity <= 1:
+        return ""
+    return f"{quantity.normalize():f}"
+
+
+def price_source_token(*, name: str, min_quantity: Decimal | str | None = None) -> str:
+    """The stored price source of a price from price list `name` at quantity tier `min_quantity`."""
+    return f"{PRICE_LIST_PREFIX}{name}|{_tier_text(min_quantity)}"
+
+
+def _list_source_text(name: str, tier: str) -> str:
+    if tier:
+        return _("From price list %(name)s, tier ≥ %(tier)s") % {"name": name, "tier": tier}
+    return _("From price list %(name)s") % {"name": name}
+
+
+def price_source_text(stored: str | None) -> str:
+    """A line's stored price source in the active language: a token written out, an old sentence
+    (either language) rewritten, anything else (a hand-typed note) as stored."""
+    text = str(stored or "")
+    if text.startswith(PRICE_LIST_PREFIX):
+        name, _sep, tier = text[len(PRICE_LIST_PREFIX) :].rpartition("|")
+        if not _sep:  # no tier part: the whole rest is the name
+            name, tier = tier, ""
+        return _list_source_text(name, _tier_text(tier))
+    if text == PRICE_SOURCE_HAND or text in _LEGACY_HAND_SOURCES:
+        return _("Entered by hand")
+    for pattern in _LEGACY_LIST_SOURCES:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            return _list_source_text(match["name"], _tier_text(match.groupdict().get("tier")))
+    return text
 
 
 def price_for(

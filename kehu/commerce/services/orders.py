@@ -535,7 +535,7 @@ def _line_write(order: Order, by: Any, line: OrderLine, values: dict[str, Any], 
                 raise _invalid({"unit_price": [message]})
         else:
             line.unit_price = resolved.unit_price
-            line.price_source = resolved.explanation
+            line.price_source = resolved.stored_source
     elif new:
         raise _invalid({"unit_price": [_("This field is required.")]})
     line.quantity = quantity
