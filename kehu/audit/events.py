@@ -10,15 +10,26 @@ Timeline types: every event belongs to one type of the 360° timeline's filter c
 type whose `prefixes` match the code ("interaction.logged" is an interaction), else "events".
 Field changes from the operation log are the type "changes". Apps may add types with
 `register_type`.
+
+Text in the reader's language: an event that keeps its details as data (not as a sentence in the
+writer's language) registers a renderer with `register_renderer`; the timeline calls it on each
+such entry as it is built and shows what it returns as the entry's text, else the stored body::
+
+    events.register_renderer("quote.submitted", lambda entry: ...)
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 # The catch-all type of semantic events, and the type of operation-log field changes.
 EVENTS = "events"
@@ -51,6 +62,32 @@ _types: dict[str, TimelineType] = {}
 def register_event(code: str, label: str | Promise, *, icon: str = "point", group: str = "") -> None:
     """Name an event code; `group` puts it under a timeline type (default: by its prefix)."""
     _events[code] = EventType(code, label, icon, group)
+
+
+# {event code: fn(entry) -> the entry's text in the active language, or None to keep the stored
+# body}. `entry` is a `kehu.audit.timeline.TimelineEntry`: its `data` is the event data as the
+# viewer may see it. Renderers run once per entry while the timeline is built: no queries.
+Renderer = Callable[[Any], "str | None"]
+_renderers: dict[str, Renderer] = {}
+
+
+def register_renderer(code: str, renderer: Renderer) -> None:
+    """Render the text of `code` events in the reader's language (see the module's docstring)."""
+    _renderers[code] = renderer
+
+
+def render_text(code: str, entry: Any) -> str | None:
+    """The text the renderer of `code` gives `entry` (None: no renderer, it gave nothing, or it
+    failed — the stored body then shows; a failure is logged, never a broken timeline)."""
+    renderer = _renderers.get(code)
+    if renderer is None:
+        return None
+    try:
+        text = renderer(entry)
+    except Exception:
+        logger.exception("Timeline renderer of %s failed", code)
+        return None
+    return str(text) if text not in (None, "") else None
 
 
 def event_type(code: str) -> EventType:

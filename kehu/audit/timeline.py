@@ -189,6 +189,10 @@ def _event_entries(rows: list[TimelineEvent], modes: ModesCache) -> list[Timelin
                 data=data,
             )
         )
+        # An app's renderer writes the text from the data in the reader's language.
+        rendered = events.render_text(ev.event, out[-1])
+        if rendered is not None:
+            out[-1].body = rendered
     return out
 
 
