@@ -43,6 +43,8 @@ def exporter_user(username: str = "exporter", *, export: bool = True) -> Any:
     actions = [Action.VIEW, Action.ADD, Action.CHANGE, *([Action.EXPORT] if export else [])]
     for label in ("catalog.product", "catalog.pricelist", "catalog.exchangerate", "catalog.currency"):
         grant(role, label, *actions, scope=Scope.ALL)
+    for label in ("catalog.product", "catalog.pricelist", "catalog.exchangerate"):
+        grant(role, label, Action.IMPORT, scope=Scope.ALL)  # (one test imports an export back)
     user = UserFactory(username=username)
     user.roles.add(role)
     return user

@@ -26,6 +26,7 @@ from kehu.core.permissions import can
 from kehu.sales.api.common import (
     LINE_AMOUNTS,
     UNIT_PRICE_HELP,
+    PriceSourceTextField,
     line_description,
     line_quantity,
     optional_decimal,
@@ -65,6 +66,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
         help_text="The order's version you read (409 when stale).",
     )
 
+    price_source_text = PriceSourceTextField()
+
     class Meta:
         model = OrderLine
         fields = [
@@ -78,6 +81,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "unit",
             "unit_price",
             "price_source",
+            "price_source_text",
             "discount_percent",
             "discount_amount",
             "tax_rate",
@@ -91,6 +95,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "product_code",
             "unit",
             "price_source",
+            "price_source_text",
             *LINE_AMOUNTS,
         ]
 

@@ -31,6 +31,7 @@ from kehu.customfields.api.fields import CustomFieldsField
 from kehu.sales.api.common import (
     LINE_AMOUNTS,
     CurrencyCodeMixin,
+    PriceSourceTextField,
     line_description,
     line_quantity,
     optional_decimal,
@@ -76,6 +77,8 @@ class QuoteLineSerializer(serializers.ModelSerializer):
         help_text="The quote's version you read (409 when stale).",
     )
 
+    price_source_text = PriceSourceTextField()
+
     class Meta:
         model = QuoteLine
         fields = [
@@ -90,6 +93,7 @@ class QuoteLineSerializer(serializers.ModelSerializer):
             "unit_price",
             "price_list",
             "price_source",
+            "price_source_text",
             "discount_percent",
             "discount_amount",
             "tax_rate",
@@ -104,6 +108,7 @@ class QuoteLineSerializer(serializers.ModelSerializer):
             "product_code",
             "unit",
             "price_source",
+            "price_source_text",
             "unit_cost",
             *LINE_AMOUNTS,
         ]

@@ -35,9 +35,11 @@ from django.utils.translation import gettext as _
 from kehu.audit.services import timeline_record
 from kehu.catalog.models import PriceList, PriceListItem, Product
 from kehu.catalog.selectors import (
+    PRICE_SOURCE_HAND,
     company_currency_code,
     currency_codes,
     price_for,
+    price_source_token,
     rate_on,
     rounding_code,
     to_company_currency,
@@ -539,13 +541,8 @@ def _price_from_list(
     )
     if item is None:
         return None
-    if item.min_quantity > 1:
-        tier = f"{item.min_quantity.normalize():f}"
-        return item.unit_price, _("From price list %(name)s, tier ≥ %(tier)s") % {
-            "name": price_list.name,
-            "tier": tier,
-        }
-    return item.unit_price, _("From price list %(name)s") % {"name": price_list.name}
+    # stored language-neutral; shown in the reader's language by catalog.selectors.price_source_text
+    return item.unit_price, price_source_token(name=price_list.name, min_quantity=item.min_quantity)
 
 
 def resolve_price(
@@ -570,7 +567,7 @@ def resolve_price(
     )
     if resolved is None:
         return None
-    return resolved.unit_price, resolved.explanation
+    return resolved.unit_price, resolved.stored_source
 
 
 def _line_values(by: Any, quote: Quote, data: Mapping[str, Any], line: QuoteLine | None) -> dict[str, Any]:
@@ -675,7 +672,7 @@ def _line_values(by: Any, quote: Quote, data: Mapping[str, Any], line: QuoteLine
         if resolved is not None and resolved[0] == unit_price:
             source = resolved[1]
         elif line is None or unit_price != line.unit_price or changed_pricing:
-            source = _("Entered by hand")
+            source = PRICE_SOURCE_HAND
     if tax_rate is None:
         if line is not None and (product is None or product.pk == line.product_id):
             tax_rate = line.tax_rate

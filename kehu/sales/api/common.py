@@ -5,6 +5,8 @@ commerce).
 * `LINE_AMOUNTS`: the computed amounts of a priced line, in the order the APIs list them.
 * `optional_decimal()`: an optional decimal input of a line (absent or null: not given), and
   `LINE_DESCRIPTION` / `LINE_QUANTITY` / `UNIT_PRICE_HELP`, the inputs the lines share.
+* `PriceSourceTextField`: a line's price source written out in the reader's language (the stored
+  ``price_source`` is a language-neutral token).
 * `CurrencyCodeMixin`: ``validate_currency`` for a header's ``currency`` field: an active ISO 4217
   code (the record's current one stays valid), upper-cased; otherwise a translated field error.
 """
@@ -16,7 +18,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from kehu.catalog.selectors import currency_codes
+from kehu.catalog.selectors import currency_codes, price_source_text
 
 LINE_AMOUNTS = ("gross", "discount", "net", "tax", "total")
 UNIT_PRICE_HELP = "Tax-exclusive unit price. Absent or null: the price list's (quantity tiers apply)."
@@ -62,3 +64,15 @@ class CurrencyCodeMixin:
                 % {"code": value, "codes": ", ".join(codes)}
             )
         return code
+
+
+class PriceSourceTextField(serializers.CharField):
+    """Read-only: where a line's unit price came from, in the reader's language ("From price list
+    标准价, tier ≥ 100" / "来自价目表 标准价，数量 ≥ 100 档"); ``price_source`` keeps the stored token."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "Where the unit price came from, in the reader's language.")
+        super().__init__(source="price_source", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return price_source_text(value)

@@ -48,6 +48,7 @@ from .common import (
     LINE_AMOUNTS,
     UNIT_PRICE_HELP,
     CurrencyCodeMixin,
+    PriceSourceTextField,
     line_description,
     line_quantity,
     optional_decimal,
@@ -84,6 +85,8 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
         source="opportunity.version", read_only=True, help_text="The opportunity's version after this line."
     )
 
+    price_source_text = PriceSourceTextField()
+
     class Meta:
         model = OpportunityLine
         fields = [
@@ -97,6 +100,7 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
             "unit_price",
             "price_list",
             "price_source",
+            "price_source_text",
             "discount_percent",
             "discount_amount",
             "tax_rate",
@@ -110,6 +114,7 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
             "position",
             "unit",
             "price_source",
+            "price_source_text",
             "tax_rate",
             *LINE_AMOUNTS,
         ]

@@ -8,7 +8,8 @@ Rules (every path — the Products card, the API — runs them):
   ``kehu.catalog.selectors.price_for`` (the opportunity's currency and account, the line's
   quantity: the quantity tier applies) or from the price list given, which must be active and in
   the opportunity's currency; a line no price list prices needs a typed price. ``price_source``
-  keeps the explanation ("From price list 标准价 2026, tier ≥ 100"), empty for a typed price.
+  keeps where the price came from as a language-neutral token (``@pricelist:标准价 2026|100``, shown
+  as "From price list 标准价 2026, tier ≥ 100" in the reader's language), empty for a typed price.
 * At most one discount: a percentage (0–100) or an amount (≥ 0, not above the line's gross).
 * Tax rate, unit and (by default) description are copied from the product.
 * Amounts follow ``kehu.core.money.line_amounts``: per line, half-up to the currency's decimal
@@ -34,7 +35,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from kehu.catalog.models import PriceList, PriceListItem, Product
-from kehu.catalog.selectors import price_for
+from kehu.catalog.selectors import price_for, price_source_token
 from kehu.catalog.selectors import rounding_code as _rounding_code
 from kehu.core import owned
 from kehu.core.choices import Action
@@ -107,12 +108,8 @@ def _price_from_list(
     )
     if item is None:
         raise _invalid({"price_list": [_("The price list has no price for this product and quantity.")]})
-    tier = f"{item.min_quantity.normalize():f}"
-    if item.min_quantity > 1:
-        source = _("From price list %(name)s, tier ≥ %(tier)s") % {"name": price_list.name, "tier": tier}
-    else:
-        source = _("From price list %(name)s") % {"name": price_list.name}
-    return item.unit_price, source
+    # stored language-neutral; shown in the reader's language by catalog.selectors.price_source_text
+    return item.unit_price, price_source_token(name=price_list.name, min_quantity=item.min_quantity)
 
 
 def resolve_price(
@@ -129,7 +126,7 @@ def resolve_price(
     )
     if resolved is None:
         return None
-    return resolved.unit_price, resolved.price_list, resolved.explanation
+    return resolved.unit_price, resolved.price_list, resolved.stored_source
 
 
 def compute(

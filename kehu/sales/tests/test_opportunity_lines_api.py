@@ -41,7 +41,12 @@ def test_add_list_change_remove(lines: Any) -> None:
     assert r.status_code == 201, r.json()
     body = r.json()
     assert (body["unit_price"], body["net"], body["total"]) == ("50.0000", "200.0000", "226.0000")
-    assert body["price_source"] == f"From price list {item.price_list.name}"
+    assert body["price_source"] == f"@pricelist:{item.price_list.name}|"
+    assert body["price_source_text"] in (
+        f"From price list {item.price_list.name}",
+        f"来自价目表 {item.price_list.name}",
+    )
+    assert body["price_source"]
     assert body["opportunity_version"] == opp.version + 1
     r = api.get(f"{OPPS}{opp.pk}/")
     assert r.json()["amount"] == "200.00"
