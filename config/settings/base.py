@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kehu.catalog",
     "kehu.sales",
     "kehu.commerce",
+    "kehu.service",
     "kehu.activities",
     "kehu.quality",
     "kehu.demo",
