@@ -107,6 +107,7 @@ v1 = [
     path("catalog/", include("kehu.catalog.api.urls")),
     path("sales/", include("kehu.sales.api.urls")),
     path("commerce/", include("kehu.commerce.api.urls")),
+    path("service/", include("kehu.service.api.urls")),
     path("dedup/", include("kehu.dedup.api.urls")),
     path("imports/", include("kehu.imports.api.urls")),
 ]

@@ -22,6 +22,7 @@ urlpatterns = [
     path("catalog/", include("kehu.catalog.urls")),
     path("sales/", include("kehu.sales.urls")),
     path("commerce/", include("kehu.commerce.urls")),
+    path("service/", include("kehu.service.urls")),
     path("dedup/", include("kehu.dedup.urls")),
     path("imports/", include("kehu.imports.urls")),
 ]

@@ -1,11 +1,10 @@
 """China's public holidays and make-up working days (调休上班) per year, as the General Office of
 the State Council (国务院办公厅) publishes them each autumn for the next year.
 
-NEEDS CONFIRMATION: the 2026 table below was entered from the notice 《国务院办公厅关于2026年部分节假日
-安排的通知》 (国办发明电〔2025〕7号) as remembered by the developer, not copied from the published
-text. Check it against https://www.gov.cn before relying on it, and edit this table (or the days of a
-calendar in Settings → Business calendars) if a date differs. `CONFIRMED` says whether someone has
-checked a year's table against the official notice.
+The 2026 table is the notice 《国务院办公厅关于2026年部分节假日安排的通知》 of 4 November 2025
+(published by Xinhua, e.g. https://politics.gmw.cn/2025-11/04/content_38391083.htm), checked
+date by date. `CONFIRMED` says whether a year's table was checked against the official notice;
+the calendar page warns about unchecked years.
 
 Add a year as a new entry of `YEARS`; `services.calendar_days_load_holidays` loads it.
 """
@@ -40,7 +39,7 @@ YEARS: dict[int, tuple[Festival, ...]] = {
 }
 
 # Whether a year's table has been checked against the official notice (see the module docstring).
-CONFIRMED: dict[int, bool] = {2026: False}
+CONFIRMED: dict[int, bool] = {2026: True}
 
 
 def available_years() -> list[int]:

@@ -17,7 +17,7 @@ from kehu.users.tests.factories import grant
 
 from .factories import office
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("kehu.service.tests.urls")]
+pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
