@@ -42,9 +42,21 @@ _IMAGE_ONLY_SCHEMES = ("data:", "cid:")
 MAX_LENGTH = 2_000_000  # characters of HTML accepted before sanitising (a ~2 MB e-mail body)
 
 
+_RASTER_DATA = re.compile(r"data:image/(png|jpe?g|gif|webp)[;,]", re.I)
+
+
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
-    """data: and cid: are for images only; a link with one of them loses its href."""
-    if element == "a" and attribute == "href" and value.strip().lower().startswith(_IMAGE_ONLY_SCHEMES):
+    """data: and cid: are for images only (a link with one loses its href), and a data: image must
+    be a raster image (png, jpeg, gif, webp: never text/html or svg)."""
+    lowered = value.strip().lower()
+    if element == "a" and attribute == "href" and lowered.startswith(_IMAGE_ONLY_SCHEMES):
+        return None
+    if (
+        element == "img"
+        and attribute == "src"
+        and lowered.startswith("data:")
+        and not _RASTER_DATA.match(lowered)
+    ):
         return None
     return value
 

@@ -79,6 +79,9 @@ def test_links_and_inline_images() -> None:
     assert 'href="mailto:a@b.cn"' in clean
     assert 'src="cid:logo@mail"' in clean and 'src="data:image/png;base64,iVBORw0KGgo="' in clean
     assert 'href="cid:' not in clean and "target=" not in clean
+    # a data: image must be a raster image
+    assert "src=" not in sanitize_html('<img src="data:text/html,<script>x()</script>">')
+    assert "src=" not in sanitize_html('<img src="data:image/svg+xml;base64,PHN2Zz4=">')
 
 
 def test_empty_and_none() -> None:
