@@ -61,6 +61,25 @@ class WorkCalendar:
                     raise CalendarError("a weekday's intervals must be sorted and must not overlap")
                 last_end = end
 
+    def day_spans(self, day: dt.date) -> tuple[Span, ...]:
+        """The working spans (UTC) of a local date, computed once per date (an SLA sweep asks for
+        the same few hundred dates for every ticket)."""
+        cache: dict[dt.date, tuple[Span, ...]] = self.__dict__.setdefault("_spans", {})
+        found = cache.get(day)
+        if found is None:
+            spans = []
+            last = None
+            for begin, end in self.day_intervals(day):
+                # (around a DST gap an interval may come out empty or reach into the one before)
+                a, b = _local(day, begin, self.tz), _local(day, end, self.tz)
+                if last is not None and a < last:
+                    a = last
+                if b > a:
+                    spans.append((a, b))
+                    last = b
+            found = cache[day] = tuple(spans)
+        return found
+
     def day_intervals(self, day: dt.date) -> tuple[Interval, ...]:
         """The working intervals of a local date."""
         if day in self.holidays:
@@ -97,14 +116,15 @@ def working_spans(cal: WorkCalendar, start: dt.datetime, *, days: int = MAX_DAYS
     first may begin before `start` (callers clip)."""
     day = _as_utc(start).astimezone(cal.tz).date()
     last = dt.datetime.min.replace(tzinfo=UTC)
+    one_day = dt.timedelta(days=1)
     for _ in range(days):
-        for begin, end in cal.day_intervals(day):
-            # (around a DST gap an interval may come out empty or reach back into the one before)
-            a, b = max(_local(day, begin, cal.tz), last), _local(day, end, cal.tz)
+        for a, b in cal.day_spans(day):
+            if a < last:  # (a DST change at midnight: never go back in time)
+                a = last
             if b > a:
                 yield a, b
                 last = b
-        day += dt.timedelta(days=1)
+        day += one_day
 
 
 def _merge(pauses: Iterable[Span]) -> list[Span]:
