@@ -13,8 +13,8 @@ parser and an allow-list), not by regular expressions.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
+from html.parser import HTMLParser
 
 import nh3
 
@@ -77,23 +77,74 @@ def sanitize_html(html: str | None) -> str:
     )
 
 
-_BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr|blockquote|pre|table|ul|ol|dl|dd|dt)\s*>|<br\s*/?>", re.I)
-_CELL_END = re.compile(r"</t[dh]\s*>", re.I)
-_SPACES = re.compile(r"[ \u00a0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "table",
+        "tr",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "hr",
+    }
+)
+_SKIP_TAGS = frozenset({"script", "style", "head", "title", "template"})
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in ("td", "th"):
+            self.parts.append("\t")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(re.sub(r"\s+", " ", data))
 
 
 def html_to_text(html: str | None) -> str:
-    """The readable text of `html`: blocks and line breaks become new lines, table cells are
-    separated by tabs, tags and scripts are dropped, entities decoded."""
+    """The readable text of `html` (not a sanitiser): blocks become paragraphs, line breaks new
+    lines, list items "- " lines, table cells are separated by tabs; scripts and styles are
+    dropped, entities decoded."""
     if not html:
         return ""
-    safe = nh3.clean(str(html)[:MAX_LENGTH], tags={"p", "div", "br", "li", "tr", "td", "th", "h1", "h2",
-                                                  "h3", "h4", "h5", "h6", "blockquote", "pre", "table",
-                                                  "ul", "ol", "dl", "dd", "dt"}, attributes={})  # fmt: skip
-    text = _BLOCK_END.sub("\n", safe)
-    text = _CELL_END.sub("\t", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = html_lib.unescape(text)
-    lines = [_SPACES.sub(" ", line).strip(" \t") for line in text.splitlines()]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    html = str(html)[:MAX_LENGTH]
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # HTMLParser is lenient, but never let it take the parse down
+        return re.sub(r"<[^>]*>", " ", html).strip()
+    text = "".join(parser.parts).replace("\xa0", " ")
+    lines = [line.strip(" \t") for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
