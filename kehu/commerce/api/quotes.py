@@ -439,8 +439,9 @@ class QuoteViewSet(ServiceActionMixin, RestrictedModelViewSet):
 
     def _decided(self, quote: Quote) -> Any:
         fresh = Quote.objects.restrict(self.request.user, Action.VIEW).filter(pk=quote.pk).first()
-        if fresh is None:
-            return {"id": quote.pk, "status": Quote.objects.get(pk=quote.pk).status}
+        if fresh is None:  # an approver who may not view the quote: its id and new status only
+            quote.refresh_from_db(fields=["status"])
+            return {"id": quote.pk, "status": quote.status}
         return self._read(fresh)
 
     def _decide(self, decide: Callable[..., Quote]) -> Response:
