@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from kehu.core.choices import Action
+from kehu.core.errors import DomainError
 
 
 def set_values(obj: Any, data: Mapping[str, Any], allowed: Iterable[str]) -> list[str]:
@@ -33,3 +34,9 @@ def check_visible(by: Any, model: Any, obj: Any, name: str, errors: dict[str, li
     """A linked record the user cannot see is refused on its field (as if it did not exist)."""
     if obj is not None and not model.objects.restrict(by, Action.VIEW).filter(pk=obj.pk).exists():
         errors[name] = [_("Choose a record you can see.")]
+
+
+def invalid(cls: type[DomainError], fields: dict[str, list[str]], message: str | None = None) -> DomainError:
+    """A `cls` error with field messages; its message is `message`, else the first field's."""
+    first = next(iter(fields.values()))[0] if fields else None
+    return cls(message or first or _("Some fields are not valid."), fields=fields)

@@ -46,6 +46,7 @@ from kehu.core.services import sequence_next
 from ..choices import AttachmentKind, ContractStatus, InvoiceStatus, QuoteStatus
 from ..models import Contract, ContractAttachment, Invoice, Order, PaymentPlan, Quote
 from .common import check_visible as _visible
+from .common import invalid
 from .common import set_values as _set_values
 
 CREATED_EVENT = "contract.created"
@@ -87,9 +88,8 @@ class ContractStateError(ConflictError):
     code = "contract_state"
 
 
-def _invalid(fields: dict[str, list[str]], message: str | None = None) -> ContractError:
-    first = next(iter(fields.values()))[0] if fields else None
-    return ContractError(message or first or _("Some fields are not valid."), fields=fields)
+def _invalid(fields: dict[str, list[str]], message: str | None = None) -> DomainError:
+    return invalid(ContractError, fields, message)
 
 
 # --- values -----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from kehu.core.services import sequence_next
 from ..choices import ContractStatus, OrderStatusKind
 from ..models import Contract, Order, OrderLine, OrderStatus, PaymentPlan, Quote
 from .common import check_visible as _visible
+from .common import invalid
 from .common import set_values as _set_values
 from .contracts import check_convertible_quote
 
@@ -103,9 +104,8 @@ class OrderStateError(ConflictError):
     code = "order_state"
 
 
-def _invalid(fields: dict[str, list[str]], message: str | None = None) -> OrderError:
-    first = next(iter(fields.values()))[0] if fields else None
-    return OrderError(message or first or _("Some fields are not valid."), fields=fields)
+def _invalid(fields: dict[str, list[str]], message: str | None = None) -> DomainError:
+    return invalid(OrderError, fields, message)
 
 
 # --- helpers ----------------------------------------------------------------------------------
