@@ -34,6 +34,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kehu.core.choices import Action
@@ -348,15 +349,19 @@ def match_key_choices(target: m.ImportTarget) -> list[tuple[str, str]]:
     app: the keys its handler names, see `registry.py`)."""
     handler = target_handler(target.model_label)
     if handler is not None:
-        return [(name, target.label(item)) for name in handler.match_keys if (item := target.get(name))]
-    found = [(name, target.label(item)) for name in MATCH_KEYS if (item := target.get(name)) is not None]
+        return [
+            (name, capfirst(target.label(item))) for name in handler.match_keys if (item := target.get(name))
+        ]
+    found = [
+        (name, capfirst(target.label(item))) for name in MATCH_KEYS if (item := target.get(name)) is not None
+    ]
     FieldRule = apps.get_model("customfields", "FieldRule")
     unique = set(
         FieldRule._base_manager.filter(model=target.model_label, unique=True).values_list("field", flat=True)
     )
     for item in target.fields:
         if item.name in unique and item.name not in MATCH_KEYS:
-            found.append((item.name, target.label(item)))
+            found.append((item.name, capfirst(target.label(item))))
     return found
 
 
