@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -185,6 +186,37 @@ def to_company_currency(amount: Decimal, currency: Currency | str, on: dt.date) 
         return None
     # the company currency record's decimal places (an admin may set them), half-up
     return (amount * rate).quantize(Decimal(1).scaleb(-company.minor_unit), rounding=ROUND_HALF_UP)
+
+
+class CompanyCurrencyConverter:
+    """`to_company_currency` for many amounts on many days (a report, a target's payments): the
+    company currency is read once and each currency's rates once (one query per currency, then a
+    bisection per day) instead of two or three queries per amount. Same results as
+    `to_company_currency`."""
+
+    def __init__(self) -> None:
+        self.company = company_currency()
+        self._rates: dict[str, tuple[list[dt.date], list[Decimal]]] = {}
+
+    def rate(self, code: str, on: dt.date) -> Decimal | None:
+        if self.company is not None and code == self.company.code:
+            return Decimal(1)
+        if code not in self._rates:
+            rows = list(
+                ExchangeRate.objects.filter(currency__code=code)
+                .order_by("valid_on")
+                .values_list("valid_on", "rate")
+            )
+            self._rates[code] = ([d for d, _r in rows], [r for _d, r in rows])
+        days, rates = self._rates[code]
+        index = bisect_right(days, on)
+        return rates[index - 1] if index else None
+
+    def __call__(self, amount: Decimal, code: str, on: dt.date) -> Decimal | None:
+        rate = self.rate(code, on)
+        if rate is None or self.company is None:
+            return None
+        return (amount * rate).quantize(Decimal(1).scaleb(-self.company.minor_unit), rounding=ROUND_HALF_UP)
 
 
 def active_currencies() -> QuerySet[Currency]:

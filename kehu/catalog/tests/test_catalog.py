@@ -93,6 +93,21 @@ def test_exchange_rates_by_day_and_conversion(company: Any) -> None:
     # 12.34 USD × 7.2512 = 89.479808 → 89.48 (half-up, CNY has 2 places)
     assert to_company_currency(D("12.34"), "USD", DAY) == D("89.48")
     assert to_company_currency(D("1"), "EUR", DAY) is None
+    # the converter for many amounts gives the same answers, reading each currency's rates once
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kehu.catalog.selectors import CompanyCurrencyConverter
+
+    convert = CompanyCurrencyConverter()
+    days = [dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 2, 28), dt.date(2026, 3, 1), DAY]
+    with CaptureQueriesContext(connection) as queries:
+        for day in days:
+            for code in ("USD", "CNY", "EUR"):
+                assert convert(D("12.34"), code, day) == to_company_currency(D("12.34"), code, day)
+    converter_queries = [q for q in queries.captured_queries if "catalog_exchangerate" in q["sql"]]
+    # (to_company_currency's own reads are in there too: the converter adds one per currency)
+    assert len(converter_queries) == len(days) * 2 + 2
     for bad in ("0", "-1", "abc", "NaN"):
         with pytest.raises(CatalogError) as caught:
             exchange_rate_set(currency=usd(), valid_on=DAY, rate=bad, by=by)

@@ -102,7 +102,7 @@ def collected_amount(
     currency counts payments in every currency, each converted at the rate of the day it was
     received (a currency without a rate that day is left out); a target in another currency counts
     the payments in that currency."""
-    from kehu.catalog.selectors import company_currency_code, to_company_currency
+    from kehu.catalog.selectors import CompanyCurrencyConverter, company_currency_code
 
     qs = Payment.objects.filter(received_on__gte=start, received_on__lte=end)
     if user_id is not None:
@@ -118,8 +118,9 @@ def collected_amount(
         .annotate(t=Sum("amount"))
         .order_by("currency", "received_on")
     )
+    convert = CompanyCurrencyConverter()  # (each currency's rates read once, not per day)
     for row in foreign:
-        converted = to_company_currency(row["t"], row["currency"], row["received_on"])
+        converted = convert(row["t"], row["currency"], row["received_on"])
         if converted is not None:
             total += converted
     return total
