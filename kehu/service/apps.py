@@ -8,28 +8,12 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
-        from kehu.audit import registry as audit_registry
-        from kehu.core import navigation, permissions
-        from kehu.core.choices import Action
+        from kehu.core import navigation
 
-        from .models import BusinessCalendar, CalendarDay, WorkingHours
+        navigation.register_group("service", _("Service"), icon="headset", order=18)
+        # Each area (calendars, tickets, queues, sla, knowledge, mail, surveys, churn, public,
+        # dashboard) registers its permissions, audit, timeline events, notification kinds, menu
+        # items, panels, search providers and jobs in kehu/service/hooks/<area>.py: add yours there.
+        from . import hooks
 
-        # Administrators maintain business calendars; everyone else may be granted "view".
-        permissions.register(
-            BusinessCalendar,
-            actions=(Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE),
-            group=_("Service"),
-        )
-        audit_registry.register(BusinessCalendar)
-        audit_registry.register(WorkingHours, parent="calendar")
-        audit_registry.register(CalendarDay, parent="calendar")
-
-        navigation.register_item(
-            "settings",
-            navigation.MenuItem(
-                _("Business calendars"),
-                "service:calendar_list",
-                icon="calendar-time",
-                requires=("service.businesscalendar", "view"),
-            ),
-        )
+        hooks.register_all()

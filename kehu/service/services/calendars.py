@@ -13,19 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.core.errors import DomainError
-
-from .choices import DayKind
-from .data import cn_holidays
-from .models import BusinessCalendar, CalendarDay, WorkingHours, minutes
+from ..choices import DayKind
+from ..data import cn_holidays
+from ..models import BusinessCalendar, CalendarDay, WorkingHours, minutes
+from .common import ServiceError
 
 CALENDAR_FIELDS = ("name", "time_zone", "is_active")
-
-
-class ServiceError(DomainError):
-    DEFAULT_CALENDAR = "default_calendar"
-    BAD_HOURS = "bad_hours"
-    UNKNOWN_YEAR = "unknown_year"
 
 
 def _clean(obj: Any, exclude: Iterable[str] = ()) -> None:

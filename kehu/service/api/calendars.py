@@ -24,7 +24,7 @@ from kehu.core.errors import DomainError
 from .. import selectors, services
 from ..data import cn_holidays
 from ..models import BusinessCalendar
-from .serializers import (
+from .serializers_calendars import (
     BusinessCalendarSerializer,
     DueQuerySerializer,
     DueSerializer,

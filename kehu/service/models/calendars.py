@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from kehu.core.models import TimeStampedModel
 from kehu.core.permissions import RestrictedManager
 
-from .choices import DayKind, Weekday
+from ..choices import DayKind, Weekday
 
 
 def validate_time_zone(value: str) -> None:

@@ -22,10 +22,10 @@ from kehu.core.errors import DomainError
 from kehu.core.generic import get_for_action, is_htmx, success_response
 from kehu.core.permissions import can
 
-from . import selectors, services
-from .data import cn_holidays
-from .forms import CalculatorForm, CalendarForm, CopyDaysForm, DayForm, HoursForm, LoadHolidaysForm
-from .models import BusinessCalendar, CalendarDay, WorkingHours
+from .. import selectors, services
+from ..data import cn_holidays
+from ..forms_calendars import CalculatorForm, CalendarForm, CopyDaysForm, DayForm, HoursForm, LoadHolidaysForm
+from ..models import BusinessCalendar, CalendarDay, WorkingHours
 
 
 def _require(request: HttpRequest, action: str) -> None:

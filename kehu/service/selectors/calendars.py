@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from kehu.core.businesstime import Interval, WorkCalendar
 from kehu.core.choices import Action
 
-from .choices import DayKind, Weekday
-from .models import BusinessCalendar, CalendarDay, WorkingHours
+from ..choices import DayKind, Weekday
+from ..models import BusinessCalendar, CalendarDay, WorkingHours
 
 
 def calendar_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[BusinessCalendar]:

@@ -1,0 +1,7 @@
+"""Web views of the service app: queues (filled in by its area)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
