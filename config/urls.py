@@ -23,6 +23,7 @@ urlpatterns = [
     path("sales/", include("kehu.sales.urls")),
     path("commerce/", include("kehu.commerce.urls")),
     path("service/", include("kehu.service.urls")),
+    path("help/", include("kehu.service.urls_public")),
     path("dedup/", include("kehu.dedup.urls")),
     path("imports/", include("kehu.imports.urls")),
 ]
