@@ -4,11 +4,11 @@ offers its `public_urlpatterns`."""
 
 from importlib import import_module
 
+from django.urls import URLPattern, URLResolver
+
 app_name = "help"
 
 AREAS = ("knowledge", "public", "surveys")
-
-from django.urls import URLPattern, URLResolver
 
 urlpatterns: list[URLPattern | URLResolver] = []
 for _area in AREAS:
