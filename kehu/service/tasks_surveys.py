@@ -1,0 +1,1 @@
+"""Scheduled and background tasks of the service app: surveys."""
