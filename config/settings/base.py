@@ -259,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kehu.commerce.tasks_payments.instalments_overdue_notify",
         "schedule": crontab(hour=8, minute=20),
     },
+    # Email-to-ticket: poll the support mailboxes (IMAP); a poll never raises, errors stay on the mailbox.
+    "service-mailboxes-poll": {"task": "kehu.service.tasks_mail.mailboxes_poll", "schedule": 60.0},
+    # Service SLA timers: warnings and breaches due now, escalation actions (each once; reruns harmless).
+    "service-sla-sweep": {"task": "kehu.service.tasks_sla.sla_sweep", "schedule": 60.0},
 }
 # A running job that has not sent a heartbeat for this long is marked failed by the sweep.
 KEHU_JOB_STALE_AFTER = timedelta(seconds=env.int("KEHU_JOB_STALE_SECONDS", default=120))
