@@ -1,0 +1,266 @@
+"""Reads of the knowledge base: scoped article lists, the public FAQ, search (Chinese too) with
+highlighted snippets, version diffs and the suggestions the ticket reply editor inserts.
+
+Search matches the tokens the services store in `Article.search_text` (title tokens, a newline,
+body tokens: Chinese bigrams, pinyin of the title and keywords, lower-cased words). The same tokens
+feed the global search index (`kehu.search`: a GIN-indexed tsvector on PostgreSQL, FTS5 on
+SQLite; registered in hooks/knowledge.py), which answers the match; before that index has been
+built, the tokens in `search_text` are matched directly. Either way a match in the title ranks
+above a match in the body."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.safestring import SafeString, mark_safe
+
+from kehu.core.choices import Action
+from kehu.core.permissions import can
+from kehu.search.selectors import _match_score, search_index_ready, search_ranked
+from kehu.search.tokens import Document, normalise, parse_query, words
+
+from ..choices import ArticleStatus, ArticleVisibility
+from ..models import Article, ArticleCategory, ArticleVersion, TicketArticle
+
+MAX_LIMIT = 100
+SNIPPET = 160  # characters of a highlighted snippet
+FALLBACK_CANDIDATES = 2000
+
+
+def article_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Article]:
+    """The articles `user` may `action` (internal ones included: articles have no data scope,
+    the permission is on the model)."""
+    return Article.objects.restrict(user, action)
+
+
+def public_articles() -> QuerySet[Article]:
+    """What the public FAQ shows: published public articles, no login."""
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED, visibility=ArticleVisibility.PUBLIC)
+
+
+def public_categories() -> list[ArticleCategory]:
+    """Categories with at least one public article, with `public_count`, in their order."""
+    return list(
+        ArticleCategory.objects.annotate(
+            public_count=Count(
+                "articles",
+                filter=Q(
+                    articles__status=ArticleStatus.PUBLISHED, articles__visibility=ArticleVisibility.PUBLIC
+                ),
+            )
+        )
+        .filter(public_count__gt=0)
+        .order_by("position", "id")
+    )
+
+
+def category_list(*, user: Any) -> QuerySet[ArticleCategory]:
+    return ArticleCategory.objects.restrict(user, Action.VIEW).annotate(article_count=Count("articles"))
+
+
+def public_article(pk: int) -> Article | None:
+    return public_articles().select_related("category").filter(pk=pk).first()
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ArticleHit:
+    article: Article
+    score: float
+    title_html: SafeString
+    snippet_html: SafeString
+    in_title: bool
+
+
+def _terms(q: str) -> list[str]:
+    """What to mark in a snippet: the query's words and Chinese runs, and the runs' bigrams."""
+    found: list[str] = []
+    for w in words(q):
+        found.append(w)
+        if len(w) > 2 and re.fullmatch(r"[\u3400-\u9fff\uf900-\ufaff]+", w):
+            found.extend(w[i : i + 2] for i in range(len(w) - 1))
+    return [t for t in dict.fromkeys(found) if t]
+
+
+def highlight(text: str, q: str, *, width: int = SNIPPET, whole: bool = False) -> SafeString:
+    """`text` (plain) escaped, cut to `width` characters around the first match of `q` (unless
+    `whole`), with every match wrapped in ``<mark>``."""
+    text = text or ""
+    terms = _terms(q)
+    lowered = normalise(text) if len(normalise(text)) == len(text) else text.lower()
+    if not whole and len(text) > width:
+        positions = [p for p in (lowered.find(t) for t in terms) if p >= 0]
+        start = max(0, min(positions) - width // 4) if positions else 0
+        end = min(len(text), start + width)
+        start = max(0, end - width)
+        piece = ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
+    else:
+        piece = text
+    escaped = html.escape(piece)
+    if not terms:
+        return mark_safe(escaped)  # noqa: S308 - escaped above
+    pattern = re.compile(
+        "|".join(re.escape(html.escape(t)) for t in sorted(terms, key=len, reverse=True)), re.I
+    )
+    return mark_safe(pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped))  # noqa: S308
+
+
+def _fallback(queryset: QuerySet[Article], q: str, limit: int) -> list[tuple[int, float]]:
+    """Match the stored tokens directly (the index has no article entries yet)."""
+    query = parse_query(q)
+    if not query:
+        return []
+    for term in query.terms:
+        cond = Q()
+        for tok, _prefix in term.any_of:
+            cond |= Q(search_text__contains=tok)
+        queryset = queryset.filter(cond)
+    rows = queryset.order_by("-pk").values_list("pk", "search_text")[:FALLBACK_CANDIDATES]
+    scored = []
+    for pk, text in rows:
+        name, _sep, other = (text or "").partition("\n")
+        score = _match_score(query, name, other)
+        if score > 0:
+            scored.append((pk, score))
+    scored.sort(key=lambda item: (-item[1], -item[0]))
+    return scored[:limit]
+
+
+def article_search(
+    *,
+    user: Any,
+    q: str,
+    public_only: bool = False,
+    published_only: bool = False,
+    limit: int = 20,
+    queryset: QuerySet[Article] | None = None,
+) -> list[ArticleHit]:
+    """Articles matching `q` (Chinese by bigrams, pinyin of titles and keywords, English words),
+    best first: title matches, then body matches; each with its highlighted title and snippet.
+
+    `public_only`: only published public articles (the FAQ; no user needed). Otherwise the
+    articles `user` may view, internal ones included (`published_only` drops drafts and archived
+    ones: the reply editor's suggestions). `queryset` narrows further (a list's filters)."""
+    limit = max(0, min(int(limit), MAX_LIMIT))
+    if public_only:
+        base = public_articles()
+    else:
+        base = article_list(user=user)
+        if published_only:
+            base = base.filter(status=ArticleStatus.PUBLISHED)
+    if queryset is not None:
+        base = base & queryset
+    if not (q or "").strip() or limit == 0:
+        return []
+    if search_index_ready(Article, using=base.db):
+        ranked = search_ranked(queryset=base, q=q, limit=limit)
+    else:
+        ranked = _fallback(base, q, limit)
+    if not ranked:
+        return []
+    by_pk = {a.pk: a for a in base.select_related("category").filter(pk__in=[pk for pk, _s in ranked])}
+    hits = []
+    for pk, score in ranked:
+        article = by_pk.get(pk)
+        if article is None:
+            continue
+        title = highlight(article.title, q, whole=True)
+        snippet = highlight(article.body_text or article.summary, q)
+        hits.append(ArticleHit(article, score, title, snippet, "<mark>" in title))
+    return hits
+
+
+def article_suggest(*, user: Any, q: str, limit: int = 10) -> list[Article]:
+    """Published articles (internal and public) for the reply editor: the best matches of `q`,
+    or the most viewed ones when `q` is empty."""
+    if not can(user, Article, Action.VIEW):
+        return []
+    if (q or "").strip():
+        return [h.article for h in article_search(user=user, q=q, published_only=True, limit=limit)]
+    return list(
+        article_list(user=user)
+        .filter(status=ArticleStatus.PUBLISHED)
+        .select_related("category")
+        .order_by("-view_count", "-pk")[:limit]
+    )
+
+
+def article_document(article: Article) -> Document:
+    """The global search index's document of an article: its stored tokens."""
+    name, _sep, other = (article.search_text or "").partition("\n")
+    return Document(title=article.title, name=name.split(), other=other.split())
+
+
+def article_documents(ids: list[int], using: str) -> dict[int, Document]:
+    rows = Article.objects.using(using).filter(pk__in=ids).values_list("pk", "title", "search_text")
+    out = {}
+    for pk, title, text in rows:
+        name, _sep, other = (text or "").partition("\n")
+        out[pk] = Document(title=title, name=name.split(), other=other.split())
+    return out
+
+
+# --- detail page ------------------------------------------------------------------------------
+
+
+def article_versions(article: Article) -> list[ArticleVersion]:
+    return list(
+        ArticleVersion.objects.filter(article=article).select_related("edited_by").order_by("-revision")
+    )
+
+
+def _lines(version: ArticleVersion) -> list[str]:
+    from kehu.core.richtext import html_to_text
+
+    out = [version.title, ""]
+    if version.summary:
+        out += [version.summary, ""]
+    out += html_to_text(version.body).splitlines()
+    return out
+
+
+def version_diff(article: Article, old: int, new: int) -> list[tuple[str, str]]:
+    """The line diff between two versions' text (title, summary, body): [(kind, line)] with kind
+    "same", "added" or "removed"."""
+    versions = {
+        v.revision: v for v in ArticleVersion.objects.filter(article=article, revision__in=[old, new])
+    }
+    if old not in versions or new not in versions:
+        return []
+    rows: list[tuple[str, str]] = []
+    for line in difflib.ndiff(_lines(versions[old]), _lines(versions[new])):
+        tag, text = line[:2], line[2:]
+        if tag == "  ":
+            rows.append(("same", text))
+        elif tag == "+ ":
+            rows.append(("added", text))
+        elif tag == "- ":
+            rows.append(("removed", text))
+    return rows
+
+
+def article_tickets(*, user: Any, article: Article, limit: int = 50) -> list[TicketArticle]:
+    """The article's links to tickets the user may view."""
+    from ..models import Ticket
+
+    visible = Ticket.objects.restrict(user, Action.VIEW).values("pk")
+    return list(
+        TicketArticle.objects.filter(article=article, ticket__in=visible)
+        .select_related("ticket", "linked_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def related_public(article: Article, limit: int = 5) -> list[Article]:
+    """Other public articles of the same category (the FAQ article page's "related")."""
+    qs = public_articles().exclude(pk=article.pk)
+    if article.category_id:
+        qs = qs.filter(category_id=article.category_id)
+    return list(qs.order_by("-helpful_count", "-view_count", "-pk")[:limit])
