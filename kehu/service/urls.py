@@ -8,6 +8,7 @@ app_name = "service"
 
 AREAS = (
     "tickets",
+    "ticket_detail",
     "queues",
     "settings",
     "sla",
