@@ -24,6 +24,7 @@ from .tickets import (
     TicketStatusHistory,
     TicketType,
     TicketWatcher,
+    new_public_key,
 )
 
 __all__ = [
@@ -58,5 +59,6 @@ __all__ = [
     "WorkingHours",
     "default_time_zone",
     "minutes",
+    "new_public_key",
     "validate_time_zone",
 ]
