@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from kehu.core.choices import Action
 from kehu.core.permissions import can
 from kehu.search.selectors import _match_score, search_index_ready, search_ranked
-from kehu.search.tokens import Document, normalise, parse_query, words
+from kehu.search.tokens import Document, Query, normalise, parse_query, words
 
 from ..choices import ArticleStatus, ArticleVisibility
 from ..models import Article, ArticleCategory, ArticleVersion, TicketArticle
@@ -166,6 +166,7 @@ def article_search(
     if not ranked:
         return []
     by_pk = {a.pk: a for a in base.select_related("category").filter(pk__in=[pk for pk, _s in ranked])}
+    query = parse_query(q)
     hits = []
     for pk, score in ranked:
         article = by_pk.get(pk)
@@ -173,8 +174,19 @@ def article_search(
             continue
         title = highlight(article.title, q, whole=True)
         snippet = highlight(article.body_text or article.summary, q)
-        hits.append(ArticleHit(article, score, title, snippet, "<mark>" in title))
+        hits.append(ArticleHit(article, score, title, snippet, _in_title(query, article.search_text)))
     return hits
+
+
+def _in_title(query: Query, search_text: str) -> bool:
+    """Whether a term of the query matched a title (or keyword) token."""
+    names = (search_text or "").partition("\n")[0].split()
+    name_set = set(names)
+    return any(
+        tok in name_set or (prefix and any(t.startswith(tok) for t in names))
+        for term in query.terms
+        for tok, prefix in term.any_of
+    )
 
 
 def article_suggest(*, user: Any, q: str, limit: int = 10) -> list[Article]:
