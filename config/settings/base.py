@@ -259,6 +259,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kehu.commerce.tasks_payments.instalments_overdue_notify",
         "schedule": crontab(hour=8, minute=20),
     },
+    # NPS surveys whose next sending is due: one background job per run (idempotent per run).
+    "service-surveys-run-due": {
+        "task": "kehu.service.tasks_surveys.surveys_run_due",
+        "schedule": crontab(minute=10),
+    },
+    # Churn warning: the active churn rules flag at-risk accounts (one open flag per account).
+    "service-churn-evaluate": {
+        "task": "kehu.service.tasks_churn.churn_evaluate",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Email-to-ticket: poll the support mailboxes (IMAP); a poll never raises, errors stay on the mailbox.
     "service-mailboxes-poll": {"task": "kehu.service.tasks_mail.mailboxes_poll", "schedule": 60.0},
     # Service SLA timers: warnings and breaches due now, escalation actions (each once; reruns harmless).
