@@ -951,3 +951,124 @@ def _escape(text: str) -> str:
 
 def priority_label(value: int) -> str:
     return str(dict(TicketPriority.choices).get(value, value))
+
+
+# --- SLA policies -----------------------------------------------------------------------------
+
+POLICY_FIELDS = (
+    "name",
+    "name_en",
+    "description",
+    "is_active",
+    "calendar",
+    "first_response_minutes",
+    "next_response_minutes",
+    "resolution_minutes",
+    "warn_percent",
+    "notify_manager",
+    "raise_priority_to",
+    "escalate_to_queue",
+)
+CONDITION_KEYS = ("priorities", "types", "account_levels", "accounts", "queues")
+
+
+def clean_conditions(raw: Any) -> dict[str, list[Any]]:
+    """Conditions as stored: known keys only, non-empty lists, ids and priorities as integers,
+    levels as strings. Anything else is refused with a field error."""
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise ServiceError(
+            _("Conditions must be an object."), code="invalid", fields={"conditions": [_("Not an object.")]}
+        )
+    unknown = set(raw) - set(CONDITION_KEYS)
+    if unknown:
+        raise ServiceError(
+            _("Unknown condition: %(names)s.") % {"names": ", ".join(sorted(map(str, unknown)))},
+            code="invalid",
+            fields={"conditions": [_("Allowed: %(keys)s.") % {"keys": ", ".join(CONDITION_KEYS)}]},
+        )
+    clean: dict[str, list[Any]] = {}
+    for key in CONDITION_KEYS:
+        values = raw.get(key) or []
+        if not isinstance(values, list | tuple):
+            raise ServiceError(
+                _("Each condition is a list."), code="invalid", fields={key: [_("Not a list.")]}
+            )
+        if key == "account_levels":
+            items: list[Any] = sorted({str(v) for v in values if str(v).strip()})
+        else:
+            try:
+                items = sorted({int(v) for v in values})
+            except (TypeError, ValueError):
+                raise ServiceError(
+                    _("Conditions list ids."), code="invalid", fields={key: [_("Enter whole numbers.")]}
+                ) from None
+            if key == "priorities" and any(v not in TicketPriority.values for v in items):
+                raise ServiceError(
+                    _("Unknown priority."), code="invalid", fields={key: [_("Unknown priority.")]}
+                )
+        if items:
+            clean[key] = items
+    return clean
+
+
+def _policy_write(policy: SLAPolicy, data: Any) -> SLAPolicy:
+    from django.core.exceptions import ValidationError
+
+    for name in POLICY_FIELDS:
+        if name in data:
+            setattr(policy, name, data[name])
+    if "conditions" in data:
+        policy.conditions = clean_conditions(data["conditions"])
+    if not (policy.first_response_minutes or policy.next_response_minutes or policy.resolution_minutes):
+        raise ServiceError(
+            _("Give the policy at least one target."),
+            code="invalid",
+            fields={"first_response_minutes": [_("Give at least one target.")]},
+        )
+    try:
+        policy.full_clean(exclude=["position", "notify_users"])
+    except ValidationError as exc:
+        raise ServiceError(
+            _("Please correct the errors below."),
+            code="invalid",
+            fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()},
+        ) from None
+    policy.save()
+    if "notify_users" in data:
+        policy.notify_users.set(data["notify_users"] or [])
+    return policy
+
+
+@transaction.atomic
+def sla_policy_create(*, by: Any, data: Any) -> SLAPolicy:
+    """A new policy, placed last. `data`: the policy's fields, `conditions`, `notify_users`."""
+    last = SLAPolicy.objects.order_by("-position").values_list("position", flat=True).first()
+    return _policy_write(SLAPolicy(position=(last or 0) + 1), data)
+
+
+@transaction.atomic
+def sla_policy_update(*, policy: SLAPolicy, by: Any, data: Any) -> SLAPolicy:
+    """Change a policy. Tickets keep their due times until their next change re-applies the
+    policies (new tickets use the new targets at once)."""
+    locked = SLAPolicy.objects.select_for_update().get(pk=policy.pk)
+    return _policy_write(locked, data)
+
+
+@transaction.atomic
+def sla_policy_delete(*, policy: SLAPolicy, by: Any) -> None:
+    """Delete a policy; its tickets keep their due times (their policy link is cleared)."""
+    policy.delete()
+
+
+@transaction.atomic
+def sla_policy_reorder(*, ids: Sequence[int], by: Any) -> None:
+    """The policies in this order (the first that matches a ticket applies): every policy once."""
+    existing = list(
+        SLAPolicy.objects.select_for_update().order_by("position", "id").values_list("pk", flat=True)
+    )
+    if sorted(ids) != sorted(existing) or len(set(ids)) != len(ids):
+        raise ServiceError(_("The list changed meanwhile: reload the page."), code=ServiceError.STALE)
+    for position, pk in enumerate(ids, start=1):
+        SLAPolicy.objects.filter(pk=pk).exclude(position=position).update(position=position)
