@@ -1,10 +1,15 @@
-"""Test data of the queues and settings areas: canned responses and mailboxes."""
+"""Test data of the queues and settings areas: canned responses and mailboxes, and typed
+shortcuts to the shared factories."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import factory
 
-from kehu.service.models import CannedResponse, Mailbox
+from kehu.service.models import CannedResponse, Mailbox, Queue, Ticket
+
+from .factories import QueueFactory, TicketFactory
 
 
 class CannedResponseFactory(factory.django.DjangoModelFactory):
@@ -28,3 +33,19 @@ class MailboxFactory(factory.django.DjangoModelFactory):
     imap_host = "imap.example.com"
     imap_username = factory.LazyAttribute(lambda o: o.email)
     imap_password = "s3cret-app-password"
+
+
+def make_queue(**kwargs: Any) -> Queue:
+    return cast(Queue, QueueFactory(**kwargs))
+
+
+def make_ticket(**kwargs: Any) -> Ticket:
+    return cast(Ticket, TicketFactory(**kwargs))
+
+
+def make_canned(**kwargs: Any) -> CannedResponse:
+    return cast(CannedResponse, CannedResponseFactory(**kwargs))
+
+
+def make_mailbox(**kwargs: Any) -> Mailbox:
+    return cast(Mailbox, MailboxFactory(**kwargs))

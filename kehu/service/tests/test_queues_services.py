@@ -16,8 +16,8 @@ from kehu.service.selectors import queues as selectors
 from kehu.service.services import queues as services
 from kehu.users.tests.factories import UserFactory, grant
 
-from .factories import QueueFactory, TicketFactory, queue_with, status
-from .factories_queues import CannedResponseFactory
+from .factories import queue_with, status
+from .factories_queues import make_canned, make_queue, make_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_create_with_members_and_manager(company: Any) -> None:
 
 
 def test_bad_input_gives_field_errors_and_changes_nothing(company: Any) -> None:
-    QueueFactory(name="一线")
+    make_queue(name="一线")
     inactive = UserFactory(is_active=False)
     for data, field in (
         ({"name": ""}, "name"),
@@ -64,7 +64,7 @@ def test_bad_input_gives_field_errors_and_changes_nothing(company: Any) -> None:
 
 
 def test_without_permission_nothing_is_written(company: Any) -> None:
-    queue = QueueFactory()
+    queue = make_queue()
     with pytest.raises(PermissionDeniedError):
         services.queue_create(by=company.nobody, data={"name": "x"})
     with pytest.raises(PermissionDeniedError):
@@ -82,7 +82,7 @@ def test_without_permission_nothing_is_written(company: Any) -> None:
 
 def test_a_queue_with_tickets_is_not_deleted_deactivate_instead(company: Any) -> None:
     queue = queue_with(company.rep1)
-    TicketFactory(queue=queue, status=status("closed"))
+    make_ticket(queue=queue, status=status("closed"))
     with pytest.raises(DomainError) as refused:
         services.queue_delete(queue=queue, by=company.admin)
     assert refused.value.code == services.QUEUE_IN_USE and refused.value.status == 409
@@ -94,14 +94,14 @@ def test_a_queue_with_tickets_is_not_deleted_deactivate_instead(company: Any) ->
 
 def test_an_empty_queue_is_deleted_with_its_members_and_responses(company: Any) -> None:
     queue = queue_with(company.rep1, company.rep2)
-    CannedResponseFactory(queue=queue, owner=company.admin)
+    make_canned(queue=queue, owner=company.admin)
     services.queue_delete(queue=queue, by=company.admin)
     assert not Queue.objects.exists()
     assert not QueueMember.objects.exists() and not CannedResponse.objects.exists()
 
 
 def test_members_add_is_idempotent_remove_and_availability(company: Any) -> None:
-    queue = QueueFactory()
+    queue = make_queue()
     first = services.queue_member_add(queue=queue, user=company.rep1, by=company.admin)
     again = services.queue_member_add(queue=queue, user=company.rep1, by=company.admin, is_available=False)
     assert first.pk == again.pk and again.is_available
@@ -149,24 +149,24 @@ def test_queue_list_counts_open_tickets_and_members(company: Any, django_assert_
     busy = queue_with(company.rep1, company.rep2, name="A")
     quiet = queue_with(name="B")
     for code in ("new", "in_progress", "waiting"):
-        TicketFactory(queue=busy, status=status(code))
-    TicketFactory(queue=busy, status=status("resolved"))
-    TicketFactory(queue=quiet, status=status("closed"))
+        make_ticket(queue=busy, status=status(code))
+    make_ticket(queue=busy, status=status("resolved"))
+    make_ticket(queue=quiet, status=status("closed"))
     rep1 = fresh(company.rep1)
     assert can(rep1, Queue, Action.VIEW)  # the user's permissions, read once per request
     with django_assert_num_queries(2):
         rows = {q.name: q for q in selectors.queue_list(user=rep1)}
         assert [m.user.username for m in rows["A"].memberships.all()] == ["rep1", "rep2"]
-    assert (rows["A"].open_count, rows["A"].member_count) == (3, 2)
-    assert (rows["B"].open_count, rows["B"].member_count) == (0, 0)
+    assert (rows["A"].open_count, rows["A"].member_count) == (3, 2)  # type: ignore[attr-defined]
+    assert (rows["B"].open_count, rows["B"].member_count) == (0, 0)  # type: ignore[attr-defined]
     assert not selectors.queue_list(user=company.nobody).exists()
 
 
 def test_queue_members_carry_their_open_tickets(company: Any) -> None:
     queue = queue_with(company.rep1, company.rep2)
-    TicketFactory(queue=queue, assignee=company.rep1)
-    TicketFactory(queue=queue, assignee=company.rep1, status=status("resolved"))
-    loads = {m.user.username: m.open_count for m in selectors.queue_members(queue)}
+    make_ticket(queue=queue, assignee=company.rep1)
+    make_ticket(queue=queue, assignee=company.rep1, status=status("resolved"))
+    loads = {m.user.username: getattr(m, "open_count", None) for m in selectors.queue_members(queue)}
     assert loads == {"rep1": 1, "rep2": 0}
     assert selectors.queue_open_by_state(queue) == {"new": 1}
 
@@ -211,8 +211,8 @@ def test_personal_and_shared_creation_rules(agents: Any) -> None:
 
 def test_only_the_owner_or_a_manager_changes_a_response(agents: Any) -> None:
     c = agents
-    mine = CannedResponseFactory(owner=c.rep1, is_shared=False)
-    everyone = CannedResponseFactory(owner=c.manager1)
+    mine = make_canned(owner=c.rep1, is_shared=False)
+    everyone = make_canned(owner=c.manager1)
     with pytest.raises(PermissionDeniedError):
         services.canned_response_update(response=mine, by=c.rep2, data={"name": "x"})
     with pytest.raises(PermissionDeniedError):
@@ -232,16 +232,16 @@ def test_only_the_owner_or_a_manager_changes_a_response(agents: Any) -> None:
 def test_visibility_personal_queue_and_global(agents: Any) -> None:
     c = agents
     queue, other = queue_with(c.rep1), queue_with(c.rep3)
-    mine = CannedResponseFactory(name="a mine", owner=c.rep1, is_shared=False)
-    CannedResponseFactory(name="b theirs", owner=c.rep2, is_shared=False)
-    for_queue = CannedResponseFactory(name="c queue", queue=queue, owner=c.admin)
-    for_other = CannedResponseFactory(name="d other", queue=other, owner=c.admin)
-    everyone = CannedResponseFactory(name="e all", owner=c.admin)
-    CannedResponseFactory(name="f off", owner=c.admin, is_active=False)
+    mine = make_canned(name="a mine", owner=c.rep1, is_shared=False)
+    make_canned(name="b theirs", owner=c.rep2, is_shared=False)
+    for_queue = make_canned(name="c queue", queue=queue, owner=c.admin)
+    for_other = make_canned(name="d other", queue=other, owner=c.admin)
+    everyone = make_canned(name="e all", owner=c.admin)
+    make_canned(name="f off", owner=c.admin, is_active=False)
     assert list(selectors.canned_responses_for(user=c.rep1)) == [mine, for_queue, everyone]
     assert list(selectors.canned_responses_for(user=c.rep3)) == [for_other, everyone]
     # A ticket of another queue brings its queue's responses, first.
-    ticket = TicketFactory(queue=other)
+    ticket = make_ticket(queue=other)
     assert list(selectors.canned_responses_for(user=c.rep1, ticket=ticket)) == [
         for_other,
         mine,
@@ -263,8 +263,8 @@ def test_render_fills_placeholders_with_escaped_values(agents: Any) -> None:
     c = agents
     c.rep1.first_name, c.rep1.last_name = "", ""
     contact = ContactFactory(name="<b>张三</b>")
-    ticket = TicketFactory(subject="{% debug %} <img src=x onerror=alert(1)>", contact=contact, number="TK-1")
-    response = CannedResponseFactory(
+    ticket = make_ticket(subject="{% debug %} <img src=x onerror=alert(1)>", contact=contact, number="TK-1")
+    response = make_canned(
         owner=c.admin,
         body=(
             "<p>{{ contact.name }}，{{ticket.number}}：{{ ticket.subject }} — {{ agent.name }}"
@@ -279,12 +279,12 @@ def test_render_fills_placeholders_with_escaped_values(agents: Any) -> None:
     assert "<img" not in rendered and "<b>" not in rendered
     # Without a ticket, its placeholders are empty; a requester name stands in for a contact.
     assert services.canned_response_render(response=response, ticket=None, user=c.rep1).startswith("<p>，：")
-    ticket2 = TicketFactory(requester_name="李四")
+    ticket2 = make_ticket(requester_name="李四")
     assert "李四" in services.canned_response_render(response=response, ticket=ticket2, user=c.rep1)
 
 
 def test_usage_count_is_an_atomic_increment(agents: Any) -> None:
-    response = CannedResponseFactory(owner=agents.admin)
+    response = make_canned(owner=agents.admin)
     stale = CannedResponse.objects.get(pk=response.pk)
     services.canned_response_used(response=response)
     services.canned_response_used(response=stale)
