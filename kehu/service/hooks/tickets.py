@@ -58,3 +58,7 @@ def register() -> None:
         description=_("The customer wrote, or the status changed, on a ticket you handle or watch."),
         order=61,
     )
+
+    from . import ticket_lists
+
+    ticket_lists.register()  # the ticket lists: menu, bulk actions, export, search, 360 panels
