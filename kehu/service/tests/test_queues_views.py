@@ -19,7 +19,7 @@ from .factories import queue_with, status
 from .factories_queues import make_canned, make_queue, make_ticket
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from .factories import status, ticket_type
 from .factories_queues import make_mailbox, make_ticket
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 LISTS = ("ticketstatus_list", "tickettype_list", "ticketcategory_list", "mailbox_list")
 
 
