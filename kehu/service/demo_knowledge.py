@@ -723,8 +723,7 @@ def _body(summary: str, steps: list[str], tip: str, language: str) -> str:
     heading, tip_label = ("Steps", "Tip: ") if language == "en" else ("操作步骤", "提示：")
     items = "".join(f"<li>{s}</li>" for s in steps)
     return (
-        f"<p>{summary}</p><h3>{heading}</h3><ol>{items}</ol>"
-        f"<blockquote><p><strong>{tip_label}</strong>{tip}</p></blockquote>"
+        f"<h3>{heading}</h3><ol>{items}</ol><blockquote><p><strong>{tip_label}</strong>{tip}</p></blockquote>"
     )
 
 

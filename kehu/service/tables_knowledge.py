@@ -66,12 +66,12 @@ class ArticleTable(Table):
     related_only = {"author": USER_FIELDS, "category": ("name", "name_en")}
     default_ordering = ("-updated_at", "-id")
     columns = (
-        Column("number", _("Number"), order_by="number"),
+        Column("number", _("Number"), order_by="number", css_class="text-nowrap"),
         ArticleLink("title", _("Title"), order_by="title", required=True),
         RelatedLinkColumn("category", _("Category"), order_by=("category__position", "category__name")),
         StatusColumn("status", _("Status"), order_by="status"),
         VisibilityColumn("visibility", _("Visibility"), order_by="visibility"),
-        ChoiceColumn("language", _("Language"), order_by="language"),
+        ChoiceColumn("language", _("Language"), order_by="language", css_class="text-nowrap"),
         Column("revision", _("Version"), order_by="revision", css_class="text-end"),
         Column("view_count", _("Views"), order_by="view_count", css_class="text-end"),
         HelpfulColumn("helpful", _("Helpful"), order_by=("helpful_count",), field=""),

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils.safestring import SafeString, mark_safe
 
 from kehu.core.choices import Action
@@ -41,6 +41,14 @@ def article_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Article]:
 def public_articles() -> QuerySet[Article]:
     """What the public FAQ shows: published public articles, no login."""
     return Article.objects.filter(status=ArticleStatus.PUBLISHED, visibility=ArticleVisibility.PUBLIC)
+
+
+def reader_first(queryset: QuerySet[Article], language: str | None) -> QuerySet[Article]:
+    """`queryset` with the articles in the reader's language first (then the given order)."""
+    if not language:
+        return queryset
+    first = Case(When(language=language, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return queryset.alias(reader_first=first).order_by("reader_first", *queryset.query.order_by)
 
 
 def public_categories() -> list[ArticleCategory]:
@@ -231,11 +239,9 @@ def article_versions(article: Article) -> list[ArticleVersion]:
 def _lines(version: ArticleVersion) -> list[str]:
     from kehu.core.richtext import html_to_text
 
-    out = [version.title, ""]
-    if version.summary:
-        out += [version.summary, ""]
+    out = [version.title, version.summary]
     out += html_to_text(version.body).splitlines()
-    return out
+    return [line for line in out if line.strip()]
 
 
 def version_diff(article: Article, old: int, new: int) -> list[tuple[str, str]]:
@@ -270,9 +276,10 @@ def article_tickets(*, user: Any, article: Article, limit: int = 50) -> list[Tic
     )
 
 
-def related_public(article: Article, limit: int = 5) -> list[Article]:
+def related_public(article: Article, limit: int = 5, language: str | None = None) -> list[Article]:
     """Other public articles of the same category (the FAQ article page's "related")."""
     qs = public_articles().exclude(pk=article.pk)
     if article.category_id:
         qs = qs.filter(category_id=article.category_id)
-    return list(qs.order_by("-helpful_count", "-view_count", "-pk")[:limit])
+    qs = qs.order_by("-helpful_count", "-view_count", "-pk")
+    return list(reader_first(qs, language)[:limit])

@@ -498,12 +498,12 @@ def faq_home_view(request: HttpRequest) -> HttpResponse:
         return render(request, "service/knowledge/public/search.html", _public_context(request, hits=hits))
     categories = selectors.public_categories()
     public = selectors.public_articles()
+    language = request.LANGUAGE_CODE
     top: dict[int, list[Article]] = {}
     for category in categories:
-        top[category.pk] = list(
-            public.filter(category=category).order_by("-helpful_count", "-view_count", "-pk")[:5]
-        )
-    popular = list(public.order_by("-view_count", "-pk")[:8])
+        in_category = public.filter(category=category).order_by("-helpful_count", "-view_count", "-pk")
+        top[category.pk] = list(selectors.reader_first(in_category, language)[:5])
+    popular = list(selectors.reader_first(public.order_by("-view_count", "-pk"), language)[:8])
     return render(
         request,
         "service/knowledge/public/home.html",
@@ -514,7 +514,8 @@ def faq_home_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def faq_category_view(request: HttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(ArticleCategory, slug=slug)
-    articles = list(selectors.public_articles().filter(category=category).order_by("-helpful_count", "title"))
+    in_category = selectors.public_articles().filter(category=category).order_by("-helpful_count", "title")
+    articles = list(selectors.reader_first(in_category, request.LANGUAGE_CODE))
     if not articles:
         raise Http404
     return render(
@@ -541,7 +542,7 @@ def faq_article_view(request: HttpRequest, pk: int) -> HttpResponse:
         _public_context(
             request,
             article=article,
-            related=selectors.related_public(article),
+            related=selectors.related_public(article, language=request.LANGUAGE_CODE),
             voted=voted,
             thanks=request.GET.get("voted") == "1",
         ),
