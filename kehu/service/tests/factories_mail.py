@@ -19,7 +19,7 @@ PNG = bytes.fromhex(
 )
 
 
-class MailboxFactory(factory.django.DjangoModelFactory):
+class MailboxFactory(factory.django.DjangoModelFactory[Mailbox]):
     class Meta:
         model = Mailbox
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def mailbox() -> Any:
-    return MailboxFactory(queue=QueueFactory(), email="support@kehu.test")
+    return MailboxFactory.create(queue=QueueFactory(), email="support@kehu.test")
 
 
 def receive(raw: bytes, mailbox: Any = None) -> InboundEmail:

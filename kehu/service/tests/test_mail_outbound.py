@@ -70,7 +70,7 @@ def smtp(settings: Any) -> Iterator[Sink]:
 
 @pytest.fixture
 def mailbox() -> Any:
-    return MailboxFactory(queue=QueueFactory(), name="客服中心", email="support@kehu.test")
+    return MailboxFactory.create(queue=QueueFactory(), name="客服中心", email="support@kehu.test")
 
 
 def _ticket(mailbox: Any) -> Ticket:
