@@ -233,7 +233,9 @@ def canned_response_create(*, by: Any, data: Mapping[str, Any]) -> CannedRespons
 
 @transaction.atomic
 def canned_response_update(*, response: CannedResponse, by: Any, data: Mapping[str, Any]) -> CannedResponse:
-    response = CannedResponse.objects.select_for_update().select_related("queue").get(pk=response.pk)
+    response = (
+        CannedResponse.objects.select_for_update(of=("self",)).select_related("queue").get(pk=response.pk)
+    )
     if not may_edit_canned(by, response):
         raise PermissionDeniedError(_("You may not change this canned response."))
     _canned_apply(response, data)

@@ -110,6 +110,8 @@ def _types_missing(status: TicketStatus) -> list[str]:
 
 
 def _single_initial(status: TicketStatus, was_initial: bool) -> None:
+    # Lock the current initial status: two parallel "make initial" edits run one after the other.
+    list(TicketStatus.objects.select_for_update().filter(is_initial=True).values_list("pk", flat=True))
     if status.is_initial:
         if not was_initial:
             names = _types_missing(status)
