@@ -173,3 +173,27 @@ def account_satisfaction(*, user: Any, account_id: int) -> dict[str, Any] | None
         "nps_count": row["nps_count"],
         "nps": nps,
     }
+
+
+def csat_by(
+    *, user: Any, field: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """CSAT per agent (``field="agent"``) or per queue (``field="queue"``, the ticket's queue) for
+    the dashboards: [{"id", "count", "average", "low"}] — low is the count of ratings ≤ 2 — over
+    the answers the user may see, most answers first."""
+    key = {"agent": "agent_id", "queue": "ticket__queue_id"}[field]
+    qs = response_list(user=user).filter(kind=SurveyKind.CSAT)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    rows = (
+        qs.order_by()
+        .values(key)
+        .annotate(count=Count("id"), average=Avg("score"), low=Count("id", filter=Q(score__lte=2)))
+        .order_by("-count", key)
+    )
+    return [
+        {"id": row[key], "count": row["count"], "average": round(float(row["average"]), 2), "low": row["low"]}
+        for row in rows
+    ]

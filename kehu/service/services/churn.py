@@ -445,7 +445,7 @@ def account_risk_resolve(*, risk: AccountRisk, by: Any, note: str = "") -> Accou
     from kehu.core import owned
 
     owned.check_action(by, AccountRisk, Action.CHANGE)
-    current = AccountRisk.objects.select_for_update().select_related("account").get(pk=risk.pk)
+    current = AccountRisk.objects.select_for_update(of=("self",)).select_related("account").get(pk=risk.pk)
     if current.status != RiskStatus.OPEN:
         raise ChurnError(_("This flag is already resolved."), code=ChurnError.NOT_OPEN, status=409)
     note = str(note or "").strip()

@@ -293,7 +293,7 @@ def survey_answer(
         raise SurveyError(message, code="invalid", fields={"comment": [message]})
     with transaction.atomic():
         current = (
-            SurveyInvitation.objects.select_for_update()
+            SurveyInvitation.objects.select_for_update(of=("self",))
             .select_related("survey", "ticket")
             .get(pk=invitation.pk)
         )
@@ -511,7 +511,7 @@ def surveys_run_due(*, now: dt.datetime | None = None) -> list[int]:
     for pk in list(due):
         with transaction.atomic():
             survey = (
-                Survey.objects.select_for_update()
+                Survey.objects.select_for_update(of=("self",))
                 .select_related("created_by")
                 .filter(pk=pk, next_run_at__lte=now, is_active=True)
                 .first()

@@ -4,6 +4,7 @@ and tampered links), NPS runs (idempotent per run, do-not-e-mail skipped) and th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -55,9 +56,9 @@ def test_csat_on_resolve_invites_once_and_emails_a_bilingual_message(company: An
     assert message.to == ["li.lei@example.com"]
     assert ticket.number in message.subject
     html = str(message.alternatives[0][0])  # type: ignore[attr-defined]
-    signed = services.invitation_signed(invitation)
-    for score in range(1, 6):
-        assert f"/help/survey/{signed}/?score={score}" in html
+    links = re.findall(r'href="[^"]*/help/survey/([^/"]+)/\?score=(\d+)"', html)
+    assert [int(score) for _signed, score in links] == [1, 2, 3, 4, 5] * 2  # both languages
+    assert {services.invitation_from_signed(signed) for signed, _score in links} == {invitation}
     assert "您对本次服务满意吗" in message.body and "How satisfied are you" in message.body
 
 
@@ -355,3 +356,47 @@ def test_survey_score_and_account_panel(company: Any) -> None:
     assert panel is not None
     assert (panel["csat_average"], panel["csat_count"], panel["nps"], panel["nps_count"]) == (3.0, 2, 25, 4)
     assert len(panel["recent"]) == 5
+
+
+def test_resolving_through_the_ticket_service_invites_once(
+    company: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kehu.service.services.tickets import allowed_next, ticket_move
+
+    ticket = resolved_ticket(company, status=status("in_progress"), state="in_progress", resolved_at=None)
+    resolved = status("resolved")
+    assert resolved in allowed_next(ticket)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_move(ticket=ticket, by=company.admin, status=resolved)
+    assert SurveyInvitation.objects.filter(ticket=ticket).count() == 1
+    assert len(mail.outbox) == 1
+    reopen = next(s for s in allowed_next(ticket) if s.state not in ("resolved", "closed"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_move(ticket=ticket, by=company.admin, status=reopen)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_move(ticket=ticket, by=company.admin, status=resolved)
+    assert SurveyInvitation.objects.filter(ticket=ticket).count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_csat_by_agent_and_queue_for_the_dashboards(company: Any) -> None:
+    from kehu.service.selectors.surveys import csat_by
+    from kehu.service.tests.factories import queue_with
+    from kehu.users.tests.factories import grant
+
+    grant(company.role_all, "service.surveyresponse", "view")
+    grant(company.role_all, "customers.account", "view")
+    queue = queue_with(company.rep1)
+    account = AccountFactory.create(owner=company.rep1)
+    for score, agent in ((5, company.rep1), (1, company.rep1), (4, company.rep2)):
+        ticket = TicketFactory.create(account=account, assignee=agent, queue=queue)
+        response(csat(), score, account=account, ticket=ticket, agent=agent)
+    by_agent = csat_by(user=company.viewer_all, field="agent")
+    assert by_agent == [
+        {"id": company.rep1.pk, "count": 2, "average": 3.0, "low": 1},
+        {"id": company.rep2.pk, "count": 1, "average": 4.0, "low": 0},
+    ]
+    assert csat_by(user=company.viewer_all, field="queue") == [
+        {"id": queue.pk, "count": 3, "average": 3.33, "low": 1}
+    ]
+    assert csat_by(user=company.nobody, field="agent") == []
