@@ -1,7 +1,4 @@
-"""Reads of queues (服务组) and canned responses (快捷回复).
-
-`member_queue_ids(user)` is what the ticket scope extension asks on every ticket query: one query,
-then kept on the user object for the rest of the request."""
+"""Reads of queues (服务组) and canned responses (快捷回复)."""
 
 from __future__ import annotations
 
@@ -15,27 +12,23 @@ from kehu.core.permissions import can
 
 from ..choices import OPEN_STATES
 from ..models import CannedResponse, Queue, QueueMember, Ticket
-
-_CACHE_ATTR = "_kehu_queue_ids"
+from .tickets import forget_queue_membership
+from .tickets import member_queue_ids as _ticket_member_queue_ids
 
 
 def member_queue_ids(user: Any) -> frozenset[int]:
-    """Ids of the queues `user` is a member of (active or not: a deactivated queue's tickets stay
-    visible to its members). One query per request: the answer is kept on the user object (each
-    request loads its own user). Anonymous or inactive users belong to none."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    """Ids of the active queues `user` is a member of: the ticket scope's own answer
+    (`selectors.tickets.member_queue_ids`, one query, then kept on the user object for the
+    request), as a set. Anonymous users belong to none."""
+    if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is None:
-        cached = frozenset(QueueMember.objects.filter(user_id=user.pk).values_list("queue_id", flat=True))
-        setattr(user, _CACHE_ATTR, cached)
-    return cached
+    return frozenset(_ticket_member_queue_ids(user))
 
 
 def forget_member_queue_ids(user: Any) -> None:
     """Drop the per-request answer of `member_queue_ids` (after changing the user's memberships)."""
-    if user is not None and hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    if user is not None:
+        forget_queue_membership(user)
 
 
 def queue_list(*, user: Any, action: str = Action.VIEW, active: bool | None = None) -> QuerySet[Queue]:
