@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core.forms import ServiceFormMixin
 
+from .forms_tickets import RichTextarea
 from .models import BusinessCalendar, CannedResponse, Queue
 
 
@@ -84,7 +85,7 @@ class CannedResponseForm(ServiceFormMixin, forms.ModelForm):
     class Meta:
         model = CannedResponse
         fields = ["name", "body", "is_shared", "queue", "is_active"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+        widgets = {"body": RichTextarea(attrs={"rows": 8})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -50,7 +50,7 @@ def test_pages_render_in_both_languages(admin: Client, company: Any, lang: str, 
         assert text in response.content.decode(), url
     page = admin.get(reverse("service:queue_list")).content.decode()
     assert ("First line" if lang == "en" else "一线客服") in page
-    assert 'data-open-count><span class="fw-medium">1</span>' in page
+    assert f'?queue={queue.pk}&amp;open=true" class="fw-medium">1</a>' in page
     detail = admin.get(reverse("service:queue_detail", args=[queue.pk])).content.decode()
     assert f'data-member="{company.rep2.pk}"' in detail and "data-member-add" in detail
 

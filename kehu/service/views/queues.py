@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +28,14 @@ from ..models import CannedResponse, Queue, Ticket
 from ..selectors import queues as selectors
 from ..services import queues as services
 from ..tables_queues import CannedResponseTable
+
+
+def _tickets_url() -> str | None:
+    """The ticket list (filtered by ``?queue=``), when the tickets area has one."""
+    try:
+        return reverse("service:ticket_list")
+    except NoReverseMatch:
+        return None
 
 
 def _require(request: HttpRequest, action: str) -> None:
@@ -52,6 +60,7 @@ def queue_list_view(request: HttpRequest) -> HttpResponse:
         {
             "queues": queues,
             "mine": mine,
+            "tickets_url": _tickets_url(),
             "may_add": can(request.user, Queue, Action.ADD),
             "breadcrumbs": [(_("Queues"), None)],
         },
@@ -70,6 +79,7 @@ def _members_context(request: HttpRequest, queue: Queue, form: MemberAddForm | N
         "members": selectors.queue_members(queue),
         "member_form": (form or MemberAddForm(queue=queue)) if may_change else None,
         "may_change": may_change,
+        "tickets_url": _tickets_url(),
     }
 
 
