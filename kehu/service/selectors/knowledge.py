@@ -16,13 +16,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils.safestring import SafeString, mark_safe
 
 from kehu.core.choices import Action
 from kehu.core.permissions import can
-from kehu.search.selectors import _match_score, search_index_ready, search_ranked
-from kehu.search.tokens import Document, Query, normalise, parse_query, words
+from kehu.search.selectors import _match_score, search_index_ready
+from kehu.search.services import search_index_flush
+from kehu.search.tokens import Document, Query, parse_query, words
 
 from ..choices import ArticleStatus, ArticleVisibility
 from ..models import Article, ArticleCategory, ArticleVersion, TicketArticle
@@ -30,6 +32,8 @@ from ..models import Article, ArticleCategory, ArticleVersion, TicketArticle
 MAX_LIMIT = 100
 SNIPPET = 160  # characters of a highlighted snippet
 FALLBACK_CANDIDATES = 2000
+TITLE_CANDIDATES = 300  # title matches scored per search (a broad query matches more: newest first)
+ARTICLE_LABEL = "service.article"
 
 
 def article_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Article]:
@@ -102,7 +106,9 @@ def highlight(text: str, q: str, *, width: int = SNIPPET, whole: bool = False) -
     `whole`), with every match wrapped in ``<mark>``."""
     text = text or ""
     terms = _terms(q)
-    lowered = normalise(text) if len(normalise(text)) == len(text) else text.lower()
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer (İ): positions differ
+        lowered = text
     if not whole and len(text) > width:
         positions = [p for p in (lowered.find(t) for t in terms) if p >= 0]
         start = max(0, min(positions) - width // 4) if positions else 0
@@ -141,6 +147,76 @@ def _fallback(queryset: QuerySet[Article], q: str, limit: int) -> list[tuple[int
     return scored[:limit]
 
 
+def _restriction(queryset: QuerySet[Article]) -> tuple[str, list[Any]]:
+    if not queryset.query.where:
+        return "", []
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    return f" AND e.object_id IN ({sql})", list(params)
+
+
+def _candidates(
+    queryset: QuerySet[Article], query: Query, *, title: bool, limit: int
+) -> list[tuple[int, str]]:
+    """(article id, title tokens) of up to `limit` index entries matching `query` in the title
+    (`title`) or anywhere, among `queryset`'s rows, newest entries first. No ranking in the
+    database: a broad query ("退款" is in most articles) would rank thousands of rows; the few
+    candidates are scored here."""
+    where, params = _restriction(queryset)
+    alias = queryset.db
+    if connections[alias].vendor == "postgresql":
+        weight = "A" if title else ""
+
+        def alt(tok: str, prefix: bool) -> str:
+            return f"'{tok}'" + (":*" if prefix else ":") + weight if (prefix or weight) else f"'{tok}'"
+
+        match = " & ".join("(" + " | ".join(alt(t, p) for t, p in term.any_of) + ")" for term in query.terms)
+        sql = (
+            "SELECT e.object_id, e.name_tokens FROM search_searchentry e "  # noqa: S608
+            f"WHERE (e.model || '') = %s AND e.vector @@ %s::tsquery{where} LIMIT %s"
+        )
+        args: list[Any] = [ARTICLE_LABEL, match, *params, limit]
+    else:
+
+        def alt_fts(tok: str, prefix: bool) -> str:
+            return f'"{tok}"' + ("*" if prefix else "")
+
+        match = " AND ".join(
+            "(" + " OR ".join(alt_fts(t, p) for t, p in term.any_of) + ")" for term in query.terms
+        )
+        if title:
+            match = f"name_tokens : ({match})"
+        sql = (
+            "SELECT e.object_id, e.name_tokens FROM search_fts "  # noqa: S608
+            "JOIN search_searchentry e ON e.id = search_fts.rowid "
+            f"WHERE search_fts MATCH %s AND e.model = %s{where} ORDER BY search_fts.rowid DESC LIMIT %s"
+        )
+        args = [match, ARTICLE_LABEL, *params, limit]
+    with connections[alias].cursor() as cur:
+        cur.execute(sql, args)
+        return [(int(pk), name or "") for pk, name in cur.fetchall()]
+
+
+def _indexed(queryset: QuerySet[Article], q: str, limit: int) -> list[tuple[int, float]]:
+    """Ranked ids from the search index: articles matching in the title first (scored by how the
+    query's terms matched the title: whole tokens above prefixes), then those matching in the body
+    only, newest first within a score."""
+    query = parse_query(q)
+    if not query:
+        return []
+    search_index_flush(using=queryset.db)
+    titles = _candidates(queryset, query, title=True, limit=TITLE_CANDIDATES)
+    scored = [(pk, 10.0 + _match_score(query, name, "")) for pk, name in titles]
+    scored.sort(key=lambda item: (-item[1], -item[0]))
+    scored = scored[:limit]
+    if len(scored) < limit:
+        seen = {pk for pk, _s in scored}
+        more = _candidates(queryset, query, title=False, limit=limit + len(seen))
+        body = [(pk, 1.0) for pk, _name in more if pk not in seen]
+        body.sort(key=lambda item: -item[0])
+        scored += body[: limit - len(scored)]
+    return scored
+
+
 def article_search(
     *,
     user: Any,
@@ -165,10 +241,10 @@ def article_search(
             base = base.filter(status=ArticleStatus.PUBLISHED)
     if queryset is not None:
         base = base & queryset
-    if not (q or "").strip() or limit == 0:
+    if not (q or "").strip() or limit == 0 or base.query.is_empty():
         return []
     if search_index_ready(Article, using=base.db):
-        ranked = search_ranked(queryset=base, q=q, limit=limit)
+        ranked = _indexed(base, q, limit)
     else:
         ranked = _fallback(base, q, limit)
     if not ranked:
