@@ -169,6 +169,10 @@ def _agent() -> Any:
     return user
 
 
+def _caller(fn: Callable[[str], Any], next_query: Callable[[], str]) -> Callable[[], Any]:
+    return lambda: fn(next_query())
+
+
 def _timed(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         fn()
@@ -247,8 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             ("like", "bare SQL: LIKE scan", bare_like),
         ]
         for key, label, fn in subjects:
-            nxt = cycle(queries)
-            times = _timed(lambda fn=fn, nxt=nxt: fn(nxt()), args.repeat, args.warmup)
+            times = _timed(_caller(fn, cycle(queries)), args.repeat, args.warmup)
             rows.append((kind, label, times))
             everything[key] += times
         print(f"  {kind}: hits per query (agent, top 20) {hits}", flush=True)
