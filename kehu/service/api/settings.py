@@ -9,10 +9,16 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.mixins import RestrictedModelViewSet
+from kehu.core.choices import Action
+from kehu.core.permissions import can
 
 from ..models import Mailbox, Queue, TicketCategory, TicketStatus, TicketType
 from ..services import settings as services
@@ -145,6 +151,10 @@ class MailboxSerializer(serializers.ModelSerializer):
         return bool(obj.imap_password)
 
 
+class ReorderSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), help_text="Status ids in their new order.")
+
+
 def _schema(name: str) -> Any:
     return extend_schema_view(
         list=extend_schema(summary=f"List {name}s"),
@@ -175,6 +185,22 @@ class TicketStatusViewSet(RestrictedModelViewSet):
 
     def perform_service_delete(self, obj: Any) -> None:
         services.ticketstatus_delete(status=obj, by=self.request.user)
+
+    @extend_schema(
+        summary="Reorder ticket statuses",
+        request=ReorderSerializer,
+        responses={200: TicketStatusSerializer(many=True), 403: ErrorSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def reorder(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Positions 10, 20, … in the order of `ids` (statuses not named keep their position)."""
+        if not can(request.user, TicketStatus, Action.CHANGE):
+            raise PermissionDenied()
+        body = ReorderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.ticketstatus_reorder(ids=body.validated_data["ids"], by=request.user)
+        rows = TicketStatus.objects.prefetch_related("next_statuses").order_by("position", "id")
+        return Response(TicketStatusSerializer(rows, many=True).data)
 
 
 @_schema("ticket type")

@@ -136,3 +136,13 @@ def test_settings_permissions(company: Any) -> None:
     assert "imap_password" not in rep1.get(f"{BASE}mailboxes/{mailbox.pk}/").json()
     assert rep1.delete(f"{BASE}mailboxes/{mailbox.pk}/").status_code == 403
     assert status("new").name == "新建" and Mailbox.objects.count() == 1
+
+
+def test_statuses_reorder(company: Any) -> None:
+    ids = list(TicketStatus.objects.order_by("-position").values_list("pk", flat=True))
+    response = api(company.admin).post(f"{BASE}ticket-statuses/reorder/", {"ids": ids}, format="json")
+    assert response.status_code == 200 and [s["id"] for s in response.json()] == ids
+    grant(company.role_rep, "service.ticketstatus", Action.VIEW)
+    refused = api(company.rep1).post(f"{BASE}ticket-statuses/reorder/", {"ids": ids[::-1]}, format="json")
+    assert refused.status_code == 403
+    assert list(TicketStatus.objects.order_by("position").values_list("pk", flat=True)) == ids
