@@ -359,3 +359,68 @@ def test_watch_and_unwatch(page: Any) -> None:
     assert c.post(_url(page.ticket, "service:ticket_watch"), {"stop": "1"}).status_code == 302
     assert not TicketWatcher.objects.filter(ticket=page.ticket, user=page.rep3).exists()
     assert _client(page.rep2).post(_url(page.ticket, "service:ticket_watch")).status_code == 404
+
+
+# --- the other areas' pieces on the page ------------------------------------------------------
+
+
+def test_canned_responses_and_articles_in_the_reply_box(page: Any) -> None:
+    from kehu.service.tests.factories_knowledge import article
+    from kehu.service.tests.factories_queues import CannedResponseFactory
+
+    CannedResponseFactory(name="问候语")
+    c = _client(page.admin)
+    html = c.get(_url(page.ticket)).content.decode()
+    assert "data-canned-picker" in html and "问候语" in html
+    assert reverse("service:article_suggest") in html
+    kb: Any = article(page.admin, publish=True)
+    response = c.post(
+        _url(page.ticket, "service:ticket_reply"),
+        {
+            "reply-kind": "reply",
+            "reply-body": f'<p><a href="/kb/{kb.pk}/">{kb.title}</a></p>',
+            "reply-articles": f"{kb.pk}",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    reply = page.ticket.messages.filter(kind=MessageKind.REPLY).latest("id")
+    assert list(reply.articles.all()) == [kb]
+
+
+def test_the_sender_suggestions_card_for_a_requester_without_contact(page: Any) -> None:
+    from kehu.customers.tests.factories import ContactFactory
+
+    ContactFactory(owner=page.rep1, name="客户联系人", email="kh@example.cn")
+    html = _client(page.rep1).get(_url(page.ticket)).content.decode()
+    assert "data-contact-suggestions" in html and "客户联系人" in html
+    # read-only readers do not get it
+    assert "data-contact-suggestions" not in _client(page.rep3).get(_url(page.ticket)).content.decode()
+
+
+def test_csat_shown_when_answered(page: Any) -> None:
+    from kehu.service.models import SurveyResponse
+    from kehu.service.selectors import surveys
+
+    if not hasattr(surveys, "ticket_csat"):
+        pytest.skip("no surveys area")
+    fields = {f.name for f in SurveyResponse._meta.get_fields()}
+    if not {"ticket", "score", "kind", "survey"} <= fields:
+        pytest.skip("unexpected survey response shape")
+    from kehu.service.models import Survey
+
+    survey = Survey.objects.filter(kind="csat").first()
+    if survey is None:
+        pytest.skip("no CSAT survey")
+    from django.utils import timezone
+
+    SurveyResponse.objects.create(
+        survey=survey,
+        ticket=page.ticket,
+        kind="csat",
+        score=4,
+        account=page.account,
+        created_at=timezone.now(),
+    )
+    html = _client(page.rep1).get(_url(page.ticket)).content.decode()
+    assert 'data-csat="4"' in html

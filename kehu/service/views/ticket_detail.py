@@ -71,6 +71,17 @@ def _csat(ticket: Ticket) -> Any:
     return fn(ticket) if fn is not None else None
 
 
+def _mail_suggestions(user: Any, ticket: Ticket, works: bool) -> dict[str, Any]:
+    """The mail area's "who is this sender?" card (requester address without a contact)."""
+    if not works or not template_exists(MAIL_PARTIAL):
+        return {"mail_partial": ""}
+    from ..selectors import mail
+
+    fn = getattr(mail, "contact_suggestions", None)
+    found = fn(ticket=ticket, user=user) if fn is not None else None
+    return {"mail_partial": MAIL_PARTIAL if found else "", "suggestions": found}
+
+
 def _escalate_fn() -> Any:
     from ..services import sla
 
@@ -83,7 +94,7 @@ def _canned(user: Any, ticket: Ticket) -> list[Any]:
     fn = getattr(queues, "canned_responses_for", None)
     if fn is None:
         return []
-    return list(fn(user=user, ticket=ticket).order_by("name")[:200])
+    return list(fn(user=user, ticket=ticket)[:200])
 
 
 def _reverse_or_empty(name: str) -> str:
@@ -208,7 +219,7 @@ class TicketDetailView(generic.ObjectDetailView):
             "watchers": list(obj.watcher_links.select_related("user").order_by("id")),
             "watching": watching,
             "sla_partial": SLA_PARTIAL if template_exists(SLA_PARTIAL) else "",
-            "mail_partial": MAIL_PARTIAL if rights.works and template_exists(MAIL_PARTIAL) else "",
+            **_mail_suggestions(user, obj, rights.works),
             "csat": _csat(obj),
             "can_escalate": rights.works and _escalate_fn() is not None and obj.is_open,
             "account_url": obj.account.get_absolute_url() if obj.account_id and obj.account else "",
@@ -460,8 +471,14 @@ def reply_view(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseRedirect(ticket.get_absolute_url())
     ticket = selectors.ticket_for_page(request.user, pk) or ticket
     html = _message_html(request, ticket, message)
+    # a fresh box, still on the kind the agent chose (several notes in a row stay notes)
+    blank = ReplyForm(
+        statuses=services.allowed_next(ticket), prefix="reply", initial={"kind": form.cleaned_data["kind"]}
+    )
     fresh = render_to_string(
-        "service/tickets/_reply_form.html", {**reply_context(request, ticket), "oob": True}, request=request
+        "service/tickets/_reply_form.html",
+        {**reply_context(request, ticket, blank), "oob": True},
+        request=request,
     )
     badge = render_to_string("service/tickets/detail_status_badge.html", {"ticket": ticket, "oob": True})
     response = HttpResponse(html + fresh + badge)
