@@ -130,7 +130,9 @@ class SLAPolicyForm(forms.Form):
         super().__init__(*args, **kwargs)
         current = (policy.conditions or {}).get("account_levels", []) if policy is not None else []
         levels: Any = self.fields["account_levels"]
-        levels.choices = picklist_choices("customer_level", current=current)
+        choices = picklist_choices("customer_level", current=current)
+        known = {value for value, _label in choices}
+        levels.choices = [*choices, *((v, v) for v in current if v not in known)]
         accounts = Account.objects.restrict(user, Action.VIEW) if user is not None else Account.objects.none()
         kept = (policy.conditions or {}).get("accounts", []) if policy is not None else []
         if kept:

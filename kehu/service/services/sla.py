@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.core.businesstime import (
+    MAX_DAYS,
     CalendarError,
     WorkCalendar,
     add_business_seconds,
@@ -66,7 +67,7 @@ ESCALATED_KIND = "service.ticket_escalated"
 ESCALATED_EVENT = "ticket.escalated"
 # One recipient told about more than this many tickets in one sweep gets one summary instead.
 DIGEST_AFTER = 10
-SWEEP_BATCH = 2000
+SWEEP_BATCH = 1000  # (an IN list per batch: well below SQLite's 32766 variables)
 
 METRIC_LABELS = dict(SLAMetric.choices)
 SWEEP_FIELDS = (
@@ -80,7 +81,6 @@ SWEEP_FIELDS = (
     "department_id",
     "account_id",
     "sla_policy_id",
-    "created_at",
     "first_response_due",
     "next_response_due",
     "resolution_due",
@@ -237,6 +237,27 @@ def _add(
         return start + dt.timedelta(seconds=seconds)
 
 
+def warning_moment(cal: WorkCalendar, due: dt.datetime, seconds: int) -> dt.datetime:
+    """The moment `seconds` of business time before `due` (walking back from it: only the
+    warning's share of the target is walked, whatever the distance from now)."""
+    end = due.astimezone(dt.UTC)
+    if seconds <= 0:
+        return end
+    left = dt.timedelta(seconds=seconds)
+    day = end.astimezone(cal.tz).date()
+    one_day = dt.timedelta(days=1)
+    for _day in range(MAX_DAYS):
+        for a, b in reversed(cal.day_spans(day)):
+            if a >= end:
+                continue
+            b = min(b, end)
+            if b - a >= left:
+                return b - left
+            left -= b - a
+        day -= one_day
+    return end - dt.timedelta(seconds=seconds)  # (a calendar without working time)
+
+
 # --- the timers' state ------------------------------------------------------------------------
 
 
@@ -302,13 +323,12 @@ def evaluate(
         if policy is None or not target or metric in warned:
             candidates.append(due)
             continue
-        threshold = warn_threshold(policy, target)
-        remaining = business_seconds(cal, now, due)
-        if remaining <= threshold:
+        warn_at = warning_moment(cal, due, warn_threshold(policy, target))
+        if warn_at <= now:
             result.warnings.append(metric)
             candidates.append(due)
         else:
-            candidates.append(min(due, _add(cal, now, remaining - threshold)))
+            candidates.append(warn_at)
     result.next_check = min(candidates) if candidates else None
     return result
 
@@ -484,8 +504,13 @@ def live_metrics_at_resume(ticket: Ticket) -> list[str]:
 
 
 def _finish_resolution(ticket: Ticket, moment: dt.datetime) -> None:
+    """Resolved or closed: the resolution (and a first response never given) is breached when it
+    finished after its due time (the sweep may not have passed yet)."""
     if ticket.resolution_due is not None and moment > ticket.resolution_due:
         ticket.resolution_breached = True
+    due = ticket.first_response_due
+    if due is not None and ticket.first_responded_at is None and moment > due:
+        ticket.first_response_breached = True
 
 
 def sla_on_agent_reply(*, ticket: Ticket, now: dt.datetime) -> list[str]:
@@ -557,11 +582,35 @@ def _system_text(metric: str, kind: str, level: int | None = None) -> str:
         }
 
 
-def _lock_batch(now: dt.datetime, after_id: int, size: int) -> list[Ticket]:
-    rows = Ticket.objects.filter(sla_next_check__lte=now, pk__gt=after_id).order_by("pk").only(*SWEEP_FIELDS)
+class SweepRow:
+    """The columns of a ticket the sweep reads and writes, as attributes (a model instance costs
+    ~10× more to build, and the sweep builds 100k of them)."""
+
+    __slots__ = SWEEP_FIELDS
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        for name, value in zip(SWEEP_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self) -> int:
+        return self.id  # type: ignore[attr-defined,no-any-return]
+
+
+def _due_ids(now: dt.datetime) -> list[int]:
+    """The tickets whose check has come (read through the partial index on `sla_next_check`)."""
+    return sorted(Ticket.objects.filter(sla_next_check__lte=now).values_list("pk", flat=True))
+
+
+def _lock_batch(now: dt.datetime, ids: Sequence[int]) -> list[Any]:
+    """Lock these tickets if their check is still due (another sweep may have done them)."""
+    # (by primary key only: with the `sla_next_check` range too, SQLite walks that index over every
+    # ticket still due for each batch; the check is re-read here, after the lock)
+    rows = Ticket.objects.filter(pk__in=ids).order_by("pk")
     if connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows[:size])
+    found = (SweepRow(values) for values in rows.values_list(*SWEEP_FIELDS))
+    return [row for row in found if row.sla_next_check is not None and row.sla_next_check <= now]
 
 
 def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH) -> SweepResult:
@@ -579,22 +628,26 @@ def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH) 
     queues = {q["pk"]: q for q in Queue.objects.values("pk", "calendar_id", "manager_id")}
     queue_calendars = {pk: q["calendar_id"] for pk, q in queues.items()}
     calendars = CalendarCache()
-    after = 0
-    while True:
-        with transaction.atomic():
-            batch = _lock_batch(now, after, batch_size)
-            if not batch:
-                break
-            after = batch[-1].pk
-            notices = _sweep_batch(
-                batch, now, policies, policy_users, queues, queue_calendars, calendars, result
-            )
+    notices: list[_Notice] = []
+    due = _due_ids(now)
+    try:
+        for start in range(0, len(due), batch_size):
+            with transaction.atomic():
+                batch = _lock_batch(now, due[start : start + batch_size])
+                if not batch:
+                    continue
+                found = _sweep_batch(
+                    batch, now, policies, policy_users, queues, queue_calendars, calendars, result
+                )
+            notices += found  # (committed: safe to tell)
+    finally:
+        # After the batches committed; a recipient with many of one kind gets one summary.
         result.notifications += _send_notices(notices, now)
     return result
 
 
 def _sweep_batch(
-    batch: list[Ticket],
+    batch: list[Any],
     now: dt.datetime,
     policies: dict[int, SLAPolicy],
     policy_users: dict[int, list[int]],
@@ -623,7 +676,6 @@ def _sweep_batch(
     audit_rows: list[tuple[Any, str, dict[str, Any]]] = []
     only_check: list[tuple[dt.datetime | None, int]] = []
     full: list[Ticket] = []
-    full_fields: set[str] = {"sla_next_check"}
     for ticket in batch:
         result.checked += 1
         policy = policies.get(ticket.sla_policy_id) if ticket.sla_policy_id else None
@@ -645,17 +697,12 @@ def _sweep_batch(
         ]
         for metric in ev.breaches:
             setattr(ticket, breached_field(metric), True)
-            full_fields.add(breached_field(metric))
             touched = True
         for metric in breaches:
             due = getattr(ticket, due_field(metric))
             event = _event(ticket, metric, SLAEventKind.BREACH, due, now, [])  # (queue, assignee before)
             events.append(event)
             actions, changes, recipients = _breach_actions(ticket, policy, policy_users, queues, now)
-            full_fields.update(changes)
-            full_fields.add("escalated_at")
-            if "queue" in changes:
-                full_fields.add("department")
             event.actions = actions
             notices.append(_Notice(BREACH_KIND, ticket, metric, due, recipients))
             messages.append(
@@ -665,7 +712,9 @@ def _sweep_batch(
             audit_rows.append((ticket.pk, str(ticket.number), changes))
             result.breaches += 1
         # After a breach, the other metrics still run: look again at the earliest of them.
-        next_check = evaluate(ticket, policy, cal, now, warned | set(ev.warnings)).next_check
+        next_check = ev.next_check
+        if ev.breaches:
+            next_check = evaluate(ticket, policy, cal, now, warned | set(ev.warnings)).next_check
         if next_check is not None and next_check <= now:  # (never loop on one ticket)
             next_check = now + dt.timedelta(minutes=1)
         ticket.sla_next_check = next_check
@@ -680,13 +729,12 @@ def _sweep_batch(
     if timeline:
         TimelineEvent.objects.bulk_create(timeline)
     if full:
-        full_fields.discard("id")
-        Ticket.objects.bulk_update(full, sorted(full_fields), batch_size=500)
+        _write_rows(full, ESCALATION_FIELDS)
     if only_check:
-        table = Ticket._meta.db_table
+        table = connection.ops.quote_name(Ticket._meta.db_table)
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {connection.ops.quote_name(table)} SET sla_next_check = %s WHERE id = %s",  # noqa: S608
+                f"UPDATE {table} SET sla_next_check = %s WHERE id = %s",  # noqa: S608 (names from the model)
                 [(connection.ops.adapt_datetimefield_value(c), pk) for c, pk in only_check],
             )
     if audit_rows:
@@ -694,6 +742,34 @@ def _sweep_batch(
 
         object_changes_record_bulk(model=Ticket, action="update", rows=audit_rows, by=None)
     return notices
+
+
+# What a sweep may change on a ticket it escalates (written with one executemany per batch:
+# Django's bulk_update builds CASE expressions that cost seconds per thousand rows on SQLite).
+ESCALATION_FIELDS = (
+    "sla_next_check",
+    "first_response_breached",
+    "next_response_breached",
+    "resolution_breached",
+    "priority",
+    "queue",
+    "assignee",
+    "department",
+    "escalation_level",
+    "escalated_at",
+)
+
+
+def _write_rows(rows: list[Ticket], names: Sequence[str]) -> None:
+    fields = [Ticket._meta.get_field(n) for n in names]
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+    params = [
+        [*(f.get_db_prep_value(getattr(t, f.attname), connection) for f in fields), t.pk]  # type: ignore[union-attr]
+        for t in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
 
 
 def _event(
@@ -807,6 +883,7 @@ def _send_notices(notices: list[_Notice], now: dt.datetime) -> int:
         for pk in notice.recipients:
             per_recipient[(pk, notice.kind)].append(notice)
     digest = {key for key, items in per_recipient.items() if len(items) > DIGEST_AFTER}
+    url_of = _url_maker()
     sent = 0
     with translation.override(settings.LANGUAGE_CODE):
         for notice in notices:
@@ -832,9 +909,9 @@ def _send_notices(notices: list[_Notice], now: dt.datetime) -> int:
                     kind=notice.kind,
                     title=title,
                     body=str(notice.ticket.subject),
-                    url=ticket_url(notice.ticket.pk),
+                    url=url_of(notice.ticket.pk),
                     level=level,
-                    target=notice.ticket,
+                    target=Ticket(pk=notice.ticket.pk),
                 )
             )
         for pk, kind in sorted(digest):
@@ -941,6 +1018,13 @@ def ticket_url(pk: int) -> str:
         return reverse(Ticket.detail_url_name, args=[pk])
     except NoReverseMatch:  # (the ticket pages are not wired yet)
         return f"/service/tickets/{pk}/"
+
+
+def _url_maker() -> Any:
+    """ticket id -> its page, reversing once (a sweep builds thousands)."""
+    sample = ticket_url(987654321)
+    head, _sep, tail = sample.partition("987654321")
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _escape(text: str) -> str:
