@@ -144,6 +144,9 @@ class TicketForm(CustomFieldsFormMixin, TagsFormMixin, ServiceFormMixin, forms.M
             types = types | TicketType.objects.filter(pk=instance.type_id)
         if "type" in self.fields:
             self.fields["type"].queryset = types.order_by("position", "id")  # type: ignore[attr-defined]
+            if instance is None and not self.initial.get("type"):
+                first = types.order_by("position", "id").first()
+                self.initial["type"] = first.pk if first is not None else None
             self.fields["type"].widget.attrs["data-ticket-type"] = ""
             self.fields["type"].required = True
         if "category" in self.fields:
