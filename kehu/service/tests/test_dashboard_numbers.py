@@ -139,6 +139,18 @@ def test_viewer_of_all_sees_every_ticket(data: dict[str, Any]) -> None:
     assert sum(r["count"] for r in n["trend"]) == 4
 
 
+def test_query_count_does_not_grow_with_tickets(
+    data: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    viewer = data["c"].viewer_all
+    with django_assert_max_num_queries(16):
+        _numbers(viewer)
+    for _ in range(5):
+        TicketFactory(assignee=data["c"].rep2, queue=data["qb"], status=status("new"), created_at=NOW - 2 * D)
+    with django_assert_max_num_queries(16):
+        assert _numbers(viewer)["open"]["total"] == 8
+
+
 def test_rep_sees_only_their_tickets(data: dict[str, Any]) -> None:
     d = _numbers(data["c"].rep1)
     assert d["open"]["total"] == 2
