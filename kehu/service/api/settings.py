@@ -151,7 +151,7 @@ class MailboxSerializer(serializers.ModelSerializer):
         return bool(obj.imap_password)
 
 
-class ReorderSerializer(serializers.Serializer):
+class TicketStatusReorderSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), help_text="Status ids in their new order.")
 
 
@@ -188,7 +188,7 @@ class TicketStatusViewSet(RestrictedModelViewSet):
 
     @extend_schema(
         summary="Reorder ticket statuses",
-        request=ReorderSerializer,
+        request=TicketStatusReorderSerializer,
         responses={200: TicketStatusSerializer(many=True), 403: ErrorSerializer},
     )
     @action(detail=False, methods=["post"])
@@ -196,7 +196,7 @@ class TicketStatusViewSet(RestrictedModelViewSet):
         """Positions 10, 20, … in the order of `ids` (statuses not named keep their position)."""
         if not can(request.user, TicketStatus, Action.CHANGE):
             raise PermissionDenied()
-        body = ReorderSerializer(data=request.data)
+        body = TicketStatusReorderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.ticketstatus_reorder(ids=body.validated_data["ids"], by=request.user)
         rows = TicketStatus.objects.prefetch_related("next_statuses").order_by("position", "id")
