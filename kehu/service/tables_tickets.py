@@ -34,7 +34,7 @@ PRIORITY_BADGES: dict[Any, str] = {
     TicketPriority.LOW: "bg-secondary-lt",
     TicketPriority.NORMAL: "bg-azure-lt",
     TicketPriority.HIGH: "bg-orange-lt",
-    TicketPriority.URGENT: "bg-red",
+    TicketPriority.URGENT: "bg-red text-white",
 }
 BILINGUAL = ("name", "name_en")
 
