@@ -236,6 +236,7 @@ def _flag_many(
     create_tasks: bool = True,
 ) -> dict[str, int]:
     counts = {"flagged": 0, "updated": 0, "tasks": 0}
+    to_tell: dict[int, tuple[Any, list[tuple[Any, str]]]] = {}
     ids = sorted(found)
     for chunk in _chunks(ids):
         with transaction.atomic():
@@ -280,7 +281,11 @@ def _flag_many(
                     continue
                 created.append(risk)
             counts["flagged"] += len(created)
-            counts["tasks"] += _follow_up(created, task_rules=task_rules, now=now, create_tasks=create_tasks)
+            counts["tasks"] += _follow_up(
+                created, task_rules=task_rules, now=now, create_tasks=create_tasks, to_tell=to_tell
+            )
+    for owner, flagged in to_tell.values():
+        _notify_owner(owner, flagged)
     return counts
 
 
@@ -318,10 +323,11 @@ def _follow_up(
     task_rules: Mapping[int, ChurnRule] | None,
     now: dt.datetime,
     create_tasks: bool,
+    to_tell: dict[int, tuple[Any, list[tuple[Any, str]]]],
 ) -> int:
-    """A task and a notification for each new flag's account owner; the timeline event."""
+    """A task for each new flag's account owner and the timeline event; the owners to tell are
+    collected in `to_tell` (one notification per owner once the evaluation is done)."""
     from kehu.customers.models import Account
-    from kehu.notifications.services import notify
 
     if not created:
         return 0
@@ -330,6 +336,7 @@ def _follow_up(
         for a in Account.objects.select_related("owner").filter(pk__in=[r.account_id for r in created])
     }
     tasks = 0
+    told: dict[int, tuple[Any, list[tuple[Any, str]]]] = {}
     for risk in created:
         account = accounts.get(risk.account_id)
         if account is None:
@@ -360,18 +367,43 @@ def _follow_up(
                 data={"title": _("Flagged at risk of churning"), "body": reasons, "source": risk.source},
             )
             if owner is not None:
-                from django.urls import reverse
-
-                notify(
-                    recipients=[owner],
-                    title=_("%(account)s is at risk of churning") % {"account": account.name},
-                    body=reasons,
-                    url=reverse("customers:account_detail", args=[account.pk]),
-                    level="warning",
-                    kind=NOTIFY_KIND,
-                    target=account,
-                )
+                told.setdefault(owner.pk, (owner, []))[1].append((account, reasons))
+    for owner_id, (owner, flagged) in told.items():
+        to_tell.setdefault(owner_id, (owner, []))[1].extend(flagged)
     return tasks
+
+
+NOTIFY_LISTED = 20
+
+
+def _notify_owner(owner: Any, flagged: list[tuple[Any, str]]) -> None:
+    """One notification per owner and evaluation: the account itself when one was flagged, the
+    list of them (the first 20) with a link to the at-risk list when several were."""
+    from django.urls import reverse
+
+    from kehu.notifications.services import notify
+
+    language = getattr(owner, "language", "") or None
+    with translation.override(language) if language else nullcontext():
+        if len(flagged) == 1:
+            account, reasons = flagged[0]
+            title = _("%(account)s is at risk of churning") % {"account": account.name}
+            body, url, target = reasons, reverse("customers:account_detail", args=[account.pk]), account
+        else:
+            title = _("%(count)d of your accounts are at risk of churning") % {"count": len(flagged)}
+            lines = [f"{account.name}: {reasons}" for account, reasons in flagged[:NOTIFY_LISTED]]
+            if len(flagged) > NOTIFY_LISTED:
+                lines.append(_("… and %(count)d more.") % {"count": len(flagged) - NOTIFY_LISTED})
+            body, url, target = "\n".join(lines), reverse("service:risk_list"), None
+        notify(
+            recipients=[owner],
+            title=title,
+            body=body,
+            url=url,
+            level="warning",
+            kind=NOTIFY_KIND,
+            target=target,
+        )
 
 
 def _create_task(account: Any, owner: Any, reasons: str, due_at: dt.datetime) -> int | None:

@@ -281,3 +281,24 @@ def test_at_risk_list_filters_by_reason(company: Any) -> None:
     services.account_risk_flag(account=b, reasons=[{"signal": "complaints", "value": 5}], source="rules")
     assert [r.account_id for r in risk_list(user=company.viewer_all, signal="complaints")] == [b.pk]
     assert len(risk_list(user=company.viewer_all)) == 2
+
+
+def test_one_notification_per_owner_lists_the_accounts(company: Any) -> None:
+    grant_tasks(company)
+    ChurnRuleFactory.create(signal=ChurnSignal.LOW_CSAT, threshold=2)
+    first = AccountFactory.create(owner=company.rep1, name="甲公司")
+    second = AccountFactory.create(owner=company.rep1, name="乙公司")
+    other = AccountFactory.create(owner=company.rep2, name="丙公司")
+    for account in (first, second, other):
+        response(csat(), 1, account=account, at=NOW)
+    counts = services.churn_evaluate(now=NOW)
+    assert counts["flagged"] == 3
+    rep1_notes = Notification.objects.filter(recipient=company.rep1, kind=services.NOTIFY_KIND)
+    assert rep1_notes.count() == 1
+    note = rep1_notes.get()
+    assert "2" in note.title and "甲公司" in note.body and "乙公司" in note.body
+    assert note.url == "/service/at-risk/"
+    assert Notification.objects.get(recipient=company.rep2, kind=services.NOTIFY_KIND).title.startswith(
+        "丙公司"
+    )
+    assert Task.objects.filter(owner=company.rep1).count() == 2
