@@ -106,7 +106,7 @@ def _status_page(
     loose = selectors.loose_attachments(ticket)
     for attachment in loose:
         attachment.download_token = services.attachment_token(attachment)  # type: ignore[attr-defined]
-    return render(
+    response = render(
         request,
         "service/public/ticket_status.html",
         {
@@ -121,6 +121,9 @@ def _status_page(
         },
         status=status,
     )
+    # the link is the customer's key: links in replies must not pass it on to other sites
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_http_methods(["GET", "POST"])
