@@ -197,3 +197,38 @@ def test_contact_suggestions_partial_and_link(company: Any) -> None:
         "data-contact-suggestions"
         not in c.get(reverse("service:ticket_contact_suggestions", args=[ticket.pk])).content.decode()
     )
+
+
+def test_a_failed_reply_is_sent_again(
+    company: Any, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    from django.core import mail as django_mail
+    from django.utils import timezone
+
+    from kehu.service.choices import DeliveryStatus, MessageKind
+    from kehu.service.models import TicketMessage
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    ticket = svc.inbound_email_receive(raw=fixture("gbk_qp")).ticket
+    assert ticket is not None
+    failed = TicketMessage.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        body="<p>好的</p>",
+        body_text="好的",
+        delivery=DeliveryStatus.FAILED,
+        delivery_error="SMTPServerDisconnected",
+        created_at=timezone.now(),
+    )
+    url = reverse("service:ticket_message_resend", args=[failed.pk])
+    assert client_for(company.nobody).post(url).status_code in (403, 404)
+    assert TicketMessage.objects.get(pk=failed.pk).delivery == DeliveryStatus.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(company.admin).post(url).status_code == 302
+    assert TicketMessage.objects.get(pk=failed.pk).delivery == DeliveryStatus.SENT
+    assert len(django_mail.outbox) == 1
+    assert django_mail.outbox[0].to == ["zhangsan@example.cn"]
+    assert (
+        client_for(company.admin).post(reverse("service:ticket_message_resend", args=[999999])).status_code
+        == 404
+    )

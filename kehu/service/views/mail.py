@@ -226,6 +226,25 @@ def contact_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def message_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send again a reply whose e-mail failed (the ticket page shows the button by a failed reply)."""
+    from ..mail.outbound import ticket_message_resend
+    from ..models import TicketMessage
+
+    message = TicketMessage.objects.filter(pk=pk).select_related("ticket").first()
+    if message is None:
+        raise Http404
+    ticket = get_for_action(Ticket, request.user, message.ticket_id, Action.CHANGE)
+    url = ticket.get_absolute_url()
+    try:
+        ticket_message_resend(message=message, by=request.user)
+    except DomainError as exc:
+        return success_response(request, url=url, message=str(exc.message), level="warning")
+    return success_response(request, url=url, message=_("The reply will be e-mailed again."))
+
+
 urlpatterns = [
     path("mail/", inbound_list_view, name="inbound_list"),
     path("mail/<int:pk>/", inbound_detail_view, name="inbound_detail"),
@@ -237,4 +256,5 @@ urlpatterns = [
         "tickets/<int:pk>/contact-suggestions/", contact_suggestions_view, name="ticket_contact_suggestions"
     ),
     path("tickets/<int:pk>/contact-link/", contact_link_view, name="ticket_contact_link"),
+    path("tickets/messages/<int:pk>/resend/", message_resend_view, name="ticket_message_resend"),
 ]
