@@ -54,6 +54,18 @@ def _uploads(form: forms.Form, name: str = "attachments") -> list[NewAttachment]
     return out
 
 
+def attachment_help() -> str:
+    from django.conf import settings
+    from django.template.defaultfilters import filesizeformat
+
+    types = ", ".join(str(t).lstrip(".") for t in getattr(settings, "KEHU_ATTACHMENT_TYPES", []))
+    size = filesizeformat(getattr(settings, "KEHU_ATTACHMENT_MAX_BYTES", 0))
+    return str(
+        _("Up to %(n)s files of at most %(size)s each (%(types)s).")
+        % {"n": MAX_FILES, "size": size, "types": types}
+    )
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -81,9 +93,7 @@ class WebTicketForm(forms.Form):
     description = forms.CharField(
         label=_("Description"), max_length=20000, widget=forms.Textarea(attrs={"rows": 7})
     )
-    attachments = MultipleFileField(
-        label=_("Attachments"), help_text=_("Up to 5 files: images, PDF or office documents.")
-    )
+    attachments = MultipleFileField(label=_("Attachments"))
     # Spam protection: people do not see this field (hidden by CSS, skipped by keyboards).
     website = forms.CharField(
         label=_("Leave this empty"),
@@ -103,6 +113,7 @@ class WebTicketForm(forms.Form):
             type_field.initial = first.pk
         if not self.is_bound:
             self.initial["started"] = started_token()
+        self.fields["attachments"].help_text = attachment_help()
         self.uploads: list[NewAttachment] = []
 
     @property
@@ -133,6 +144,7 @@ class PublicReplyForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.uploads: list[NewAttachment] = []
+        self.fields["attachments"].help_text = attachment_help()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
