@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.html import escape
 
 from kehu.core.choices import Action
 
@@ -131,3 +134,23 @@ def contact_suggestions(*, ticket: Ticket, user: Any, limit: int = 5) -> Contact
             Account.objects.restrict(user, Action.VIEW).filter(pk__in=account_ids).order_by("-id")[:limit]
         )
     return result
+
+
+_CID_SRC = re.compile(r"""(\bsrc\s*=\s*)(["'])cid:([^"'>\s]+)\2""", re.IGNORECASE)
+
+
+def resolve_inline_images(html: str, attachments: Iterable[Any], url: Callable[[Any], str]) -> str:
+    """`html` (a sanitised message body) with its ``src="cid:…"`` images pointing at the ticket
+    attachments that carry those Content-IDs (`url(attachment)` gives the address); unknown ids
+    stay as they are (the browser shows nothing for them)."""
+    by_id = {a.content_id.strip("<>").lower(): a for a in attachments if getattr(a, "content_id", "")}
+    if not by_id or "cid:" not in html.lower():
+        return html
+
+    def swap(match: re.Match[str]) -> str:
+        found = by_id.get(match.group(3).strip("<>").lower())
+        if found is None:
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{escape(url(found))}{match.group(2)}"
+
+    return _CID_SRC.sub(swap, html)

@@ -232,3 +232,16 @@ def test_a_failed_reply_is_sent_again(
         client_for(company.admin).post(reverse("service:ticket_message_resend", args=[999999])).status_code
         == 404
     )
+
+
+def test_inline_images_point_at_their_attachments() -> None:
+    from kehu.service.models import TicketAttachment
+
+    ticket = svc.inbound_email_receive(raw=fixture("inline_image")).ticket
+    assert ticket is not None
+    attachments = list(TicketAttachment.objects.filter(ticket=ticket))
+    html = ticket.description + '<img src="cid:unknown@x">'
+    shown = selectors.resolve_inline_images(html, attachments, lambda a: f"/files/{a.pk}?x=1&y=2")
+    assert f'src="/files/{attachments[0].pk}?x=1&amp;y=2"' in shown
+    assert 'src="cid:unknown@x"' in shown
+    assert selectors.resolve_inline_images("<p>x</p>", attachments, str) == "<p>x</p>"
