@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
 from kehu.core.choices import Action
@@ -32,7 +33,7 @@ from ..models import Article, ArticleCategory, ArticleVersion, TicketArticle
 MAX_LIMIT = 100
 SNIPPET = 160  # characters of a highlighted snippet
 FALLBACK_CANDIDATES = 2000
-TITLE_CANDIDATES = 300  # title matches scored per search (a broad query matches more: newest first)
+TITLE_CANDIDATES = 100  # title matches scored per search (a broad query matches more: the newest)
 ARTICLE_LABEL = "service.article"
 
 
@@ -148,10 +149,14 @@ def _fallback(queryset: QuerySet[Article], q: str, limit: int) -> list[tuple[int
 
 
 def _restriction(queryset: QuerySet[Article]) -> tuple[str, list[Any]]:
+    """The queryset's filter as a condition on the index entry `e`: a correlated EXISTS, checked
+    by primary key for each candidate (``IN (SELECT …)`` first listed every public article: 25×
+    slower on SQLite for a LIMIT of a few hundred)."""
     if not queryset.query.where:
         return "", []
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    return f" AND e.object_id IN ({sql})", list(params)
+    correlated = queryset.order_by().filter(pk=RawSQL("e.object_id", ())).values("pk")
+    sql, params = correlated.query.sql_with_params()
+    return f" AND EXISTS ({sql})", list(params)
 
 
 def _candidates(
