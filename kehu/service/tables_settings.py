@@ -88,7 +88,8 @@ class TicketTypeTable(Table):
 class TicketCategoryTable(Table):
     model = TicketCategory
     select_related = ("parent",)
-    default_ordering = ("parent__position", "parent_id", "position", "id")
+    # A tree: each top-level category, then its subcategories (annotations of the list view).
+    default_ordering = ("tree_position", "tree_parent", "is_child", "position", "id")
     columns = (
         Column("name", _("Name"), accessor="__str__", required=True, field=""),
         Column("name_en", _("English name")),

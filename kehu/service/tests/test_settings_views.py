@@ -159,6 +159,10 @@ def test_category_tree_and_delete(admin: Client) -> None:
     )
     assert response.status_code == 204
     child = TicketCategory.objects.get(name="退款")
+    # The list shows the tree: the subcategory right after its parent.
+    page = admin.get(reverse("service:ticketcategory_list")).content.decode()
+    tops = [str(c) for c in TicketCategory.objects.filter(parent__isnull=True).order_by("position", "id")]
+    assert page.index(f">{tops[0]}<") < page.index(f">{top} / 退款<") < page.index(f">{tops[1]}<")
     # A subcategory is not offered as a parent (two levels).
     form = admin.get(reverse("service:ticketcategory_add")).content.decode()
     assert f'value="{child.pk}"' not in form

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Case, IntegerField, Value, When
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import TemplateDoesNotExist
@@ -162,6 +164,19 @@ class TicketTypeDeleteView(_SettingsDelete):
 class TicketCategoryListView(_SettingsList):
     model = TicketCategory
     table_class = TicketCategoryTable
+
+    def get_queryset(self) -> Any:
+        return (
+            super()
+            .get_queryset()
+            .annotate(
+                tree_position=Coalesce("parent__position", "position"),
+                tree_parent=Coalesce("parent_id", "id"),
+                is_child=Case(
+                    When(parent__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+                ),
+            )
+        )
 
     def get_extra_context(self) -> dict[str, Any]:
         context = super().get_extra_context()
