@@ -57,10 +57,12 @@ def ticket_for_page(user: Any, pk: Any) -> Ticket | None:
     )
 
 
-def conversation(ticket: Ticket, *, notes: bool) -> list[TicketMessage]:
-    """The ticket's messages, oldest first, each with `attachments_shown` (inline images apart),
-    `is_note`, and `system_text` for system lines. Without `notes`, internal notes and the files
-    that are not visible to the customer are left out."""
+def conversation(ticket: Ticket, *, notes: bool, file_url: Any = None) -> list[TicketMessage]:
+    """The ticket's messages, oldest first, each with `files`, `images` (thumbnails),
+    `attachments_shown`, `is_note`, and `system_text` for system lines. Without `notes`, internal
+    notes and the files that are not visible to the customer are left out. `file_url(attachment)`
+    (the download view's address) replaces an e-mail's inline images (``cid:``) in the body;
+    those are then not repeated as thumbnails."""
     files = TicketAttachment.objects.order_by("id")
     if not notes:
         files = files.filter(is_public=True)
@@ -76,9 +78,16 @@ def conversation(ticket: Ticket, *, notes: bool) -> list[TicketMessage]:
     for m in out:
         m.system_text = system_line_text(m) if m.kind == MessageKind.SYSTEM else ""  # type: ignore[attr-defined]
         m.is_note = m.kind == MessageKind.NOTE  # type: ignore[attr-defined]
-        shown = [a for a in m.files if not (a.content_id and a.content_type.startswith("image/"))]  # type: ignore[attr-defined]
-        m.attachments_shown = shown  # type: ignore[attr-defined]
-        m.images = [a for a in m.files if a.content_type.startswith("image/")]  # type: ignore[attr-defined]
+        inline: set[int] = set()
+        if file_url is not None and "cid:" in m.body:
+            for a in m.files:  # type: ignore[attr-defined]
+                cid = a.content_id.strip("<>")
+                if cid and f"cid:{cid}" in m.body:
+                    m.body = m.body.replace(f"cid:{cid}", file_url(a))
+                    inline.add(a.pk)
+        kept: list[TicketAttachment] = [a for a in m.files if a.pk not in inline]  # type: ignore[attr-defined]
+        m.images = [a for a in kept if a.content_type.startswith("image/")]  # type: ignore[attr-defined]
+        m.attachments_shown = [a for a in kept if not a.content_type.startswith("image/")]  # type: ignore[attr-defined]
     return out
 
 

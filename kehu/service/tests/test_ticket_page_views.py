@@ -424,3 +424,20 @@ def test_csat_shown_when_answered(page: Any) -> None:
     )
     html = _client(page.rep1).get(_url(page.ticket)).content.decode()
     assert 'data-csat="4"' in html
+
+
+def test_inline_images_of_an_email_show_in_the_body(page: Any) -> None:
+    services.ticket_add_customer_message(
+        ticket=page.ticket,
+        body='<p>看图：<img src="cid:img1@mail.example.cn"></p>',
+        from_name="张三",
+        attachments=[
+            services.NewAttachment(
+                name="inline.png", content=PNG, content_type="image/png", content_id="img1@mail.example.cn"
+            )
+        ],
+    )
+    image = page.ticket.attachments.get(name="inline.png")
+    html = _client(page.rep1).get(_url(page.ticket)).content.decode()
+    assert f'src="{_url(page.ticket, "service:ticket_attachment", image.pk)}"' in html
+    assert "cid:img1" not in html

@@ -119,10 +119,14 @@ def reply_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None =
 # --- the page ---------------------------------------------------------------------------------
 
 
+def _file_url(ticket: Ticket) -> Any:
+    return lambda a: reverse("service:ticket_attachment", args=[ticket.pk, a.pk])
+
+
 def _conversation_tab(request: HttpRequest, obj: Ticket) -> dict[str, Any]:
     rights = selectors.ticket_rights(request.user, obj)
     context: dict[str, Any] = {
-        "messages_list": selectors.conversation(obj, notes=rights.works),
+        "messages_list": selectors.conversation(obj, notes=rights.works, file_url=_file_url(obj)),
         "loose_attachments": selectors.loose_attachments(obj, notes=rights.works),
     }
     if rights.works:
@@ -397,7 +401,11 @@ def order_autocomplete_view(request: HttpRequest) -> JsonResponse:
 
 
 def _message_html(request: HttpRequest, ticket: Ticket, message: TicketMessage) -> str:
-    found = [m for m in selectors.conversation(ticket, notes=True) if m.pk == message.pk]
+    found = [
+        m
+        for m in selectors.conversation(ticket, notes=True, file_url=_file_url(ticket))
+        if m.pk == message.pk
+    ]
     if not found:
         return ""
     return render_to_string(
