@@ -137,7 +137,9 @@ class TicketForm(CustomFieldsFormMixin, TagsFormMixin, ServiceFormMixin, forms.M
                 continue
             field = self.fields[name]
             field.queryset = visible(model, name)  # type: ignore[attr-defined]
-            field.widget = RemoteSelect(url=str(reverse_lazy(url_name)))
+            # contacts and orders: those of the chosen account (tom-select forwards its value)
+            forward = {"data-tom-select-forward": "account"} if name in ("contact", "order") else None
+            field.widget = RemoteSelect(url=str(reverse_lazy(url_name)), attrs=forward)
             field.widget.choices = field.choices  # type: ignore[attr-defined]
         types = TicketType.objects.filter(is_active=True)
         if instance is not None:

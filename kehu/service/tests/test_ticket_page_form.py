@@ -58,6 +58,7 @@ def test_the_form_renders_and_prefills_from_the_query(desk: Any) -> None:
     assert f'<option value="{desk.account.pk}" selected>' in html and "北京客户" in html
     assert order.number in html
     assert "data-kehu-richtext" in html and "data-tom-select-url" in html
+    assert html.count('data-tom-select-forward="account"') == 2  # contact and order follow the account
     response = _client(desk.rep1).get(ADD + f"?account={desk.account.pk}")
     assert "北京客户" in response.content.decode()
 
@@ -157,8 +158,11 @@ def test_after_sales_needs_the_order_and_takes_line_quantities(desk: Any) -> Non
 def test_order_picker_lists_visible_orders(desk: Any) -> None:
     mine: Any = OrderFactory(owner=desk.rep1, account=desk.account)
     OrderFactory(owner=desk.rep3, account=AccountFactory(owner=desk.rep3))
-    results = _client(desk.rep1).get(reverse("service:ticket_order_autocomplete")).json()["results"]
+    url = reverse("service:ticket_order_autocomplete")
+    results = _client(desk.rep1).get(url).json()["results"]
     assert [r["id"] for r in results] == [mine.pk]
+    elsewhere: Any = AccountFactory(owner=desk.rep1)
+    assert _client(desk.rep1).get(url, {"account": elsewhere.pk}).json()["results"] == []
 
 
 def test_edit_with_optimistic_lock(desk: Any) -> None:
