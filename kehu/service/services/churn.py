@@ -22,6 +22,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kehu.audit.choices import ChangeAction
 from kehu.audit.services import timeline_record
 from kehu.core.choices import Action
 from kehu.core.errors import DomainError
@@ -270,23 +271,74 @@ def _flag_many(
                     )
                 )
             if changed:
+                before = {r.pk: r for r in AccountRisk.objects.filter(pk__in=[r.pk for r in changed])}
                 AccountRisk.objects.bulk_update(changed, ["reasons", "score"])
+                _audit(changed, ChangeAction.UPDATE, before=before)
                 counts["updated"] += len(changed)
-            created: list[AccountRisk] = []
-            for risk in new:  # one savepoint each: a parallel evaluation may have flagged it first
-                try:
-                    with transaction.atomic():
-                        risk.save(force_insert=True)
-                except IntegrityError:
-                    continue
-                created.append(risk)
+            created = _insert(new)
+            _audit(created, ChangeAction.CREATE)
             counts["flagged"] += len(created)
             counts["tasks"] += _follow_up(
                 created, task_rules=task_rules, now=now, create_tasks=create_tasks, to_tell=to_tell
             )
+            with_task = [r for r in created if r.task_id is not None]
+            if with_task:
+                AccountRisk.objects.bulk_update(with_task, ["task_id"])
     for owner, flagged in to_tell.values():
         _notify_owner(owner, flagged)
     return counts
+
+
+def _insert(new: list[AccountRisk]) -> list[AccountRisk]:
+    """Insert the new flags in one statement; when a parallel evaluation flagged one of the
+    accounts first (the one-open-flag constraint), insert them one by one, skipping those."""
+    if not new:
+        return []
+    try:
+        with transaction.atomic():
+            AccountRisk.objects.bulk_create(new)
+    except IntegrityError:
+        created = []
+        for risk in new:
+            risk.pk = None
+            try:
+                with transaction.atomic():
+                    AccountRisk.objects.bulk_create([risk])
+            except IntegrityError:
+                continue
+            created.append(risk)
+        new = created
+    if any(r.pk is None for r in new):  # a database that does not return ids from bulk inserts
+        ids = dict(
+            AccountRisk.objects.filter(
+                account_id__in=[r.account_id for r in new], status=RiskStatus.OPEN
+            ).values_list("account_id", "pk")
+        )
+        for risk in new:
+            risk.pk = ids.get(risk.account_id)
+    return new
+
+
+def _audit(risks: list[AccountRisk], action: str, *, before: Mapping[int, AccountRisk] | None = None) -> None:
+    """The operation log of bulk flag writes (bulk writes fire no signals)."""
+    from kehu.audit.services import object_changes_record_bulk
+
+    if not risks:
+        return
+    rows = []
+    for risk in risks:
+        old = (before or {}).get(risk.pk)
+        changes = {
+            "reasons": [old.reasons if old is not None else None, risk.reasons],
+            "score": [
+                str(old.score) if old is not None and old.score is not None else None,
+                str(risk.score) if risk.score is not None else None,
+            ],
+        }
+        if action == ChangeAction.CREATE:
+            changes["status"] = [None, risk.status]
+        rows.append((risk.pk, str(risk), changes, ("customers.account", risk.account_id)))
+    object_changes_record_bulk(model=AccountRisk, action=action, rows=rows)
 
 
 def reason_text(reason: Mapping[str, Any]) -> str:
@@ -356,7 +408,6 @@ def _follow_up(
                 task_id = _create_task(account, owner, reasons, now + dt.timedelta(days=due_days))
                 if task_id is not None:
                     risk.task_id = task_id
-                    AccountRisk.objects.filter(pk=risk.pk).update(task_id=task_id)
                     tasks += 1
             timeline_record(
                 event=EVENT_FLAGGED,

@@ -133,6 +133,11 @@ def test_one_open_flag_per_account_new_reasons_added_not_duplicated(company: Any
     assert [r["signal"] for r in risk.reasons] == ["low_csat", "complaints"]
     assert risk.reasons[0]["rule"] == low.pk
     assert Task.objects.filter(account=account).count() == 1  # one task per flag
+    assert risk.task_id is not None
+    from kehu.audit.models import ObjectChange
+
+    logged = ObjectChange.objects.filter(model="service.accountrisk", object_id=risk.pk)
+    assert sorted(logged.values_list("action", flat=True)) == ["create", "update"]
     with pytest.raises(IntegrityError), transaction.atomic():
         AccountRisk.objects.create(account=account, flagged_at=NOW)
 
