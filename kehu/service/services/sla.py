@@ -594,7 +594,7 @@ class SweepRow:
 
     @property
     def pk(self) -> int:
-        return self.id  # type: ignore[attr-defined,no-any-return]
+        return int(getattr(self, "id"))  # noqa: B009 (a slot, not known to type checkers)
 
 
 def _due_ids(now: dt.datetime) -> list[int]:
@@ -610,7 +610,7 @@ def _lock_batch(now: dt.datetime, ids: Sequence[int]) -> list[Any]:
     if connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
     found = (SweepRow(values) for values in rows.values_list(*SWEEP_FIELDS))
-    return [row for row in found if row.sla_next_check is not None and row.sla_next_check <= now]
+    return [row for row in found if (check := getattr(row, "sla_next_check")) is not None and check <= now]  # noqa: B009
 
 
 def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH) -> SweepResult:
@@ -723,9 +723,9 @@ def _sweep_batch(
         else:
             only_check.append((next_check, ticket.pk))
     if events:
-        SLAEvent.objects.bulk_create(events, ignore_conflicts=True)
+        _insert(SLAEvent, events, EVENT_COLUMNS, ignore_conflicts=True)
     if messages:
-        TicketMessage.objects.bulk_create(messages)
+        _insert(TicketMessage, messages, MESSAGE_COLUMNS)
     if timeline:
         TimelineEvent.objects.bulk_create(timeline)
     if full:
@@ -760,10 +760,55 @@ ESCALATION_FIELDS = (
 )
 
 
+EVENT_COLUMNS = (
+    "ticket",
+    "metric",
+    "kind",
+    "due_at",
+    "occurred_at",
+    "policy",
+    "queue",
+    "assignee",
+    "actions",
+)
+MESSAGE_COLUMNS = (
+    "ticket",
+    "kind",
+    "from_name",
+    "from_email",
+    "to",
+    "cc",
+    "subject",
+    "body",
+    "body_text",
+    "channel",
+    "message_id",
+    "in_reply_to",
+    "references",
+    "delivery",
+    "delivery_error",
+    "created_at",
+)
+
+
+def _insert(model: Any, objs: list[Any], names: Sequence[str], *, ignore_conflicts: bool = False) -> None:
+    """INSERT rows with one executemany (Django's bulk_create spends ~40 µs a row compiling values
+    on this path; a sweep after an outage writes tens of thousands)."""
+    fields = [model._meta.get_field(n) for n in names]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}){tail}"  # noqa: S608
+    params = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] for o in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 def _write_rows(rows: list[Ticket], names: Sequence[str]) -> None:
     fields = [Ticket._meta.get_field(n) for n in names]
     table = connection.ops.quote_name(Ticket._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+    assignments = ", ".join(f"{connection.ops.quote_name(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
     params = [
         [*(f.get_db_prep_value(getattr(t, f.attname), connection) for f in fields), t.pk]  # type: ignore[union-attr]
         for t in rows
