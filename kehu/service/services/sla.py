@@ -518,7 +518,8 @@ def sla_on_agent_reply(*, ticket: Ticket, now: dt.datetime) -> list[str]:
     response timer stops until the customer writes again."""
     before = _snapshot(ticket, (*SLA_FIELDS, "first_responded_at", "last_agent_message_at"))
     clock = ticket.sla_paused_at or now
-    if ticket.first_responded_at is None:
+    # (the caller may have set `first_responded_at` to this reply already)
+    if ticket.first_responded_at is None or ticket.first_responded_at == now:
         ticket.first_responded_at = now
         due = ticket.first_response_due
         if due is not None and clock > due:

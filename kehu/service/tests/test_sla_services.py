@@ -323,3 +323,29 @@ def test_ticket_escalate_refuses_bad_input(setup: dict[str, Any], company: Any) 
     assert (
         ticket.escalation_level == 0 and not TimelineEvent.objects.filter(event=sla.ESCALATED_EVENT).exists()
     )
+
+
+# --- through the ticket services (time travel with their `now`) --------------------------------
+
+
+def test_through_the_ticket_services(cal: Any, company: Any) -> None:
+    from kehu.service.services import tickets
+
+    from .factories import status
+
+    policy(calendar=cal, first_response_minutes=60, next_response_minutes=30, resolution_minutes=480)
+    ticket = tickets.ticket_create(
+        by=company.admin, data={"subject": "打印机故障", "type": ticket_type("request")}, now=at(2, 10)
+    )
+    assert ticket.first_response_due == at(2, 11) and ticket.resolution_due == at(3, 10, 30)
+    tickets.ticket_reply(ticket=ticket, by=company.admin, body="<p>收到</p>", now=at(2, 11, 30))
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at == at(2, 11, 30) and ticket.first_response_breached
+    ticket = tickets.ticket_move(ticket=ticket, by=company.admin, status=status("waiting"), now=at(2, 14))
+    assert ticket.sla_paused_at == at(2, 14) and ticket.sla_next_check is None
+    tickets.ticket_add_customer_message(ticket=ticket, body="<p>还是不行</p>", now=at(3, 9, 30))
+    ticket.refresh_from_db()
+    # Waited 4 h of Monday and 30 min of Tuesday: resolution moves by 4.5 business hours.
+    assert ticket.state == "in_progress" and ticket.sla_paused_at is None
+    assert ticket.resolution_due == at(3, 16, 30)  # (was 10:30)
+    assert ticket.next_response_due == at(3, 10)
