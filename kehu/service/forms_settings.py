@@ -7,15 +7,32 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.forms import ServiceFormMixin
 
 from .models import Mailbox, Queue, TicketCategory, TicketStatus, TicketType
 from .services.settings import COLOURS
 
+COLOUR_LABELS = {
+    "blue": pgettext_lazy("colour", "Blue"),
+    "azure": pgettext_lazy("colour", "Azure"),
+    "indigo": pgettext_lazy("colour", "Indigo"),
+    "purple": pgettext_lazy("colour", "Purple"),
+    "pink": pgettext_lazy("colour", "Pink"),
+    "red": pgettext_lazy("colour", "Red"),
+    "orange": pgettext_lazy("colour", "Orange"),
+    "yellow": pgettext_lazy("colour", "Yellow"),
+    "lime": pgettext_lazy("colour", "Lime"),
+    "green": pgettext_lazy("colour", "Green"),
+    "teal": pgettext_lazy("colour", "Teal"),
+    "cyan": pgettext_lazy("colour", "Cyan"),
+    "secondary": pgettext_lazy("colour", "Grey"),
+}
 
-def _colour_choices() -> list[tuple[str, str]]:
-    return [(c, c) for c in COLOURS]
+
+def _colour_choices() -> list[tuple[str, Any]]:
+    return [(c, COLOUR_LABELS.get(c, c)) for c in COLOURS]
 
 
 class TicketStatusForm(ServiceFormMixin, forms.ModelForm):
