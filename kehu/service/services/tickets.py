@@ -132,7 +132,11 @@ def _check(by: Any, ticket: Ticket, action: str) -> None:
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("status", "type", "queue").get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("status", "type", "queue")
+        .get(pk=ticket.pk)
+    )
 
 
 # --- statuses ---------------------------------------------------------------------------------
@@ -307,7 +311,7 @@ def ticket_create(
     _clean_values(ticket, by, values, creating=True)
     ticket.status = initial_status(ticket.type)
     ticket.state = ticket.status.state
-    ticket.number = sequence_next(key="ticket", prefix="TK", today=timezone.localdate(moment))
+    ticket.number = sequence_next(key="ticket", prefix="TK")
     ticket.save()
     if now is not None:
         Ticket.objects.filter(pk=ticket.pk).update(created_at=moment)
@@ -1034,7 +1038,10 @@ def ticket_split(*, ticket: Ticket, by: Any, messages: Iterable[TicketMessage], 
         "product": current.product,
         "queue": current.queue,
     }
-    new = ticket_create(by=by, data=data, assignee=current.assignee)
+    # the same records as the ticket's (the user may change it; they need not see its account)
+    new = ticket_create(by=None, data=data, assignee=current.assignee)
+    if by is not None:
+        Ticket.objects.filter(pk=new.pk).update(created_by=by)
     ids = [m.pk for m in chosen]
     TicketMessage.objects.filter(pk__in=ids).update(ticket=new)
     TicketAttachment.objects.filter(message_id__in=ids).update(ticket=new)

@@ -56,7 +56,7 @@ class QueueFactory(factory.django.DjangoModelFactory):
 
 
 def queue_with(*members: Any, **kwargs: Any) -> Queue:
-    queue = QueueFactory(**kwargs)
+    queue: Any = QueueFactory(**kwargs)
     for user in members:
         QueueMember.objects.create(queue=queue, user=user)
     return queue
@@ -75,7 +75,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     state = factory.LazyAttribute(lambda o: o.status.state)
 
     @classmethod
-    def _create(cls, model_class: type[Ticket], *args: Any, **kwargs: Any) -> Ticket:
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Ticket:
         assignee = kwargs.get("assignee")
         kwargs.setdefault("department_id", getattr(assignee, "department_id", None))
         created_at = kwargs.pop("created_at", None)
