@@ -73,6 +73,26 @@ COMMERCE_DOCS = (
     "commerce.invoice",
 )
 COMMERCE_SETTINGS = ("commerce.approvalrule", "commerce.orderstatus")
+# Service (issue 8): agents work the tickets of their queues (membership) and their own; the service
+# manager everything of the service desk; sales roles read the tickets of the customers they see
+# (the account extension of the ticket scope) and the knowledge base.
+SERVICE_SETUP = (
+    "service.queue",
+    "service.tickettype",
+    "service.ticketstatus",
+    "service.ticketcategory",
+    "service.slapolicy",
+    "service.businesscalendar",
+    "service.survey",
+    "service.churnrule",
+    "service.articlecategory",
+)
+SERVICE_WORK = ("service.ticket", "service.article", "service.cannedresponse")
+SERVICE_READ = (
+    Grant("service.ticket", ("view",), "own"),
+    Grant("service.article", ("view",), "all"),
+    Grant("service.surveyresponse", ("view",), "all"),
+)
 
 
 def _on(models: tuple[str, ...], actions: tuple[str, ...] | str, scope: str) -> tuple[Grant, ...]:
@@ -101,6 +121,8 @@ ROLES: list[DemoRole] = [
             *_on(COMMERCE_DOCS, ALL, Scope.DEPARTMENT_AND_BELOW),
             Grant("commerce.instalment", (Action.VIEW, Action.EXPORT), Scope.DEPARTMENT_AND_BELOW),
             *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
+            *SERVICE_READ,
+            Grant("service.accountrisk", (Action.VIEW, Action.CHANGE), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -122,6 +144,8 @@ ROLES: list[DemoRole] = [
             *_on(COMMERCE_DOCS, ALL, Scope.DEPARTMENT),
             Grant("commerce.instalment", (Action.VIEW, Action.EXPORT), Scope.DEPARTMENT),
             *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
+            *SERVICE_READ,
+            Grant("service.accountrisk", (Action.VIEW, Action.CHANGE), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -141,6 +165,8 @@ ROLES: list[DemoRole] = [
             *_on(COMMERCE_DOCS, (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
             Grant("commerce.instalment", (Action.VIEW, Action.EXPORT), Scope.OWN),
             *_on(COMMERCE_SETTINGS, (Action.VIEW,), Scope.ALL),
+            *SERVICE_READ,
+            Grant("service.accountrisk", (Action.VIEW, Action.CHANGE), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -152,6 +178,28 @@ ROLES: list[DemoRole] = [
             Grant("customers.contact", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
             Grant("activities.interaction", (Action.VIEW, Action.ADD), Scope.ALL),
             Grant("activities.task", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.OWN),
+            Grant("service.ticket", (Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT), Scope.OWN),
+            Grant("service.article", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
+            Grant("service.cannedresponse", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
+            Grant("service.survey", (Action.VIEW,), Scope.ALL),
+            Grant("service.surveyresponse", (Action.VIEW,), Scope.ALL),
+            *_on(SERVICE_SETUP, (Action.VIEW,), Scope.ALL),
+        ),
+    ),
+    DemoRole(
+        "service_manager",
+        _("Service manager"),
+        _("Runs the service desk: every ticket, queues, SLA policies, knowledge base, surveys."),
+        grants=(
+            Grant("customers.account", (Action.VIEW,), Scope.ALL),
+            Grant("customers.contact", (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
+            *_on(ACTIVITY_MODELS, (Action.VIEW, Action.ADD, Action.CHANGE), Scope.ALL),
+            *_on(SERVICE_WORK, ALL, Scope.ALL),
+            *_on(SERVICE_SETUP, ALL, Scope.ALL),
+            Grant("service.surveyresponse", ALL, Scope.ALL),
+            Grant("service.accountrisk", ALL, Scope.ALL),
+            Grant("commerce.order", (Action.VIEW,), Scope.ALL),
+            *_on(CATALOG_MODELS, (Action.VIEW,), Scope.ALL),
         ),
     ),
     DemoRole(
@@ -218,7 +266,17 @@ USERS: list[DemoUser] = [
     DemoUser("rep2", "刘洋", "华北区", ("rep",), "销售代表", phone="+8615000000102"),
     DemoUser("rep3", "杨帆", "华东区", ("rep",), "销售代表", phone="+8615000000103"),
     DemoUser("rep4", "黄丽", "华东区", ("rep",), "销售代表", phone="+8615000000104"),
+    DemoUser(
+        "svcmanager",
+        "孙丽",
+        "客服部",
+        ("service_manager",),
+        "客服经理",
+        manages=("客服部",),
+        phone="+8618600000200",
+    ),
     DemoUser("agent1", "周敏", "客服部", ("agent",), "客服专员", phone="+8618600000201"),
+    DemoUser("agent2", "郑洁", "客服部", ("agent",), "客服专员", phone="+8618600000202"),
     DemoUser("marketer1", "吴磊", "市场部", ("marketer",), "市场专员", phone="+8618600000301"),
 ]
 

@@ -167,12 +167,12 @@ def load_org(summary: DemoSummary) -> None:
 
 
 def stages() -> list[Stage]:
-    from . import activity, catalog, commerce, company, customers, extras, sales
+    from . import activity, catalog, commerce, company, customers, extras, sales, service
 
     return [
         # 5: the catalog grants of the demo roles; 6: quote-to-cash; 7: catalog import/export and
-        # quote-to-cash export grants
-        Stage("org", 7, load_org),
+        # quote-to-cash export grants; 8: service (agents, the service manager, ticket grants)
+        Stage("org", 8, load_org),
         Stage("customers", customers.VERSION, customers.load, customers.available),
         Stage("company", company.VERSION, company.load, customers.available),
         Stage("activities", activity.VERSION, activity.load, _installed("activities.Interaction")),
@@ -180,6 +180,7 @@ def stages() -> list[Stage]:
         Stage("sales", sales.VERSION, sales.load, _installed("sales.Lead", "sales.Opportunity")),
         Stage("catalog", catalog.VERSION, catalog.load, _installed("catalog.Product", "catalog.PriceList")),
         Stage("commerce", commerce.VERSION, commerce.load, _installed("commerce.Quote", "sales.Opportunity")),
+        Stage("service", service.VERSION, service.load, _installed("service.Ticket", "service.Queue")),
     ]
 
 

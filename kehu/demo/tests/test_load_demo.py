@@ -47,12 +47,12 @@ def test_runs_without_force_when_debug_is_on(settings: Any) -> None:
     settings.DEBUG = True
     out = run("--only", "org")
     assert "Demo data loaded (org)" in out
-    assert User.objects.filter(username__in=[u.username for u in data.USERS]).count() == 10
+    assert User.objects.filter(username__in=[u.username for u in data.USERS]).count() == len(data.USERS)
 
 
 def test_idempotent_second_run_creates_nothing() -> None:
     first = run("--force")
-    assert "10 users" in first
+    assert f"{len(data.USERS)} users" in first
     after_first = counts()
     second = run("--force")
     assert "nothing to do" in second
@@ -193,7 +193,7 @@ def test_demo_roles_grants() -> None:
 
 
 def test_grant_actions_skip_models_that_do_not_exist_yet() -> None:
-    assert grant_actions(data.Grant("service.ticket", data.ALL, Scope.ALL)) == []
+    assert grant_actions(data.Grant("loyalty.membership", data.ALL, Scope.ALL)) == []
     assert grant_actions(data.Grant("users.department", data.ALL, Scope.ALL)) == [
         "view",
         "add",
@@ -206,9 +206,9 @@ def test_grant_actions_skip_models_that_do_not_exist_yet() -> None:
 def test_load_demo_returns_a_summary() -> None:
     summary = load_demo(only={"org"})
     assert summary.loaded == ["org"]
-    assert summary.created["users"] == 10
+    assert summary.created["users"] == len(data.USERS)
     assert summary.created["departments"] == 6
-    assert summary.created["roles"] == 6
+    assert summary.created["roles"] == len(data.ROLES)
     again = load_demo(only={"org"})
     assert again.loaded == []
     assert "org" in again.skipped
