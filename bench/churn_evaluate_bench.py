@@ -11,6 +11,12 @@ the accounts (a tenth of them detractors / low ratings). Each run flags ≈ 8 % 
 (a new flag: a follow-up task through the activities service, a notification and a timeline event
 each), then the flags, tasks and notifications are removed for the next run.
 
+Measured here (SQLite, 2 cores shared with a test run, 24 Nov 2026): the four signal queries 0.84 s;
+the daily steady state (the rules find nothing new) 0.76 s; a first evaluation that flags 7,918
+accounts 285 s, i.e. 36 ms per new flag, nearly all of it the follow-up task through
+`activities.services.task_create` (permissions, validation, reminders, its audit row and
+timeline event); the flags themselves are written in bulk.
+
 The reference: the same four grouped queries alone (the signal reads), which is what the set-based
 evaluation costs without the per-flag follow-up.
 """

@@ -389,11 +389,12 @@ def _follow_up(
     }
     tasks = 0
     told: dict[int, tuple[Any, list[tuple[Any, str]]]] = {}
+    owners: dict[int, Any] = {}  # one instance per user: its permission caches serve all its accounts
     for risk in created:
         account = accounts.get(risk.account_id)
         if account is None:
             continue
-        owner = account.owner
+        owner = owners.setdefault(account.owner_id, account.owner) if account.owner_id else None
         rule = (task_rules or {}).get(risk.account_id)
         language = getattr(owner, "language", "") or None
         with translation.override(language) if language else nullcontext():
