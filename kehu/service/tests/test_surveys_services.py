@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import mail, signing
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kehu.customers.tests.factories import AccountFactory, ContactFactory
@@ -358,12 +358,6 @@ def test_survey_score_and_account_panel(company: Any) -> None:
     assert len(panel["recent"]) == 5
 
 
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    reason="tickets._lock: select_for_update() with select_related('queue') (nullable) is refused by "
-    "PostgreSQL (FOR UPDATE on an outer join) until it locks of=('self',)",
-    strict=False,
-)
 def test_resolving_through_the_ticket_service_invites_once(
     company: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
