@@ -342,6 +342,16 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "kehu.users.models.User.Language",
         "MatchKeyKindEnum": "kehu.dedup.choices.KeyKind",
         "CollisionPolicyModeEnum": "kehu.dedup.choices.PolicyMode",
+        # Service: priorities (a ticket's, an SLA policy's "raise to"), "kind" and "status" fields.
+        "TicketPriorityEnum": "kehu.service.choices.TicketPriority",
+        "TicketKindEnum": "kehu.service.choices.TicketKind",
+        "TicketStateEnum": "kehu.service.choices.TicketState",
+        "MessageKindEnum": "kehu.service.choices.MessageKind",
+        "SLAEventKindEnum": "kehu.service.choices.SLAEventKind",
+        "SurveyKindEnum": "kehu.service.choices.SurveyKind",
+        "ArticleStatusEnum": "kehu.service.choices.ArticleStatus",
+        "InboundStatusEnum": "kehu.service.choices.InboundStatus",
+        "RiskStatusEnum": "kehu.service.choices.RiskStatus",
     },
 }
 
