@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Weekday(models.IntegerChoices):
@@ -64,7 +65,7 @@ class TicketChannel(models.TextChoices):
 
 class AfterSalesAction(models.TextChoices):
     RETURN = "return", _("Return")
-    EXCHANGE = "exchange", _("Exchange")
+    EXCHANGE = "exchange", pgettext_lazy("after-sales", "Exchange")
     REPAIR = "repair", _("Repair")
 
 

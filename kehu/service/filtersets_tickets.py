@@ -93,7 +93,9 @@ def ticket_quick_search(queryset: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
 
 class TicketFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
-    open = django_filters.BooleanFilter(method="filter_open", label=_("Open"), widget=YES_NO)
+    open = django_filters.BooleanFilter(
+        method="filter_open", label=pgettext_lazy("tickets", "Open"), widget=YES_NO
+    )
     state = django_filters.MultipleChoiceFilter(
         choices=TicketState.choices, label=_("State"), widget=forms.SelectMultiple(attrs=TOM_SELECT)
     )

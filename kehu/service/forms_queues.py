@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.forms import ServiceFormMixin
 
@@ -20,7 +21,7 @@ def _active_users() -> Any:
 
 class QueueForm(ServiceFormMixin, forms.ModelForm):
     members = forms.ModelMultipleChoiceField(
-        label=_("Members"),
+        label=pgettext_lazy("queue", "Members"),
         queryset=get_user_model().objects.none(),
         required=False,
         widget=forms.SelectMultiple(attrs={"data-tom-select": ""}),

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.choices import Action
 
@@ -83,7 +84,10 @@ class SLAPolicyForm(forms.Form):
         help_text=_("Empty: any."),
     )
     accounts: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
-        label=_("Accounts"), queryset=None, required=False, help_text=_("Empty: any.")
+        label=pgettext_lazy("customers", "Accounts"),
+        queryset=None,
+        required=False,
+        help_text=_("Empty: any."),
     )
     queues = forms.ModelMultipleChoiceField(
         label=_("Queues"),

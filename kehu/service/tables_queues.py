@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.richtext import html_to_text
 from kehu.core.tables import BooleanColumn, Column, Table, UserColumn, html_format
@@ -20,7 +21,7 @@ class VisibilityColumn(Column):
             return _("Personal")
         if record.queue_id:
             return record.queue
-        return _("Everyone")
+        return pgettext_lazy("shared with", "Everyone")
 
     def render_value(self, record: Any, value: Any) -> Any:
         colour = "secondary" if not record.is_shared else ("azure" if record.queue_id else "green")

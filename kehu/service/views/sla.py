@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.core.choices import Action
@@ -47,7 +48,7 @@ def conditions_text(policy: SLAPolicy, names: dict[str, dict[Any, str]]) -> list
         "priorities": _("Priorities"),
         "types": _("Ticket types"),
         "account_levels": _("Customer levels"),
-        "accounts": _("Accounts"),
+        "accounts": pgettext("customers", "Accounts"),
         "queues": _("Queues"),
     }
     for key, label in labels.items():
