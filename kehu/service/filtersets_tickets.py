@@ -123,7 +123,7 @@ class TicketFilterSet(django_filters.FilterSet):
     assignee = django_filters.MultipleChoiceFilter(
         choices=_assignee_choices,
         method="filter_assignee",
-        label=_("Assignee"),
+        label=pgettext_lazy("ticket", "Assignee"),
         widget=forms.SelectMultiple(attrs=TOM_SELECT),
     )
     department = django_filters.ModelMultipleChoiceFilter(

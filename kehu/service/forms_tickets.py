@@ -82,7 +82,7 @@ class TicketForm(CustomFieldsFormMixin, TagsFormMixin, ServiceFormMixin, forms.M
     after-sales type needs its order; the order's lines come as ``line_<id>`` quantities."""
 
     assignee = forms.ModelChoiceField(
-        label=_("Assignee"),
+        label=pgettext_lazy("ticket", "Assignee"),
         queryset=get_user_model().objects.none(),
         required=False,
         widget=forms.Select(attrs={"data-tom-select": ""}),
@@ -337,7 +337,7 @@ class ReplyForm(forms.Form):
 
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
-        label=_("Assignee"),
+        label=pgettext_lazy("ticket", "Assignee"),
         queryset=get_user_model().objects.none(),
         required=False,
         widget=forms.Select(attrs={"data-tom-select": ""}),

@@ -199,7 +199,7 @@ def _export_columns(user: Any) -> list[Any]:
         Column("requester_name", _("Requester")),
         Column("requester_email", _("Requester e-mail")),
         Column("queue", _("Queue")),
-        Column("assignee", _("Assignee")),
+        Column("assignee", pgettext_lazy("ticket", "Assignee")),
         Column("department", pgettext_lazy("customers", "Department")),
         Column("first_response_due", _("First response due")),
         Column("resolution_due", _("Resolution due")),
@@ -300,6 +300,7 @@ def _bulk_tags(*, ids: list[int], params: dict[str, Any], by: Any, add: bool) ->
 
 def _forms() -> tuple[Any, Any, Any]:
     from django import forms
+    from django.utils.translation import pgettext_lazy
 
     from kehu.users.selectors import assignable_users
 
@@ -308,7 +309,7 @@ def _forms() -> tuple[Any, Any, Any]:
     class AssignForm(forms.Form):
         assignee = forms.ModelChoiceField(
             queryset=assignable_users().order_by("username"),
-            label=_("Assignee"),
+            label=pgettext_lazy("ticket", "Assignee"),
             required=False,
             empty_label=_("(unassign)"),
             widget=forms.Select(attrs={"data-tom-select": ""}),

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views import View
 
 from kehu.core import generic
@@ -106,7 +106,7 @@ def _board_queryset(request: HttpRequest) -> tuple[Any, Any]:
 
 def cards_html(cards: list[Ticket]) -> SafeString:
     """The cards of a column, built in Python (every value escaped)."""
-    assignee_label = esc(_("Assignee"))
+    assignee_label = esc(pgettext("ticket", "Assignee"))
     out = []
     for card in cards:
         c: Any = card
