@@ -5,7 +5,9 @@ goes through `inbound_email_receive`, which
    same bytes, or of a Message-ID already turned into a ticket message, returns the existing row);
 2. parses them (`kehu.service.mail.parsing`); bytes that are not an e-mail are QUARANTINED;
 3. ignores auto-replies and bounces (AUTO_REPLY / BOUNCE: no ticket, no answer);
-4. threads a reply into its ticket, by the ticket number in the subject, then by In-Reply-To /
+4. threads a reply into its ticket, by the ticket number in the subject (only when the sender is
+   the ticket's requester, an address of its contact, or the from/cc of an earlier customer
+   message on it: a stranger quoting a number gets a new ticket), then by In-Reply-To /
    References against the ticket messages' Message-IDs (a merged ticket forwards to the ticket it
    was merged into): THREADED;
 5. else creates a ticket (channel e-mail, the mailbox's queue) for the contact with that address,
@@ -250,13 +252,39 @@ def _follow_merges(ticket: Ticket) -> Ticket:
     return ticket
 
 
+def _known_sender(ticket: Ticket, address: str) -> bool:
+    """Whether `address` may post into `ticket` by quoting its number: the ticket's requester
+    e-mail, any e-mail of its contact, or the from/cc address of an earlier customer message."""
+    from kehu.customers.models import Contact, ContactEmail
+
+    address = (address or "").strip().lower()
+    if not address:
+        return False
+    if (ticket.requester_email or "").strip().lower() == address:
+        return True
+    if ticket.contact_id:
+        if Contact.objects.filter(pk=ticket.contact_id, email__iexact=address).exists():
+            return True
+        if ContactEmail.objects.filter(contact_id=ticket.contact_id, email__iexact=address).exists():
+            return True
+    customer = TicketMessage.objects.filter(ticket=ticket, kind=MessageKind.CUSTOMER)
+    if customer.filter(from_email__iexact=address).exists():
+        return True
+    for cc in customer.exclude(cc="").values_list("cc", flat=True)[:500]:
+        if address in {part.strip().lower() for part in cc.split(",")}:
+            return True
+    return False
+
+
 def find_thread(parsed: ParsedMessage) -> Ticket | None:
-    """The ticket `parsed` answers: by the ticket number in its subject, then by its In-Reply-To /
-    References among ticket messages (ours and the customer's); merged tickets forward."""
+    """The ticket `parsed` answers: by the ticket number in its subject when the sender is known on
+    that ticket (see `_known_sender`; anyone else's mail becomes a new ticket), then by its
+    In-Reply-To / References among ticket messages (ours and the customer's); merged tickets
+    forward."""
     number = ticket_number_in_subject(parsed.subject, _ticket_prefix())
     if number:
         ticket = Ticket.objects.filter(number__iexact=number).first()
-        if ticket is not None:
+        if ticket is not None and _known_sender(ticket, parsed.from_address):
             return _follow_merges(ticket)
     keys = thread_keys(parsed)[:50]
     if keys:

@@ -414,3 +414,42 @@ def test_discard_deletes_the_row_and_its_raw_file(
         svc.inbound_email_discard(inbound=inbound, by=company.admin)
     assert not InboundEmail.objects.filter(pk=inbound.pk).exists()
     assert not storage.exists(path)
+
+
+# --- threading by number: only known senders -----------------------------------------------
+
+
+def test_a_stranger_quoting_a_ticket_number_gets_a_new_ticket(mailbox: Any) -> None:
+    ticket = _ticket_from_mail(mailbox)
+    raw = build(
+        subject=f"Re: [{ticket.number}] 打印机故障",
+        body="我来插一句。",
+        sender=("Mallory", "mallory@evil.test"),
+    )
+    inbound = receive(raw, mailbox)
+    assert inbound.status == InboundStatus.CREATED
+    assert inbound.ticket_id != ticket.pk
+    assert not ticket.messages.filter(body_text__contains="我来插一句").exists()
+
+
+def test_number_threads_for_any_address_of_the_tickets_contact(mailbox: Any) -> None:
+    contact = ContactFactory(email="boss@example.cn")
+    ContactEmail.objects.create(contact=contact, email="boss.home@example.cn")
+    ticket = receive(build(sender=("老板", "boss@example.cn")), mailbox).ticket
+    assert ticket is not None and ticket.contact_id == contact.pk
+    raw = build(subject=f"[{ticket.number}]", body="家里发的。", sender=("老板", "Boss.Home@example.cn"))
+    assert receive(raw, mailbox).ticket_id == ticket.pk
+
+
+def test_number_threads_for_a_cc_of_an_earlier_customer_message(mailbox: Any) -> None:
+    first = build(message_id="cc-first@example.cn", headers={"Cc": "colleague@example.cn"})
+    ticket = receive(first, mailbox).ticket
+    assert ticket is not None
+    raw = build(subject=f"Re: [{ticket.number}]", body="同事补充。", sender=("同事", "colleague@example.cn"))
+    assert receive(raw, mailbox).ticket_id == ticket.pk
+
+
+def test_a_stranger_still_threads_by_references(mailbox: Any) -> None:
+    ticket = _ticket_from_mail(mailbox)
+    raw = build(subject="Re: 打印机故障", references=["first@example.cn"], sender=("X", "x@other.test"))
+    assert receive(raw, mailbox).ticket_id == ticket.pk
