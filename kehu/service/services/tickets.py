@@ -498,6 +498,16 @@ def _assign(ticket: Ticket, by: Any, assignee: Any, moment: dt.datetime, *, expl
                 _("You may not assign tickets to other users."),
                 fields={"assignee": [_("You may not assign tickets to other users.")]},
             )
+    taken_from_other = assignee is None and ticket.assignee_id not in (None, getattr(by, "pk", None))
+    if (
+        by is not None
+        and taken_from_other
+        and not Ticket.objects.restrict(by, Action.ASSIGN).filter(pk=ticket.pk).exists()
+    ):
+        raise PermissionDeniedError(
+            _("You may not take tickets away from other users."),
+            fields={"assignee": [_("You may not assign tickets to other users.")]},
+        )
     before = ticket.assignee_id
     ticket.assignee = assignee
     ticket.department_id = getattr(assignee, "department_id", None) if assignee is not None else None
@@ -622,6 +632,15 @@ def _csat(ticket_id: int) -> None:
     csat_on_ticket_resolved.delay(ticket_id)
 
 
+def _check_allowed(ticket: Ticket, status: TicketStatus) -> None:
+    if status not in allowed_next(ticket):
+        raise ServiceError(
+            _("A ticket in “%(from)s” cannot move to “%(to)s”.") % {"from": ticket.status, "to": status},
+            code=ServiceError.BAD_TRANSITION,
+            fields={"status": [_("Choose one of the statuses this ticket may move to.")]},
+        )
+
+
 @transaction.atomic
 def ticket_move(
     *, ticket: Ticket, by: Any, status: TicketStatus, note: str = "", now: dt.datetime | None = None
@@ -631,12 +650,7 @@ def ticket_move(
     _check(by, current, Action.CHANGE)
     if status.pk == current.status_id:
         return current
-    if status not in allowed_next(current):
-        raise ServiceError(
-            _("A ticket in “%(from)s” cannot move to “%(to)s”.") % {"from": current.status, "to": status},
-            code=ServiceError.BAD_TRANSITION,
-            fields={"status": [_("Choose one of the statuses this ticket may move to.")]},
-        )
+    _check_allowed(current, status)
     if current.merged_into_id and status.state in OPEN_STATES:
         raise ServiceError(_("A merged ticket cannot be reopened."), code="merged")
     moment = _now(now)
@@ -746,12 +760,7 @@ def ticket_reply(
         fields.append("first_responded_at")
     fields += sla.sla_on_agent_reply(ticket=current, now=moment)
     if status is not None and status.pk != current.status_id:
-        if status not in allowed_next(current):
-            raise ServiceError(
-                _("A ticket in “%(from)s” cannot move to “%(to)s”.") % {"from": current.status, "to": status},
-                code=ServiceError.BAD_TRANSITION,
-                fields={"status": [_("Choose one of the statuses this ticket may move to.")]},
-            )
+        _check_allowed(current, status)
         fields += _move(current, by, status, moment, note="")
     elif current.state in (TicketState.NEW, TicketState.ASSIGNED):
         fields += _move_to_state(current, by, TicketState.IN_PROGRESS, moment)
@@ -784,20 +793,27 @@ def ticket_add_note(
     by: Any,
     body: str,
     attachments: Iterable[NewAttachment] = (),
+    status: TicketStatus | None = None,
     now: dt.datetime | None = None,
 ) -> TicketMessage:
-    """An internal note: agents only, never e-mailed, no effect on timers."""
+    """An internal note: agents only, never e-mailed, no effect on timers. `status`: move the
+    ticket too, in the same transaction (a refused move keeps the note out as well)."""
     current = _lock(ticket)
     _check(by, current, Action.CHANGE)
+    moment = _now(now)
     message = _message(
         current,
         kind=MessageKind.NOTE,
         author=_user_or_none(by),
         from_name=str(by) if by is not None else "",
         body=body,
-        created_at=_now(now),
+        created_at=moment,
     )
     _attachments_add(current, message, attachments, by, public=False)
+    if status is not None and status.pk != current.status_id:
+        _check_allowed(current, status)
+        fields = _move(current, by, status, moment, note="")
+        current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     return message
 
 
@@ -956,6 +972,24 @@ def ticket_unwatch(*, ticket: Ticket, by: Any, user: Any = None) -> None:
 # --- merge and split --------------------------------------------------------------------------
 
 
+def _identities(ticket: Ticket) -> set[str]:
+    found = {ticket.requester_email.lower()} if ticket.requester_email else set()
+    if ticket.contact_id and ticket.contact is not None and ticket.contact.email:
+        found.add(ticket.contact.email.lower())
+    return found
+
+
+def _same_requester(one: Ticket, other: Ticket) -> bool:
+    """Whether two tickets come from the same customer: the same contact, or a requester/contact
+    e-mail in common. A ticket with neither (logged by an agent) goes with its account's tickets."""
+    if one.contact_id and one.contact_id == other.contact_id:
+        return True
+    mine, theirs = _identities(one), _identities(other)
+    if (not one.contact_id and not mine) or (not other.contact_id and not theirs):
+        return bool(one.account_id and one.account_id == other.account_id)
+    return bool(mine & theirs)
+
+
 @transaction.atomic
 def ticket_merge(*, source: Ticket, target: Ticket, by: Any, note: str = "") -> Ticket:
     """Merge the duplicate `source` into `target`: its messages, attachments, watchers and
@@ -976,6 +1010,12 @@ def ticket_merge(*, source: Ticket, target: Ticket, by: Any, note: str = "") -> 
         )
     if src.account_id and dst.account_id and src.account_id != dst.account_id:
         raise _invalid({"target": [_("Only tickets of the same account can be merged.")]})
+    # the target's requester sees the merged conversation on their status page: only one
+    # customer's tickets may be merged (same contact, or same requester e-mail)
+    if not _same_requester(src, dst):
+        raise _invalid(
+            {"target": [_("Only tickets of the same customer (contact or e-mail) can be merged.")]}
+        )
     moment = timezone.now()
     TicketMessage.objects.filter(ticket=src).update(ticket=dst)
     TicketAttachment.objects.filter(ticket=src).update(ticket=dst)
@@ -1038,8 +1078,11 @@ def ticket_split(*, ticket: Ticket, by: Any, messages: Iterable[TicketMessage], 
         "product": current.product,
         "queue": current.queue,
     }
+    if by is not None:
+        owned.check_action(by, Ticket, Action.ADD)
     # the same records as the ticket's (the user may change it; they need not see its account)
-    new = ticket_create(by=None, data=data, assignee=current.assignee)
+    keeper = current.assignee if current.assignee is not None and current.assignee.is_active else None
+    new = ticket_create(by=None, data=data, assignee=keeper)
     if by is not None:
         Ticket.objects.filter(pk=new.pk).update(created_by=by)
     ids = [m.pk for m in chosen]

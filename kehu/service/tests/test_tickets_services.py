@@ -332,3 +332,59 @@ def test_created_at_may_be_given_for_imports_and_demo(tickets_granted: Any) -> N
     ticket = services.ticket_create(by=None, data={"subject": "x"}, now=moment)
     ticket.refresh_from_db()
     assert ticket.created_at == moment
+
+
+def test_merge_refuses_tickets_of_different_customers(tickets_granted: Any) -> None:
+    company = tickets_granted
+    account = AccountFactory(owner=company.rep1)
+    one = ContactFactory(owner=company.rep1, account=account, email="one@example.com")
+    two = ContactFactory(owner=company.rep1, account=account, email="two@example.com")
+    first = services.ticket_create(
+        by=company.rep1, data={"subject": "a", "contact": one}, assignee=company.rep1
+    )
+    second = services.ticket_create(
+        by=company.rep1, data={"subject": "b", "contact": two}, assignee=company.rep1
+    )
+    with pytest.raises(ServiceError) as caught:
+        services.ticket_merge(source=second, target=first, by=company.rep1)
+    assert "target" in caught.value.fields
+    # the same person writing from the address on the contact is the same customer
+    third = services.ticket_create(
+        by=company.rep1, data={"subject": "c", "requester_email": "ONE@example.com"}, assignee=company.rep1
+    )
+    services.ticket_merge(source=third, target=first, by=company.rep1)
+    third.refresh_from_db()
+    assert third.merged_into == first
+
+
+def test_unassigning_someone_else_needs_assign(tickets_granted: Any) -> None:
+    company = tickets_granted
+    queue = queue_with(company.rep1, company.rep2)
+    ticket = services.ticket_create(by=None, data={"subject": "x", "queue": queue}, assignee=company.rep2)
+    with pytest.raises(PermissionDeniedError):
+        services.ticket_assign(ticket=ticket, by=company.rep1, assignee=None)
+    ticket.refresh_from_db()
+    assert ticket.assignee == company.rep2
+
+
+def test_a_note_with_a_refused_move_is_not_kept(tickets_granted: Any) -> None:
+    company = tickets_granted
+    ticket = services.ticket_create(by=company.rep1, data={"subject": "x"}, assignee=company.rep1)
+    with pytest.raises(ServiceError):
+        services.ticket_add_note(ticket=ticket, by=company.rep1, body="备注", status=status("new"))
+    assert not ticket.messages.filter(body_text__contains="备注").exists()
+    services.ticket_add_note(ticket=ticket, by=company.rep1, body="已联系", status=status("in_progress"))
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.IN_PROGRESS
+
+
+def test_split_needs_the_add_permission(tickets_granted: Any) -> None:
+    from kehu.core.choices import Action, Scope
+    from kehu.users.tests.factories import grant
+
+    company = tickets_granted
+    grant(company.role_all, "service.ticket", Action.CHANGE, scope=Scope.ALL)
+    ticket = services.ticket_create(by=company.rep1, data={"subject": "x"}, assignee=company.rep1)
+    move = services.ticket_add_customer_message(ticket=ticket, body="问题二")
+    with pytest.raises(PermissionDeniedError):
+        services.ticket_split(ticket=ticket, by=company.viewer_all, messages=[move])

@@ -428,10 +428,12 @@ def reply_view(request: HttpRequest, pk: int) -> HttpResponse:
             files = new_attachments(data["attachments"], public=not form.is_note)
             if form.is_note:
                 message = services.ticket_add_note(
-                    ticket=ticket, by=request.user, body=data["body"], attachments=files
+                    ticket=ticket,
+                    by=request.user,
+                    body=data["body"],
+                    attachments=files,
+                    status=data.get("status"),
                 )
-                if data.get("status") is not None:
-                    services.ticket_move(ticket=ticket, by=request.user, status=data["status"])
             else:
                 from ..models import Article
 
