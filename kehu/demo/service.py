@@ -201,6 +201,42 @@ class Loader:
             )
             self.summary.add("SLA policies")
 
+    def duplicates(self, tickets: list[Any]) -> None:
+        """Two customers wrote twice about the same problem: the second ticket was merged into the
+        first by its agent."""
+        from kehu.service.services import tickets as services
+
+        originals = [t for t in tickets if t.account_id and t.assignee_id and t.is_open][:2]
+        for i, original in enumerate(originals):
+            moment = min(original.created_at + dt.timedelta(hours=2), self.now)
+            request_id = f"demo-{self.run}-m{i}"
+            self.moments[request_id] = moment
+            with acting_as(None, source="command", request_id=request_id):
+                duplicate = services.ticket_create(
+                    by=None,
+                    data={
+                        "subject": f"回复：{original.subject}",
+                        "queue": original.queue,
+                        "description": "<p>请问处理得怎么样了？</p>",
+                        "type": original.type,
+                        "channel": "email",
+                        "account": original.account,
+                        "contact": original.contact,
+                        "requester_name": original.requester_name,
+                        "requester_email": original.requester_email,
+                    },
+                    now=moment,
+                )
+                services.ticket_merge(source=duplicate, target=original, by=original.assignee)
+            self.summary.add("merged tickets")
+
+    def knowledge(self) -> None:
+        """Fifty knowledge-base articles (FAQ and internal), written by the service manager."""
+        from kehu.service.demo_knowledge import seed_articles
+
+        made = seed_articles(author=self.users.get("svcmanager") or self.admin)
+        self.summary.add("knowledge base articles", made)
+
     # --- tickets --------------------------------------------------------------------------------
 
     def ticket(
@@ -537,6 +573,7 @@ def load(summary: Any) -> None:
     calendar = loader.calendar()
     queues = loader.queues(calendar)
     loader.policies(queues)
+    loader.knowledge()
     if Ticket.objects.exists():
         return
     types = {t.code: t for t in TicketType.objects.all()}
@@ -551,9 +588,8 @@ def load(summary: Any) -> None:
     # in the order they were created (the hour of the day is drawn too): numbers follow creation
     plans.sort(key=lambda p: loader._created(_rng("ticket", p[0]), p[1]))
     loader.history([p for p in plans if p[1] >= RECENT_DAYS], queues, types)
-    for i, age, account in plans:
-        if age < RECENT_DAYS:
-            loader.ticket(i, age, account, queues, types)
+    recent = [loader.ticket(i, age, account, queues, types) for i, age, account in plans if age < RECENT_DAYS]
+    loader.duplicates(recent)
     loader.reindex()
     loader.backdate()
     loader.quiet()

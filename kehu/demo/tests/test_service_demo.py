@@ -9,7 +9,15 @@ from kehu.audit.models import TimelineEvent
 from kehu.demo.loader import load_demo
 from kehu.demo.service import MIN_TICKETS
 from kehu.service.choices import TicketState
-from kehu.service.models import BusinessCalendar, Queue, SLAPolicy, Ticket, TicketMessage, TicketStatusHistory
+from kehu.service.models import (
+    Article,
+    BusinessCalendar,
+    Queue,
+    SLAPolicy,
+    Ticket,
+    TicketMessage,
+    TicketStatusHistory,
+)
 from kehu.users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -25,11 +33,13 @@ def test_the_service_desk_is_set_up_and_tickets_have_histories() -> None:
     assert Queue.objects.get(name="一线支持").members.filter(username="agent1").exists()
     assert SLAPolicy.objects.count() == 4
     tickets = Ticket.objects.all()
-    assert tickets.count() == MIN_TICKETS
-    numbers = list(tickets.order_by("created_at", "pk").values_list("number", flat=True))
+    # the planned tickets and the duplicates merged into two of them
+    assert tickets.count() == MIN_TICKETS + tickets.filter(merged_into__isnull=False).count()
+    planned = tickets.filter(merged_into__isnull=True)  # the duplicates came in later
+    numbers = list(planned.order_by("created_at", "pk").values_list("number", flat=True))
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)  # numbers follow creation
     # every ticket has a conversation, a status history from "new" and its creation on the timeline
-    assert not tickets.annotate(n=Count("messages")).filter(n=0).exists()
+    assert not planned.annotate(n=Count("messages")).filter(n=0).exists()  # merged ones gave theirs away
     firsts = TicketStatusHistory.objects.filter(from_status__isnull=True).values_list("ticket_id", flat=True)
     assert set(firsts) == set(tickets.values_list("pk", flat=True))
     created = TimelineEvent.objects.filter(event="ticket.created").values_list("object_id", flat=True)
@@ -40,6 +50,9 @@ def test_the_service_desk_is_set_up_and_tickets_have_histories() -> None:
     for ticket in tickets.filter(first_responded_at__isnull=False)[:50]:
         assert ticket.first_responded_at > ticket.created_at
     assert TicketMessage.objects.filter(kind="reply").exists()
+    merged = Ticket.objects.filter(merged_into__isnull=False)
+    assert merged.exists() and not merged.exclude(state=TicketState.CLOSED).exists()
+    assert Article.objects.filter(status="published", visibility="public").exists()
     agent = User.objects.get(username="agent1")
     assert agent.has_usable_password()
 

@@ -13,7 +13,6 @@ import pytest
 from django.core import mail, signing
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -26,15 +25,6 @@ from kehu.service.services import tickets as ticket_services
 from kehu.service.services.tickets import NewAttachment
 
 pytestmark = pytest.mark.django_db
-
-# Ticket services that lock the ticket (note, reply, customer message) fail on PostgreSQL until
-# tickets._lock locks only the ticket row (select_for_update(of=("self",))).
-LOCK_ON_PG = pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    reason="tickets._lock: select_for_update() with select_related('queue') (nullable) is refused by "
-    "PostgreSQL (FOR UPDATE on an outer join) until it locks of=('self',)",
-    strict=False,
-)
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -214,7 +204,6 @@ def ticket(company: Any) -> Ticket:
     )
 
 
-@LOCK_ON_PG
 def test_status_page_never_shows_notes_or_system_lines(client: Client, company: Any, ticket: Ticket) -> None:
     company.admin.first_name, company.admin.last_name = "Fang", "Wang"
     company.admin.save()
@@ -277,7 +266,6 @@ def test_rotate_needs_change_permission(company: Any, ticket: Ticket) -> None:
         public_services.ticket_public_key_rotate(ticket=ticket, by=company.nobody)
 
 
-@LOCK_ON_PG
 def test_customer_reply_reopens_resolved_ticket(client: Client, company: Any, ticket: Ticket) -> None:
     ticket_services.ticket_resolve(ticket=ticket, by=None)
     ticket.refresh_from_db()
@@ -295,7 +283,6 @@ def test_customer_reply_reopens_resolved_ticket(client: Client, company: Any, ti
     assert empty.status_code == 400 and empty.context["form"].errors["body"]
 
 
-@LOCK_ON_PG
 def test_reply_rate_limited(client: Client, ticket: Ticket, settings: Any) -> None:
     settings.KEHU_TICKET_REPLIES_PER_HOUR = 2
     url = public_services.ticket_public_path(ticket)
