@@ -979,7 +979,8 @@ def _send_notices(notices: list[_Notice], now: dt.datetime) -> int:
 def ticket_escalate(*, ticket: Ticket, by: Any, reason: str, to_queue: Queue | None = None) -> Ticket:
     """Escalate a ticket by hand: raise its escalation level, optionally move it (unassigned) to
     another queue, tell that queue's manager (else the current queue's), write a system line and a
-    timeline event "ticket escalated". Refused on a resolved or closed ticket and without a reason."""
+    timeline event "ticket escalated". Refused on a resolved or closed ticket, without a reason, and
+    (PermissionDeniedError) when `by` may not change the ticket."""
     from kehu.notifications.services import notify
 
     reason = (reason or "").strip()
@@ -989,7 +990,12 @@ def ticket_escalate(*, ticket: Ticket, by: Any, reason: str, to_queue: Queue | N
             code=ServiceError.NOT_ALLOWED,
             fields={"reason": [_("This field is required.")]},
         )
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if by is not None:
+        from kehu.core import owned
+        from kehu.core.choices import Action
+
+        owned.check_action(by, Ticket, Action.CHANGE, obj=ticket)
+    locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
     if locked.state in DONE_STATES:
         raise ServiceError(
             gettext_lazy("A resolved or closed ticket cannot be escalated."), code=ServiceError.NOT_ALLOWED

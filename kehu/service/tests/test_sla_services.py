@@ -299,7 +299,15 @@ def test_many_events_for_one_manager_become_a_summary(company: Any, cal: Any) ->
 # --- manual escalation ------------------------------------------------------------------------
 
 
+def _may_change_tickets(company: Any) -> None:
+    from kehu.core.choices import Action, Scope
+    from kehu.users.tests.factories import grant
+
+    grant(company.role_manager, "service.ticket", Action.CHANGE, scope=Scope.DEPARTMENT_AND_BELOW)
+
+
 def test_ticket_escalate(setup: dict[str, Any], company: Any) -> None:
+    _may_change_tickets(company)
     ticket = setup["ticket"]
     sla.ticket_escalate(
         ticket=ticket, by=company.manager1, reason="客户投诉升级", to_queue=setup["escalation"]
@@ -312,6 +320,7 @@ def test_ticket_escalate(setup: dict[str, Any], company: Any) -> None:
 
 
 def test_ticket_escalate_refuses_bad_input(setup: dict[str, Any], company: Any) -> None:
+    _may_change_tickets(company)
     ticket = setup["ticket"]
     with pytest.raises(ServiceError) as caught:
         sla.ticket_escalate(ticket=ticket, by=company.manager1, reason="  ")
@@ -349,3 +358,16 @@ def test_through_the_ticket_services(cal: Any, company: Any) -> None:
     assert ticket.state == "in_progress" and ticket.sla_paused_at is None
     assert ticket.resolution_due == at(3, 16, 30)  # (was 10:30)
     assert ticket.next_response_due == at(3, 10)
+
+
+def test_ticket_escalate_needs_change_permission_on_the_ticket(setup: dict[str, Any], company: Any) -> None:
+    from kehu.core.errors import PermissionDeniedError
+
+    _may_change_tickets(company)
+    ticket = setup["ticket"]
+    for user in (company.nobody, company.viewer_all, company.rep3):
+        with pytest.raises(PermissionDeniedError):
+            sla.ticket_escalate(ticket=ticket, by=user, reason="越权升级")
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == 0
+    assert not TimelineEvent.objects.filter(event=sla.ESCALATED_EVENT).exists()
