@@ -239,3 +239,9 @@ def test_contact_panel(world: Any) -> None:
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-panel="service.tickets"' in html and "contact 的工单" in html
+
+
+def test_kanban_non_numeric_column_is_404(world: Any) -> None:
+    for value in ("abc", "1.5", "-1"):
+        response = _client(world.c.rep1).get(KANBAN + f"?status_col={value}&offset=0")
+        assert response.status_code == 404

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.safestring import SafeString
@@ -151,7 +151,9 @@ class TicketKanbanView(LoginRequiredMixin, View):
             raise PermissionDenied
         queryset, filterset = _board_queryset(request)
         if request.GET.get("status_col"):
-            status = get_object_or_404(TicketStatus, pk=request.GET["status_col"], is_active=True)
+            if not request.GET["status_col"].isdigit():
+                raise Http404
+            status = get_object_or_404(TicketStatus, pk=int(request.GET["status_col"]), is_active=True)
             try:
                 offset = max(0, int(request.GET.get("offset") or 0))
             except ValueError:
