@@ -339,12 +339,18 @@ class TicketViewSet(TagsWriteMixin, ServiceActionMixin, RestrictedModelViewSet):
         if not _may_change(request.user, ticket):
             qs = qs.filter(is_public=True)
         item = get_object_or_404(qs, pk=int(attachment))
-        return FileResponse(
-            item.file.open("rb"),
+        try:
+            handle = item.file.open("rb")
+        except (FileNotFoundError, OSError) as exc:
+            raise Http404 from exc
+        response = FileResponse(
+            handle,
             as_attachment=True,
             filename=item.name,
             content_type=item.content_type or "application/octet-stream",
         )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 def register(router: SimpleRouter) -> None:

@@ -184,3 +184,22 @@ def test_attachments_upload_list_download(tickets_granted: Any, settings: Any, t
     response = api.post(f"{URL}{ticket.pk}/attachments/", {"file": bad}, format="multipart")
     assert response.status_code == 400 and "attachments" in response.json()["fields"]
     assert _api(c.rep3).get(item["download_url"]).status_code == 404
+
+
+def test_attachment_download_of_a_missing_file_is_404(
+    tickets_granted: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
+    c = tickets_granted
+    ticket: Any = TicketFactory(assignee=c.rep1)
+    api = _api(c.rep1)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("截图.png", PNG, content_type="image/png")
+    item = api.post(f"{URL}{ticket.pk}/attachments/", {"file": upload}, format="multipart").json()
+    response = api.get(item["download_url"])
+    assert response.status_code == 200 and response["X-Content-Type-Options"] == "nosniff"
+    b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    stored = ticket.attachments.get(pk=item["id"])
+    stored.file.storage.delete(stored.file.name)
+    assert api.get(item["download_url"]).status_code == 404
