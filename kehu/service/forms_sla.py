@@ -211,9 +211,13 @@ class SLAPolicyForm(forms.Form):
 
 class ComplianceFilterForm(forms.Form):
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     group_by = forms.ChoiceField(
         label=_("Per"),
         choices=list(zip(GROUPINGS, (_("Queue"), _("Agent"), _("Priority")), strict=True)),

@@ -184,3 +184,17 @@ def test_report_counts_met_and_breached_in_scope(client: Client, company: Any) -
     assert csv["Content-Type"].startswith("text/csv") and "50.0" in csv.content.decode("utf-8-sig")
     bad = client.get(reverse("service:sla_report"), {"date_from": "2026-03-09", "date_to": "2026-03-01"})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_compliance_filter_dates_render_in_iso_for_the_date_input(language: str) -> None:
+    import datetime as dt
+
+    from django.utils import translation
+
+    from kehu.service.forms_sla import ComplianceFilterForm
+
+    form = ComplianceFilterForm(initial={"date_from": dt.date(2026, 11, 2), "date_to": dt.date(2026, 11, 30)})
+    with translation.override(language):
+        assert 'value="2026-11-02"' in str(form["date_from"])
+        assert 'value="2026-11-30"' in str(form["date_to"])
