@@ -433,7 +433,7 @@ def test_a_stranger_quoting_a_ticket_number_gets_a_new_ticket(mailbox: Any) -> N
 
 
 def test_number_threads_for_any_address_of_the_tickets_contact(mailbox: Any) -> None:
-    contact = ContactFactory(email="boss@example.cn")
+    contact = ContactFactory.create(email="boss@example.cn")
     ContactEmail.objects.create(contact=contact, email="boss.home@example.cn")
     ticket = receive(build(sender=("老板", "boss@example.cn")), mailbox).ticket
     assert ticket is not None and ticket.contact_id == contact.pk
