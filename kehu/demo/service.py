@@ -230,6 +230,123 @@ class Loader:
                 services.ticket_merge(source=duplicate, target=original, by=original.assignee)
             self.summary.add("merged tickets")
 
+    def satisfaction(self) -> None:
+        """CSAT answers on about a third of the resolved tickets that had a contact (mostly 4 and 5
+        stars, a few low ones), and last quarter's NPS survey with answers, written in bulk (the
+        invitations as sent, the answers an hour to two days after)."""
+        from kehu.service.choices import SurveyKind, TicketState
+        from kehu.service.models import Survey, SurveyInvitation, SurveyResponse, Ticket
+        from kehu.service.services.surveys import csat_survey
+
+        csat = csat_survey()
+        if csat is None or SurveyResponse.objects.exists():
+            return
+        invitations, answers = [], []
+        done = Ticket.objects.filter(
+            state__in=(TicketState.RESOLVED, TicketState.CLOSED),
+            contact__isnull=False,
+            merged_into__isnull=True,
+        ).select_related("contact")
+        for ticket in done.order_by("pk"):
+            rng = _rng("csat", ticket.pk)
+            if ticket.resolved_at is None or rng.random() > 0.35:
+                continue
+            sent = ticket.resolved_at + dt.timedelta(minutes=5)
+            answered = min(sent + dt.timedelta(minutes=rng.randint(60, 60 * 48)), self.now)
+            invitation = SurveyInvitation(
+                survey=csat,
+                ticket=ticket,
+                account_id=ticket.account_id,
+                contact_id=ticket.contact_id,
+                email=ticket.contact.email if ticket.contact else "",
+                sent_at=sent,
+                expires_at=sent + dt.timedelta(days=csat.valid_days),
+                answered_at=answered,
+            )
+            invitations.append(invitation)
+            score = rng.choices((5, 4, 3, 2, 1), weights=(52, 28, 10, 6, 4))[0]
+            answers.append((invitation, score, rng.choice(CSAT_COMMENTS), answered, ticket))
+        nps = Survey.objects.filter(kind=SurveyKind.NPS).first()
+        if nps is None:
+            nps = Survey.objects.create(
+                kind=SurveyKind.NPS,
+                name="年度客户推荐度调查",
+                name_en="Yearly customer recommendation survey",
+                question="您有多大可能向朋友或同事推荐我们？",
+                question_en="How likely are you to recommend us to a friend or colleague?",
+                frequency="yearly",
+                created_by=self.users.get("svcmanager") or self.admin,
+                last_run_at=self.now - dt.timedelta(days=75),
+                next_run_at=self.now + dt.timedelta(days=290),
+            )
+        from kehu.customers.models import Contact
+
+        run = self.now - dt.timedelta(days=75)
+        for contact in Contact.objects.exclude(email="").order_by("pk"):
+            rng = _rng("nps", contact.pk)
+            invitation = SurveyInvitation(
+                survey=nps,
+                account_id=contact.account_id,
+                contact=contact,
+                email=contact.email,
+                run=run,
+                sent_at=run,
+                expires_at=run + dt.timedelta(days=nps.valid_days),
+            )
+            invitations.append(invitation)
+            if rng.random() < 0.6:
+                answered = run + dt.timedelta(hours=rng.randint(1, 24 * 10))
+                invitation.answered_at = answered
+                score = rng.choices(range(11), weights=(2, 1, 1, 2, 2, 4, 6, 10, 20, 26, 26))[0]
+                answers.append((invitation, score, rng.choice(NPS_COMMENTS), answered, None))
+        SurveyInvitation.objects.bulk_create(invitations, batch_size=BATCH)
+        SurveyResponse.objects.bulk_create(
+            [
+                SurveyResponse(
+                    survey=invitation.survey,
+                    kind=invitation.survey.kind,
+                    invitation=invitation,
+                    ticket=ticket,
+                    account_id=invitation.account_id,
+                    contact_id=invitation.contact_id,
+                    agent_id=ticket.assignee_id if ticket is not None else None,
+                    score=score,
+                    comment=comment,
+                    created_at=answered,
+                )
+                for invitation, score, comment, answered, ticket in answers
+            ],
+            batch_size=BATCH,
+        )
+        self.summary.add("survey answers", len(answers))
+
+    def churn(self) -> None:
+        """The four churn rules, evaluated once: the flagged accounts get a follow-up task for their
+        owner."""
+        from kehu.service.models import ChurnRule
+        from kehu.service.services import churn
+
+        if ChurnRule.objects.exists():
+            return
+        for name, name_en, signal, threshold, window in (
+            ("90 天未下单", "No order for 90 days", "no_order", 90, 90),
+            ("NPS 贬损者", "NPS detractor", "nps_detractor", 6, 180),
+            ("30 天内投诉超过 2 次", "More than 2 complaints in 30 days", "complaints", 2, 30),
+            ("满意度评分低", "Low CSAT rating", "low_csat", 2, 60),
+        ):
+            churn.churn_rule_create(
+                by=self.admin,
+                data={
+                    "name": name,
+                    "name_en": name_en,
+                    "signal": signal,
+                    "threshold": threshold,
+                    "window_days": window,
+                },
+            )
+        result = churn.churn_evaluate(now=self.now)
+        self.summary.add("at-risk accounts", result.get("flagged", 0))
+
     def knowledge(self) -> None:
         """Fifty knowledge-base articles (FAQ and internal), written by the service manager."""
         from kehu.service.demo_knowledge import seed_articles
@@ -590,6 +707,8 @@ def load(summary: Any) -> None:
     loader.history([p for p in plans if p[1] >= RECENT_DAYS], queues, types)
     recent = [loader.ticket(i, age, account, queues, types) for i, age, account in plans if age < RECENT_DAYS]
     loader.duplicates(recent)
+    loader.satisfaction()
+    loader.churn()
     loader.reindex()
     loader.backdate()
     loader.quiet()

@@ -12,8 +12,10 @@ from kehu.service.choices import TicketState
 from kehu.service.models import (
     Article,
     BusinessCalendar,
+    ChurnRule,
     Queue,
     SLAPolicy,
+    SurveyResponse,
     Ticket,
     TicketMessage,
     TicketStatusHistory,
@@ -53,6 +55,11 @@ def test_the_service_desk_is_set_up_and_tickets_have_histories() -> None:
     merged = Ticket.objects.filter(merged_into__isnull=False)
     assert merged.exists() and not merged.exclude(state=TicketState.CLOSED).exists()
     assert Article.objects.filter(status="published", visibility="public").exists()
+    # satisfaction: CSAT answers on resolved tickets, NPS answers; churn rules evaluated
+    csat = SurveyResponse.objects.filter(kind="csat")
+    assert csat.exists() and not csat.filter(ticket__resolved_at__isnull=True).exists()
+    assert SurveyResponse.objects.filter(kind="nps").exists()
+    assert ChurnRule.objects.count() == 4
     agent = User.objects.get(username="agent1")
     assert agent.has_usable_password()
 
