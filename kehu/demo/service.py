@@ -21,6 +21,7 @@ import random
 import uuid
 import zlib
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
@@ -31,6 +32,7 @@ from . import data
 from .company import scale
 
 VERSION = 1
+TZ = ZoneInfo(data.DEMO_TIME_ZONE)
 TICKETS = 2000
 MIN_TICKETS = 40
 # Tickets of the last RECENT_DAYS go through the services; older ones are written in bulk.
@@ -617,7 +619,8 @@ class Loader:
             self.summary.add("resolved tickets", len(made))
 
     def _created(self, rng: random.Random, age_days: float) -> dt.datetime:
-        created = self.now - dt.timedelta(days=age_days)
+        # office hours in the demo's time zone (Asia/Shanghai)
+        created = timezone.localtime(self.now - dt.timedelta(days=age_days), TZ)
         created = created.replace(hour=rng.choice((9, 10, 11, 14, 15, 16)), minute=rng.randint(0, 59))
         return min(created, self.now - dt.timedelta(minutes=30))
 
