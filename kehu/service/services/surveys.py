@@ -229,17 +229,28 @@ def invitation_message(invitation: SurveyInvitation, *, connection: Any = None) 
 
 
 def invitation_send(*, invitation: SurveyInvitation, connection: Any = None) -> bool:
-    """E-mail one invitation; records sent_at or the error (never raises for a mail failure)."""
+    """E-mail one invitation; records sent_at or the error (never raises for a mail failure).
+    False also when another job already claimed (sent) it: see `_claim_and_send`."""
+    return bool(_claim_and_send(invitation, connection=connection))
+
+
+def _claim_and_send(invitation: SurveyInvitation, *, connection: Any = None) -> bool | None:
+    """Claim the invitation (a conditional UPDATE setting sent_at while it is still empty), then
+    e-mail it: overlapping or retried jobs never send one twice. None when it was already claimed;
+    False when the mail failed (the claim is undone and the error recorded); True when sent."""
+    now = timezone.now()
+    claimed = SurveyInvitation.objects.filter(pk=invitation.pk, sent_at__isnull=True).update(sent_at=now)
+    if not claimed:
+        return None
     try:
         invitation_message(invitation, connection=connection).send(fail_silently=False)
     except Exception as exc:  # an SMTP failure is recorded on the invitation, not raised
         log.warning("survey invitation not sent", extra={"invitation_id": invitation.pk})
         error = f"{type(exc).__name__}: {exc}"[:500]
-        SurveyInvitation.objects.filter(pk=invitation.pk).update(send_error=error)
-        invitation.send_error = error
+        SurveyInvitation.objects.filter(pk=invitation.pk).update(sent_at=None, send_error=error)
+        invitation.sent_at, invitation.send_error = None, error
         return False
-    now = timezone.now()
-    SurveyInvitation.objects.filter(pk=invitation.pk).update(sent_at=now, send_error="")
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(send_error="")
     invitation.sent_at, invitation.send_error = now, ""
     return True
 
@@ -451,15 +462,20 @@ def next_run(after: dt.datetime, frequency: str) -> dt.datetime | None:
     return after.replace(year=year, month=month, day=day)
 
 
+def _author_active(survey: Survey) -> bool:
+    return survey.created_by_id is not None and survey.created_by is not None and survey.created_by.is_active
+
+
 def survey_audience(survey: Survey) -> Any:
     """The contacts a run reaches: the audience filters over the contacts the survey's author may
-    see (all contacts when it has no author), with an e-mail address and not "do not e-mail"."""
+    see (nobody when it has no author or the author is deactivated), with an e-mail address and
+    not "do not e-mail"."""
     from kehu.customers.filtersets import ContactFilterSet
     from kehu.customers.models import Contact
 
-    base = Contact.objects.all()
-    if survey.created_by_id is not None and survey.created_by is not None and survey.created_by.is_active:
-        base = Contact.objects.restrict(survey.created_by, Action.VIEW)
+    if not _author_active(survey):
+        return Contact.objects.none()
+    base = Contact.objects.restrict(survey.created_by, Action.VIEW)
     filterset = ContactFilterSet(_querydict(survey.audience or {}), queryset=base)
     qs = filterset.qs if filterset.is_valid() else base.none()
     return qs.filter(do_not_email=False).exclude(email="")
@@ -541,15 +557,11 @@ def survey_run_invite(
     last = 0
     connection = get_connection()
     while True:
-        batch = list(
-            contacts.filter(pk__gt=last)
-            .select_related("account")
-            .values_list("pk", "email", "account_id")[:BATCH]
-        )
+        batch = list(contacts.filter(pk__gt=last).select_related("account")[:BATCH])
         if not batch:
             break
-        last = batch[-1][0]
-        ids = [row[0] for row in batch]
+        last = batch[-1].pk
+        ids = [contact.pk for contact in batch]
         have = set(
             SurveyInvitation.objects.filter(survey=survey, run=run, contact_id__in=ids).values_list(
                 "contact_id", flat=True
@@ -559,14 +571,14 @@ def survey_run_invite(
             SurveyInvitation(
                 survey=survey,
                 run=run,
-                contact_id=pk,
-                account_id=account_id,
-                email=email,
-                language=FALLBACK_LANGUAGE,
+                contact_id=contact.pk,
+                account_id=contact.account_id,
+                email=contact.email,
+                language=_language_of(contact, contact.account),
                 expires_at=expires,
             )
-            for pk, email, account_id in batch
-            if pk not in have
+            for contact in batch
+            if contact.pk not in have
         ]
         SurveyInvitation.objects.bulk_create(rows, ignore_conflicts=True)
         created += len(rows)
@@ -574,9 +586,10 @@ def survey_run_invite(
             survey=survey, run=run, contact_id__in=ids, sent_at__isnull=True, send_error=""
         ).select_related("survey", "contact")
         for invitation in pending:
-            if invitation_send(invitation=invitation, connection=connection):
+            outcome = _claim_and_send(invitation, connection=connection)
+            if outcome is True:
                 sent += 1
-            else:
+            elif outcome is False:
                 failed += 1
         done += len(batch)
         if progress is not None:
@@ -596,6 +609,14 @@ def survey_run_job(*, job_id: int, task_id: str = "") -> Job | None:
         if survey is None:
             raise SurveyError(_("The survey no longer exists."), code="survey_missing")
         run = dt.datetime.fromisoformat(str(params["run"]))
+        if not _author_active(survey):
+            return {
+                "message": _(
+                    "Nobody was invited: the survey's author is missing or deactivated, so no "
+                    "audience could be chosen. Let an active user save the survey and send it again."
+                ),
+                "result": {"contacts": 0, "created": 0, "sent": 0, "failed": 0},
+            }
         counts = survey_run_invite(survey=survey, run=run, progress=progress)
         return {
             "message": _("%(sent)d invitations sent, %(failed)d failed.") % counts,

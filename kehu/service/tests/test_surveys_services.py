@@ -400,3 +400,74 @@ def test_csat_by_agent_and_queue_for_the_dashboards(company: Any) -> None:
         {"id": queue.pk, "count": 3, "average": 3.33, "low": 1}
     ]
     assert csat_by(user=company.nobody, field="agent") == []
+
+
+# --- review fixes: author, claims, language -----------------------------------------------------
+
+
+@pytest.mark.parametrize("author", ["deactivated", "none"])
+def test_a_survey_without_an_active_author_invites_nobody(company: Any, author: str) -> None:
+    from kehu.core.models import Job
+
+    nps_audience(company)
+    survey = services.survey_create(
+        by=company.admin, data={"kind": SurveyKind.NPS, "name": "NPS", "audience": {}}
+    )
+    job = services.survey_send_now(survey=survey, by=company.admin)
+    if author == "deactivated":
+        type(company.admin).objects.filter(pk=company.admin.pk).update(is_active=False)
+    else:
+        type(survey).objects.filter(pk=survey.pk).update(created_by=None)
+    survey.refresh_from_db()
+    assert services.survey_audience(survey).count() == 0
+    services.survey_run_job(job_id=job.pk)
+    job = Job.objects.get(pk=job.pk)
+    assert "author is missing or deactivated" in job.message
+    assert not SurveyInvitation.objects.filter(survey=survey).exists()
+    assert mail.outbox == []
+
+
+def test_an_invitation_claimed_by_another_job_is_not_sent_again(company: Any) -> None:
+    ticket = resolved_ticket(company)
+    survey = csat()
+    invitation = InvitationFactory.create(survey=survey, ticket=ticket, email="li.lei@example.com")
+    stale = SurveyInvitation.objects.get(pk=invitation.pk)  # what an overlapping job loaded
+    assert services.invitation_send(invitation=invitation) is True
+    assert services.invitation_send(invitation=stale) is False
+    assert len(mail.outbox) == 1
+    services.csat_on_ticket_resolved(ticket=ticket)
+    assert len(mail.outbox) == 1
+
+
+def test_a_failed_send_releases_the_claim_and_records_the_error(company: Any, settings: Any) -> None:
+    ticket = resolved_ticket(company)
+    invitation = InvitationFactory.create(survey=csat(), ticket=ticket, email="li.lei@example.com")
+    settings.EMAIL_BACKEND = "kehu.service.tests.test_surveys_services.FailingBackend"
+    assert services.invitation_send(invitation=invitation) is False
+    invitation.refresh_from_db()
+    assert invitation.sent_at is None and "SMTP down" in invitation.send_error
+
+
+def test_nps_invitations_use_the_contacts_language(company: Any, monkeypatch: Any) -> None:
+    people = nps_audience(company)
+    seen: list[Any] = []
+
+    def language_of(*records: Any) -> str:
+        seen.append(records)
+        return "en"
+
+    monkeypatch.setattr(services, "_language_of", language_of)
+    survey = services.survey_create(
+        by=company.admin, data={"kind": SurveyKind.NPS, "name": "NPS", "audience": {"title": "采购经理"}}
+    )
+    services.survey_run_invite(survey=survey, run=timezone.now().replace(microsecond=0))
+    assert SurveyInvitation.objects.get(survey=survey).language == "en"
+    assert seen == [(people["keep"], people["account"])]
+
+
+class FailingBackend:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        raise OSError("SMTP down")

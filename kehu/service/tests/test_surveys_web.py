@@ -170,7 +170,7 @@ def test_send_now_starts_a_job(company: Any, client: Client, django_capture_on_c
 
     grant(company.role_manager, "service.survey", "view", "change")
     ContactFactory.create(owner=company.rep1, email="buyer@example.com")
-    survey = SurveyFactory.create()
+    survey = SurveyFactory.create(created_by=company.admin)  # the audience is what its author sees
     client.force_login(company.manager1)
     with django_capture_on_commit_callbacks(execute=True):
         answer = client.post(reverse("service:survey_send", args=[survey.pk]))
