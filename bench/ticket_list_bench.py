@@ -41,8 +41,8 @@ from bench.run import add_database_arguments, setup_django  # noqa: E402
 TAG = "bench-tickets"
 PAGE = 25
 BATCH = 10_000
-COLUMNS = ("id", "number", "subject", "status_id", "priority", "sla_next_check", "account_id", "queue_id")
-COLUMNS += ("assignee_id", "created_at")
+COLUMNS: tuple[str, ...] = ("id", "number", "subject", "status_id", "priority", "sla_next_check")
+COLUMNS += ("account_id", "queue_id", "assignee_id", "created_at")
 
 
 def log(message: str) -> None:

@@ -47,7 +47,7 @@ def ticket_type(code: str = "request") -> TicketType:
     return TicketType.objects.get(code=code)
 
 
-class QueueFactory(factory.django.DjangoModelFactory):
+class QueueFactory(factory.django.DjangoModelFactory[Queue]):
     class Meta:
         model = Queue
 
@@ -62,7 +62,7 @@ def queue_with(*members: Any, **kwargs: Any) -> Queue:
     return queue
 
 
-class TicketFactory(factory.django.DjangoModelFactory):
+class TicketFactory(factory.django.DjangoModelFactory[Ticket]):
     """`TicketFactory(assignee=rep1, queue=q, account=acc)`; the department follows the assignee."""
 
     class Meta:
@@ -86,7 +86,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
         return ticket
 
 
-class SLAPolicyFactory(factory.django.DjangoModelFactory):
+class SLAPolicyFactory(factory.django.DjangoModelFactory[SLAPolicy]):
     class Meta:
         model = SLAPolicy
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import transaction
@@ -23,6 +23,11 @@ from kehu.service.services.common import ServiceError
 from kehu.service.tests.factories import TicketFactory, queue_with, status, ticket_type
 
 pytestmark = pytest.mark.django_db
+
+
+def _ticket(**kwargs: Any) -> Ticket:
+    return cast(Ticket, TicketFactory(**kwargs))
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -72,7 +77,7 @@ def test_create_needs_the_add_permission(tickets_granted: Any) -> None:
 
 def test_a_contact_brings_its_account_and_must_belong_to_it(tickets_granted: Any) -> None:
     company = tickets_granted
-    contact = ContactFactory(owner=company.rep1)
+    contact: Any = ContactFactory(owner=company.rep1)
     ticket = _create(company.rep1, contact=contact)
     assert ticket.account_id == contact.account_id
     other = AccountFactory(owner=company.rep1)
@@ -104,10 +109,10 @@ def test_round_robin_takes_members_in_turn_and_skips_unavailable(tickets_granted
 def test_least_loaded_gives_the_member_with_fewest_open_tickets(tickets_granted: Any) -> None:
     company = tickets_granted
     queue = queue_with(company.rep1, company.rep2, assignment=AssignmentMethod.LEAST_LOADED)
-    TicketFactory(assignee=company.rep1, queue=queue)
-    TicketFactory(assignee=company.rep1, queue=queue)
-    TicketFactory(assignee=company.rep2, queue=queue)
-    TicketFactory(assignee=company.rep2, queue=queue, status=status("resolved"), state=TicketState.RESOLVED)
+    _ticket(assignee=company.rep1, queue=queue)
+    _ticket(assignee=company.rep1, queue=queue)
+    _ticket(assignee=company.rep2, queue=queue)
+    _ticket(assignee=company.rep2, queue=queue, status=status("resolved"), state=TicketState.RESOLVED)
     ticket = services.ticket_create(by=None, data={"subject": "x", "queue": queue})
     assert ticket.assignee == company.rep2
 
@@ -219,7 +224,7 @@ def test_queue_members_work_their_queue_and_account_owners_only_read(tickets_gra
     company = tickets_granted
     queue = queue_with(company.rep2)
     account = AccountFactory(owner=company.rep3)
-    ticket = TicketFactory(queue=queue, account=account)
+    ticket = _ticket(queue=queue, account=account)
     assert Ticket.objects.restrict(company.rep2, "change").filter(pk=ticket.pk).exists()
     assert Ticket.objects.restrict(company.rep3, "view").filter(pk=ticket.pk).exists()
     assert not Ticket.objects.restrict(company.rep3, "change").filter(pk=ticket.pk).exists()
@@ -241,10 +246,10 @@ def test_queue_members_work_their_queue_and_account_owners_only_read(tickets_gra
 def test_scopes_follow_the_assignee(tickets_granted: Any, user: str, expected: set[str]) -> None:
     company = tickets_granted
     made = {
-        "own": TicketFactory(assignee=company.rep1),
-        "north": TicketFactory(assignee=company.rep2),
-        "east": TicketFactory(assignee=company.rep3),
-        "unassigned": TicketFactory(),
+        "own": _ticket(assignee=company.rep1),
+        "north": _ticket(assignee=company.rep2),
+        "east": _ticket(assignee=company.rep3),
+        "unassigned": _ticket(),
     }
     seen = set(Ticket.objects.restrict(getattr(company, user), "view").values_list("pk", flat=True))
     assert {k for k, t in made.items() if t.pk in seen} == expected
@@ -253,7 +258,7 @@ def test_scopes_follow_the_assignee(tickets_granted: Any, user: str, expected: s
 def test_anonymous_sees_no_ticket(tickets_granted: Any) -> None:
     from django.contrib.auth.models import AnonymousUser
 
-    TicketFactory()
+    _ticket()
     assert not Ticket.objects.restrict(AnonymousUser(), "view").exists()
 
 
