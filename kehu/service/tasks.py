@@ -24,4 +24,4 @@ def csat_on_ticket_resolved(ticket_id: int) -> None:
 
 # The areas' scheduled tasks live in their own modules (tasks_sla, tasks_mail, tasks_surveys,
 # tasks_churn); Celery's autodiscovery imports only `tasks`, so they are imported here.
-from . import tasks_churn, tasks_mail, tasks_sla, tasks_surveys  # noqa: E402,F401
+from . import tasks_churn, tasks_mail, tasks_public, tasks_sla, tasks_surveys  # noqa: E402,F401

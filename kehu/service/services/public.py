@@ -221,7 +221,7 @@ def web_ticket_submit(
     language: str = "",
 ) -> Ticket:
     """A ticket from the public web form (by the system, channel "web"); the acknowledgement
-    e-mail with the status link goes out after commit."""
+    e-mail with the status link goes out after commit, from a Celery task (not in the request)."""
     email = email.strip().lower()
     errors: dict[str, list[str]] = {}
     if not email:
@@ -244,9 +244,10 @@ def web_ticket_submit(
     contact = _contact_for(email)
     if contact is not None:
         data["contact"] = contact
-        account = getattr(contact, "account", None)
-        if account is not None:
-            data["account"] = account
+        # The contact's primary account only while the contact still belongs to it (else the
+        # ticket would be refused with an error the customer cannot fix).
+        if contact.account_id and contact.accounts.filter(pk=contact.account_id).exists():
+            data["account"] = contact.account
     ticket = ticket_create(
         by=None,
         data=data,
@@ -255,8 +256,14 @@ def web_ticket_submit(
     )
     lang = _language(language)
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: ticket_acknowledge(ticket_id=ticket_id, language=lang))
+    transaction.on_commit(lambda: _schedule_acknowledge(ticket_id, lang))
     return ticket
+
+
+def _schedule_acknowledge(ticket_id: int, language: str) -> None:
+    from ..tasks_public import ticket_acknowledge as task
+
+    task.delay(ticket_id, language)
 
 
 def _render_ack(ticket: Ticket, language: str, link: str) -> tuple[str, str]:
