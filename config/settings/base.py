@@ -295,6 +295,16 @@ KEHU_ATTACHMENT_TYPES = env.list(
     default=["pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx", "zip", "ofd"],
 )
 
+# Service (issue 8): customer-facing pages and support mailboxes.
+# Days a ticket's signed status link stays valid; web-form tickets and status-page replies per hour
+# (per IP and per e-mail / ticket); the least seconds a person takes to fill the web form.
+KEHU_TICKET_LINK_MAX_AGE = env.int("KEHU_TICKET_LINK_MAX_AGE", default=90)
+KEHU_WEB_FORM_PER_HOUR = env.int("KEHU_WEB_FORM_PER_HOUR", default=5)
+KEHU_TICKET_REPLIES_PER_HOUR = env.int("KEHU_TICKET_REPLIES_PER_HOUR", default=20)
+KEHU_WEB_FORM_MIN_SECONDS = env.float("KEHU_WEB_FORM_MIN_SECONDS", default=3.0)
+# A CA bundle for the IMAP servers' TLS certificates (empty: the system's); always verified.
+KEHU_MAIL_CA_FILE = env("KEHU_MAIL_CA_FILE", default="") or None
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,9 +1,9 @@
 """Service and support in the demo company (issue 8): a business calendar with this year's Chinese
 public holidays and make-up working days, queues (一线支持, 售后服务, 投诉处理) with the demo agents,
 SLA policies, a support mailbox, a year of tickets with realistic histories (created by phone,
-e-mail and the web form, assigned, answered, waiting on the customer, resolved, closed, some
-reopened, a few merged), knowledge-base articles, CSAT answers on resolved tickets, an NPS survey
-with answers, and churn rules.
+e-mail and the web form, assigned, answered, waiting on the customer, resolved, closed, a few
+of the last days' reopened by the customer writing again, two merged duplicates), knowledge-base
+articles, CSAT answers on resolved tickets, an NPS survey with answers, and churn rules.
 
 Tickets go through the ticket services (one request id per ticket, so `backdate()` moves the audit
 entries of its steps to the ticket's moments; the services date the history, messages and timeline
@@ -432,6 +432,21 @@ class Loader:
                 moment = min(moment + dt.timedelta(hours=rng.randint(1, 30)), self.now)
                 resolved = TicketStatus.objects.get(code="resolved")
                 if ticket.status != resolved:
+                    services.ticket_move(ticket=ticket, by=agent, status=resolved, note="", now=moment)
+                again = moment + dt.timedelta(hours=rng.randint(3, 20))
+                if rng.random() < 0.15 and again + dt.timedelta(hours=2) < self.now:
+                    # the customer writes again: the ticket reopens, is answered and resolved anew
+                    services.ticket_add_customer_message(
+                        ticket=ticket,
+                        body="问题又出现了，麻烦再看一下。",
+                        from_name=ticket.requester_name,
+                        from_email=ticket.requester_email,
+                        channel=channel,
+                        now=again,
+                    )
+                    moment = again + dt.timedelta(hours=1)
+                    services.ticket_reply(ticket=ticket, by=agent, body=rng.choice(REPLIES), now=moment)
+                    ticket.refresh_from_db()
                     services.ticket_move(ticket=ticket, by=agent, status=resolved, note="", now=moment)
                 if age_days > 7:
                     closed = TicketStatus.objects.get(code="closed")
