@@ -66,7 +66,7 @@ def _gbk_mail(*, subject: str, body: str, sender: tuple[str, str]) -> bytes:
     msg = MIMEText(body, "plain", "gbk")
     msg["From"] = formataddr((str(Header(sender[0], "gbk")), sender[1]))
     msg["To"] = SUPPORT
-    msg["Subject"] = Header(subject, "gbk")
+    msg["Subject"] = Header(subject, "gbk").encode()
     msg["Date"] = timezone.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg["Message-ID"] = make_msgid(domain="fengda.example")
     return msg.as_bytes()
@@ -186,7 +186,7 @@ def test_mail_becomes_ticket_answered_with_article_resolved_and_rated(
         True,
     )
     [invite_mail] = [m for m in mail.outbox if m.to == ["zhangwei@fengda.example"] and m is not sent[0]]
-    links = re.findall(r"https?://[^\s\"<>]+/help/survey/[^\s\"<>?]+/", invite_mail.body)
+    links = re.findall(r"https?://[^\s\"<>]+/help/survey/[^\s\"<>?]+/", str(invite_mail.body))
     assert links, invite_mail.body
     link = urlsplit(links[0]).path
 
@@ -226,7 +226,6 @@ def test_mail_becomes_ticket_answered_with_article_resolved_and_rated(
     expect(card.locator("[data-csat]")).to_contain_text("4.00")
     expect(card.locator(f'[data-answer="{answer.pk}"]')).to_contain_text("回复很快")
     expect(card.locator(f'[data-answer="{answer.pk}"]')).to_contain_text(ticket.number)
-    card.scroll_into_view_if_needed()
     screenshot(owner, "service-account-360-satisfaction-en")
 
 
