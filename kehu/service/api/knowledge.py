@@ -19,6 +19,7 @@ from rest_framework.routers import SimpleRouter
 from kehu.core.api.errors import ErrorSerializer
 from kehu.core.api.mixins import ACTION_MAP, RestrictedModelViewSet
 from kehu.core.choices import Action
+from kehu.users.models import User
 
 from ..filtersets_knowledge import ArticleFilterSet
 from ..models import Article, ArticleCategory
@@ -72,6 +73,9 @@ class ArticleSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text="The change note of the new version.",
     )
+    # The same choices object as User.Language, so the schema names one "LanguageEnum" (the model
+    # field's choices=settings.LANGUAGES would make a second, colliding enum).
+    language = serializers.ChoiceField(choices=User.Language.choices, required=False, default="zh-hans")
     public_url = serializers.SerializerMethodField()
 
     class Meta:
