@@ -104,7 +104,11 @@ class SLAPolicyForm(forms.Form):
     resolution_hours = forms.IntegerField(label=_("hours"), min_value=0, max_value=10000, required=False)
     resolution_mins = forms.IntegerField(label=_("minutes"), min_value=0, max_value=59, required=False)
     warn_percent = forms.IntegerField(
-        label=_("Warn at (% of the target used)"), min_value=1, max_value=99, initial=80
+        # xgettext:no-python-format
+        label=_("Warn at (% of the target used)"),
+        min_value=1,
+        max_value=99,
+        initial=80,
     )
     # breach actions
     notify_manager = forms.BooleanField(label=_("Notify the queue manager"), required=False, initial=True)

@@ -12,7 +12,7 @@ def register() -> None:
     from kehu.core import navigation, permissions
     from kehu.core.choices import Action
 
-    from ..mail.outbound import EVENT_EMAIL_FAILED
+    from ..mail.outbound import EVENT_EMAIL_FAILED, EVENT_EMAIL_SENT
     from ..models import InboundEmail
 
     # Administrators handle received mail; a role may be granted "view" (the log) and "change"
@@ -20,7 +20,12 @@ def register() -> None:
     permissions.register(
         InboundEmail, actions=(Action.VIEW, Action.CHANGE, Action.DELETE), group=_("Service")
     )
-    events.register_event(EVENT_EMAIL_FAILED, _("Reply could not be e-mailed"), icon="mail-off")
+    events.register_event(
+        EVENT_EMAIL_FAILED, _("Reply could not be e-mailed"), icon="mail-off", group="ticket"
+    )
+    events.register_event(
+        EVENT_EMAIL_SENT, _("Reply e-mailed to the customer"), icon="mail-forward", group="ticket"
+    )
     navigation.register_item(
         "settings",
         navigation.MenuItem(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import TimeStampedModel
 from kehu.core.permissions import RestrictedManager
@@ -66,7 +67,7 @@ class InboundEmail(models.Model):
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
     # sha256 of the raw bytes: the identity of a message that has no Message-ID.
     digest = models.CharField(_("digest"), max_length=64)
-    from_email = models.CharField(_("from"), max_length=255, blank=True)
+    from_email = models.CharField(pgettext_lazy("e-mail sender", "from"), max_length=255, blank=True)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     raw = models.FileField(_("raw message"), upload_to="inbound/%Y/%m/")
     size = models.PositiveBigIntegerField(_("size"), default=0)

@@ -45,6 +45,7 @@ class SLAPolicy(TimeStampedModel):
     )
     resolution_minutes = models.PositiveIntegerField(_("resolution within (minutes)"), null=True, blank=True)
     warn_percent = models.PositiveSmallIntegerField(
+        # xgettext:no-python-format
         _("warn at (% of the target used)"),
         default=80,
         validators=[MinValueValidator(1), MaxValueValidator(99)],

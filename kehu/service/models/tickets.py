@@ -464,14 +464,17 @@ class TicketStatusHistory(models.Model):
     )
     from_status = models.ForeignKey(
         TicketStatus,
-        verbose_name=_("from"),
+        verbose_name=pgettext_lazy("status change", "from"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
     to_status = models.ForeignKey(
-        TicketStatus, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+"
+        TicketStatus,
+        verbose_name=pgettext_lazy("status change", "to"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     from_state = models.CharField(_("from state"), max_length=16, choices=TicketState.choices, blank=True)
     to_state = models.CharField(_("to state"), max_length=16, choices=TicketState.choices)
@@ -501,7 +504,7 @@ class TicketMessage(models.Model):
     author = _user_fk(_("author"))
     from_name = models.CharField(_("from (name)"), max_length=200, blank=True)
     from_email = models.EmailField(_("from (e-mail)"), blank=True)
-    to = models.TextField(_("to"), blank=True)
+    to = models.TextField(pgettext_lazy("e-mail recipient", "to"), blank=True)
     cc = models.TextField(_("cc"), blank=True)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body"), blank=True)  # sanitised HTML

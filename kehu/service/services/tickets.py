@@ -981,12 +981,13 @@ def _identities(ticket: Ticket) -> set[str]:
 
 def _same_requester(one: Ticket, other: Ticket) -> bool:
     """Whether two tickets come from the same customer: the same contact, or a requester/contact
-    e-mail in common. A ticket with neither (logged by an agent) goes with its account's tickets."""
+    e-mail in common. A ticket with neither (logged by an agent) goes with its account's tickets
+    (or, without an account, with other tickets without one)."""
     if one.contact_id and one.contact_id == other.contact_id:
         return True
     mine, theirs = _identities(one), _identities(other)
     if (not one.contact_id and not mine) or (not other.contact_id and not theirs):
-        return bool(one.account_id and one.account_id == other.account_id)
+        return one.account_id == other.account_id  # both without an account: no customer to mix up
     return bool(mine & theirs)
 
 

@@ -39,7 +39,7 @@ def csat_invitation(company: Any, **kwargs: Any) -> Any:
 
 
 def test_answer_page_preselects_and_records_one_answer(company: Any, client: Client) -> None:
-    invitation = csat_invitation(company)
+    invitation = csat_invitation(company, language="en")
     page = client.get(link(invitation, score=4))
     assert page.status_code == 200
     html = page.content.decode()
@@ -84,7 +84,7 @@ def test_nps_answer_page(company: Any, client: Client) -> None:
 
 
 def test_expired_and_tampered_links(company: Any, client: Client) -> None:
-    expired = csat_invitation(company, expires_at=timezone.now() - dt.timedelta(days=1))
+    expired = csat_invitation(company, language="en", expires_at=timezone.now() - dt.timedelta(days=1))
     page = client.get(link(expired))
     assert page.status_code == 410 and "expired" in page.content.decode()
     assert client.post(link(expired), {"score": "5"}).status_code == 410

@@ -122,7 +122,7 @@ def _status_page(
         status=status,
     )
     # the link is the customer's key: links in replies must not pass it on to other sites
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
