@@ -50,11 +50,11 @@ def test_monthly_reset_with_a_month_pattern() -> None:
 @pytest.mark.django_db
 def test_daily_reset_with_a_short_year() -> None:
     Sequence.objects.create(
-        key="ticket", prefix="T", pattern="{prefix}{yy}{mm}{dd}{n:03d}", reset=SequenceReset.DAILY
+        key="daily", prefix="T", pattern="{prefix}{yy}{mm}{dd}{n:03d}", reset=SequenceReset.DAILY
     )
-    assert sequence_next(key="ticket", today=D(2026, 7, 9)) == "T260709001"
-    assert sequence_next(key="ticket", today=D(2026, 7, 9)) == "T260709002"
-    assert sequence_next(key="ticket", today=D(2026, 7, 10)) == "T260710001"
+    assert sequence_next(key="daily", today=D(2026, 7, 9)) == "T260709001"
+    assert sequence_next(key="daily", today=D(2026, 7, 9)) == "T260709002"
+    assert sequence_next(key="daily", today=D(2026, 7, 10)) == "T260710001"
 
 
 @pytest.mark.django_db

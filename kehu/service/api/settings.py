@@ -191,7 +191,7 @@ class TicketStatusViewSet(RestrictedModelViewSet):
         request=TicketStatusReorderSerializer,
         responses={200: TicketStatusSerializer(many=True), 403: ErrorSerializer},
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None)
     def reorder(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Positions 10, 20, … in the order of `ids` (statuses not named keep their position)."""
         if not can(request.user, TicketStatus, Action.CHANGE):

@@ -31,6 +31,7 @@ def register() -> None:
     audit_registry.register(TicketWatcher, parent="ticket")
     customfields_registry.register(Ticket)
     register_taggable(Ticket)
+    _merge_relations()
 
     for code, label, icon in (
         (services.EVENT_CREATED, _("Ticket created"), "ticket"),
@@ -62,3 +63,22 @@ def register() -> None:
     from . import ticket_lists
 
     ticket_lists.register()  # the ticket lists: menu, bulk actions, export, search, 360 panels
+
+
+def _merge_relations() -> None:
+    """Merging duplicate accounts or contacts moves their tickets, survey invitations and answers
+    to the survivor; of two open churn flags the survivor keeps its own (one open flag per
+    account), resolved ones all move."""
+    from kehu.dedup.merging import register_merge_relation
+
+    from ..models import AccountRisk, SurveyInvitation, SurveyResponse, Ticket
+
+    for model in (Ticket, SurveyInvitation, SurveyResponse):
+        register_merge_relation("customers.account", model, "account")
+        register_merge_relation("customers.contact", model, "contact")
+    register_merge_relation(
+        "customers.account",
+        AccountRisk,
+        "account",
+        same=lambda risk: "open" if risk.status == "open" else f"risk-{risk.pk}",
+    )
