@@ -158,8 +158,11 @@ def ensure_articles(count: int, *, regenerate: bool, seed: int) -> None:
 
     get_backend("default").analyze()
     if connection.vendor == "postgresql":
+        # Autovacuum may be off (it is on the development server): without VACUUM the first runs
+        # after a generation recheck heap pages for visibility (p95 61 ms against 12 ms after it).
         with connection.cursor() as cur:
-            cur.execute("ANALYZE service_article")
+            cur.execute("VACUUM ANALYZE service_article")
+            cur.execute("VACUUM ANALYZE search_searchentry")
     print(f"… done in {time.perf_counter() - started:.1f} s.", flush=True)
 
 

@@ -174,6 +174,18 @@ def reset(saved: list[tuple]) -> None:
             )
 
 
+def vacuum() -> None:
+    """PostgreSQL: reclaim the dead rows of the last reset (autovacuum may be off, as on the
+    development server: without this each run updates a table with ~9 dead versions per row)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in ("service_ticket", "service_slaevent", "service_ticketmessage"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
 def bare(now: dt.datetime) -> tuple[float, int]:
     from django.db import connection, transaction
 
@@ -216,11 +228,13 @@ def main() -> None:
     seed(args.tickets)
     saved = snapshot()
     reset(saved)
+    vacuum()
     log(f"{connection.vendor}, {len(saved):,} open tickets due for a check at {NOW.isoformat()}")
     sweeps, refs, cpus = [], [], []
     for run in range(args.repeat):
         took, count = bare(NOW)
         refs.append(took)
+        vacuum()
         started, cpu = time.perf_counter(), time.process_time()
         result = sla_sweep(now=NOW)
         sweeps.append(time.perf_counter() - started)
@@ -233,6 +247,7 @@ def main() -> None:
         again = sla_sweep(now=NOW)
         assert again.checked == 0, "a second sweep at the same moment found work"
         reset(saved)
+        vacuum()
     log(
         f"sweep: best {min(sweeps):.2f} s, median {statistics.median(sweeps):.2f} s, "
         f"least CPU {min(cpus):.2f} s; "

@@ -187,6 +187,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- cache ----------------------------------------------------------------------------------
+# Rate limits (web form, customer replies) and the mailbox poll lock count in Django's cache. The
+# default is per process; with several gunicorn workers or Celery workers point CACHE_URL at a
+# shared cache (e.g. redis://127.0.0.1:6379/1) so they count together.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- e-mail ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
