@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
 
@@ -40,13 +41,13 @@ def _model(name: str) -> Any:
     return apps.get_model(name)
 
 
-def _page(request: HttpRequest, model: str = "customers.Account") -> Any:
+def _page(request: HttpRequest, model: str = "customers.Account", owner: str = "owner_id") -> Any:
     """The newest `?limit=` records the user may see by the plain rule a bare view would write:
-    everything for `?scope=all` (the admin case), else the user's own."""
+    everything for `?scope=all` (the admin case), else the user's own (`owner` is the user)."""
     limit = min(int(request.GET.get("limit", "25")), 500)
     qs = _model(model)._default_manager.order_by("-id")
     if request.GET.get("scope") != "all":
-        qs = qs.filter(owner_id=request.user.pk)
+        qs = qs.filter(**{owner: request.user.pk})
     return qs, limit
 
 
@@ -116,3 +117,33 @@ def opportunity_list_html(request: HttpRequest) -> HttpResponse:
     qs, limit = _page(request, "sales.Opportunity")
     rows = list(qs.values_list(*OPPORTUNITY_COLUMNS)[:limit])
     return HttpResponse(_TABLE.render({"columns": OPPORTUNITY_COLUMNS, "rows": rows}, request))
+
+
+# Tickets (issue 8; data: bench/lists_data.py `ensure_tickets`): the columns the ticket list page
+# shows by default; the rep's tickets are the ones assigned to them (the Kehu paths go through
+# `restrict()`, which for a rep also reaches their queues' and their accounts' tickets).
+TICKET_COLUMNS = (
+    "id",
+    "number",
+    "subject",
+    "status_id",
+    "priority",
+    "sla_next_check",
+    "account_id",
+    "queue_id",
+    "assignee_id",
+    "created_at",
+)
+
+
+@login_required
+def ticket_list_json(request: HttpRequest) -> JsonResponse:
+    qs, limit = _page(request, "service.Ticket", owner="assignee_id")
+    return JsonResponse({"results": list(qs.values()[:limit])})
+
+
+@login_required
+def ticket_list_html(request: HttpRequest) -> HttpResponse:
+    qs, limit = _page(request, "service.Ticket", owner="assignee_id")
+    rows = list(qs.values_list(*TICKET_COLUMNS)[:limit])
+    return HttpResponse(_TABLE.render({"columns": TICKET_COLUMNS, "rows": rows}, request))

@@ -1,13 +1,16 @@
-"""Account, lead and opportunity lists over real HTTP: gunicorn with sync workers, requests one
+"""Account, lead, opportunity and ticket lists over real HTTP: gunicorn with sync workers, requests one
 at a time (server time p50/p95 from the `Server-Timing` header) and throughput under `wrk`, each
 Kehu path beside its bare reference view measured in the same run on the same rows. See docs/benchmarks.md.
 
     .venv/bin/python bench/throughput.py --accounts 200000 --contacts-per-account 6 \\
         --database-url postgres://postgres@127.0.0.1:5432/kehu_bench_200k
+    .venv/bin/python bench/throughput.py --accounts 200000 --contacts-per-account 6 \\
+        --lists tickets --tickets 500000 \\
+        --database-url postgres://postgres@127.0.0.1:5432/kehu_bench_200k   # issue 8
 
-Needs `wrk` (Debian package `wrk`). Targets (issues 4, 5), for each list: as a rep (own scope)
-and as the admin, server time p95 <= 30 ms (JSON) and <= 50 ms (HTML), and wrk throughput >= 40 % (JSON) and
->= 50 % (HTML) of the bare references.
+Needs `wrk` (Debian package `wrk`). Targets (issues 4, 5; 8 for the tickets), for each list: as a
+rep (own scope) and as the admin, server time p95 <= 30 ms (JSON) and <= 50 ms (HTML), and wrk
+throughput >= 40 % (JSON) and >= 50 % (HTML) of the bare references.
 """
 
 from __future__ import annotations
@@ -152,7 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=200, help="sequential requests per path")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument(
-        "--lists", default="accounts,leads,opportunities", help="accounts, leads, opportunities (default all)"
+        "--lists",
+        default="accounts,leads,opportunities",
+        help="accounts, leads, opportunities, tickets (default: all but tickets)",
+    )
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        default=None,
+        help="tickets generated (once per dataset) when --lists includes tickets (default 500,000)",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     add_database_arguments(parser)
@@ -169,18 +180,26 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         regenerate=args.regenerate,
     )
-    from bench.lists_data import ensure_lists, list_paths
+    from bench.lists_data import DEFAULT_TICKETS, LISTS, ensure_lists, ensure_tickets, list_paths
     from kehu.customers.models import Account, Contact
     from kehu.sales.models import Lead, Opportunity
+    from kehu.service.models import Ticket
 
-    ensure_lists(org, accounts=args.accounts, seed=args.seed)
     lists = [name.strip() for name in args.lists.split(",") if name.strip()]
+    if unknown := [name for name in lists if name not in LISTS]:
+        raise SystemExit(f"Unknown list(s) {', '.join(unknown)}: choose from {', '.join(LISTS)}")
+    ensure_lists(org, accounts=args.accounts, seed=args.seed)
+    if "tickets" in lists:
+        ensure_tickets(org, tickets=DEFAULT_TICKETS if args.tickets is None else args.tickets, seed=args.seed)
     sizes = {
         "accounts": Account.objects.count(),
         "contacts": Contact.objects.count(),
         "leads": Lead.objects.count(),
         "opportunities": Opportunity.objects.count(),
+        "tickets": Ticket.objects.count(),
     }
+    # the rows each user's Kehu list reaches (restrict()), shown beside the results
+    in_scope = {"admin": sizes["tickets"], "rep": Ticket.objects.restrict(org.rep, "view").count()}
     vendor = connection.vendor
     connection.close()
 
@@ -209,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nLists over HTTP — {vendor}, {sizes['accounts']:,} accounts, "
         f"{sizes['contacts']:,} contacts, {sizes['leads']:,} leads, "
-        f"{sizes['opportunities']:,} opportunities, "
+        f"{sizes['opportunities']:,} opportunities, {sizes['tickets']:,} tickets "
+        f"(rep's scope {in_scope['rep']:,}), "
         f"gunicorn {args.workers} sync workers, wrk {args.connections} connections × {args.duration}s\n"
     )
     print(f"{'user / path':52} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>9} {'of bare':>8}  target")
@@ -233,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             **sizes,
             "workers": args.workers,
             "connections": args.connections,
+            "rep_tickets_in_scope": in_scope["rep"],
             "results": {
                 who: [asdict(p) | {"p50": p.pct(50), "p95": p.pct(95), "server_ms": None} for p in paths]
                 for who, paths in results.items()

@@ -15,17 +15,16 @@ p95 <= 30 ms (JSON) and <= 50 ms (HTML), throughput >= 40 % (JSON) and >= 50 % (
 references.
 
 The data: the accounts dataset of `bench/datagen.py` (its organisation, roles and grants), then
-N tickets written in batches with `bulk_create` (no services: numbering, SLA and history are not
-what a list reads), spread over the reps (95 %) and unassigned (5 %), the default statuses and
-types, 60 % on an account, over three years.
+N tickets written in batches with `bulk_create` by `bench.lists_data.make_tickets` (no services:
+numbering, SLA and history are not what a list reads), spread over the reps (95 %) and unassigned
+(5 %), the default statuses and types, 60 % on an account, over three years. The same tickets and
+bare references over real HTTP (gunicorn + wrk): `bench/throughput.py --lists tickets`.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import random
 import statistics
 import sys
 import time
@@ -38,146 +37,27 @@ if str(ROOT) not in sys.path:
 
 from bench.run import add_database_arguments, setup_django  # noqa: E402
 
-TAG = "bench-tickets"
 PAGE = 25
-BATCH = 10_000
-COLUMNS: tuple[str, ...] = ("id", "number", "subject", "status_id", "priority", "sla_next_check")
-COLUMNS += ("account_id", "queue_id", "assignee_id", "created_at")
 
 
 def log(message: str) -> None:
     print(message, flush=True)
 
 
-# --- bare references (served from this module's URLconf) ------------------------------------
-
-
-def _bare_rows(request: Any) -> Any:
-    from kehu.service.models import Ticket
-
-    qs = Ticket.objects.order_by("-id")
-    if request.GET.get("scope") != "all":
-        qs = qs.filter(assignee_id=request.user.pk)
-    return qs
-
-
-def bare_json(request: Any) -> Any:
-    from django.http import JsonResponse
-
-    return JsonResponse({"results": list(_bare_rows(request).values()[:PAGE])})
-
-
-def bare_html(request: Any) -> Any:
-    from django.http import HttpResponse
-
-    from bench.bare import _TABLE
-
-    rows = list(_bare_rows(request).values_list(*COLUMNS)[:PAGE])
-    return HttpResponse(_TABLE.render({"columns": COLUMNS, "rows": rows}, request))
-
-
-def _urlpatterns() -> list[Any]:
-    from django.contrib.auth.decorators import login_required
-    from django.urls import path
-
-    from bench.urls import urlpatterns as bench_urls
-
-    return [
-        path("bench/bare/tickets.json", login_required(bare_json)),
-        path("bench/bare/tickets.html", login_required(bare_html)),
-        *bench_urls,
-    ]
-
-
-def __getattr__(name: str) -> Any:  # the URLconf's `urlpatterns`, built once Django is set up
-    if name == "urlpatterns":
-        return _urlpatterns()
-    raise AttributeError(name)
-
-
-# --- data ------------------------------------------------------------------------------------
+# The bare references are `bench.bare.ticket_list_json` / `ticket_list_html` (bench/urls.py), the
+# data `bench.lists_data.make_tickets` (shared with bench/throughput.py --lists tickets).
 
 
 def seed(org: Any, n: int, rng_seed: int) -> None:
-    from django.db import connection, transaction
+    from bench.lists_data import ensure_tickets
 
-    from kehu.customers.models import Account
-    from kehu.service.choices import TicketChannel, TicketPriority
-    from kehu.service.models import Ticket, TicketStatus, TicketType
-
-    have = Ticket.objects.filter(requester_name=TAG).count()
-    if have == n:
-        log(f"Using the {have:,} tickets already in the database.")
-        return
-    log(f"Creating {n:,} tickets …")
-    Ticket.objects.filter(requester_name=TAG).delete()
-    rng = random.Random(rng_seed)
-    statuses = list(TicketStatus.objects.filter(is_active=True))
-    weights = [
-        {"new": 8, "assigned": 10, "in_progress": 12, "waiting": 6, "resolved": 24, "closed": 40}.get(
-            s.code, 5
-        )
-        for s in statuses
-    ]
-    types = list(TicketType.objects.filter(is_active=True))
-    # the rep's accounts first: their tickets come through the account scope extension too
-    accounts = list(Account.objects.order_by("id").values_list("id", "owner_id")[:50_000])
-    reps = [(u.pk, u.department_id) for u in org.reps]
-    now = dt.datetime.now(dt.UTC)
-    channels = list(TicketChannel.values)
-    priorities = list(TicketPriority.values)
-    t0 = time.perf_counter()
-    made = 0
-    while made < n:
-        rows = []
-        for i in range(made, min(n, made + BATCH)):
-            status = rng.choices(statuses, weights)[0]
-            assignee, department = reps[i % len(reps)] if rng.random() < 0.95 else (None, None)
-            account = rng.choice(accounts)[0] if accounts and rng.random() < 0.6 else None
-            created = now - dt.timedelta(minutes=rng.randint(0, 3 * 365 * 24 * 60))
-            due = (
-                created + dt.timedelta(hours=rng.randint(1, 72))
-                if status.state not in ("resolved", "closed")
-                else None
-            )
-            rows.append(
-                Ticket(
-                    number=f"TK-B-{i + 1:07d}",
-                    subject=f"工单 {i + 1} 打印机无法连接网络",
-                    type=rng.choice(types),
-                    status=status,
-                    state=status.state,
-                    priority=rng.choice(priorities),
-                    channel=rng.choice(channels),
-                    account_id=account,
-                    requester_name=TAG,
-                    assignee_id=assignee,
-                    department_id=department,
-                    sla_next_check=due,
-                    resolution_due=due,
-                    resolution_breached=rng.random() < 0.05,
-                    created_at=created,
-                    updated_at=created,
-                )
-            )
-        with transaction.atomic():
-            Ticket.objects.bulk_create(rows, batch_size=2_000)
-        made += len(rows)
-        log(f"  {made:,} tickets ({made / (time.perf_counter() - t0):,.0f}/s)")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE service_ticket")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    ensure_tickets(org, tickets=n, seed=rng_seed, log=log)
 
 
 def ensure_grants(org: Any) -> None:
-    from kehu.core.permissions import can
-    from kehu.service.models import Ticket
+    from bench.lists_data import ensure_ticket_grants
 
-    if not can(org.rep, Ticket, "view"):
-        raise SystemExit("The rep has no ticket permission: load the demo roles' service grants first.")
+    ensure_ticket_grants(org)
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -236,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     total = Ticket.objects.count()
     rows: list[dict[str, Any]] = []
     ok = True
-    with override_settings(ROOT_URLCONF="bench.ticket_list_bench", ALLOWED_HOSTS=["*"]):
+    with override_settings(ALLOWED_HOSTS=["*"]):
         for who, user, scope in (("rep", org.rep, "own"), ("admin", org.admin, "all")):
             client = Client()
             client.force_login(user)

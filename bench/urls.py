@@ -22,5 +22,7 @@ urlpatterns = [
         bare.opportunity_list_html,
         name="bench_bare_opportunity_list_html",
     ),
+    path("bench/bare/tickets.json", bare.ticket_list_json, name="bench_bare_ticket_list_json"),
+    path("bench/bare/tickets.html", bare.ticket_list_html, name="bench_bare_ticket_list_html"),
     *kehu_urlpatterns,
 ]
