@@ -16,6 +16,7 @@ Who sees what:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -26,8 +27,9 @@ from django.shortcuts import get_object_or_404, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.urls import URLPattern, path, reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from kehu.core import generic
@@ -452,14 +454,7 @@ def reply_view(request: HttpRequest, pk: int) -> HttpResponse:
                     status=data.get("status"),
                 )
         except DomainError as exc:
-            shown = False
-            for name, errors in (exc.fields or {}).items():
-                for error in errors:
-                    if name in form.fields:
-                        form.add_error(name, error)
-                        shown = True
-            if not shown:
-                form.add_error(None, str(exc.message))
+            _show_errors(form, exc)
             message = None
     if message is None:
         if generic.is_htmx(request):
@@ -539,32 +534,68 @@ def _refused(request: HttpRequest, ticket: Ticket, exc: DomainError) -> HttpResp
     )
 
 
+Run = Callable[[HttpRequest, Ticket, dict[str, Any]], Ticket]
+FormKwargs = Callable[[HttpRequest, Ticket], dict[str, Any]]
+
+
 def _form_action(
     request: HttpRequest,
     pk: int,
     *,
     form_class: Any,
-    title: str,
+    title: str | Promise,
     url_name: str,
-    run: Any,
-    done: str,
-    form_kwargs: Any = None,
+    run: Run,
+    done: str | Promise,
+    form_kwargs: FormKwargs | None = None,
 ) -> HttpResponse:
+    """One ticket action behind a form: the ticket the user may change (else 404/403); GET shows the
+    form (a modal under htmx, ``?field=`` prefills); POST runs ``run(request, ticket, data)`` and
+    answers :func:`_done`, or shows the form again with the refusal (400)."""
     ticket = generic.get_for_action(Ticket, request.user, pk, Action.CHANGE)
-    kwargs = form_kwargs(ticket) if form_kwargs is not None else {}
+    kwargs = form_kwargs(request, ticket) if form_kwargs is not None else {}
     url = reverse(url_name, args=[ticket.pk])
     if request.method != "POST":
         form = form_class(initial=request.GET.dict(), **kwargs)
-        return _action_form(request, ticket, form=form, title=title, url=url)
+        return _action_form(request, ticket, form=form, title=str(title), url=url)
     form = form_class(request.POST, **kwargs)
     if form.is_valid():
         try:
-            result = run(ticket, form.cleaned_data)
+            result = run(request, ticket, form.cleaned_data)
         except DomainError as exc:
             _show_errors(form, exc)
         else:
-            return _done(request, result if isinstance(result, Ticket) else ticket, done)
-    return _action_form(request, ticket, form=form, title=title, url=url, status=400)
+            return _done(request, result if isinstance(result, Ticket) else ticket, str(done))
+    return _action_form(request, ticket, form=form, title=str(title), url=url, status=400)
+
+
+def _action_view(
+    *,
+    form_class: Any,
+    title: Promise,
+    url_name: str,
+    run: Run,
+    done: Promise,
+    form_kwargs: FormKwargs | None = None,
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """A sign-in-only view running :func:`_form_action` with these settings (``title`` and ``done``
+    lazy: translated per request)."""
+
+    @login_required
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        return _form_action(
+            request,
+            pk,
+            form_class=form_class,
+            title=title,
+            url_name=url_name,
+            run=run,
+            done=done,
+            form_kwargs=form_kwargs,
+        )
+
+    view.__name__ = view.__qualname__ = url_name.split(":")[-1].removeprefix("ticket_") + "_view"
+    return view
 
 
 @login_required
@@ -580,96 +611,65 @@ def assign_view(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             return _refused(request, ticket, exc)
         return _done(request, ticket, _("Ticket assigned."))
-
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-        return services.ticket_assign(
-            ticket=ticket,
-            by=request.user,
-            assignee=None if data.get("auto") else data.get("assignee"),
-            queue=data.get("queue"),
-            auto=bool(data.get("auto")),
-        )
-
     return _form_action(
         request,
         pk,
         form_class=AssignForm,
         title=_("Assign ticket"),
         url_name="service:ticket_assign",
-        run=run,
+        run=lambda request, ticket, data: services.ticket_assign(
+            ticket=ticket,
+            by=request.user,
+            assignee=None if data.get("auto") else data.get("assignee"),
+            queue=data.get("queue"),
+            auto=bool(data.get("auto")),
+        ),
         done=_("Ticket assigned."),
-        form_kwargs=lambda t: {"ticket": t},
+        form_kwargs=lambda request, ticket: {"ticket": ticket},
     )
 
 
-@login_required
-def move_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-        return services.ticket_move(
-            ticket=ticket, by=request.user, status=data["status"], note=data.get("note") or ""
-        )
+move_view = _action_view(
+    form_class=MoveForm,
+    title=gettext_lazy("Change status"),
+    url_name="service:ticket_move",
+    run=lambda request, ticket, data: services.ticket_move(
+        ticket=ticket, by=request.user, status=data["status"], note=data.get("note") or ""
+    ),
+    done=gettext_lazy("Status changed."),
+    form_kwargs=lambda request, ticket: {"statuses": services.allowed_next(ticket)},
+)
 
-    return _form_action(
-        request,
-        pk,
-        form_class=MoveForm,
-        title=_("Change status"),
-        url_name="service:ticket_move",
-        run=run,
-        done=_("Status changed."),
-        form_kwargs=lambda t: {"statuses": services.allowed_next(t)},
-    )
+resolve_view = _action_view(
+    form_class=NoteForm,
+    title=gettext_lazy("Resolve ticket"),
+    url_name="service:ticket_resolve",
+    run=lambda request, ticket, data: services.ticket_resolve(
+        ticket=ticket, by=request.user, note=data.get("note") or ""
+    ),
+    done=gettext_lazy("Ticket resolved."),
+)
 
+reopen_view = _action_view(
+    form_class=NoteForm,
+    title=gettext_lazy("Reopen ticket"),
+    url_name="service:ticket_reopen",
+    run=lambda request, ticket, data: services.ticket_reopen(
+        ticket=ticket, by=request.user, note=data.get("note") or ""
+    ),
+    done=gettext_lazy("Ticket reopened."),
+)
 
-@login_required
-def resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-        return services.ticket_resolve(ticket=ticket, by=request.user, note=data.get("note") or "")
-
-    return _form_action(
-        request,
-        pk,
-        form_class=NoteForm,
-        title=_("Resolve ticket"),
-        url_name="service:ticket_resolve",
-        run=run,
-        done=_("Ticket resolved."),
-    )
-
-
-@login_required
-def reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-        return services.ticket_reopen(ticket=ticket, by=request.user, note=data.get("note") or "")
-
-    return _form_action(
-        request,
-        pk,
-        form_class=NoteForm,
-        title=_("Reopen ticket"),
-        url_name="service:ticket_reopen",
-        run=run,
-        done=_("Ticket reopened."),
-    )
-
-
-@login_required
-def merge_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-        return services.ticket_merge(
-            source=ticket, target=data["target"], by=request.user, note=data.get("note") or ""
-        )
-
-    return _form_action(
-        request,
-        pk,
-        form_class=MergeForm,
-        title=_("Merge into another ticket"),
-        url_name="service:ticket_merge",
-        run=run,
-        done=_("Tickets merged."),
-        form_kwargs=lambda t: {"ticket": t, "user": request.user},
-    )
+merge_view = _action_view(
+    form_class=MergeForm,
+    title=gettext_lazy("Merge into another ticket"),
+    url_name="service:ticket_merge",
+    run=lambda request, ticket, data: services.ticket_merge(
+        source=ticket, target=data["target"], by=request.user, note=data.get("note") or ""
+    ),
+    done=gettext_lazy("Tickets merged."),
+    form_kwargs=lambda request, ticket: {"ticket": ticket, "user": request.user},
+)
 
 
 @login_required
@@ -679,32 +679,26 @@ def merge_targets_view(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse({"results": [{"id": t.pk, "text": f"{t.number} · {t.subject}"} for t in rows]})
 
 
-@login_required
-def split_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-        return services.ticket_split(
-            ticket=ticket, by=request.user, messages=list(data["messages"]), subject=data.get("subject") or ""
-        )
-
-    return _form_action(
-        request,
-        pk,
-        form_class=SplitForm,
-        title=_("Split into a new ticket"),
-        url_name="service:ticket_split",
-        run=run,
-        done=_("New ticket split off."),
-        form_kwargs=lambda t: {"ticket": t},
-    )
+split_view = _action_view(
+    form_class=SplitForm,
+    title=gettext_lazy("Split into a new ticket"),
+    url_name="service:ticket_split",
+    run=lambda request, ticket, data: services.ticket_split(
+        ticket=ticket, by=request.user, messages=list(data["messages"]), subject=data.get("subject") or ""
+    ),
+    done=gettext_lazy("New ticket split off."),
+    form_kwargs=lambda request, ticket: {"ticket": ticket},
+)
 
 
 @login_required
 def escalate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Only when the SLA area (``ticket_escalate``) is there; 404 otherwise."""
     escalate = _escalate_fn()
     if escalate is None:
         raise Http404
 
-    def run(ticket: Ticket, data: dict[str, Any]) -> Ticket:
+    def run(request: HttpRequest, ticket: Ticket, data: dict[str, Any]) -> Ticket:
         escalate(ticket=ticket, by=request.user, reason=data["reason"], to_queue=data.get("to_queue"))
         return ticket
 
