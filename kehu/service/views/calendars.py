@@ -8,7 +8,6 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,24 +25,15 @@ from .. import selectors, services
 from ..data import cn_holidays
 from ..forms_calendars import CalculatorForm, CalendarForm, CopyDaysForm, DayForm, HoursForm, LoadHolidaysForm
 from ..models import BusinessCalendar, CalendarDay, WorkingHours
+from ._common import edit_form_page, form_errors, object_for_edit, require
 
 
 def _require(request: HttpRequest, action: str) -> None:
-    """Configuration records have no data scope: without the permission, 403."""
-    if not can(request.user, BusinessCalendar, action):
-        raise PermissionDenied
+    require(request, BusinessCalendar, action)
 
 
 def _crumbs(*extra: tuple[str, str | None]) -> list[tuple[str, str | None]]:
     return [(_("Administration"), None), (_("Business calendars"), reverse("service:calendar_list")), *extra]
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    for name, messages in exc.fields.items():
-        for message in messages:
-            form.add_error(name if name in form.fields else None, message)
-    if not exc.fields:
-        form.add_error(None, str(exc.message))
 
 
 @login_required
@@ -65,38 +55,26 @@ def calendar_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar_edit_view(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    calendar: BusinessCalendar | None = None
-    if pk is None:
-        _require(request, Action.ADD)
-    else:
-        _require(request, Action.CHANGE)
-        calendar = get_for_action(BusinessCalendar, request.user, pk, Action.CHANGE)
+    calendar = object_for_edit(request, BusinessCalendar, pk)
     initial: dict[str, Any] = {"time_zone": BusinessCalendar._meta.get_field("time_zone").get_default()}
     if calendar is not None:
         initial = {f: getattr(calendar, f) for f in ("name", "time_zone", "is_default", "is_active")}
-    form = CalendarForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if calendar is None:
-                calendar = services.calendar_create(by=request.user, data=form.cleaned_data)
-            else:
-                calendar = services.calendar_update(
-                    calendar=calendar, by=request.user, data=form.cleaned_data
-                )
-        except DomainError as exc:
-            _form_errors(form, exc)
-        else:
-            return success_response(
-                request,
-                url=calendar.get_absolute_url(),
-                message=_("Calendar “%(name)s” saved.") % {"name": calendar},
-            )
-    title = _("New business calendar") if calendar is None else _("Edit %(name)s") % {"name": calendar}
-    return render(
+
+    def save(calendar: BusinessCalendar | None, data: dict[str, Any]) -> BusinessCalendar:
+        if calendar is None:
+            return services.calendar_create(by=request.user, data=data)
+        return services.calendar_update(calendar=calendar, by=request.user, data=data)
+
+    return edit_form_page(
         request,
-        "service/calendar_form.html",
-        {"form": form, "calendar": calendar, "title": title, "breadcrumbs": _crumbs((title, None))},
-        status=400 if request.method == "POST" else 200,
+        obj=calendar,
+        form=CalendarForm(request.POST or None, initial=initial),
+        save=save,
+        saved=_("Calendar “%(name)s” saved."),
+        new_title=_("New business calendar"),
+        template="service/calendar_form.html",
+        name="calendar",
+        crumbs=_crumbs,
     )
 
 
@@ -237,7 +215,7 @@ def day_add_view(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             year, shown = day.date.year, None
     return _section(

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
@@ -28,26 +27,18 @@ from ..forms_surveys import AnswerForm, SurveyForm, audience_to_text
 from ..models import Survey, SurveyResponse
 from ..selectors import surveys as selectors
 from ..services import surveys as services
+from ._common import edit_form_page, form_errors, object_for_edit, require
 
 PER_PAGE = 25
 
 
 def _require(request: HttpRequest, action: str, model: type = Survey) -> None:
     """Survey settings have no data scope: without the permission, 403."""
-    if not can(request.user, model, action):
-        raise PermissionDenied
+    require(request, model, action)
 
 
 def _crumbs(*extra: tuple[str, str | None]) -> list[tuple[str, str | None]]:
     return [(_("Service"), None), (_("Satisfaction surveys"), reverse("service:survey_list")), *extra]
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    for name, messages in exc.fields.items():
-        for message in messages:
-            form.add_error(name if name in form.fields else None, message)
-    if not exc.fields:
-        form.add_error(None, str(exc.message))
 
 
 @login_required
@@ -94,34 +85,23 @@ def _initial(survey: Survey | None) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def survey_edit_view(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    survey: Survey | None = None
-    if pk is None:
-        _require(request, Action.ADD)
-    else:
-        _require(request, Action.CHANGE)
-        survey = get_for_action(Survey, request.user, pk, Action.CHANGE)
-    form = SurveyForm(request.POST or None, initial=_initial(survey))
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        try:
-            if survey is None:
-                survey = services.survey_create(by=request.user, data=data)
-            else:
-                survey = services.survey_update(survey=survey, by=request.user, data=data)
-        except DomainError as exc:
-            _form_errors(form, exc)
-        else:
-            return success_response(
-                request,
-                url=survey.get_absolute_url(),
-                message=_("Survey “%(name)s” saved.") % {"name": survey},
-            )
-    title = _("New survey") if survey is None else _("Edit %(name)s") % {"name": survey}
-    return render(
+    survey = object_for_edit(request, Survey, pk)
+
+    def save(survey: Survey | None, data: dict[str, Any]) -> Survey:
+        if survey is None:
+            return services.survey_create(by=request.user, data=dict(data))
+        return services.survey_update(survey=survey, by=request.user, data=dict(data))
+
+    return edit_form_page(
         request,
-        "service/surveys/form.html",
-        {"form": form, "survey": survey, "title": title, "breadcrumbs": _crumbs((title, None))},
-        status=400 if request.method == "POST" else 200,
+        obj=survey,
+        form=SurveyForm(request.POST or None, initial=_initial(survey)),
+        save=save,
+        saved=_("Survey “%(name)s” saved."),
+        new_title=_("New survey"),
+        template="service/surveys/form.html",
+        name="survey",
+        crumbs=_crumbs,
     )
 
 
@@ -293,7 +273,7 @@ def survey_answer_view(request: HttpRequest, signed: str) -> HttpResponse:
                         icon="info-circle",
                         status=409,
                     )
-                _form_errors(form, exc)
+                form_errors(form, exc)
             else:
                 return _message(
                     request,
