@@ -139,6 +139,39 @@ def _lock(ticket: Ticket) -> Ticket:
     )
 
 
+def _save(ticket: Ticket, fields: list[str]) -> None:
+    """Save the fields a step changed (each once) and ``updated_at``."""
+    ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+
+
+def _timeline(
+    ticket: Ticket, event: str, by: Any, moment: dt.datetime, data: dict[str, Any], *, contact: bool = False
+) -> None:
+    """A timeline event on the ticket, also on its account's timeline (`contact`: and on its
+    contact's)."""
+    timeline_record(
+        event=event,
+        obj=ticket,
+        by=by,
+        account_id=ticket.account_id,
+        contact_id=ticket.contact_id if contact else None,
+        occurred_at=moment,
+        data=data,
+    )
+
+
+def _system_line(ticket: Ticket, by: Any, text: str, moment: dt.datetime) -> TicketMessage:
+    """A system line in the conversation (``merged:TK-…``, ``split:TK-…``)."""
+    return TicketMessage.objects.create(
+        ticket=ticket,
+        kind=MessageKind.SYSTEM,
+        author=_user_or_none(by),
+        body="",
+        body_text=text,
+        created_at=moment,
+    )
+
+
 # --- statuses ---------------------------------------------------------------------------------
 
 
@@ -365,14 +398,13 @@ def ticket_create(
         _assign(ticket, None, by, moment, explicit=False)
     if by is not None:
         owned.recheck_scope(by, ticket, Action.VIEW, transfer=ticket.assignee_id not in (None, by.pk))
-    timeline_record(
-        event=EVENT_CREATED,
-        obj=ticket,
-        by=by,
-        account_id=ticket.account_id,
-        contact_id=ticket.contact_id,
-        occurred_at=moment,
-        data={"number": ticket.number, "subject": ticket.subject, "channel": ticket.channel},
+    _timeline(
+        ticket,
+        EVENT_CREATED,
+        by,
+        moment,
+        {"number": ticket.number, "subject": ticket.subject, "channel": ticket.channel},
+        contact=True,
     )
     return ticket
 
@@ -516,15 +548,14 @@ def _assign(ticket: Ticket, by: Any, assignee: Any, moment: dt.datetime, *, expl
         target = status_for_state(ticket, TicketState.ASSIGNED)
         if target is not None:
             changed += _move(ticket, by, target, moment, note="")
-    ticket.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    _save(ticket, changed)
     if before != getattr(assignee, "pk", None):
-        timeline_record(
-            event=EVENT_ASSIGNED,
-            obj=ticket,
-            by=by,
-            account_id=ticket.account_id,
-            occurred_at=moment,
-            data={"assignee": str(assignee) if assignee is not None else "", "auto": not explicit},
+        _timeline(
+            ticket,
+            EVENT_ASSIGNED,
+            by,
+            moment,
+            {"assignee": str(assignee) if assignee is not None else "", "auto": not explicit},
         )
         if assignee is not None and getattr(by, "pk", None) != assignee.pk:
             _notify(
@@ -606,13 +637,12 @@ def _move(ticket: Ticket, by: Any, target: TicketStatus, moment: dt.datetime, *,
         seconds_in_previous=max(0, int((moment - last.changed_at).total_seconds())) if last else None,
         note=note[:500],
     )
-    timeline_record(
-        event=EVENT_STATUS,
-        obj=ticket,
-        by=by,
-        account_id=ticket.account_id,
-        occurred_at=moment,
-        data={
+    _timeline(
+        ticket,
+        EVENT_STATUS,
+        by,
+        moment,
+        {
             "from": old_status.code,
             "to": target.code,
             "from_state": old_state,
@@ -655,7 +685,7 @@ def ticket_move(
         raise ServiceError(_("A merged ticket cannot be reopened."), code="merged")
     moment = _now(now)
     fields = _move(current, by, status, moment, note=note.strip())
-    current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    _save(current, fields)
     _notify_watchers(
         current,
         by,
@@ -678,7 +708,7 @@ def ticket_resolve(*, ticket: Ticket, by: Any, note: str = "") -> Ticket:
     fields = _move_to_state(current, by, TicketState.RESOLVED, timezone.now(), note=note)
     if not fields:
         raise ServiceError(_("This ticket's flow has no resolved status."), code=ServiceError.BAD_TRANSITION)
-    current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    _save(current, fields)
     return current
 
 
@@ -694,7 +724,7 @@ def ticket_reopen(*, ticket: Ticket, by: Any, note: str = "") -> Ticket:
         raise ServiceError(_("A merged ticket cannot be reopened."), code="merged")
     fields = _move_to_state(current, by, TicketState.IN_PROGRESS, timezone.now(), note=note)
     fields = fields or _move_to_state(current, by, TicketState.NEW, timezone.now(), note=note)
-    current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    _save(current, fields)
     return current
 
 
@@ -764,15 +794,14 @@ def ticket_reply(
         fields += _move(current, by, status, moment, note="")
     elif current.state in (TicketState.NEW, TicketState.ASSIGNED):
         fields += _move_to_state(current, by, TicketState.IN_PROGRESS, moment)
-    current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
-    timeline_record(
-        event=EVENT_REPLIED,
-        obj=current,
-        by=by,
-        account_id=current.account_id,
-        contact_id=current.contact_id,
-        occurred_at=moment,
-        data={"number": current.number, "title": current.subject, "body": message.body_text[:500]},
+    _save(current, fields)
+    _timeline(
+        current,
+        EVENT_REPLIED,
+        by,
+        moment,
+        {"number": current.number, "title": current.subject, "body": message.body_text[:500]},
+        contact=True,
     )
     if message.delivery == DeliveryStatus.QUEUED:
         message_id = message.pk
@@ -813,7 +842,7 @@ def ticket_add_note(
     if status is not None and status.pk != current.status_id:
         _check_allowed(current, status)
         fields = _move(current, by, status, moment, note="")
-        current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+        _save(current, fields)
     return message
 
 
@@ -862,19 +891,18 @@ def ticket_add_customer_message(
     fields = ["last_customer_message_at", *sla.sla_on_customer_message(ticket=current, now=moment)]
     if current.state in DONE_STATES or current.state == TicketState.WAITING:
         fields += _move_to_state(current, by, TicketState.IN_PROGRESS, moment)
-    current.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
-    timeline_record(
-        event=EVENT_CUSTOMER_MESSAGE,
-        obj=current,
-        by=by,
-        account_id=current.account_id,
-        contact_id=current.contact_id,
-        occurred_at=moment,
-        data={
+    _save(current, fields)
+    _timeline(
+        current,
+        EVENT_CUSTOMER_MESSAGE,
+        by,
+        moment,
+        {
             "number": current.number,
             "title": message.subject or current.subject,
             "body": message.body_text[:500],
         },
+        contact=True,
     )
     recipients = [current.assignee_id] if current.assignee_id else []
     _notify_watchers(
@@ -1031,23 +1059,15 @@ def ticket_merge(*, source: Ticket, target: Ticket, by: Any, note: str = "") -> 
     closed = status_for_state(src, TicketState.CLOSED)
     if closed is not None and src.state != TicketState.CLOSED:
         fields += _move(src, by, closed, moment, note=note)
-    src.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
-    TicketMessage.objects.create(
-        ticket=dst,
-        kind=MessageKind.SYSTEM,
-        author=_user_or_none(by),
-        body="",
-        body_text=f"merged:{src.number}",
-        created_at=moment,
-    )
+    _save(src, fields)
+    _system_line(dst, by, f"merged:{src.number}", moment)
     for obj, other in ((src, dst), (dst, src)):
-        timeline_record(
-            event=EVENT_MERGED,
-            obj=obj,
-            by=by,
-            account_id=obj.account_id,
-            occurred_at=moment,
-            data={"source": src.number, "target": dst.number, "other": other.number, "note": note},
+        _timeline(
+            obj,
+            EVENT_MERGED,
+            by,
+            moment,
+            {"source": src.number, "target": dst.number, "other": other.number, "note": note},
         )
     return dst
 
@@ -1097,22 +1117,8 @@ def ticket_split(*, ticket: Ticket, by: Any, messages: Iterable[TicketMessage], 
     new.split_from = current
     moment = timezone.now()
     for obj, other in ((current, new), (new, current)):
-        TicketMessage.objects.create(
-            ticket=obj,
-            kind=MessageKind.SYSTEM,
-            author=_user_or_none(by),
-            body="",
-            body_text=f"split:{other.number}",
-            created_at=moment,
-        )
-        timeline_record(
-            event=EVENT_SPLIT,
-            obj=obj,
-            by=by,
-            account_id=obj.account_id,
-            occurred_at=moment,
-            data={"source": current.number, "target": new.number},
-        )
+        _system_line(obj, by, f"split:{other.number}", moment)
+        _timeline(obj, EVENT_SPLIT, by, moment, {"source": current.number, "target": new.number})
     return new
 
 
