@@ -62,7 +62,9 @@ class QueueSerializer(serializers.ModelSerializer):
         queryset=User.objects.filter(is_active=True),
         help_text="On create: the first members (ids). Later, use the members endpoints.",
     )
-    open_count = serializers.SerializerMethodField(help_text="Open tickets of the queue.")
+    open_count = serializers.SerializerMethodField(
+        help_text="Open tickets of the queue that the caller may see."
+    )
 
     class Meta:
         model = Queue

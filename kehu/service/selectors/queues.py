@@ -32,13 +32,13 @@ def forget_member_queue_ids(user: Any) -> None:
 
 
 def queue_list(*, user: Any, action: str = Action.VIEW, active: bool | None = None) -> QuerySet[Queue]:
-    """The queues the user may `action`, with `open_count` (open tickets) and `member_count`, the
-    manager, and the members (with their user) prefetched: one query for the queues (two
-    subqueries count), one for the members."""
+    """The queues the user may `action`, with `open_count` (the open tickets the user sees) and
+    `member_count`, the manager, and the members (with their user) prefetched: one query for the
+    queues (two subqueries count), one for the members."""
     qs = Queue.objects.restrict(user, action)
     if active is not None:
         qs = qs.filter(is_active=active)
-    open_tickets = Ticket.objects.filter(queue_id=_outer_pk(), state__in=OPEN_STATES)
+    open_tickets = _open_tickets(user).filter(queue_id=_outer_pk())
     members = QueueMember.objects.filter(queue_id=_outer_pk())
     return (
         qs.select_related("manager", "calendar")
@@ -53,6 +53,12 @@ def queue_list(*, user: Any, action: str = Action.VIEW, active: bool | None = No
     )
 
 
+def _open_tickets(user: Any) -> QuerySet[Ticket]:
+    """The open tickets `user` may see: queue pages count only these (a user who sees every queue
+    but only some tickets must not learn the other teams' numbers)."""
+    return Ticket.objects.restrict(user, Action.VIEW).filter(state__in=OPEN_STATES)
+
+
 def _outer_pk() -> Any:
     return OuterRef("pk")
 
@@ -64,15 +70,18 @@ def _count_subquery(qs: QuerySet[Any]) -> Any:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def queue_members(queue: Queue) -> list[QueueMember]:
-    """A queue's members with their user and their open tickets in this queue, in one query each."""
+def queue_members(queue: Queue, *, user: Any) -> list[QueueMember]:
+    """A queue's members with their user and their open tickets in this queue that `user` sees,
+    in one query each."""
     members = list(
         QueueMember.objects.filter(queue=queue)
         .select_related("user", "user__department")
         .order_by("user__username")
     )
     loads = dict(
-        Ticket.objects.filter(queue=queue, state__in=OPEN_STATES, assignee__isnull=False)
+        _open_tickets(user)
+        .filter(queue=queue, assignee__isnull=False)
+        .order_by()
         .values("assignee")
         .annotate(n=Count("pk"))
         .values_list("assignee", "n")
@@ -82,15 +91,22 @@ def queue_members(queue: Queue) -> list[QueueMember]:
     return members
 
 
-def queue_open_by_state(queue: Queue) -> dict[str, int]:
-    """Open tickets of the queue per state (one grouped query)."""
+def queue_open_by_state(queue: Queue, *, user: Any) -> dict[str, int]:
+    """The queue's open tickets that `user` sees, per state (one grouped query)."""
     rows = (
-        Ticket.objects.filter(queue=queue, state__in=OPEN_STATES)
+        _open_tickets(user)
+        .filter(queue=queue)
+        .order_by()
         .values("state")
         .annotate(n=Count("pk"))
         .values_list("state", "n")
     )
     return dict(rows)
+
+
+def queue_unassigned_count(queue: Queue, *, user: Any) -> int:
+    """The queue's open tickets without an assignee that `user` sees."""
+    return _open_tickets(user).filter(queue=queue, assignee__isnull=True).count()
 
 
 # --- canned responses ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def _members_context(request: HttpRequest, queue: Queue, form: MemberAddForm | N
     may_change = can(request.user, Queue, Action.CHANGE)
     return {
         "queue": queue,
-        "members": selectors.queue_members(queue),
+        "members": selectors.queue_members(queue, user=request.user),
         "member_form": (form or MemberAddForm(queue=queue)) if may_change else None,
         "may_change": may_change,
         "tickets_url": _tickets_url(),
@@ -88,15 +88,13 @@ def _members_context(request: HttpRequest, queue: Queue, form: MemberAddForm | N
 def queue_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     queue = _queue(request, pk)
     queue = Queue.objects.select_related("manager", "calendar").get(pk=queue.pk)
-    by_state = selectors.queue_open_by_state(queue)
+    by_state = selectors.queue_open_by_state(queue, user=request.user)
     states = [(TicketState(s).label, by_state.get(s, 0), s) for s in OPEN_STATES]
     context = {
         "object": queue,
         "states": states,
         "open_total": sum(by_state.values()),
-        "unassigned": Ticket.objects.filter(
-            queue=queue, state__in=OPEN_STATES, assignee__isnull=True
-        ).count(),
+        "unassigned": selectors.queue_unassigned_count(queue, user=request.user),
         "may_delete": can(request.user, Queue, Action.DELETE),
         "breadcrumbs": _crumbs((str(queue), None)),
         **_members_context(request, queue),
