@@ -22,13 +22,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.audit.services import timeline_record
-from kehu.core.choices import Action
+from kehu.core.choices import Action, JobStatus
 from kehu.core.models import Job
 from kehu.core.services import job_create, job_run
 
@@ -42,6 +43,7 @@ JOB_KIND = "service.survey_run"
 EVENT_ANSWERED = "survey.answered"
 SIGNING_SALT = "kehu.service.survey"
 BATCH = 500
+SEND_AGAIN_AFTER = dt.timedelta(minutes=10)  # "Send now" waits this long after a sending started
 SCORE_RANGE = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10)}
 FALLBACK_LANGUAGE = "zh-hans"
 COMMENT_MAX = 4000
@@ -69,6 +71,7 @@ class SurveyError(ServiceError):
     OUT_OF_RANGE = "score_out_of_range"
     NOT_NPS = "not_nps"
     IN_USE = "survey_in_use"
+    SENDING = "survey_sending"
 
 
 # --- links ------------------------------------------------------------------------------------
@@ -498,9 +501,27 @@ def _schedule(job_id: int) -> None:
     survey_run.delay(job_id)
 
 
+def _sending_recently(survey: Survey) -> bool:
+    """Whether a sending of `survey` (its own or the schedule's) is queued or running, or was
+    started less than `SEND_AGAIN_AFTER` ago: a second click or an API retry would be a run of its
+    own (its moment differs by a second) and e-mail everyone again."""
+    since = timezone.now() - SEND_AGAIN_AFTER
+    return (
+        Job.objects.filter(kind=JOB_KIND, params__survey_id=survey.pk)
+        .filter(
+            Q(status__in=(JobStatus.PENDING, JobStatus.RUNNING))
+            | Q(created_at__gte=since)
+            | Q(started_at__gte=since)
+        )
+        .exists()
+    )
+
+
 @transaction.atomic
 def survey_send_now(*, survey: Survey, by: Any, now: dt.datetime | None = None) -> Job:
-    """Start a sending of an NPS survey at once (a run of its own, besides the schedule)."""
+    """Start a sending of an NPS survey at once (a run of its own, besides the schedule). Refused
+    while another sending of it is queued or running or started less than `SEND_AGAIN_AFTER` ago
+    (checked under the survey's row lock, so two clicks at once start one sending)."""
     _check_can(by, Action.CHANGE)
     current = Survey.objects.select_for_update().get(pk=survey.pk)
     if current.kind != SurveyKind.NPS:
@@ -510,6 +531,16 @@ def survey_send_now(*, survey: Survey, by: Any, now: dt.datetime | None = None) 
         )
     if not current.is_active:
         raise SurveyError(_("Activate the survey before sending it."), code="inactive")
+    if _sending_recently(current):
+        raise SurveyError(
+            _(
+                "This survey is being sent or was sent less than %(minutes)s minutes ago: "
+                "follow the sending under Jobs and try again later."
+            )
+            % {"minutes": int(SEND_AGAIN_AFTER.total_seconds() // 60)},
+            code=SurveyError.SENDING,
+            status=409,
+        )
     now = (now or timezone.now()).replace(microsecond=0)
     current.last_run_at = now
     current.save(update_fields=["last_run_at", "updated_at"])
