@@ -22,14 +22,10 @@ Rules (every path — pages, API, tasks — runs them):
 from __future__ import annotations
 
 import datetime as dt
-import io
-import os
-import zipfile
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,6 +38,9 @@ from kehu.core.choices import Action
 from kehu.core.errors import ConflictError, DomainError
 from kehu.core.money import parse_decimal as _decimal
 from kehu.core.services import sequence_next
+from kehu.core.uploads import attachment_max_bytes as attachment_max_bytes
+from kehu.core.uploads import attachment_types as attachment_types
+from kehu.core.uploads import check_upload
 
 from ..choices import AttachmentKind, ContractStatus, InvoiceStatus, QuoteStatus
 from ..models import Contract, ContractAttachment, Invoice, Order, PaymentPlan, Quote
@@ -55,9 +54,6 @@ RENEWAL_EVENT = "contract.renewal_reminder"
 ATTACHMENT_ADDED_EVENT = "contract.attachment_added"
 ATTACHMENT_REMOVED_EVENT = "contract.attachment_removed"
 RENEWAL_KIND = "commerce.contract_renewal"
-
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_TYPES = ("pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx", "zip", "ofd")
 
 #: What `contract_create` / `contract_update` accept in `data`.
 CONTRACT_FIELDS = (
@@ -491,127 +487,8 @@ def contract_renewal_reminders_send(*, today: dt.date | None = None) -> int:
 
 
 # --- attachments ------------------------------------------------------------------------------
-
-
-def attachment_max_bytes() -> int:
-    return int(getattr(settings, "KEHU_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
-
-
-def attachment_types() -> list[str]:
-    return [
-        str(t).strip().lower().lstrip(".") for t in getattr(settings, "KEHU_ATTACHMENT_TYPES", DEFAULT_TYPES)
-    ]
-
-
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
-_MAGIC: dict[str, tuple[bytes, ...]] = {
-    "pdf": (b"%PDF-",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "gif": (b"GIF87a", b"GIF89a"),
-    "doc": (_OLE2,),
-    "xls": (_OLE2,),
-    "ppt": (_OLE2,),
-    "zip": _ZIP,
-    "docx": _ZIP,
-    "xlsx": _ZIP,
-    "pptx": _ZIP,
-    "ofd": _ZIP,
-}
-# ZIP-based formats: a member that must be in the archive.
-_ZIP_MARKER = {
-    "docx": "word/",
-    "xlsx": "xl/",
-    "pptx": "ppt/",
-    "ofd": "OFD.xml",
-}
-CONTENT_TYPES = {
-    "pdf": "application/pdf",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "doc": "application/msword",
-    "xls": "application/vnd.ms-excel",
-    "ppt": "application/vnd.ms-powerpoint",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "zip": "application/zip",
-    "ofd": "application/ofd",
-    "txt": "text/plain",
-}
-
-
-def _read_all(upload: Any) -> bytes:
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    data = upload.read()
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    return data if isinstance(data, bytes) else bytes(data)
-
-
-def _content_matches(ext: str, upload: Any, size: int) -> bool:
-    """Whether the file's content looks like `ext` (first bytes; ZIP-based types by a member)."""
-    magic = _MAGIC.get(ext)
-    if magic is None:  # a type an administrator added with no known signature: extension only
-        return True
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    head = upload.read(16) or b""
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    if not any(head.startswith(m) for m in magic):
-        return False
-    marker = _ZIP_MARKER.get(ext)
-    if marker is None:
-        return True
-    try:
-        with zipfile.ZipFile(io.BytesIO(_read_all(upload))) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
-    finally:
-        if hasattr(upload, "seek"):
-            upload.seek(0)
-    if marker.endswith("/"):
-        return any(n.startswith(marker) for n in names)
-    return any(n == marker or n.endswith("/" + marker) for n in names)
-
-
-def _refused(message: str) -> ContractError:
-    return ContractError(message, code="attachment_refused", fields={"file": [message]})
-
-
-def check_upload(upload: Any) -> tuple[str, int, str]:
-    """(clean name, size, content type) of an acceptable upload; else a ContractError on `file`."""
-    if upload is None:
-        raise _refused(_("Choose a file."))
-    name = os.path.basename(str(getattr(upload, "name", "") or "")).strip()
-    size = int(getattr(upload, "size", 0) or 0)
-    if not name:
-        raise _refused(_("Choose a file."))
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    allowed = attachment_types()
-    if ext not in allowed:
-        raise _refused(
-            _("Files of type “%(ext)s” are not accepted. Accepted types: %(types)s.")
-            % {"ext": ext or "—", "types": ", ".join(allowed)}
-        )
-    limit = attachment_max_bytes()
-    if size > limit:
-        raise _refused(
-            _("The file is too big (%(size)s); the limit is %(limit)s.")
-            % {"size": _size(size), "limit": _size(limit)}
-        )
-    if size == 0:
-        raise _refused(_("The file is empty."))
-    if not _content_matches(ext, upload, size):
-        raise _refused(_("The file's content is not a %(ext)s file; it was refused.") % {"ext": ext.upper()})
-    return name[-255:], size, CONTENT_TYPES.get(ext, "application/octet-stream")
+# The file checks live in kehu.core.uploads; attachment_types and attachment_max_bytes stay
+# importable from here (the contract pages show the accepted types and the size limit).
 
 
 def _check_open(contract: Contract) -> None:
@@ -619,14 +496,6 @@ def _check_open(contract: Contract) -> None:
         raise ContractStateError(
             _("An expired or terminated contract cannot be changed."), code="contract_closed"
         )
-
-
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} B"
 
 
 def _delete_file(attachment: ContractAttachment) -> None:

@@ -364,7 +364,7 @@ def _attachment_name(item: Attachment) -> str:
 
 def attachment_check(item: Attachment) -> str | None:
     """Why an e-mail attachment cannot be kept (the ticket attachment limits), or None."""
-    from kehu.commerce.services.contracts import attachment_max_bytes, check_upload
+    from kehu.core.uploads import attachment_max_bytes, check_upload
 
     limit = attachment_max_bytes()
     if item.size > limit:

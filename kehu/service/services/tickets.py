@@ -43,6 +43,7 @@ from kehu.core.choices import Action
 from kehu.core.errors import DomainError, PermissionDeniedError
 from kehu.core.richtext import html_to_text, sanitize_html
 from kehu.core.services import sequence_next
+from kehu.core.uploads import check_upload
 
 from ..choices import (
     DONE_STATES,
@@ -921,8 +922,6 @@ def check_attachment(item: NewAttachment) -> tuple[str, int, str]:
     """(clean name, size, content type) of an acceptable file, else a field error on "attachments"
     (the accepted types and largest size are the settings KEHU_ATTACHMENT_TYPES/MAX_BYTES, the
     content must match the type)."""
-    from kehu.commerce.services.contracts import check_upload
-
     upload = ContentFile(item.content, name=item.name)
     try:
         name, size, content_type = check_upload(upload)
