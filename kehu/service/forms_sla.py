@@ -44,6 +44,18 @@ class RemoteSelectMultiple(forms.SelectMultiple):
         ]
 
 
+class AccountsField(forms.ModelMultipleChoiceField):
+    """Accounts of a condition: those outside the reader's scope (kept on the policy by someone
+    who saw them) are offered under a placeholder, never by name, so that saving keeps them."""
+
+    visible_ids: set[int] | None = None
+
+    def label_from_instance(self, obj: Any) -> str:
+        if self.visible_ids is not None and obj.pk not in self.visible_ids:
+            return SLAPolicyForm.hidden_account_label()
+        return str(obj)
+
+
 def _tom() -> dict[str, str]:
     return {"data-tom-select": ""}
 
@@ -83,7 +95,7 @@ class SLAPolicyForm(forms.Form):
         widget=forms.SelectMultiple(attrs=_tom()),
         help_text=_("Empty: any."),
     )
-    accounts: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
+    accounts = AccountsField(
         label=pgettext_lazy("customers", "Accounts"),
         queryset=None,
         required=False,
@@ -143,14 +155,20 @@ class SLAPolicyForm(forms.Form):
         levels.choices = [*choices, *((v, v) for v in current if v not in known)]
         accounts = Account.objects.restrict(user, Action.VIEW) if user is not None else Account.objects.none()
         kept = (policy.conditions or {}).get("accounts", []) if policy is not None else []
-        if kept:
-            accounts = accounts | Account.objects.filter(pk__in=kept)
         field: Any = self.fields["accounts"]
+        if kept:
+            field.visible_ids = set(accounts.filter(pk__in=kept).values_list("pk", flat=True))
+            accounts = accounts | Account.objects.filter(pk__in=kept)
         field.queryset = accounts
         field.widget = RemoteSelectMultiple(url=str(reverse_lazy("customers:account_autocomplete")))
         field.widget.choices = field.choices
         users: Any = self.fields["notify_users"]
         users.queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+
+    @staticmethod
+    def hidden_account_label() -> str:
+        """What stands for an account the reader may not see."""
+        return str(_("(hidden account)"))
 
     @staticmethod
     def initial_for(policy: SLAPolicy) -> dict[str, Any]:

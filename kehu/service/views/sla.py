@@ -59,7 +59,9 @@ def conditions_text(policy: SLAPolicy, names: dict[str, dict[Any, str]]) -> list
     return out
 
 
-def _names(policies: list[SLAPolicy]) -> dict[str, dict[Any, str]]:
+def _names(policies: list[SLAPolicy], user: Any) -> dict[str, dict[Any, str]]:
+    """The names of the values the policies' conditions hold; accounts outside the reader's scope
+    show as a placeholder (`SLAPolicyForm.hidden_account_label`), never by name."""
     from kehu.customers.models import Account
     from kehu.customfields.selectors import picklist_label_map
 
@@ -71,7 +73,13 @@ def _names(policies: list[SLAPolicy]) -> dict[str, dict[Any, str]]:
     return {
         "priorities": {k: str(v) for k, v in TicketPriority.choices},
         "types": {t.pk: str(t) for t in TicketType.objects.filter(pk__in=wanted["types"])},
-        "accounts": {a.pk: str(a) for a in Account.objects.filter(pk__in=wanted["accounts"])},
+        "accounts": {
+            **{pk: SLAPolicyForm.hidden_account_label() for pk in wanted["accounts"]},
+            **{
+                a.pk: str(a)
+                for a in Account.objects.restrict(user, Action.VIEW).filter(pk__in=wanted["accounts"])
+            },
+        },
         "queues": {q.pk: str(q) for q in Queue.objects.filter(pk__in=wanted["queues"])},
         "account_levels": levels,
     }
@@ -88,7 +96,7 @@ def minutes_text(minutes: int | None) -> str:
 def sla_policy_list_view(request: HttpRequest) -> HttpResponse:
     _require(request, Action.VIEW)
     policies = list(selectors.sla_policy_list(user=request.user).prefetch_related("notify_users"))
-    names = _names(policies)
+    names = _names(policies, request.user)
     rows = [
         {
             "policy": p,
