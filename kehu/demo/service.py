@@ -351,7 +351,7 @@ class Loader:
 
     def knowledge(self) -> None:
         """Fifty knowledge-base articles (FAQ and internal), written by the service manager."""
-        from kehu.service.demo_knowledge import seed_articles
+        from .service_knowledge import seed_articles
 
         made = seed_articles(author=self.users.get("svcmanager") or self.admin)
         self.summary.add("knowledge base articles", made)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kehu.service.demo_knowledge import seed_articles
+from kehu.demo.service_knowledge import seed_articles
 from kehu.service.models import Article, ArticleCategory
 from kehu.service.selectors.knowledge import article_search
 

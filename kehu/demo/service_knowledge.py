@@ -1,13 +1,14 @@
 """Demo knowledge base: 50 FAQ and internal articles (mostly Chinese, some English) across seven
-categories, written through the services (numbers, versions, search tokens). The demo loader calls
-`seed_articles(author=...)`; running it again adds only the titles that are missing."""
+categories, written through the service app's services (numbers, versions, search tokens). The demo
+loader (``demo/service.py``) calls `seed_articles(author=...)`; running it again adds only the
+titles that are missing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import Article, ArticleCategory
-from .services import knowledge as kb
+from kehu.service.models import Article, ArticleCategory
+from kehu.service.services import knowledge as kb
 
 # (slug, name, English name, description)
 CATEGORIES = [
