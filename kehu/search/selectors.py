@@ -16,7 +16,10 @@ from .tokens import Query, parse_query
 NAME_EXACT, NAME_PREFIX, OTHER_EXACT, OTHER_PREFIX = 8.0, 4.0, 2.0, 1.0
 
 
-def _match_score(query: Query, name_tokens: str, tokens: str) -> float:
+def match_score(query: Query, name_tokens: str, tokens: str) -> float:
+    """How well a row's tokens match the query: per query term its best match — a name token
+    exactly (NAME_EXACT), a name token's start (NAME_PREFIX), another token exactly (OTHER_EXACT),
+    another token's start (OTHER_PREFIX) — summed. `name_tokens` / `tokens`: space-separated."""
     names = name_tokens.split()
     others = tokens.split()
     name_set, other_set = set(names), set(others)
@@ -45,7 +48,7 @@ def search_ranked(*, queryset: QuerySet[Any], q: str, limit: int) -> list[tuple[
 
     The database picks the candidates (exact tokens in a first pass, then prefixes; names weigh
     more), and the candidates are scored by how each query term matched: a name exactly, a name's
-    start, another token exactly, another token's start (see ``_match_score``); the database's own
+    start, another token exactly, another token's start (see ``match_score``); the database's own
     rank breaks ties. Callers load the rows by pk from the same queryset."""
     query = parse_query(q)
     if not query or limit <= 0 or queryset.query.is_empty():
@@ -64,7 +67,7 @@ def search_ranked(*, queryset: QuerySet[Any], q: str, limit: int) -> list[tuple[
         seen = {row[0] for row in found}
         more = backend.search(label=label, query=query, restriction=restriction, limit=want, exact=False)
         found += [row for row in more if row[0] not in seen]
-    scored = [(pk, _match_score(query, name, other) + min(raw, 0.99)) for pk, raw, name, other in found]
+    scored = [(pk, match_score(query, name, other) + min(raw, 0.99)) for pk, raw, name, other in found]
     scored.sort(key=lambda item: (-item[1], -item[0]))
     return scored[:limit]
 

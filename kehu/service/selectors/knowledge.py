@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from kehu.core.choices import Action
 from kehu.core.permissions import can
-from kehu.search.selectors import _match_score, search_index_ready
+from kehu.search.selectors import match_score, search_index_ready
 from kehu.search.services import search_index_flush
 from kehu.search.tokens import Document, Query, parse_query, words
 
@@ -141,7 +141,7 @@ def _fallback(queryset: QuerySet[Article], q: str, limit: int) -> list[tuple[int
     scored = []
     for pk, text in rows:
         name, _sep, other = (text or "").partition("\n")
-        score = _match_score(query, name, other)
+        score = match_score(query, name, other)
         if score > 0:
             scored.append((pk, score))
     scored.sort(key=lambda item: (-item[1], -item[0]))
@@ -210,7 +210,7 @@ def _indexed(queryset: QuerySet[Article], q: str, limit: int) -> list[tuple[int,
         return []
     search_index_flush(using=queryset.db)
     titles = _candidates(queryset, query, title=True, limit=TITLE_CANDIDATES)
-    scored = [(pk, 10.0 + _match_score(query, name, "")) for pk, name in titles]
+    scored = [(pk, 10.0 + match_score(query, name, "")) for pk, name in titles]
     scored.sort(key=lambda item: (-item[1], -item[0]))
     scored = scored[:limit]
     if len(scored) < limit:
