@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
@@ -207,6 +207,7 @@ def _route(
     if not forced and parsed.from_address in _own_addresses():
         return InboundStatus.QUARANTINED, REASON_OWN_ADDRESS, None
     if parsed.message_id:
+        _lock_message_id(parsed.message_id)
         done = _already_received(parsed.message_id, exclude=inbound.pk)
         if done is not None:
             return InboundStatus.THREADED, REASON_DUPLICATE, done
@@ -216,6 +217,20 @@ def _route(
         return InboundStatus.THREADED, "", message.ticket
     message = _create_ticket(parsed, inbound=inbound, now=now)
     return InboundStatus.CREATED, "", message.ticket
+
+
+def _lock_message_id(message_id: str) -> None:
+    """Make two deliveries of one Message-ID (a copy in each of two mailboxes: other bytes, so the
+    digest does not match) processed at once run one after the other, so the second finds the
+    first's ticket message. PostgreSQL: a transaction-level advisory lock on the Message-ID, held
+    until the transaction that adds the message commits. SQLite needs none: its transactions are
+    IMMEDIATE (config/settings/base.py), so a second writer waits at BEGIN."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"kehu.inbound_message_id:{message_id}"]
+        )
 
 
 def _already_received(message_id: str, *, exclude: int) -> Ticket | None:
