@@ -32,9 +32,7 @@ def _fact(request: HttpRequest, obj: Any) -> Any:
 
 
 def _panel(request: HttpRequest, obj: Any) -> dict[str, Any] | None:
-    from kehu.core.permissions import can
-
-    from ..models import AccountRisk
+    from ..selectors.churn import may_resolve
     from ..services.churn import reason_text
 
     risk = _open_risk(request, obj)
@@ -43,7 +41,7 @@ def _panel(request: HttpRequest, obj: Any) -> dict[str, Any] | None:
     return {
         "risk": risk,
         "reasons": [reason_text(r) for r in risk.reasons],
-        "may_resolve": can(request.user, AccountRisk, "change"),
+        "may_resolve": may_resolve(user=request.user, risk=risk),
     }
 
 

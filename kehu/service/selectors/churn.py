@@ -36,9 +36,13 @@ def risk_list(
 
 
 def account_open_risk(*, user: Any, account_id: int) -> AccountRisk | None:
-    if not can(user, AccountRisk, Action.VIEW):
-        return None
-    return AccountRisk.objects.filter(account_id=account_id, status=RiskStatus.OPEN).first()
+    """The account's open flag, when the user may see it (`risk_list`'s scope)."""
+    return risk_list(user=user).filter(account_id=account_id).first()
+
+
+def may_resolve(*, user: Any, risk: AccountRisk) -> bool:
+    """Whether the user may resolve the flag: "change" on it within their account scope."""
+    return risk_list(user=user, status=None, action=Action.CHANGE).filter(pk=risk.pk).exists()
 
 
 def rule_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[ChurnRule]:
