@@ -141,6 +141,19 @@ def _more_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+KANBAN_MAX_OFFSET = 100_000
+
+
+def _kanban_offset(value: str | None) -> int:
+    """The ``?offset=`` of a kanban column: a whole number in 0..KANBAN_MAX_OFFSET (larger ones are
+    clamped, a database cannot take any integer); anything else is 0."""
+    if not value or not value.isascii() or not value.isdigit():
+        return 0
+    if len(value) > len(str(KANBAN_MAX_OFFSET)):
+        return KANBAN_MAX_OFFSET
+    return min(int(value), KANBAN_MAX_OFFSET)
+
+
 class TicketKanbanView(LoginRequiredMixin, View):
     """Columns per active status (resolved/closed: the last KANBAN_DONE_DAYS days); each renders its
     first cards and loads more on scroll (``?status_col=<id>&offset=<n>``, an htmx partial)."""
@@ -151,13 +164,11 @@ class TicketKanbanView(LoginRequiredMixin, View):
             raise PermissionDenied
         queryset, filterset = _board_queryset(request)
         if request.GET.get("status_col"):
-            if not request.GET["status_col"].isdigit():
+            column_id = request.GET["status_col"]
+            if not (column_id.isascii() and column_id.isdigit()) or len(column_id) > 18:
                 raise Http404
-            status = get_object_or_404(TicketStatus, pk=int(request.GET["status_col"]), is_active=True)
-            try:
-                offset = max(0, int(request.GET.get("offset") or 0))
-            except ValueError:
-                offset = 0
+            status = get_object_or_404(TicketStatus, pk=int(column_id), is_active=True)
+            offset = _kanban_offset(request.GET.get("offset"))
             cards, has_more = selectors.kanban_cards(queryset=queryset, status=status, offset=offset)
             return render(
                 request,
