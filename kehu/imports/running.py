@@ -533,43 +533,20 @@ def _may_fork() -> bool:
 
 
 def _reindex_in_two(label: str, mine: Sequence[int], theirs: Sequence[int]) -> int:
-    """`theirs` in a forked child (its own database connection), `mine` here; if the child fails,
-    its half is done here too. The child never touches the parent's connection: it drops its
-    copy without closing it (psycopg does not close a connection in a process that did not open
-    it) and leaves with ``os._exit``."""
-    import os
+    """`theirs` in a forked child (``kehu.core.forking``), `mine` here; if the child fails, its
+    half is done here too."""
+    from kehu.core.forking import run_split
 
-    from django.db import connections
-
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            inherited = []
-            for conn in connections.all(initialized_only=True):
-                inherited.append(conn.connection)  # kept: never closed, never collected
-                conn.connection = None
-            _reindex(label, theirs)
-            connections.close_all()
-            code = 0
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    written = _reindex(label, mine)
-    _pid, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    written, child = run_split(
+        lambda: _reindex(label, mine), lambda: _reindex(label, theirs), label="import search phase"
+    )
+    if child is None:
         logger.warning(
-            "import search phase: the forked process indexing %d records failed (exit %s); "
-            "indexing them here",
+            "import search phase: the forked process indexing %d records failed; indexing them here",
             len(theirs),
-            code,
         )
-        written += _reindex(label, theirs)
-    else:
-        written += len(theirs)
-    return written
+        return written + _reindex(label, theirs)
+    return written + int(child)
 
 
 # --- undo -------------------------------------------------------------------------------------

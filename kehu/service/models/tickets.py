@@ -231,11 +231,18 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
     # Sanitised HTML (kehu.core.richtext.sanitize_html) and its plain text (search, previews).
     description = models.TextField(_("description"), blank=True)
     description_text = models.TextField(_("description (text)"), blank=True)
+    # (type, status, account, queue, SLA policy: no index of their own — a few values each, or the
+    # first column of an index below; every index costs each write, and the SLA sweep rewrites
+    # every due ticket. contact, product, order, merged/split: partial indexes, mostly empty.)
     type = models.ForeignKey(
-        TicketType, verbose_name=_("type"), on_delete=models.PROTECT, related_name="tickets"
+        TicketType, verbose_name=_("type"), on_delete=models.PROTECT, related_name="tickets", db_index=False
     )
     status = models.ForeignKey(
-        TicketStatus, verbose_name=_("status"), on_delete=models.PROTECT, related_name="tickets"
+        TicketStatus,
+        verbose_name=_("status"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     # The status's state, copied on every move: lists, SLA sweeps and reports filter on it alone.
     state = models.CharField(_("state"), max_length=16, choices=TicketState.choices, default=TicketState.NEW)
@@ -260,6 +267,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,
     )
     contact = models.ForeignKey(
         "customers.Contact",
@@ -268,10 +276,11 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="tickets",
+        db_index=False,
     )
     # Who asked, as they wrote it (e-mail and web form senders not yet matched to a contact).
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
-    requester_email = models.EmailField(_("requester e-mail"), blank=True, db_index=True)
+    requester_email = models.EmailField(_("requester e-mail"), blank=True)
     requester_phone = models.CharField(_("requester phone"), max_length=32, blank=True)
     product = models.ForeignKey(
         "catalog.Product",
@@ -280,6 +289,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="tickets",
+        db_index=False,
     )
     order = models.ForeignKey(
         "commerce.Order",
@@ -288,6 +298,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="tickets",
+        db_index=False,
     )
     queue = models.ForeignKey(
         Queue,
@@ -296,6 +307,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -334,6 +346,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="tickets",
+        db_index=False,
     )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
@@ -364,6 +377,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="merged_tickets",
+        db_index=False,
     )
     split_from = models.ForeignKey(
         "self",
@@ -372,6 +386,7 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="split_tickets",
+        db_index=False,
     )
     # The secret in the customer's signed status-page link; a new key revokes old links.
     public_key = models.CharField(_("public key"), max_length=64, default=new_public_key, editable=False)
@@ -392,6 +407,13 @@ class Ticket(TimeStampedModel, CustomFieldsModel):
                 fields=["sla_next_check"],
                 name="service_ticket_sla_check",
                 condition=Q(sla_next_check__isnull=False),
+            ),
+            models.Index(fields=["requester_email"], name="service_ticket_requester"),
+            *(
+                models.Index(
+                    fields=[name], name=f"service_ticket_{name}", condition=Q(**{f"{name}__isnull": False})
+                )
+                for name in ("contact", "product", "order", "merged_into", "split_from")
             ),
         ]
 

@@ -41,6 +41,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kehu.core.bulksql import update_by_id
 from kehu.core.businesstime import (
     MAX_DAYS,
     CalendarError,
@@ -49,6 +50,7 @@ from kehu.core.businesstime import (
     always_open,
     business_seconds,
 )
+from kehu.core.forking import may_fork, run_split
 
 from ..choices import DONE_STATES, MessageKind, SLAEventKind, SLAMetric, TicketPriority, TicketState
 from ..models import BusinessCalendar, Queue, SLAEvent, SLAPolicy, Ticket, TicketMessage, TicketStatusHistory
@@ -67,6 +69,7 @@ ESCALATED_KIND = "service.ticket_escalated"
 ESCALATED_EVENT = "ticket.escalated"
 # One recipient told about more than this many tickets in one sweep gets one summary instead.
 DIGEST_AFTER = 10
+PARALLEL_MIN = 5000  # due tickets from which a forked process sweeps half
 SWEEP_BATCH = 1000  # (an IN list per batch: well below SQLite's 32766 variables)
 
 METRIC_LABELS = dict(SLAMetric.choices)
@@ -614,15 +617,47 @@ def _lock_batch(now: dt.datetime, ids: Sequence[int]) -> list[Any]:
     return [row for row in found if (check := getattr(row, "sla_next_check")) is not None and check <= now]  # noqa: B009
 
 
-def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH) -> SweepResult:
+def sla_sweep(
+    *, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH, workers: int = 2
+) -> SweepResult:
     """Warn and escalate every ticket whose `sla_next_check` has come (Celery beat, every minute).
 
     Batches of tickets are locked (PostgreSQL: SKIP LOCKED, so an overlapping sweep takes other
     rows; SQLite: IMMEDIATE transactions run one after the other), evaluated in Python with one
     cached calendar each, and written back in bulk: events with one INSERT, `sla_next_check` with
     one statement per batch. Reruns are harmless: a processed ticket's next check lies ahead, and
-    an event exists once per ticket, metric, kind and due time."""
+    an event exists once per ticket, metric, kind and due time.
+
+    From ``PARALLEL_MIN`` due tickets on PostgreSQL (outside a transaction), a forked process
+    sweeps the second half of them at the same time (``kehu.core.forking``): after an outage the
+    sweep's Python keeps one core busy while the database works on the other. Notifications are
+    sent here, once, for both halves; if the child fails, its unfinished tickets are still due
+    and this process sweeps them."""
     now = now or timezone.now()
+    due = _due_ids(now)
+    if workers > 1 and len(due) >= PARALLEL_MIN and may_fork():
+        half = len(due) // 2
+        (result, notices), theirs = run_split(
+            lambda: _sweep_ids(due[:half], now, batch_size),
+            lambda: _sweep_ids(due[half:], now, batch_size),
+            label="SLA sweep",
+        )
+        if theirs is None:
+            more, found = _sweep_ids(due[half:], now, batch_size)
+        else:
+            more, found = theirs
+        for name in ("checked", "warnings", "breaches"):
+            setattr(result, name, getattr(result, name) + getattr(more, name))
+        notices += found
+    else:
+        result, notices = _sweep_ids(due, now, batch_size)
+    # After the batches committed; a recipient with many of one kind gets one summary.
+    result.notifications += _send_notices(notices, now)
+    return result
+
+
+def _sweep_ids(due: Sequence[int], now: dt.datetime, batch_size: int) -> tuple[SweepResult, list[_Notice]]:
+    """Sweep these tickets (those still due when locked), batch by batch; what to tell whom."""
     result = SweepResult()
     policies = {p.pk: p for p in SLAPolicy.objects.all().prefetch_related("notify_users")}
     policy_users = {pk: [u.pk for u in p.notify_users.all()] for pk, p in policies.items()}
@@ -630,21 +665,16 @@ def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH) 
     queue_calendars = {pk: q["calendar_id"] for pk, q in queues.items()}
     calendars = CalendarCache()
     notices: list[_Notice] = []
-    due = _due_ids(now)
-    try:
-        for start in range(0, len(due), batch_size):
-            with transaction.atomic():
-                batch = _lock_batch(now, due[start : start + batch_size])
-                if not batch:
-                    continue
-                found = _sweep_batch(
-                    batch, now, policies, policy_users, queues, queue_calendars, calendars, result
-                )
-            notices += found  # (committed: safe to tell)
-    finally:
-        # After the batches committed; a recipient with many of one kind gets one summary.
-        result.notifications += _send_notices(notices, now)
-    return result
+    for start in range(0, len(due), batch_size):
+        with transaction.atomic():
+            batch = _lock_batch(now, due[start : start + batch_size])
+            if not batch:
+                continue
+            found = _sweep_batch(
+                batch, now, policies, policy_users, queues, queue_calendars, calendars, result
+            )
+        notices += found  # (committed: safe to tell)
+    return result, notices
 
 
 def _sweep_batch(
@@ -732,12 +762,13 @@ def _sweep_batch(
     if full:
         _write_rows(full, ESCALATION_FIELDS)
     if only_check:
-        table = connection.ops.quote_name(Ticket._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET sla_next_check = %s WHERE id = %s",  # noqa: S608 (names from the model)
-                [(connection.ops.adapt_datetimefield_value(c), pk) for c, pk in only_check],
-            )
+        adapt = connection.ops.adapt_datetimefield_value
+        update_by_id(
+            Ticket._meta.db_table,
+            "sla_next_check",
+            [(adapt(c), pk) for c, pk in only_check],
+            pg_type="timestamptz",
+        )
     if audit_rows:
         from kehu.audit.services import object_changes_record_bulk
 
@@ -815,7 +846,12 @@ def _write_rows(rows: list[Ticket], names: Sequence[str]) -> None:
         for t in rows
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
+        # (the version moves like any edit's: a form opened before the escalation must not put the
+        # old priority and queue back when it is saved)
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments}, version = version + 1 WHERE id = %s",  # noqa: S608
+            params,
+        )
 
 
 def _event(
