@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 from kehu.core.choices import Action
 
 from .choices import TicketPriority
+from .forms_dashboard import ReportDateField
 from .models import BusinessCalendar, Queue, SLAPolicy, TicketType
 from .selectors.sla import GROUPINGS
 
@@ -232,14 +233,8 @@ class SLAPolicyForm(forms.Form):
 
 
 class ComplianceFilterForm(forms.Form):
-    date_from = forms.DateField(
-        label=_("From"),
-        required=False,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
-    )
+    date_from = ReportDateField(label=_("From"))
+    date_to = ReportDateField(label=_("To"))
     group_by = forms.ChoiceField(
         label=_("Per"),
         choices=list(zip(GROUPINGS, (_("Queue"), _("Agent"), _("Priority")), strict=True)),

@@ -37,3 +37,13 @@ def test_dashboard_page_and_api_answer_400(company: Any, client: Client) -> None
     answer = api.get("/api/v1/service/dashboard/", {"date_to": "9999-12-31"}, HTTP_ACCEPT_LANGUAGE="en")
     assert answer.status_code == 400
     assert OUT_OF_RANGE in str(answer.json())
+
+
+def test_sla_report_answers_400_with_a_field_error(company: Any, client: Client) -> None:
+    client.force_login(company.admin)
+    client.cookies["django_language"] = "en"
+    for value in ("9999-12-31", "0001-01-01"):
+        response = client.get(reverse("service:sla_report"), {"date_to": value})
+        assert response.status_code == 400
+        assert OUT_OF_RANGE in response.content.decode()
+    assert client.get(reverse("service:sla_report"), {"date_to": "2026-11-30"}).status_code == 200
