@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -126,7 +126,12 @@ class SurveyViewSet(RestrictedModelViewSet):
         request=None,
         responses={
             202: inline_serializer("SurveySendJob", {"job": serializers.IntegerField()}),
-            400: ErrorSerializer,
+            400: OpenApiResponse(ErrorSerializer, description='Not an NPS survey (code "not_nps").'),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description='A sending of this survey is already running (code "survey_sending"), '
+                "or a stale version.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
