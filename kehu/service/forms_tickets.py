@@ -246,7 +246,8 @@ class TicketForm(CustomFieldsFormMixin, TagsFormMixin, ServiceFormMixin, forms.M
                     quantity = Decimal(raw)
                 except InvalidOperation:
                     quantity = None
-                if quantity is None or quantity < 0 or quantity > line.quantity:
+                # "NaN" and "Infinity" parse as decimals; NaN cannot even be compared.
+                if quantity is None or not quantity.is_finite() or quantity < 0 or quantity > line.quantity:
                     self.add_error(
                         None, _("The quantity must be more than 0 and at most the quantity ordered.")
                     )
