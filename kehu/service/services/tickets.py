@@ -451,6 +451,9 @@ def _order_line_add(ticket: Ticket, data: Mapping[str, Any]) -> TicketOrderLine:
         quantity = Decimal(str(quantity))
     except Exception:
         quantity = None
+    if quantity is not None and not quantity.is_finite():  # NaN, sNaN, ±Infinity: no comparison
+        message = _("The quantity must be more than 0 and at most the quantity ordered.")
+        raise _invalid({"quantity": [message]})
     if quantity is None or quantity <= 0 or (line is not None and quantity > line.quantity):
         errors["order_lines"] = [_("The quantity must be more than 0 and at most the quantity ordered.")]
     if errors or line is None or quantity is None:
