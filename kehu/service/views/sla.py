@@ -22,6 +22,7 @@ from kehu.core.choices import Action
 from kehu.core.errors import DomainError
 from kehu.core.generic import success_response
 from kehu.core.permissions import can
+from kehu.core.text import join_list
 
 from ..choices import TicketPriority
 from ..forms_sla import ComplianceFilterForm, SLAPolicyForm
@@ -55,7 +56,7 @@ def conditions_text(policy: SLAPolicy, names: dict[str, dict[Any, str]]) -> list
         values = c.get(key) or []
         if values:
             lookup = names.get(key, {})
-            out.append((label, "、".join(str(lookup.get(v, v)) for v in values)))
+            out.append((label, join_list(lookup.get(v, v) for v in values)))
     return out
 
 
