@@ -56,11 +56,16 @@ class SurveySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
 
     def get_response_count(self, obj: Survey) -> int:
-        return int(getattr(obj, "response_count", 0) or 0)
+        """The answers you may see (your accounts' answers; 0 without the answers' permission)."""
+        count = getattr(obj, "response_count", None)
+        if count is None:
+            count = selectors.response_list(user=self.context["request"].user, survey=obj).count()
+        return int(count or 0)
 
     def get_score(self, obj: Survey) -> float | None:
-        """CSAT: the average rating; NPS: promoters minus detractors (%)."""
-        score = selectors.survey_score(survey=obj)
+        """CSAT: the average rating; NPS: promoters minus detractors (%) — over the answers you may
+        see (null without the answers' permission)."""
+        score = selectors.survey_score(survey=obj, user=self.context["request"].user)
         if obj.kind == "nps":
             return float(score.nps) if score.nps is not None else None
         return round(score.average, 2) if score.average is not None else None

@@ -7,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Avg, Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 
 from kehu.core.choices import Action
 from kehu.core.permissions import can
@@ -72,11 +72,16 @@ def score_of(qs: QuerySet[SurveyResponse], kind: str) -> Score:
 
 
 def survey_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Survey]:
+    """Surveys in the user's scope with `response_count` and `response_average` over the answers
+    the user may see (`response_list`: none without the answers' permission)."""
+    answers = response_list(user=user).filter(survey=OuterRef("pk")).order_by().values("survey")
     return (
         Survey.objects.restrict(user, action)
         .annotate(
-            response_count=Count("responses", distinct=True),
-            response_average=Avg("responses__score"),
+            response_count=Coalesce(
+                Subquery(answers.annotate(n=Count("id")).values("n"), output_field=IntegerField()), 0
+            ),
+            response_average=Subquery(answers.annotate(a=Avg("score")).values("a")),
         )
         .order_by("kind", "id")
     )
@@ -100,9 +105,18 @@ def response_list(
     return qs.select_related("survey", "account", "contact", "ticket", "agent")
 
 
-def survey_score(*, survey: Survey, responses: QuerySet[SurveyResponse] | None = None) -> Score:
-    qs = responses if responses is not None else SurveyResponse.objects.filter(survey=survey)
-    return score_of(qs, survey.kind)
+def survey_score(
+    *, survey: Survey, user: Any = None, responses: QuerySet[SurveyResponse] | None = None
+) -> Score:
+    """The score of `responses`, else of the survey's answers `user` may see (`response_list`:
+    their accounts' answers; none without the answers' permission). Pages and the API pass the
+    user; neither (system use: jobs, tests) scores every answer."""
+    if responses is None:
+        if user is not None:
+            responses = response_list(user=user, survey=survey)
+        else:
+            responses = SurveyResponse.objects.filter(survey=survey)
+    return score_of(responses, survey.kind)
 
 
 def survey_invitation_counts(*, survey: Survey) -> dict[str, int]:

@@ -47,7 +47,7 @@ def survey_list_view(request: HttpRequest) -> HttpResponse:
     _require(request, Action.VIEW)
     surveys = list(selectors.survey_list(user=request.user))
     for survey in surveys:
-        survey.score = selectors.survey_score(survey=survey)  # type: ignore[attr-defined]
+        survey.score = selectors.survey_score(survey=survey, user=request.user)  # type: ignore[attr-defined]
     return render(
         request,
         "service/surveys/list.html",
