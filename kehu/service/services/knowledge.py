@@ -11,10 +11,13 @@ votes, view counts and links between articles and tickets.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -343,6 +346,70 @@ def article_view_count(*, article: Article) -> None:
     """Count a view (one UPDATE with F(): no lost views under parallel readers; `version` and
     `updated_at` stay, so an editor's form does not go stale)."""
     Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
+
+
+# --- the public FAQ's visitors ------------------------------------------------------------------
+# A visitor's session is made only when they vote (a POST): reading never makes one, so a cookieless
+# crawler does not leave a session row per page it fetches.
+
+FAQ_SEEN_KEY = "kehu_faq_seen"
+FAQ_VOTED_KEY = "kehu_faq_voted"
+FAQ_SEEN_KEPT = 200
+
+
+def _has_session(session: SessionBase) -> bool:
+    """Whether the visitor already has a stored session (loading it first: a cookie naming an
+    expired session leaves none)."""
+    session.get(FAQ_SEEN_KEY)
+    return bool(session.session_key)
+
+
+def faq_article_viewed(*, article: Article, session: SessionBase) -> None:
+    """A public reader opened the article: count the view, once per session for visitors who have
+    one; without a session every read counts and none is made."""
+    if not _has_session(session):
+        article_view_count(article=article)
+        return
+    seen = list(session.get(FAQ_SEEN_KEY, []))
+    if article.pk in seen:
+        return
+    article_view_count(article=article)
+    session[FAQ_SEEN_KEY] = [*seen[-(FAQ_SEEN_KEPT - 1) :], article.pk]
+
+
+def faq_voter_key(*, session: SessionBase) -> str:
+    """The visitor's key for `article_vote`: a hash of their session (made now if they have none),
+    never stored raw. Their address is no part of it: a visitor whose address changes (mobile
+    networks) keeps their answer, and visitors behind one address are told apart."""
+    if not _has_session(session):
+        session["kehu_faq"] = True
+        session.save()
+    raw = f"{settings.SECRET_KEY}:faq-voter:{session.session_key}"
+    return "v:" + hashlib.sha256(raw.encode()).hexdigest()[:60]
+
+
+def faq_vote(
+    *, article: Article, helpful: bool, session: SessionBase, user: Any = None, comment: str = ""
+) -> ArticleVote:
+    """A public visitor's "was this helpful?" (`article_vote` keyed on their session), remembered in
+    the session so the page shows their answer."""
+    vote = article_vote(
+        article=article,
+        helpful=helpful,
+        voter_key=faq_voter_key(session=session),
+        user=user,
+        comment=comment,
+    )
+    voted = dict(session.get(FAQ_VOTED_KEY, {}))
+    voted[str(article.pk)] = "yes" if helpful else "no"
+    session[FAQ_VOTED_KEY] = voted
+    return vote
+
+
+def faq_voted(*, article: Article, session: SessionBase) -> str | None:
+    """The visitor's answer on the article ("yes" / "no"), if they gave one (reads only)."""
+    answer = session.get(FAQ_VOTED_KEY, {}).get(str(article.pk))
+    return str(answer) if answer else None
 
 
 # --- ticket links -----------------------------------------------------------------------------

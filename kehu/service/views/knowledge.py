@@ -462,15 +462,6 @@ urlpatterns: list[URLPattern] = [
 # --- the public FAQ (/help/) ---------------------------------------------------------------------
 
 
-def _voter_key(request: HttpRequest) -> str:
-    """A visitor's key: a hash of their session (made if needed) and address, never stored raw."""
-    if not request.session.session_key:
-        request.session["kehu_faq"] = True
-        request.session.save()
-    raw = f"{settings.SECRET_KEY}:{request.session.session_key}:{client_ip(request) or ''}"
-    return "v:" + hashlib.sha256(raw.encode()).hexdigest()[:60]
-
-
 def _rate_limited(request: HttpRequest) -> bool:
     """More than `VOTES_PER_HOUR` answers from one address within the hour."""
     ip = client_ip(request) or "unknown"
@@ -527,15 +518,13 @@ def faq_category_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def faq_article_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """A published public article (anything else: 404). Counts a view once per session."""
+    """A published public article (anything else: 404). Counts the view (once per session for
+    visitors who have one; reading never makes a session)."""
     article = selectors.public_article(pk)
     if article is None:
         raise Http404
-    seen = request.session.get("kehu_faq_seen", [])
-    if article.pk not in seen:
-        services.article_view_count(article=article)
-        request.session["kehu_faq_seen"] = [*seen[-199:], article.pk]
-    voted = request.session.get("kehu_faq_voted", {}).get(str(article.pk))
+    services.faq_article_viewed(article=article, session=request.session)
+    voted = services.faq_voted(article=article, session=request.session)
     return render(
         request,
         "service/knowledge/public/article.html",
@@ -578,10 +567,10 @@ def faq_vote_view(request: HttpRequest, pk: int) -> HttpResponse:
             status=429,
         )
     try:
-        services.article_vote(
+        services.faq_vote(
             article=article,
             helpful=form.cleaned_data["helpful"],
-            voter_key=_voter_key(request),
+            session=request.session,
             user=request.user if request.user.is_authenticated else None,
             comment=form.cleaned_data.get("comment", ""),
         )
@@ -592,9 +581,6 @@ def faq_vote_view(request: HttpRequest, pk: int) -> HttpResponse:
             _public_context(request, article=article, related=[], vote_error=str(exc.message)),
             status=exc.status,
         )
-    voted = dict(request.session.get("kehu_faq_voted", {}))
-    voted[str(article.pk)] = "yes" if form.cleaned_data["helpful"] else "no"
-    request.session["kehu_faq_voted"] = voted
     return HttpResponseRedirect(reverse("help:faq_article", args=[article.pk]) + "?voted=1#feedback")
 
 
