@@ -5,7 +5,7 @@ attachment limits (``services.tickets.check_attachment``) so that bad files are 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core import signing
@@ -18,6 +18,7 @@ from .services.tickets import NewAttachment, check_attachment
 
 MAX_FILES = 5
 STARTED_SALT = "service.web-form-started"
+STARTED_MAX_AGE = 24 * 3600  # seconds a shown form stays good
 HONEYPOT = "website"
 
 
@@ -26,12 +27,25 @@ def started_token(at: float | None = None) -> str:
 
 
 def started_seconds_ago(token: str) -> float | None:
-    """Seconds since the form was shown, or None when the token is missing or forged."""
+    """Seconds since the form was shown, or None when the token is missing, forged or older than
+    STARTED_MAX_AGE."""
     try:
-        value = int(signing.loads(token or "", salt=STARTED_SALT))
+        value = int(signing.loads(token or "", salt=STARTED_SALT, max_age=STARTED_MAX_AGE))
     except (signing.BadSignature, TypeError, ValueError):
         return None
     return time.time() - value
+
+
+def started_expired(token: str) -> bool:
+    """Whether the token is genuine but older than STARTED_MAX_AGE (the page stayed open too long:
+    the visitor is told to reload it, it is not taken for spam)."""
+    try:
+        signing.loads(token or "", salt=STARTED_SALT, max_age=STARTED_MAX_AGE)
+    except signing.SignatureExpired:
+        return True
+    except (signing.BadSignature, TypeError, ValueError):
+        return False
+    return False
 
 
 def _uploads(form: forms.Form, name: str = "attachments") -> list[NewAttachment]:
@@ -123,14 +137,28 @@ class WebTicketForm(forms.Form):
 
         if str(self.data.get(HONEYPOT, "") or "").strip():
             return True
+        if self.expired:
+            return False  # a form error (`clean`), not spam
         minimum = float(getattr(settings, "KEHU_WEB_FORM_MIN_SECONDS", 3))
         if minimum <= 0:
             return False
         ago = started_seconds_ago(str(self.data.get("started", "") or ""))
         return ago is None or ago < minimum
 
+    @property
+    def expired(self) -> bool:
+        """The form was shown more than STARTED_MAX_AGE ago."""
+        return self.is_bound and started_expired(str(self.data.get("started", "") or ""))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if self.expired:
+            self.add_error(None, _("The form expired, please reload the page."))
+            # The page shown again starts anew: sending it once more is accepted.
+            fresh = cast(Any, self.data).copy()  # a QueryDict (or a dict)
+            fresh["started"] = started_token()
+            self.data = fresh
+            return data
         self.uploads = _uploads(self)
         return data
 
