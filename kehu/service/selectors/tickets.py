@@ -11,6 +11,7 @@ them (for users who hold the action on tickets in some scope at all):
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db.models import Q, Subquery
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from kehu.core.choices import Action
 
-from ..choices import MessageKind
+from ..choices import MessageKind, SLAMetric
 from ..models import QueueMember, TicketMessage
 
 QUEUE_ACTIONS = (Action.VIEW, Action.CHANGE, Action.ASSIGN)
@@ -69,7 +70,9 @@ def ticket_scope_q(user: Any, action: str) -> Q | None:
 def system_line_text(message: TicketMessage) -> str:
     """A system line of the conversation in the reader's language. System messages keep what
     happened as `code:argument` in `body_text` ("merged:TK-2026-00012", "split:TK-2026-00013",
-    "escalated:<metric>", ...); areas add codes with `register_system_line`."""
+    "sla_warning:<metric>", "sla_breach:<metric>:<level>", 'escalated:{"level", "user", "reason"}');
+    areas add codes with `register_system_line`. Lines written before as plain text (no known code)
+    show as they were written."""
     if message.kind != MessageKind.SYSTEM:
         return message.body_text
     code, _sep, argument = message.body_text.partition(":")
@@ -79,9 +82,41 @@ def system_line_text(message: TicketMessage) -> str:
     return message.body_text
 
 
+def _metric_label(metric: str) -> str:
+    return str(dict(SLAMetric.choices).get(metric, metric))
+
+
+def _sla_warning_line(metric: str) -> str:
+    return _("SLA warning: %(metric)s is nearly due.") % {"metric": _metric_label(metric)}
+
+
+def _sla_breach_line(argument: str) -> str:
+    metric, _sep, level = argument.partition(":")
+    return _("SLA breached: %(metric)s is overdue; escalated to level %(level)s.") % {
+        "metric": _metric_label(metric),
+        "level": level,
+    }
+
+
+def _escalated_line(argument: str) -> str:
+    """A manual escalation: `argument` is {"level", "user", "reason"} as JSON."""
+    try:
+        values = json.loads(argument)
+        return _("Escalated to level %(level)s by %(user)s: %(reason)s") % {
+            "level": values["level"],
+            "user": values["user"],
+            "reason": values["reason"],
+        }
+    except (ValueError, TypeError, KeyError):
+        return argument
+
+
 _system_lines: dict[str, Any] = {
     "merged": lambda number: _("Ticket %(number)s was merged into this one.") % {"number": number},
     "split": lambda number: _("Split with ticket %(number)s.") % {"number": number},
+    "sla_warning": _sla_warning_line,
+    "sla_breach": _sla_breach_line,
+    "escalated": _escalated_line,
 }
 
 

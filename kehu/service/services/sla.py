@@ -29,6 +29,7 @@ Rules (the single source of truth for the SLA area; the user guide repeats them)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -576,14 +577,24 @@ class _Notice:
 
 
 def _system_text(metric: str, kind: str, level: int | None = None) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
-        label = str(METRIC_LABELS.get(metric, metric))
-        if kind == SLAEventKind.WARNING:
-            return _("SLA warning: %(metric)s is nearly due.") % {"metric": label}
-        return _("SLA breached: %(metric)s is overdue; escalated to level %(level)s.") % {
-            "metric": label,
-            "level": level,
-        }
+    """The system line's `code:argument` ("sla_warning:<metric>", "sla_breach:<metric>:<level>"):
+    `selectors.tickets.system_line_text` writes it in each reader's language."""
+    if kind == SLAEventKind.WARNING:
+        return f"sla_warning:{metric}"
+    return f"sla_breach:{metric}:{level}"
+
+
+def _by_language(user_ids: Iterable[int]) -> dict[str, list[int]]:
+    """`user_ids` grouped by their language (the installation's when unset), as job notifications
+    choose it: each notification is written in its recipient's language."""
+    from django.contrib.auth import get_user_model
+
+    ids = list(dict.fromkeys(user_ids))
+    languages = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "language"))
+    groups: dict[str, list[int]] = {}
+    for pk in ids:
+        groups.setdefault(languages.get(pk) or settings.LANGUAGE_CODE, []).append(pk)
+    return groups
 
 
 class SweepRow:
@@ -872,7 +883,7 @@ def _event(
 
 def _message(ticket: Ticket, text: str, now: dt.datetime) -> TicketMessage:
     return TicketMessage(
-        ticket_id=ticket.pk, kind=MessageKind.SYSTEM, body=f"<p>{text}</p>", body_text=text, created_at=now
+        ticket_id=ticket.pk, kind=MessageKind.SYSTEM, body="", body_text=text, created_at=now
     )
 
 
@@ -966,28 +977,35 @@ def _send_notices(notices: list[_Notice], now: dt.datetime) -> int:
             per_recipient[(pk, notice.kind)].append(notice)
     digest = {key for key, items in per_recipient.items() if len(items) > DIGEST_AFTER}
     url_of = _url_maker()
+    languages = {
+        pk: language
+        for language, ids in _by_language(pk for notice in notices for pk in notice.recipients).items()
+        for pk in ids
+    }
     sent = 0
-    with translation.override(settings.LANGUAGE_CODE):
-        for notice in notices:
-            recipients = [pk for pk in notice.recipients if (pk, notice.kind) not in digest]
-            if not recipients:
-                continue
-            label = METRIC_LABELS.get(notice.metric, notice.metric)
-            if notice.kind == WARNING_KIND:
-                title = _("%(number)s: %(metric)s due soon") % {
-                    "number": notice.ticket.number,
-                    "metric": label,
-                }
-                level = "warning"
-            else:
-                title = _("%(number)s: %(metric)s overdue, escalated") % {
-                    "number": notice.ticket.number,
-                    "metric": label,
-                }
-                level = "error"
+    for notice in notices:
+        recipients = [pk for pk in notice.recipients if (pk, notice.kind) not in digest]
+        groups: dict[str, list[int]] = defaultdict(list)
+        for pk in recipients:
+            groups[languages.get(pk, settings.LANGUAGE_CODE)].append(pk)
+        for language, group in groups.items():
+            with translation.override(language):
+                label = METRIC_LABELS.get(notice.metric, notice.metric)
+                if notice.kind == WARNING_KIND:
+                    title = _("%(number)s: %(metric)s due soon") % {
+                        "number": notice.ticket.number,
+                        "metric": label,
+                    }
+                    level = "warning"
+                else:
+                    title = _("%(number)s: %(metric)s overdue, escalated") % {
+                        "number": notice.ticket.number,
+                        "metric": label,
+                    }
+                    level = "error"
             sent += len(
                 notify(
-                    recipients=recipients,
+                    recipients=group,
                     kind=notice.kind,
                     title=title,
                     body=str(notice.ticket.subject),
@@ -996,15 +1014,14 @@ def _send_notices(notices: list[_Notice], now: dt.datetime) -> int:
                     target=Ticket(pk=notice.ticket.pk),
                 )
             )
-        for pk, kind in sorted(digest):
-            count = len(per_recipient[(pk, kind)])
+    for pk, kind in sorted(digest):
+        count = len(per_recipient[(pk, kind)])
+        with translation.override(languages.get(pk, settings.LANGUAGE_CODE)):
             if kind == WARNING_KIND:
                 title = _("%(count)d tickets are nearly due") % {"count": count}
             else:
                 title = _("%(count)d tickets breached their SLA and were escalated") % {"count": count}
-            sent += len(
-                notify(recipients=[pk], kind=kind, title=title, url="/service/tickets/", level="warning")
-            )
+        sent += len(notify(recipients=[pk], kind=kind, title=title, url="/service/tickets/", level="warning"))
     return sent
 
 
@@ -1061,18 +1078,14 @@ def ticket_escalate(*, ticket: Ticket, by: Any, reason: str, to_queue: Queue | N
         locked.version += 1
         fields.append("version")
     locked.save(update_fields=sorted(set(fields)))
-    with translation.override(settings.LANGUAGE_CODE):
-        text = _("Escalated to level %(level)s by %(user)s: %(reason)s") % {
-            "level": locked.escalation_level,
-            "user": by,
-            "reason": reason,
-        }
+    # (a system line: `selectors.tickets.system_line_text` writes it in each reader's language)
+    line = {"level": locked.escalation_level, "user": str(by) if by is not None else "", "reason": reason}
     TicketMessage.objects.create(
         ticket=locked,
         kind=MessageKind.SYSTEM,
         author=by,
-        body=f"<p>{_escape(text)}</p>",
-        body_text=text,
+        body="",
+        body_text="escalated:" + json.dumps(line, ensure_ascii=False),
         created_at=now,
     )
     event = _timeline(locked, None, None, now, changes, reason="manual", by=by)
@@ -1082,11 +1095,11 @@ def ticket_escalate(*, ticket: Ticket, by: Any, reason: str, to_queue: Queue | N
     if locked.queue_id:
         manager = Queue.objects.filter(pk=locked.queue_id).values_list("manager_id", flat=True).first()
     recipients = [pk for pk in (manager, locked.assignee_id) if pk and pk != getattr(by, "pk", None)]
-    if recipients:
-        with translation.override(settings.LANGUAGE_CODE):
+    for language, group in _by_language(recipients).items():
+        with translation.override(language):
             title = _("%(number)s was escalated") % {"number": locked.number}
         notify(
-            recipients=recipients,
+            recipients=group,
             kind=ESCALATED_KIND,
             title=title,
             body=reason,
@@ -1113,12 +1126,6 @@ def _url_maker() -> Any:
     sample = ticket_url(987654321)
     head, _sep, tail = sample.partition("987654321")
     return lambda pk: f"{head}{pk}{tail}"
-
-
-def _escape(text: str) -> str:
-    from django.utils.html import escape
-
-    return escape(text)
 
 
 def priority_label(value: int) -> str:
