@@ -126,8 +126,8 @@ class TicketViewSet(TagsWriteMixin, ServiceActionMixin, RestrictedModelViewSet):
 
     def perform_service_update(self, obj: Ticket, data: dict[str, Any], version: int | None) -> Ticket:
         data.pop("tags", None)
-        data.pop("assignee", None)
-        return services.ticket_update(ticket=obj, by=self.request.user, data=data, version=version)
+        data.pop("assignee", None)  # (documented: on create only; …/assign/ changes it)
+        return services.ticket_edit(ticket=obj, by=self.request.user, data=data, version=version)
 
     # --- actions ---------------------------------------------------------------------------------
 

@@ -438,6 +438,44 @@ def ticket_update(*, ticket: Ticket, by: Any, data: Mapping[str, Any], version: 
     return current
 
 
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+"""`ticket_edit`'s default for the assignee: leave it as it is (None unassigns)."""
+
+
+@transaction.atomic
+def ticket_edit(
+    *,
+    ticket: Ticket,
+    by: Any,
+    data: Mapping[str, Any],
+    version: int | None = None,
+    assignee: Any = UNCHANGED,
+    watchers: Iterable[Any] | None = None,
+) -> Ticket:
+    """Edit a ticket as its form does, all or nothing: the fields (`ticket_update`: version,
+    locked fields, SLA), then the assignee when given (None: unassign; `ticket_assign`'s rules:
+    ``assign`` to give it to someone else, a member of the queue), then the watchers when given
+    (the whole list: new users start watching, missing ones stop; `ticket_watch`'s rules: each
+    must see the ticket). Any refusal undoes the whole edit."""
+    current = ticket_update(ticket=ticket, by=by, data=data, version=version)
+    if assignee is not UNCHANGED and getattr(assignee, "pk", None) != current.assignee_id:
+        current = ticket_assign(ticket=current, by=by, assignee=assignee)
+    if watchers is not None:
+        wanted = {user.pk: user for user in watchers}
+        watching = set(current.watcher_links.values_list("user_id", flat=True))
+        for pk, user in wanted.items():
+            if pk not in watching:
+                ticket_watch(ticket=current, by=by, user=user)
+        for pk in sorted(watching - set(wanted)):
+            ticket_unwatch(ticket=current, by=by, user=get_user_model()(pk=pk))
+    return current
+
+
 def _order_line_add(ticket: Ticket, data: Mapping[str, Any]) -> TicketOrderLine:
     line = data.get("order_line")
     errors: dict[str, list[str]] = {}

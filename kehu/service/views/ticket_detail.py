@@ -19,7 +19,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -323,7 +322,7 @@ class TicketEditView(generic.ObjectEditView):
     def save(self, form: TicketForm, obj: Ticket | None) -> Ticket:
         user = self.request.user
         data = form.service_data()
-        with transaction.atomic():
+        with transaction.atomic():  # (the ticket's service and the tags': one transaction)
             if obj is None:
                 ticket = services.ticket_create(
                     by=user,
@@ -335,19 +334,15 @@ class TicketEditView(generic.ObjectEditView):
                 )
                 form.save_tags(ticket)
                 return ticket
-            ticket = services.ticket_update(ticket=obj, by=user, data=data, version=form.version)
-            if "assignee" in form.changed_data:
-                ticket = services.ticket_assign(
-                    ticket=ticket, by=user, assignee=form.cleaned_data.get("assignee")
-                )
-            if "watchers" in form.changed_data:
-                wanted = {u.pk: u for u in form.cleaned_data.get("watchers") or []}
-                current = set(ticket.watcher_links.values_list("user_id", flat=True))
-                for pk, watcher in wanted.items():
-                    if pk not in current:
-                        services.ticket_watch(ticket=ticket, by=user, user=watcher)
-                for pk in current - set(wanted):
-                    services.ticket_unwatch(ticket=ticket, by=user, user=get_user_model()(pk=pk))
+            changed = form.changed_data
+            ticket = services.ticket_edit(
+                ticket=obj,
+                by=user,
+                data=data,
+                version=form.version,
+                assignee=form.cleaned_data.get("assignee") if "assignee" in changed else services.UNCHANGED,
+                watchers=list(form.cleaned_data.get("watchers") or []) if "watchers" in changed else None,
+            )
             form.save_tags(ticket)
             return ticket
 
