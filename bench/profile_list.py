@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 from bench.run import add_database_arguments, setup_django  # noqa: E402
 
 PAGE = 25
+FULL = False
 
 
 def _paths(lists: str, scope: str) -> list[tuple[str, str]]:
@@ -60,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-migrate", action="store_true", help="use the database as it is (other apps' migrations in flux)"
     )
+    parser.add_argument("--full-sql", action="store_true", help="with --queries: the whole statements")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
+    global FULL
+    FULL = args.full_sql
 
     if args.no_migrate:
         import os
@@ -104,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     return execute(sql, params, many, context)
                 finally:
-                    captured.append(f"{(time.perf_counter() - t0) * 1000:6.2f}  {sql[:220]}")
+                    captured.append(f"{(time.perf_counter() - t0) * 1000:6.2f}  {sql if FULL else sql[:220]}")
 
             with connection.execute_wrapper(record):
                 client.get(url)

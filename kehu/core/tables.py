@@ -328,6 +328,8 @@ class Table:
     # {relation in select_related: the only fields the columns read of it}: a joined account
     # brought forty columns (its custom-field JSON parsed) into every row for its name alone.
     related_only: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # own fields no column reads (long texts): left out of the list's query
+    deferred: ClassVar[tuple[str, ...]] = ()
     prefetch_related: ClassVar[tuple[str, ...]] = ()
     # Applied when no (valid) sort is requested; the primary key is always the last tie-breaker.
     default_ordering: ClassVar[tuple[str, ...]] = ("-pk",)
@@ -401,9 +403,11 @@ class Table:
         if self.select_related:
             queryset = queryset.select_related(*self.select_related)
             if self.related_only:
-                own = [f.name for f in self.model._meta.concrete_fields]
+                own = [f.name for f in self.model._meta.concrete_fields if f.name not in self.deferred]
                 related = [f"{name}__{f}" for name, fields in self.related_only.items() for f in fields]
                 queryset = queryset.only(*own, *related)
+        elif self.deferred:
+            queryset = queryset.defer(*self.deferred)
         if self.prefetch_related:
             queryset = queryset.prefetch_related(*self.prefetch_related)
         return self.order(queryset)

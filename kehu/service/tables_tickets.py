@@ -36,7 +36,6 @@ PRIORITY_BADGES: dict[Any, str] = {
     TicketPriority.HIGH: "bg-orange-lt",
     TicketPriority.URGENT: "bg-red text-white",
 }
-BILINGUAL = ("name", "name_en")
 
 
 def status_badge(status: Any) -> str:
@@ -99,7 +98,33 @@ class NumberColumn(LinkColumn):
     url_name = "service:ticket_detail"
 
 
-class StatusColumn(Column):
+class ConfigColumn(Column):
+    """A status, type or queue of the row, from the per-process copies (`ticket_config`) rather
+    than a join; a record the copies do not know yet (made meanwhile) is read through the row."""
+
+    config: str = ""  # the TicketConfig attribute
+    known: dict[int, Any] | None = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        import copy
+
+        from .selectors.ticket_lists import ticket_config
+
+        bound = copy.copy(self)
+        bound.known = getattr(ticket_config(), self.config)
+        return bound
+
+    def value(self, record: Any) -> Any:
+        pk = getattr(record, f"{self.name}_id")
+        if pk is None:
+            return None
+        found = (self.known or {}).get(pk)
+        return found if found is not None else getattr(record, self.name)
+
+
+class StatusColumn(ConfigColumn):
+    config = "statuses"
+
     def render_value(self, record: Any, value: Any) -> Any:
         return status_badge(value)
 
@@ -114,6 +139,14 @@ class BilingualColumn(Column):
 
     def render_value(self, record: Any, value: Any) -> Any:
         return bilingual_name(value.name, value.name_en)
+
+
+class QueueColumn(ConfigColumn, BilingualColumn):
+    config = "queues"
+
+
+class TypeColumn(ConfigColumn, BilingualColumn):
+    config = "types"
 
 
 class SLAColumn(Column):
@@ -132,14 +165,11 @@ class SLAColumn(Column):
 
 class TicketTable(Table):
     model = Ticket
-    select_related = ("status", "type", "queue", "assignee", "account")
-    related_only = {
-        "status": (*BILINGUAL, "colour"),
-        "type": BILINGUAL,
-        "queue": BILINGUAL,
-        "assignee": USER_FIELDS,
-        "account": NAME_FIELDS,
-    }
+    # (status, type and queue come from the per-process copies: ConfigColumn)
+    select_related = ("assignee", "account")
+    related_only = {"assignee": USER_FIELDS, "account": NAME_FIELDS}
+    # (own columns no list column reads: the description's HTML and text can be long)
+    deferred = ("description", "description_text")
     default_ordering = ("-id",)
     columns = [
         NumberColumn("number", pgettext_lazy("document", "Number"), order_by="number", required=True),
@@ -148,9 +178,9 @@ class TicketTable(Table):
         PriorityColumn("priority", gettext_lazy("Priority"), order_by="priority"),
         SLAColumn("sla", gettext_lazy("SLA"), order_by=("sla_next_check",), field=""),
         RelatedLinkColumn("account", pgettext_lazy("customers", "Account"), order_by=("account__name",)),
-        BilingualColumn("queue", gettext_lazy("Queue"), order_by=("queue__name",)),
+        QueueColumn("queue", gettext_lazy("Queue"), order_by=("queue__name",)),
         UserColumn("assignee", gettext_lazy("Assignee"), order_by=("assignee__username",)),
-        BilingualColumn("type", gettext_lazy("Type"), order_by=("type__position",), default=False),
+        TypeColumn("type", gettext_lazy("Type"), order_by=("type__position",), default=False),
         ChoiceColumn("channel", gettext_lazy("Channel"), order_by="channel", default=False),
         Column("requester_name", gettext_lazy("Requester"), default=False),
         EmailColumn("requester_email", gettext_lazy("Requester e-mail"), default=False),

@@ -346,11 +346,26 @@ def _forms() -> tuple[Any, Any, Any]:
     return AssignForm, MoveForm, TagsForm
 
 
+def _config_changed(sender: Any, **kwargs: Any) -> None:
+    """A status, type or queue saved or deleted: the lists' cached copies (`ticket_config`) go."""
+    from kehu.core import confcache
+
+    confcache.bump()
+
+
 def register() -> None:
+    from django.db.models.signals import post_delete, post_save
+
     from kehu.core import bulk, detail, exports, navigation, search
     from kehu.search.registry import register_indexed
 
-    from ..models import Ticket
+    from ..models import Queue, Ticket, TicketStatus, TicketType
+
+    for model in (TicketStatus, TicketType, Queue):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _config_changed, sender=model, weak=False, dispatch_uid=f"ticket-config-{model.__name__}"
+            )
 
     for label, url_name, icon in (
         (_("Tickets"), "service:ticket_list", "ticket"),

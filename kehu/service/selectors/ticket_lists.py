@@ -11,16 +11,41 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from kehu.core import confcache
 from kehu.core.choices import Action
 
 from ..choices import DONE_STATES, OPEN_STATES
-from ..models import Queue, Ticket, TicketStatus
+from ..models import Queue, Ticket, TicketStatus, TicketType
 from .tickets import member_queue_ids
 
 KANBAN_PAGE = 20
 # Resolved and closed columns show the tickets finished in the last N days (older: the list).
 KANBAN_DONE_DAYS = 30
 PANEL_ROWS = 8
+
+
+@dataclass(frozen=True)
+class TicketConfig:
+    """The statuses, types and queues by id (a handful each, read by every ticket list row)."""
+
+    statuses: dict[int, TicketStatus]
+    types: dict[int, TicketType]
+    queues: dict[int, Queue]
+
+
+def _load_config() -> TicketConfig:
+    return TicketConfig(
+        statuses={s.pk: s for s in TicketStatus.objects.all()},
+        types={t.pk: t for t in TicketType.objects.all()},
+        queues={q.pk: q for q in Queue.objects.all()},
+    )
+
+
+def ticket_config() -> TicketConfig:
+    """Statuses, types and queues by id, kept per process under the configuration token (a save
+    or delete of one replaces the token: hooks/ticket_lists.py), so a list page shows them
+    without joining three tables. The instances are shared: read them, never change them."""
+    return confcache.cached(("service", "ticket-config"), _load_config)
 
 
 def ticket_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Ticket]:
