@@ -42,7 +42,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.core.bulksql import update_by_id
+from kehu.core.bulksql import filter_in, insert_rows, update_by_id
 from kehu.core.businesstime import (
     MAX_DAYS,
     CalendarError,
@@ -621,7 +621,7 @@ def _lock_batch(now: dt.datetime, ids: Sequence[int]) -> list[Any]:
     """Lock these tickets if their check is still due (another sweep may have done them)."""
     # (by primary key only: with the `sla_next_check` range too, SQLite walks that index over every
     # ticket still due for each batch; the check is re-read here, after the lock)
-    rows = Ticket.objects.filter(pk__in=ids).order_by("pk")
+    rows = filter_in(Ticket.objects.all(), "id", ids).order_by("pk")
     if connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
     found = (SweepRow(values) for values in rows.values_list(*SWEEP_FIELDS))
@@ -703,9 +703,9 @@ def _sweep_batch(
     ids = [t.pk for t in batch]
     warnings_by: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
     breaches_seen: set[tuple[int, str, dt.datetime]] = set()
-    for ticket_id, metric, kind, due_at, occurred in SLAEvent.objects.filter(ticket_id__in=ids).values_list(
-        "ticket_id", "metric", "kind", "due_at", "occurred_at"
-    ):
+    for ticket_id, metric, kind, due_at, occurred in filter_in(
+        SLAEvent.objects.all(), "ticket", ids
+    ).values_list("ticket_id", "metric", "kind", "due_at", "occurred_at"):
         if kind == SLAEventKind.WARNING:
             warnings_by[ticket_id].append((metric, occurred))
         else:
@@ -835,17 +835,14 @@ MESSAGE_COLUMNS = (
 
 
 def _insert(model: Any, objs: list[Any], names: Sequence[str], *, ignore_conflicts: bool = False) -> None:
-    """INSERT rows with one executemany (Django's bulk_create spends ~40 µs a row compiling values
-    on this path; a sweep after an outage writes tens of thousands)."""
+    """INSERT rows in one go (``kehu.core.bulksql.insert_rows``: COPY on PostgreSQL); Django's
+    bulk_create spends ~40 µs a row compiling values, and a sweep after an outage writes tens of
+    thousands."""
     fields = [model._meta.get_field(n) for n in names]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}){tail}"  # noqa: S608
-    params = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] for o in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] for o in objs]
+    insert_rows(
+        model._meta.db_table, [str(f.column) for f in fields], rows, ignore_conflicts=ignore_conflicts
+    )
 
 
 def _write_rows(rows: list[Ticket], names: Sequence[str]) -> None:
