@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -48,14 +48,21 @@ def status_badge(status: Any) -> str:
     )
 
 
+_priority_badges: dict[tuple[str | None, Any], str] = {}
+
+
 def priority_badge(priority: int) -> str:
-    labels: dict[Any, Any] = dict(TicketPriority.choices)
-    label = labels.get(priority, priority)
-    return html_format(
-        '<span class="badge {} text-nowrap">{}</span>',
-        PRIORITY_BADGES.get(priority, "bg-secondary-lt"),
-        label,
-    )
+    """The priority's badge in the current language (made once per process and language)."""
+    key = (translation.get_language(), priority)
+    badge = _priority_badges.get(key)
+    if badge is None:
+        labels: dict[Any, Any] = dict(TicketPriority.choices)
+        badge = _priority_badges[key] = html_format(
+            '<span class="badge {} text-nowrap">{}</span>',
+            PRIORITY_BADGES.get(priority, "bg-secondary-lt"),
+            labels.get(priority, priority),
+        )
+    return badge
 
 
 def sla_state(ticket: Any, now: dt.datetime | None = None) -> tuple[str, str, str] | None:

@@ -347,7 +347,8 @@ def _forms() -> tuple[Any, Any, Any]:
 
 
 def _config_changed(sender: Any, **kwargs: Any) -> None:
-    """A status, type or queue saved or deleted: the lists' cached copies (`ticket_config`) go."""
+    """A status, type, queue or queue membership saved or deleted: the per-process copies
+    (`ticket_config`, each user's `member_queue_ids`) go."""
     from kehu.core import confcache
 
     confcache.bump()
@@ -359,9 +360,9 @@ def register() -> None:
     from kehu.core import bulk, detail, exports, navigation, search
     from kehu.search.registry import register_indexed
 
-    from ..models import Queue, Ticket, TicketStatus, TicketType
+    from ..models import Queue, QueueMember, Ticket, TicketStatus, TicketType
 
-    for model in (TicketStatus, TicketType, Queue):
+    for model in (TicketStatus, TicketType, Queue, QueueMember):
         for signal in (post_save, post_delete):
             signal.connect(
                 _config_changed, sender=model, weak=False, dispatch_uid=f"ticket-config-{model.__name__}"

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q, Subquery
 from django.utils.translation import gettext as _
 
+from kehu.core import confcache
 from kehu.core.choices import Action
 
 from ..choices import MessageKind, SLAMetric
@@ -32,13 +33,17 @@ def member_queue_ids(user: Any) -> list[int]:
         return list(cached)
     ids: list[int] = []
     if user is not None and getattr(user, "is_authenticated", False):
-        ids = sorted(
-            QueueMember.objects.filter(user_id=user.pk, queue__is_active=True).values_list(
-                "queue_id", flat=True
-            )
-        )
+        # (kept per process under the user's and the configuration tokens: a queue's or a
+        # membership's save or delete replaces the latter, see hooks/ticket_lists.py)
+        ids = confcache.user_cached(user, ("service", "member-queues"), lambda: _member_queue_ids(user.pk))
     user._kehu_member_queues = ids
     return list(ids)
+
+
+def _member_queue_ids(user_id: int) -> list[int]:
+    return sorted(
+        QueueMember.objects.filter(user_id=user_id, queue__is_active=True).values_list("queue_id", flat=True)
+    )
 
 
 def forget_queue_membership(user: Any) -> None:

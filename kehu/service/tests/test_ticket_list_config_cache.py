@@ -60,3 +60,17 @@ def test_list_query_joins_no_configuration_table(tickets_granted: Any) -> None:
         for table in ("service_ticketstatus", "service_tickettype", "service_queue"):
             assert f'JOIN "{table}"' not in sql
         assert '"service_ticket"."description"' not in sql
+
+
+def test_queue_membership_counts_at_once(tickets_granted: Any) -> None:
+    """A member's queues are kept per process: joining or leaving a queue shows on the next page."""
+    from kehu.service.services.queues import queue_member_add, queue_member_remove
+
+    c = tickets_granted
+    queue = queue_with(c.rep1, name="一线支持", name_en="First line")
+    TicketFactory(subject="打印机卡纸 queue", assignee=c.rep1, queue=queue)
+    assert "打印机卡纸 queue" not in _page(c.rep2)
+    queue_member_add(queue=queue, user=c.rep2, by=c.admin)
+    assert "打印机卡纸 queue" in _page(c.rep2)
+    queue_member_remove(queue=queue, user=c.rep2, by=c.admin)
+    assert "打印机卡纸 queue" not in _page(c.rep2)
