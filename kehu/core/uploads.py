@@ -137,7 +137,7 @@ def check_upload(upload: Any) -> tuple[str, int, str]:
     if size > limit:
         raise _refused(
             _("The file is too big (%(size)s); the limit is %(limit)s.")
-            % {"size": _size(size), "limit": _size(limit)}
+            % {"size": size_text(size), "limit": size_text(limit)}
         )
     if size == 0:
         raise _refused(_("The file is empty."))
@@ -146,7 +146,8 @@ def check_upload(upload: Any) -> tuple[str, int, str]:
     return name[-255:], size, CONTENT_TYPES.get(ext, "application/octet-stream")
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A byte count as people read it (B, KB, MB)."""
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MB"
     if n >= 1024:

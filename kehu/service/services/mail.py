@@ -360,14 +360,6 @@ def _append_notes(body: Body) -> None:
 # --------------------------------------------------------------------------- attachments
 
 
-def _size_text(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} B"
-
-
 def _attachment_name(item: Attachment) -> str:
     name = (item.filename or "").replace("/", "_").replace("\\", "_").strip()
     if "." not in name:
@@ -379,13 +371,13 @@ def _attachment_name(item: Attachment) -> str:
 
 def attachment_check(item: Attachment) -> str | None:
     """Why an e-mail attachment cannot be kept (the ticket attachment limits), or None."""
-    from kehu.core.uploads import attachment_max_bytes, check_upload
+    from kehu.core.uploads import attachment_max_bytes, check_upload, size_text
 
     limit = attachment_max_bytes()
     if item.size > limit:
         return _("The file is too big (%(size)s); the limit is %(limit)s.") % {
-            "size": _size_text(item.size),
-            "limit": _size_text(limit),
+            "size": size_text(item.size),
+            "limit": size_text(limit),
         }
     try:
         check_upload(ContentFile(item.content, name=_attachment_name(item)))

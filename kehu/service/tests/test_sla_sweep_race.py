@@ -31,7 +31,7 @@ def _seed_defaults() -> None:
     import_module("kehu.service.migrations.0003_ticket_defaults").seed(apps, None)
 
 
-def test_overlapping_sweeps_escalate_each_ticket_once(company: Any) -> None:
+def _breaching_setup(company: Any, count: int) -> tuple[Any, Any]:
     _seed_defaults()
     office(company.admin)
     escalation = queue_with(manager=company.director)
@@ -39,8 +39,12 @@ def test_overlapping_sweeps_escalate_each_ticket_once(company: Any) -> None:
         first_response_minutes=30, resolution_minutes=None, escalate_to_queue=escalation, raise_priority_to=4
     )
     queue = queue_with(manager=company.manager1)
-    for _ in range(300):
-        ticket_at(at(2, 10), queue=queue)
+    tickets = [ticket_at(at(2, 10), queue=queue) for _ in range(count)]
+    return escalation, tickets
+
+
+def test_overlapping_sweeps_escalate_each_ticket_once(company: Any) -> None:
+    escalation, _tickets = _breaching_setup(company, 300)
     start = threading.Barrier(2)
     results: list[Any] = []
 
@@ -60,18 +64,6 @@ def test_overlapping_sweeps_escalate_each_ticket_once(company: Any) -> None:
     assert SLAEvent.objects.filter(kind="breach").count() == 300
     assert set(Ticket.objects.values_list("escalation_level", flat=True)) == {1}
     assert not Ticket.objects.exclude(queue=escalation).exists()
-
-
-def _breaching_setup(company: Any, count: int) -> tuple[Any, Any]:
-    _seed_defaults()
-    office(company.admin)
-    escalation = queue_with(manager=company.director)
-    policy(
-        first_response_minutes=30, resolution_minutes=None, escalate_to_queue=escalation, raise_priority_to=4
-    )
-    queue = queue_with(manager=company.manager1)
-    tickets = [ticket_at(at(2, 10), queue=queue) for _ in range(count)]
-    return escalation, tickets
 
 
 def test_forked_sweep_does_both_halves_once(company: Any, monkeypatch: pytest.MonkeyPatch) -> None:
