@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 def setup(client: Client, company: Any) -> Any:
     grant(company.role_rep, "service.slapolicy", Action.VIEW, Action.CHANGE)
     grant(company.role_rep, "customers.account", Action.VIEW, scope=Scope.OWN)
-    own = AccountFactory(owner=company.rep1, name="自己的客户有限公司")
-    other = AccountFactory(owner=company.rep3, name="别人的秘密客户有限公司")
+    own: Any = AccountFactory(owner=company.rep1, name="自己的客户有限公司")
+    other: Any = AccountFactory(owner=company.rep3, name="别人的秘密客户有限公司")
     p = policy(name="大客户", conditions={"accounts": [own.pk, other.pk]})
     client.force_login(company.rep1)
     client.cookies["django_language"] = "en"
