@@ -182,7 +182,16 @@ class TicketSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, s
 
 class TicketMessageSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text="customer, reply, note (internal) or system.")
+    body_text = serializers.SerializerMethodField(
+        help_text="The message as plain text; a system line (merge, split, SLA warning or breach, "
+        "escalation) in the request's language."
+    )
     attachments = serializers.SerializerMethodField()
+
+    def get_body_text(self, obj: TicketMessage) -> str:
+        from ..selectors.tickets import system_line_text
+
+        return system_line_text(obj)
 
     class Meta:
         model = TicketMessage

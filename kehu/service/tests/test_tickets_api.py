@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from kehu.customers.tests.factories import AccountFactory
@@ -203,3 +204,19 @@ def test_attachment_download_of_a_missing_file_is_404(
     stored = ticket.attachments.get(pk=item["id"])
     stored.file.storage.delete(stored.file.name)
     assert api.get(item["download_url"]).status_code == 404
+
+
+def test_system_lines_read_as_text_in_the_requests_language(tickets_granted: Any) -> None:
+    c = tickets_granted
+    ticket = services.ticket_create(by=c.rep1, data={"subject": "一", "description": "<p>a</p>"})
+    TicketMessage.objects.create(
+        ticket=ticket,
+        kind=MessageKind.SYSTEM,
+        body="",
+        body_text="sla_breach:resolution:2",
+        created_at=timezone.now(),
+    )
+    api = _api(c.rep1)
+    texts = [m["body_text"] for m in api.get(f"{URL}{ticket.pk}/messages/", HTTP_ACCEPT_LANGUAGE="en").json()]
+    assert any(t.startswith("SLA breached: ") and t.endswith("escalated to level 2.") for t in texts), texts
+    assert not any(t.startswith("sla_breach:") for t in texts)
