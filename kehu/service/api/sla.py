@@ -163,6 +163,25 @@ class ReportQuerySerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False)
     group_by = serializers.ChoiceField(choices=selectors.GROUPINGS, required=False, default="queue")
 
+    def _in_range(self, value: Any) -> Any:
+        """Within the report years, as the page's filter form (`forms_dashboard.ReportDateField`)."""
+        from django.utils.translation import gettext as _
+
+        from ..forms_dashboard import REPORT_YEARS
+
+        first, last = REPORT_YEARS
+        if value is not None and not first <= value.year <= last:
+            raise serializers.ValidationError(
+                _("Enter a date in the years %(first)s to %(last)s.") % {"first": first, "last": last}
+            )
+        return value
+
+    def validate_date_from(self, value: Any) -> Any:
+        return self._in_range(value)
+
+    def validate_date_to(self, value: Any) -> Any:
+        return self._in_range(value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         from django.utils.translation import gettext as _
 

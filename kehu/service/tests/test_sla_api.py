@@ -97,3 +97,12 @@ def test_events_and_report_follow_the_ticket_scope(company: Any) -> None:
     assert rows[-1]["label"] and rows[-1]["tickets"] == 1 and rows[-1]["breached"] == 1
     assert client.get(REPORT, {"group_by": "nonsense"}).status_code == 400
     assert client.get(REPORT, {"date_from": "2026-03-05", "date_to": "2026-03-01"}).status_code == 400
+
+
+def test_report_refuses_dates_out_of_range_with_a_field_error(company: Any) -> None:
+    grant(company.role_rep, "service.ticket", Action.VIEW, scope=Scope.OWN)
+    client = api(company.rep1)
+    response = client.get(REPORT, {"date_to": "9999-12-31"})
+    assert response.status_code == 400
+    assert "date_to" in response.json()["fields"]
+    assert client.get(REPORT, {"date_from": "2026-03-01", "date_to": "2026-03-05"}).status_code == 200
