@@ -130,12 +130,12 @@ def survey_invitation_counts(*, survey: Survey) -> dict[str, int]:
 
 
 def survey_trend(
-    *, survey: Survey, responses: QuerySet[SurveyResponse] | None = None, months: int = 12
+    *, survey: Survey, responses: QuerySet[SurveyResponse], months: int = 12
 ) -> list[dict[str, Any]]:
-    """Per month (the last `months` with answers): count, CSAT average or NPS."""
-    qs = responses if responses is not None else SurveyResponse.objects.filter(survey=survey)
+    """Per month (the last `months` with answers) of `responses` — the reader's answers of the
+    survey (`response_list`), never all of them: count, CSAT average or NPS."""
     rows = (
-        qs.order_by()
+        responses.order_by()
         .annotate(month=TruncMonth("created_at"))
         .values("month")
         .annotate(**_score_aggregates())
