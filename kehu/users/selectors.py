@@ -269,3 +269,21 @@ def assignable_users() -> QuerySet[User]:
     """Users a record may be given to (any active user; whether the acting user may give it away is
     the `assign` permission, checked by the owning service)."""
     return User.objects.filter(is_active=True)
+
+
+def users_by_language(user_ids: Iterable[int], *, active_only: bool = True) -> dict[str, list[int]]:
+    """The (active) users among `user_ids` grouped by the language they read in (theirs, else the
+    installation's), in the order given: what is written for each of them — a notification, an
+    e-mail — is written once per group under ``translation.override(language)``."""
+    from django.conf import settings
+
+    ids = list(dict.fromkeys(pk for pk in user_ids if pk))
+    users = User.objects.filter(pk__in=ids)
+    if active_only:
+        users = users.filter(is_active=True)
+    languages = dict(users.values_list("pk", "language"))
+    groups: dict[str, list[int]] = {}
+    for pk in ids:
+        if pk in languages:
+            groups.setdefault(languages[pk] or settings.LANGUAGE_CODE, []).append(pk)
+    return groups

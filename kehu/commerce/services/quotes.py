@@ -51,6 +51,7 @@ from kehu.core.money import LineAmounts, MoneyError, document_totals, line_amoun
 from kehu.core.money import parse_decimal as _decimal
 from kehu.core.services import sequence_next
 from kehu.notifications.services import notify
+from kehu.users.selectors import users_by_language
 
 from ..choices import ApprovalStatus, ApproverKind, QuoteStatus
 from ..models import Quote, QuoteApproval, QuoteLine
@@ -837,7 +838,7 @@ def quote_submit(*, quote: Quote, by: Any, version: int | None = None) -> Quote:
     from django.urls import reverse
 
     # Each approver reads the notification in their own language (the reasons are data).
-    for language, ids in _by_language(recipients).items():
+    for language, ids in users_by_language(sorted(recipients), active_only=False).items():
         with translation.override(language):
             notify(
                 recipients=ids,
@@ -849,19 +850,6 @@ def quote_submit(*, quote: Quote, by: Any, version: int | None = None) -> Quote:
                 target=current,
             )
     return current
-
-
-def _by_language(user_ids: Iterable[Any]) -> dict[str, list[Any]]:
-    """`user_ids` grouped by their language setting (the installation's when unset)."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-
-    ids = list(user_ids)
-    languages = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "language"))
-    groups: dict[str, list[Any]] = {}
-    for pk in sorted(ids):
-        groups.setdefault(languages.get(pk) or settings.LANGUAGE_CODE, []).append(pk)
-    return groups
 
 
 def _pending_steps(quote: Quote) -> Any:

@@ -29,7 +29,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -44,6 +43,7 @@ from kehu.core.errors import DomainError, PermissionDeniedError
 from kehu.core.richtext import html_to_text, sanitize_html
 from kehu.core.services import sequence_next
 from kehu.core.uploads import check_upload
+from kehu.users.selectors import users_by_language
 
 from ..choices import (
     DONE_STATES,
@@ -1172,11 +1172,7 @@ def _notify(recipients: Iterable[int], ticket: Ticket, by: Any, kind: str, title
     ids = sorted({r for r in recipients if r and r != getattr(by, "pk", None)})
     if not ids:
         return
-    users = get_user_model().objects.filter(pk__in=ids, is_active=True).only("pk", "language")
-    by_language: dict[str, list[int]] = {}
-    for user in users:
-        by_language.setdefault(getattr(user, "language", "") or settings.LANGUAGE_CODE, []).append(user.pk)
-    for language, group in by_language.items():
+    for language, group in users_by_language(ids).items():
         with translation.override(language):
             notify(
                 recipients=group,
