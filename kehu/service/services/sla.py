@@ -52,6 +52,7 @@ from kehu.core.businesstime import (
     business_seconds,
 )
 from kehu.core.forking import may_fork, run_split
+from kehu.users.selectors import users_by_language
 
 from ..choices import DONE_STATES, MessageKind, SLAEventKind, SLAMetric, TicketPriority, TicketState
 from ..models import BusinessCalendar, Queue, SLAEvent, SLAPolicy, Ticket, TicketMessage, TicketStatusHistory
@@ -584,19 +585,6 @@ def _system_text(metric: str, kind: str, level: int | None = None) -> str:
     return f"sla_breach:{metric}:{level}"
 
 
-def _by_language(user_ids: Iterable[int]) -> dict[str, list[int]]:
-    """`user_ids` grouped by their language (the installation's when unset), as job notifications
-    choose it: each notification is written in its recipient's language."""
-    from django.contrib.auth import get_user_model
-
-    ids = list(dict.fromkeys(user_ids))
-    languages = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "language"))
-    groups: dict[str, list[int]] = {}
-    for pk in ids:
-        groups.setdefault(languages.get(pk) or settings.LANGUAGE_CODE, []).append(pk)
-    return groups
-
-
 class SweepRow:
     """The columns of a ticket the sweep reads and writes, as attributes (a model instance costs
     ~10× more to build, and the sweep builds 100k of them)."""
@@ -646,36 +634,58 @@ def sla_sweep(
     and this process sweeps them."""
     now = now or timezone.now()
     due = _due_ids(now)
-    if workers > 1 and len(due) >= PARALLEL_MIN and may_fork():
-        half = len(due) // 2
-        (result, notices), theirs = run_split(
-            lambda: _sweep_ids(due[:half], now, batch_size),
-            lambda: _sweep_ids(due[half:], now, batch_size),
-            label="SLA sweep",
-        )
-        if theirs is None:
-            more, found = _sweep_ids(due[half:], now, batch_size)
+    result = SweepResult()
+    notices: list[_Notice] = []
+    try:
+        if workers > 1 and len(due) >= PARALLEL_MIN and may_fork():
+            half = len(due) // 2
+            _mine, theirs = run_split(
+                lambda: _sweep_ids(due[:half], now, batch_size, result, notices),
+                lambda: _sweep_half(due[half:], now, batch_size),
+                label="SLA sweep",
+            )
+            failed = theirs is None
+            if theirs is not None:
+                more, found, failed = theirs
+                for name in ("checked", "warnings", "breaches"):
+                    setattr(result, name, getattr(result, name) + getattr(more, name))
+                notices += found
+            if failed:  # (what the child committed is no longer due: the rest is swept here)
+                _sweep_ids(due[half:], now, batch_size, result, notices)
         else:
-            more, found = theirs
-        for name in ("checked", "warnings", "breaches"):
-            setattr(result, name, getattr(result, name) + getattr(more, name))
-        notices += found
-    else:
-        result, notices = _sweep_ids(due, now, batch_size)
-    # After the batches committed; a recipient with many of one kind gets one summary.
-    result.notifications += _send_notices(notices, now)
+            _sweep_ids(due, now, batch_size, result, notices)
+    finally:
+        # After the batches committed (even when a later one failed); a recipient with many of one
+        # kind gets one summary.
+        result.notifications += _send_notices(notices, now)
     return result
 
 
-def _sweep_ids(due: Sequence[int], now: dt.datetime, batch_size: int) -> tuple[SweepResult, list[_Notice]]:
-    """Sweep these tickets (those still due when locked), batch by batch; what to tell whom."""
+def _sweep_half(
+    due: Sequence[int], now: dt.datetime, batch_size: int
+) -> tuple[SweepResult, list[_Notice], bool]:
+    """The forked child's half: what it did and whom to tell, even when a batch failed (then the
+    parent sweeps what is still due)."""
     result = SweepResult()
+    notices: list[_Notice] = []
+    try:
+        _sweep_ids(due, now, batch_size, result, notices)
+    except Exception:
+        log.exception("SLA sweep: the forked half failed after %d tickets", result.checked)
+        return result, notices, True
+    return result, notices, False
+
+
+def _sweep_ids(
+    due: Sequence[int], now: dt.datetime, batch_size: int, result: SweepResult, notices: list[_Notice]
+) -> None:
+    """Sweep these tickets (those still due when locked), batch by batch, counting into `result`
+    and adding whom to tell to `notices` as each batch commits."""
     policies = {p.pk: p for p in SLAPolicy.objects.all().prefetch_related("notify_users")}
     policy_users = {pk: [u.pk for u in p.notify_users.all()] for pk, p in policies.items()}
     queues = {q["pk"]: q for q in Queue.objects.values("pk", "calendar_id", "manager_id")}
     queue_calendars = {pk: q["calendar_id"] for pk, q in queues.items()}
     calendars = CalendarCache()
-    notices: list[_Notice] = []
     for start in range(0, len(due), batch_size):
         with transaction.atomic():
             batch = _lock_batch(now, due[start : start + batch_size])
@@ -685,7 +695,6 @@ def _sweep_ids(due: Sequence[int], now: dt.datetime, batch_size: int) -> tuple[S
                 batch, now, policies, policy_users, queues, queue_calendars, calendars, result
             )
         notices += found  # (committed: safe to tell)
-    return result, notices
 
 
 def _sweep_batch(
@@ -976,7 +985,9 @@ def _send_notices(notices: list[_Notice], now: dt.datetime) -> int:
     url_of = _url_maker()
     languages = {
         pk: language
-        for language, ids in _by_language(pk for notice in notices for pk in notice.recipients).items()
+        for language, ids in users_by_language(
+            (pk for notice in notices for pk in notice.recipients), active_only=False
+        ).items()
         for pk in ids
     }
     sent = 0
@@ -1092,7 +1103,7 @@ def ticket_escalate(*, ticket: Ticket, by: Any, reason: str, to_queue: Queue | N
     if locked.queue_id:
         manager = Queue.objects.filter(pk=locked.queue_id).values_list("manager_id", flat=True).first()
     recipients = [pk for pk in (manager, locked.assignee_id) if pk and pk != getattr(by, "pk", None)]
-    for language, group in _by_language(recipients).items():
+    for language, group in users_by_language(recipients, active_only=False).items():
         with translation.override(language):
             title = _("%(number)s was escalated") % {"number": locked.number}
         notify(

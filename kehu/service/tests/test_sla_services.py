@@ -242,6 +242,27 @@ def test_sweep_warns_once(setup: dict[str, Any], company: Any) -> None:
     assert ticket.sla_next_check == at(2, 11)
 
 
+def test_sweep_tells_about_committed_batches_when_a_later_one_fails(
+    setup: dict[str, Any], company: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that fails does not lose the notices of the batches committed before it."""
+    second = ticket_at(at(2, 10), queue=setup["queue"], assignee=company.rep2)
+    real, calls = sla._sweep_batch, []
+
+    def failing_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sla, "_sweep_batch", failing_second)
+    with pytest.raises(RuntimeError):
+        sla.sla_sweep(now=at(2, 10, 50), batch_size=1)
+    warned = set(Notification.objects.filter(kind=sla.WARNING_KIND).values_list("recipient_id", flat=True))
+    assert warned == {setup["ticket"].assignee_id}
+    assert SLAEvent.objects.filter(ticket=second).count() == 0
+
+
 def test_sweep_breach_escalates_once_with_time_travel(setup: dict[str, Any], company: Any) -> None:
     ticket = setup["ticket"]
     sla.sla_sweep(now=at(2, 10, 50))
