@@ -402,10 +402,10 @@ class Table:
     def prepare(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
         if self.select_related:
             queryset = queryset.select_related(*self.select_related)
-            if self.related_only:
-                own = [f.name for f in self.model._meta.concrete_fields if f.name not in self.deferred]
-                related = [f"{name}__{f}" for name, fields in self.related_only.items() for f in fields]
-                queryset = queryset.only(*own, *related)
+        if self.select_related and self.related_only:
+            own = [f.name for f in self.model._meta.concrete_fields if f.name not in self.deferred]
+            related = [f"{name}__{f}" for name, fields in self.related_only.items() for f in fields]
+            queryset = queryset.only(*own, *related)
         elif self.deferred:
             queryset = queryset.defer(*self.deferred)
         if self.prefetch_related:
