@@ -2,7 +2,10 @@
 each, its own API token and connection), each claiming different leads of one lead pool (公海)
 through ``POST /api/v1/sales/pools/{id}/claim/`` one at a time. Reports the end-to-end latency
 (client-side, p50/p95/max), the server time (`Server-Timing`), throughput and errors. See
-docs/benchmarks.md ("Issue 5: pool claims").
+docs/benchmarks.md ("Issue 5: pool claims"). In the same run, on the other half of each client's
+leads, the bare reference (bench/bare.py `pool_claim`: the token and the claim of one lead in plain
+Django and SQL, without Kehu's permissions, rules, operation log or timeline), and the ratio of the
+two throughputs (`--no-bare` leaves it out).
 
     .venv/bin/python bench/pool_claims.py --database-url postgres://postgres@127.0.0.1:5432/kehu_bench_pools
 
@@ -206,6 +209,37 @@ end
 """
 
 
+def _python_claims(port: int, url: str, tokens: list[str], id_lists: list[list[int]]) -> dict[str, Any]:
+    """One Python thread per client (its own token, leads and keep-alive connection)."""
+    out: dict[str, list[float]] = {"latency": [], "server": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(tokens))
+    threads = [
+        threading.Thread(target=_client, args=(port, url, tokens[i], ids, barrier, out, errors, lock))
+        for i, ids in enumerate(id_lists)
+    ]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    lat, srv = out["latency"], out["server"]
+    return {
+        "p50": _pct(lat, 50),
+        "p95": _pct(lat, 95),
+        "max": max(lat or [0.0]),
+        "server_p50": _pct(srv, 50),
+        "server_p95": _pct(srv, 95),
+        "requests": len(lat),
+        "errors": len(errors),
+        "seconds": elapsed,
+        "per_second": len(lat) / elapsed if elapsed else 0.0,
+        "sample_error": errors[0] if errors else "",
+    }
+
+
 def _wrk_claims(
     port: int, url: str, tokens: list[str], id_lists: list[list[int]], duration: int
 ) -> dict[str, Any]:
@@ -257,20 +291,22 @@ def _wrk_claims(
         "requests": int(requests),
         "errors": int(errors),
         "seconds": float(seconds),
+        "per_second": int(requests) / float(seconds) if float(seconds) else 0.0,
         "sample_error": sample,
     }
 
 
-def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
+def _in_process(pool_id: int, token: str, ids: list[int], args: Any, *, bare: bool = False) -> int:
     """Claims one at a time through the whole Django stack in this process: CPU ms and statements
-    per claim (the first `--warmup` claims not counted)."""
+    per claim (the first `--warmup` claims not counted). `bare`: through the bare reference view
+    (bench/bare.py `pool_claim`) instead of Kehu's API."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
 
     settings.ALLOWED_HOSTS = ["*"]
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
-    url = f"/api/v1/sales/pools/{pool_id}/claim/"
+    url = _url(pool_id, bare=bare)
     statements: list[str] = []
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -279,7 +315,7 @@ def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
 
     cpu: list[float] = []
     queries: list[int] = []
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile() if args.profile and not bare else None
     with connection.execute_wrapper(count):
         for i, pk in enumerate(ids[: args.warmup + args.in_process]):
             statements.clear()
@@ -301,11 +337,21 @@ def _in_process(pool_id: int, token: str, ids: list[int], args: Any) -> int:
         profiler.disable()
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.profile)
     print(
-        f"\nIn process, {connection.vendor}: {len(cpu)} claims (one lead each): CPU per claim "
+        f"\nIn process, {connection.vendor}, {'bare reference' if bare else 'Kehu'}: {len(cpu)} claims "
+        f"(one lead each): CPU per claim "
         f"p50 {_pct(cpu, 50):.1f} ms, p95 {_pct(cpu, 95):.1f} ms; SQL statements per claim "
         f"{min(queries)}–{max(queries)} (BEGIN/COMMIT not counted)"
     )
     return 0
+
+
+def _url(pool_id: int, *, bare: bool = False) -> str:
+    return f"/bench/bare/pools/{pool_id}/claim/" if bare else f"/api/v1/sales/pools/{pool_id}/claim/"
+
+
+def _halves(id_lists: list[list[int]], bare: bool) -> list[list[int]]:
+    """Kehu claims the first half of each client's leads, the bare reference the second half."""
+    return [ids[len(ids) // 2 :] if bare else ids[: len(ids) // 2] for ids in id_lists]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
         "(a Lua script, --duration seconds; the client takes almost no CPU from the server)",
     )
     parser.add_argument("--duration", type=int, default=10, help="with --client wrk: seconds")
+    parser.add_argument(
+        "--no-bare",
+        action="store_true",
+        help="without the bare reference (bench/bare.py `pool_claim`: the same claim in plain "
+        "Django and SQL, run after Kehu's on the other half of each client's leads)",
+    )
     add_database_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -354,117 +406,90 @@ def main(argv: list[str] | None = None) -> int:
     datagen.ensure_dataset(accounts=args.accounts, contacts_per_account=1, seed=datagen.DEFAULT_SEED)
     pool_id, reps, id_lists = prepare(clients=args.clients, leads=args.leads)
     need = args.claims + args.warmup
-    if any(len(ids) < need for ids in id_lists):
-        raise SystemExit(f"not enough leads in the pool: raise --leads to {need * args.clients:,} or more")
-    if args.in_process:
-        return _in_process(
-            pool_id, api_token_create(user=reps[0], name="bench pool claims")[1], id_lists[0], args
+    paths = [("Kehu", False)] if args.no_bare else [("Kehu", False), ("bare", True)]
+    if any(len(ids) // len(paths) < need for ids in id_lists):
+        raise SystemExit(
+            f"not enough leads in the pool: raise --leads to {need * args.clients * len(paths):,} or more"
         )
+    if args.in_process:
+        token = api_token_create(user=reps[0], name="bench pool claims")[1]
+        for _label, bare in paths:
+            ids = _halves(id_lists, bare)[0] if len(paths) > 1 else id_lists[0]
+            if _in_process(pool_id, token, ids, args, bare=bare):
+                return 1
+        return 0
     tokens = [api_token_create(user=rep, name="bench pool claims")[1] for rep in reps]
     vendor = connection.vendor
     connection.close()
 
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
     port = _free_port()
-    url = f"/api/v1/sales/pools/{pool_id}/claim/"
     proc = _start_gunicorn(port, args.workers, env)
-    if args.client == "wrk":
-        try:
-            # the workers answer (not only the master's socket) before wrk starts its clock
-            for _ in range(args.workers * 2):
-                ready = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                ready.request("GET", "/accounts/login/", headers={"Host": "localhost"})
-                ready.getresponse().read()
-                ready.close()
-            # warm-up on each client's first leads, then the measured run on the following ones
-            _wrk_claims(port, url, tokens, [ids[: args.warmup] for ids in id_lists], 2)
-            result = _wrk_claims(port, url, tokens, [ids[args.warmup :] for ids in id_lists], args.duration)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-        met = result["p95"] <= 100.0 and not result["errors"]
-        print(
-            f"\nPool claims over HTTP (wrk client) — {vendor}, {args.leads:,} leads in the pool, "
-            f"{args.clients} clients for {args.duration} s, gunicorn {args.workers} sync workers\n"
-        )
-        print(
-            f"end to end: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, max {result['max']:.1f} ms"
-        )
-        print(
-            f"{result['requests']} claims in {result['seconds']:.1f} s = "
-            f"{result['requests'] / result['seconds']:.0f} claims/s; errors: {result['errors']}"
-        )
-        if result["sample_error"]:
-            print("  ", result["sample_error"])
-        print(f"target p95 <= 100 ms, 0 errors: {'met' if met else 'MISSED'}")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps({"client": "wrk", "vendor": vendor, **result}, indent=2))
-        return 0 if met else 1
+    results: dict[str, dict[str, Any]] = {}
     try:
-        # warm-up (connections, caches), then the measured run
-        for _phase, start, count in (("warmup", 0, args.warmup), ("run", args.warmup, args.claims)):
-            out: dict[str, list[float]] = {"latency": [], "server": []}
-            errors: list[str] = []
-            lock = threading.Lock()
-            barrier = threading.Barrier(args.clients)
-            threads = [
-                threading.Thread(
-                    target=_client,
-                    args=(
-                        port,
-                        url,
-                        tokens[i],
-                        id_lists[i][start : start + count],
-                        barrier,
-                        out,
-                        errors,
-                        lock,
-                    ),
+        # the workers answer (not only the master's socket) before the clock starts
+        for _ in range(args.workers * 2):
+            ready = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            ready.request("GET", "/accounts/login/", headers={"Host": "localhost"})
+            ready.getresponse().read()
+            ready.close()
+        for label, bare in paths:
+            lists = _halves(id_lists, bare) if len(paths) > 1 else id_lists
+            url = _url(pool_id, bare=bare)
+            if args.client == "wrk":
+                # warm-up on each client's first leads, then the measured run on the following ones
+                _wrk_claims(port, url, tokens, [ids[: args.warmup] for ids in lists], 2)
+                results[label] = _wrk_claims(
+                    port, url, tokens, [ids[args.warmup :] for ids in lists], args.duration
                 )
-                for i in range(args.clients)
-            ]
-            t0 = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.perf_counter() - t0
+            else:
+                _python_claims(port, url, tokens, [ids[: args.warmup] for ids in lists])
+                results[label] = _python_claims(
+                    port, url, tokens, [ids[args.warmup : args.warmup + args.claims] for ids in lists]
+                )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
-    lat, srv = out["latency"], out["server"]
-    total = len(lat)
-    met = _pct(lat, 95) <= 100.0 and not errors
-    print(
-        f"\nPool claims over HTTP — {vendor}, {args.leads:,} leads in the pool, {args.clients} clients × "
-        f"{args.claims} claims (one lead each), gunicorn {args.workers} sync workers\n"
+    kehu = results["Kehu"]
+    met = kehu["p95"] <= 100.0 and not kehu["errors"]
+    how = (
+        f"{args.clients} clients for {args.duration} s (wrk)"
+        if args.client == "wrk"
+        else f"{args.clients} clients × {args.claims} claims (Python threads)"
     )
-    print(f"{'':24} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    print(f"{'end to end (client)':24} {_pct(lat, 50):8.1f} {_pct(lat, 95):8.1f} {max(lat):8.1f}")
-    print(f"{'server time':24} {_pct(srv, 50):8.1f} {_pct(srv, 95):8.1f} {max(srv or [0]):8.1f}")
-    print(f"\n{total} claims in {elapsed:.1f} s = {total / elapsed:.0f} claims/s; errors: {len(errors)}")
-    for e in errors[:5]:
-        print("  ", e)
+    print(
+        f"\nPool claims over HTTP — {vendor}, {args.leads:,} leads in the pool, {how}, one lead per "
+        f"claim, gunicorn {args.workers} sync workers; load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print(
+        f"{'path':10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'server p50/p95':>15} "
+        f"{'claims':>7} {'claims/s':>9} {'errors':>7}"
+    )
+    for label, r in results.items():
+        server = f"{r['server_p50']:.1f}/{r['server_p95']:.1f}" if "server_p50" in r else "–"
+        print(
+            f"{label:10} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {server:>15} "
+            f"{r['requests']:7d} {r['per_second']:9.1f} {r['errors']:7d}"
+        )
+        if r.get("sample_error"):
+            print("  ", r["sample_error"])
+    if "bare" in results and results["bare"]["per_second"]:
+        share = kehu["per_second"] / results["bare"]["per_second"]
+        print(f"\nKehu's throughput is {share:.0%} of the bare reference's ({1 / share:.1f}× slower)")
     print(f"target p95 <= 100 ms, 0 errors: {'met' if met else 'MISSED'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
                 {
+                    "client": args.client,
                     "vendor": vendor,
                     "leads": args.leads,
                     "clients": args.clients,
-                    "claims": total,
                     "workers": args.workers,
-                    "p50": _pct(lat, 50),
-                    "p95": _pct(lat, 95),
-                    "max": max(lat),
-                    "server_p50": _pct(srv, 50),
-                    "server_p95": _pct(srv, 95),
-                    "per_second": total / elapsed,
-                    "errors": len(errors),
+                    **kehu,
+                    "paths": results,
                 },
                 indent=2,
             )

@@ -24,5 +24,6 @@ urlpatterns = [
     ),
     path("bench/bare/tickets.json", bare.ticket_list_json, name="bench_bare_ticket_list_json"),
     path("bench/bare/tickets.html", bare.ticket_list_html, name="bench_bare_ticket_list_html"),
+    path("bench/bare/pools/<int:pk>/claim/", bare.pool_claim, name="bench_bare_pool_claim"),
     *kehu_urlpatterns,
 ]
