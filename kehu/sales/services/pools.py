@@ -36,7 +36,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections, models, router, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -229,6 +229,110 @@ def _check_active_user(user: Any, field: str = "to") -> None:
         )
 
 
+# --- statements of the claim, built once -------------------------------------------------------
+# A claim runs the same few statements every time. Built by the ORM, compiling them cost more CPU
+# than PostgreSQL took to run them (issue 5), so the claim's own statements are plain SQL written
+# once per database from the models' table and column names, with values as parameters; rows read
+# become model instances through the fields' own converters, and rows written get their values from
+# the fields (`pre_save`, `get_db_prep_save`), as the ORM would. Standard SQL that SQLite and
+# PostgreSQL both run; the row locks (`FOR NO KEY UPDATE OF`) only where the database has them
+# (SQLite serialises writing transactions instead, as the ORM's `select_for_update` does there).
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _built(conn: Any, key: tuple[Any, ...], build: Any) -> Any:
+    """`build(conn)`, kept per database alias and `key`."""
+    full = (conn.alias, *key)
+    found = _STATEMENTS.get(full)
+    if found is None:
+        found = _STATEMENTS[full] = build(conn)
+    return found
+
+
+def _lock_clause(conn: Any, *aliases: str) -> str:
+    if not conn.features.has_select_for_update:
+        return ""
+    if conn.features.has_select_for_no_key_update and conn.features.has_select_for_update_of:
+        return f" FOR NO KEY UPDATE OF {', '.join(aliases)}"
+    return " FOR UPDATE"
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field: Any = model._meta.get_field(name)
+    return str(field.column)
+
+
+def _reader(
+    conn: Any, model: type[models.Model]
+) -> tuple[list[str], list[str], list[tuple[int, list[Any], Any]]]:
+    """How to read whole rows of `model`: (column names, attribute names, converters by position)."""
+
+    def build(conn: Any) -> Any:
+        fields: list[Any] = list(model._meta.concrete_fields)
+        converters = []
+        for i, field in enumerate(fields):
+            col = field.get_col(model._meta.db_table)
+            fns = conn.ops.get_db_converters(col) + field.get_db_converters(conn)
+            if fns:
+                converters.append((i, fns, col))
+        return [f.column for f in fields], [f.attname for f in fields], converters
+
+    return _built(conn, ("reader", model._meta.label_lower), build)
+
+
+def _instance(conn: Any, model: type[models.Model], values: Sequence[Any]) -> Any:
+    """A model instance from a whole row read with `_reader`'s columns (as the ORM makes it)."""
+    _columns, attnames, converters = _reader(conn, model)
+    row = list(values)
+    for i, fns, col in converters:
+        value = row[i]
+        for fn in fns:
+            value = fn(value, col, conn)
+        row[i] = value
+    return model.from_db(conn.alias, attnames, row)
+
+
+def _convert(conn: Any, model: type[models.Model], name: str, value: Any) -> Any:
+    """A value of `model.name` as read from the database (e.g. SQLite's text datetimes)."""
+    field: Any = model._meta.get_field(name)
+    col = field.get_col(model._meta.db_table)
+    for fn in conn.ops.get_db_converters(col) + field.get_db_converters(conn):
+        value = fn(value, col, conn)
+    return value
+
+
+def _insert(conn: Any, model: type[models.Model], objs: list[Any]) -> None:
+    """Insert unsaved instances without reading their ids back (`bulk_create` without its per-call
+    ORM compile): the same values `bulk_create` would write (auto fields left to the database,
+    `auto_now_add` filled by `pre_save`)."""
+    if not objs:
+        return
+
+    def build(conn: Any) -> Any:
+        fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+        qn = conn.ops.quote_name
+        sql = (
+            f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES ({_placeholders(len(fields))})"
+        )
+        return sql, fields
+
+    sql, fields = _built(conn, ("insert", model._meta.label_lower), build)
+    rows = [[f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields] for obj in objs]
+    with conn.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, conn.alias
+
+
 # --- put --------------------------------------------------------------------------------------
 
 
@@ -329,42 +433,81 @@ def _lock_user(user: Any) -> Any:
     """Serialise one user's claims (and assignments to them): the owned-records count read next is
     then exact. FOR NO KEY UPDATE does not block inserts that reference the user. Returns the user's
     department, read with the lock (its name goes into the records' operation log)."""
-    row = (
-        get_user_model()
-        .objects.select_for_update(no_key=True, of=("self",))
-        .filter(pk=user.pk)
-        .values_list("department_id", "department__name")
-        .first()
-    )
+
+    def build(conn: Any) -> str:
+        qn = conn.ops.quote_name
+        user_model = get_user_model()
+        return (
+            f"SELECT u.{qn(_column(user_model, 'department'))}, d.{qn(_column(Department, 'name'))} "  # noqa: S608
+            f"FROM {qn(user_model._meta.db_table)} u LEFT OUTER JOIN {qn(Department._meta.db_table)} d "
+            f"ON d.{qn(Department._meta.pk.column)} = u.{qn(_column(user_model, 'department'))} "
+            f"WHERE u.{qn(user_model._meta.pk.column)} = %s{_lock_clause(conn, 'u')}"
+        )
+
+    conn = connections[router.db_for_write(get_user_model())]
+    with conn.cursor() as cursor:
+        cursor.execute(_built(conn, ("lock_user",), build), [user.pk])
+        row = cursor.fetchone()
     if row is None or row[0] is None:
         return None
     return Department(pk=row[0], name=row[1])  # its id and name (the log shows the name)
 
 
-def _count_claims(pool: Pool, user: Any, day: dt.date, n: int) -> int:
+def _owned_sql(conn: Any, kind: str) -> tuple[str, list[Any]]:
+    """`owned_count` as a scalar subquery (the user's id first among its parameters)."""
+    qn = conn.ops.quote_name
+    if kind == PoolKind.LEAD:
+        return (
+            f"(SELECT COUNT(*) FROM {qn(Lead._meta.db_table)} WHERE {qn(_column(Lead, 'owner'))} = %s "  # noqa: S608
+            f"AND {qn(_column(Lead, 'status'))} IN ({_placeholders(len(OPEN_LEAD_STATUSES))}))",
+            [str(s) for s in OPEN_LEAD_STATUSES],
+        )
+    return (
+        f"(SELECT COUNT(*) FROM {qn(Account._meta.db_table)} WHERE {qn(_column(Account, 'owner'))} = %s "  # noqa: S608
+        f"AND {qn(_column(Account, 'is_active'))} = %s)",
+        [True],
+    )
+
+
+def _count_claims(
+    pool: Pool, user: Any, day: dt.date, n: int, *, owned: bool = False
+) -> tuple[int, int | None]:
     """Add `n` claims to the user's counter of the pool for `day` in one statement,
     ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: the day's first claim creates the row
     (parallel first claims meet on the unique constraint), and the row stays locked until the
     transaction ends, so one user's parallel claims of the pool queue here and the daily limit is
     exact. A refused claim rolls the count back with its transaction. Returns the day's claims,
-    these `n` included."""
+    these `n` included, and with `owned` the records the user owns now (`owned_count`, read by the
+    same statement: it runs after the user's row was locked, so its snapshot holds every claim of
+    theirs that committed before)."""
     conn = connections[router.db_for_write(PoolClaimCounter)]
-    qn = conn.ops.quote_name
-    opts = PoolClaimCounter._meta
-    table = qn(opts.db_table)
-    column = {f.name: qn(f.column) for f in opts.concrete_fields}
-    key = ", ".join(column[name] for name in ("pool", "user", "day"))
-    claims = column["claims"]
-    # names from the model, values as parameters
-    sql = (
-        f"INSERT INTO {table} ({key}, {claims}) VALUES (%s, %s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT ({key}) DO UPDATE SET {claims} = {table}.{claims} + EXCLUDED.{claims} "
-        f"RETURNING {claims}"
-    )
+
+    def build(conn: Any) -> tuple[str, list[Any]]:
+        qn = conn.ops.quote_name
+        opts = PoolClaimCounter._meta
+        table = qn(opts.db_table)
+        column = {f.name: qn(f.column) for f in opts.concrete_fields}
+        key = ", ".join(column[name] for name in ("pool", "user", "day"))
+        claims = column["claims"]
+        extra, extra_params = _owned_sql(conn, pool.kind) if owned else ("", [])
+        # names from the model, values as parameters
+        sql = (
+            f"INSERT INTO {table} ({key}, {claims}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({key}) DO UPDATE SET {claims} = {table}.{claims} + EXCLUDED.{claims} "
+            f"RETURNING {claims}{', ' + extra if extra else ''}"
+        )
+        return sql, extra_params
+
+    sql, extra_params = _built(conn, ("count_claims", pool.kind if owned else ""), build)
+    params = [pool.pk, user.pk, conn.ops.adapt_datefield_value(day), n]
+    if owned:
+        params += [user.pk, *extra_params]
     with conn.cursor() as cursor:
-        cursor.execute(sql, [pool.pk, user.pk, conn.ops.adapt_datefield_value(day), n])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    return int(row[0]) if row else n
+    if not row:
+        return n, None
+    return int(row[0]), (int(row[1]) if owned else None)
 
 
 def owned_count(user: Any, kind: str) -> int:
@@ -393,18 +536,28 @@ def _cooling_off(
         return {}
     field = _record_field(model)
     period = dt.timedelta(days=pool.cooling_off_days)
-    rows = (
-        PoolHistory.objects.filter(
-            **{f"{field}_id__in": ids},
-            from_user_id=user.pk,
-            action__in=(PoolAction.RETURN, PoolAction.RECYCLE, PoolAction.ENTER),
-            at__gt=at - period,
+    actions = (PoolAction.RETURN, PoolAction.RECYCLE, PoolAction.ENTER)
+
+    def build(conn: Any) -> tuple[str, str]:
+        qn = conn.ops.quote_name
+        record, when = qn(_column(PoolHistory, field)), qn(_column(PoolHistory, "at"))
+        head = (
+            f"SELECT {record}, MAX({when}) FROM {qn(PoolHistory._meta.db_table)} "  # noqa: S608
+            f"WHERE {qn(_column(PoolHistory, 'from_user'))} = %s "
+            f"AND {qn(_column(PoolHistory, 'action'))} IN ({_placeholders(len(actions))}) "
+            f"AND {when} > %s AND {record} IN ("
         )
-        .order_by()
-        .values_list(f"{field}_id")
-        .annotate(last=Max("at"))
-    )
-    return {pk: last + period for pk, last in rows}
+        return head, f") GROUP BY {record}"
+
+    conn = connections[router.db_for_read(PoolHistory)]
+    head, tail = _built(conn, ("cooling_off", field), build)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            head + _placeholders(len(ids)) + tail,
+            [user.pk, *(str(a) for a in actions), conn.ops.adapt_datetimefield_value(at - period), *ids],
+        )
+        rows = cursor.fetchall()
+    return {pk: _convert(conn, PoolHistory, "at", last) + period for pk, last in rows}
 
 
 def _lock_pool_records(
@@ -412,14 +565,35 @@ def _lock_pool_records(
 ) -> tuple[dict[int, Any], dict[int, PoolItem]]:
     """The records `ids` that belong to `pool` (in it or claimed from it) with their pool items,
     both rows locked, in one statement, in record id order; other ids are left out."""
-    qs = (
-        model.objects.select_for_update(no_key=True, of=("self", "pool_item"))
-        .select_related("pool_item")
-        .filter(pk__in=ids, pool_item__pool_id=pool.pk)
-        .order_by("pk")
-    )
-    records: dict[int, Any] = {r.pk: r for r in qs}
-    return records, {pk: r.pool_item for pk, r in records.items()}
+    conn = connections[router.db_for_write(model)]
+    field = _record_field(model)
+
+    def build(conn: Any) -> tuple[str, str, int]:
+        qn = conn.ops.quote_name
+        record_columns = _reader(conn, model)[0]
+        item_columns = _reader(conn, PoolItem)[0]
+        pk = qn(model._meta.pk.column)
+        head = (
+            f"SELECT {', '.join('r.' + qn(c) for c in record_columns)}, "  # noqa: S608
+            f"{', '.join('i.' + qn(c) for c in item_columns)} "
+            f"FROM {qn(model._meta.db_table)} r INNER JOIN {qn(PoolItem._meta.db_table)} i "
+            f"ON i.{qn(_column(PoolItem, field))} = r.{pk} "
+            f"WHERE i.{qn(_column(PoolItem, 'pool'))} = %s AND r.{pk} IN ("
+        )
+        return head, f") ORDER BY r.{pk}{_lock_clause(conn, 'r', 'i')}", len(record_columns)
+
+    head, tail, width = _built(conn, ("lock_pool_records", field), build)
+    with conn.cursor() as cursor:
+        cursor.execute(head + _placeholders(len(ids)) + tail, [pool.pk, *ids])
+        rows = cursor.fetchall()
+    records: dict[int, Any] = {}
+    items: dict[int, PoolItem] = {}
+    for row in rows:
+        record = _instance(conn, model, row[:width])
+        item = _instance(conn, PoolItem, row[width:])
+        record._state.fields_cache["pool_item"] = item  # as select_related("pool_item") leaves it
+        records[record.pk], items[record.pk] = record, item
+    return records, items
 
 
 def _check_in_pool(
@@ -443,8 +617,9 @@ def _check_in_pool(
         raise AlreadyClaimedError(message, fields={"ids": [message]})
 
 
-def _check_limits(pool: Pool, user: Any, n: int, done: int) -> None:
-    """`done`: the user's claims of the pool today before these `n`."""
+def _check_limits(pool: Pool, user: Any, n: int, done: int, owned: int | None = None) -> None:
+    """`done`: the user's claims of the pool today before these `n`; `owned`: the records the user
+    owns now, when already read (`_count_claims`)."""
     limit = pool.max_claims_per_day
     if limit is not None and done + n > limit:
         left = max(limit - done, 0)
@@ -457,7 +632,7 @@ def _check_limits(pool: Pool, user: Any, n: int, done: int) -> None:
         ) % {"pool": pool.name, "limit": limit, "done": done, "left": left}
         raise PoolLimitError(message, code="pool_daily_limit", fields={"ids": [message]})
     if pool.max_owned is not None:
-        current = owned_count(user, pool.kind)
+        current = owned_count(user, pool.kind) if owned is None else owned
         if current + n > pool.max_owned:
             kind = str(PoolKind(pool.kind).label).lower()
             message = _(
@@ -483,6 +658,59 @@ def _event_row(event: str, record: Any, by: Any, data: dict[str, Any], at: dt.da
     )
 
 
+def _update_items(
+    conn: Any, item_ids: list[int], *, to: Any, at: dt.datetime, protected_until: dt.datetime | None
+) -> None:
+    """The pool items leave the pool for `to` (one UPDATE)."""
+
+    def build(conn: Any) -> str:
+        qn = conn.ops.quote_name
+        sets = ", ".join(
+            f"{qn(_column(PoolItem, name))} = %s"
+            for name in ("in_pool", "claimed_at", "claimed_by", "protected_until", "warned_at")
+        )
+        return f"UPDATE {qn(PoolItem._meta.db_table)} SET {sets} WHERE {qn(PoolItem._meta.pk.column)} IN ("  # noqa: S608
+
+    adapt = conn.ops.adapt_datetimefield_value
+    with conn.cursor() as cursor:
+        cursor.execute(
+            _built(conn, ("update_items",), build) + _placeholders(len(item_ids)) + ")",
+            [False, adapt(at), to.pk, adapt(protected_until), None, *item_ids],
+        )
+
+
+def _update_owner(
+    conn: Any,
+    model: type[Lead] | type[Account],
+    ids: list[int],
+    *,
+    to: Any,
+    now: dt.datetime,
+    at: dt.datetime,
+) -> None:
+    """The records get `to` and `to`'s department as owner, a new version (a lead: `owned_since`)."""
+
+    def build(conn: Any) -> str:
+        qn = conn.ops.quote_name
+        version = qn(_column(model, "version"))
+        names = ["owner", "department", "updated_at", *(["owned_since"] if model is Lead else [])]
+        sets = ", ".join(f"{qn(_column(model, name))} = %s" for name in names)
+        return (
+            f"UPDATE {qn(model._meta.db_table)} SET {sets}, {version} = {version} + 1 "  # noqa: S608
+            f"WHERE {qn(model._meta.pk.column)} IN ("
+        )
+
+    adapt = conn.ops.adapt_datetimefield_value
+    params = [to.pk, getattr(to, "department_id", None), adapt(now)]
+    if model is Lead:
+        params.append(adapt(at))
+    with conn.cursor() as cursor:
+        cursor.execute(
+            _built(conn, ("update_owner", model._meta.label_lower), build) + _placeholders(len(ids)) + ")",
+            [*params, *ids],
+        )
+
+
 def _take(
     pool: Pool,
     records: dict[int, Any],
@@ -506,9 +734,8 @@ def _take(
     ids = list(records)
     model = type(records[ids[0]])
     protected_until = at + dt.timedelta(days=pool.protection_days) if pool.protection_days else None
-    PoolItem.objects.filter(pk__in=[items[pk].pk for pk in ids]).update(
-        in_pool=False, claimed_at=at, claimed_by=to, protected_until=protected_until, warned_at=None
-    )
+    conn = connections[router.db_for_write(model)]
+    _update_items(conn, [items[pk].pk for pk in ids], to=to, at=at, protected_until=protected_until)
     now = timezone.now()
     entry = audit_registry.get(model)
     log: list[ObjectChange] = []
@@ -549,20 +776,9 @@ def _take(
             events.append(_event_row(event, record, by, data, at))
         else:
             _event(event, record, by, data, at)
-    values: dict[str, Any] = {
-        "owner_id": to.pk,
-        "department_id": getattr(to, "department_id", None),
-        "version": F("version") + 1,
-        "updated_at": now,
-    }
-    if model is Lead:
-        values["owned_since"] = at
-    model.objects.filter(pk__in=ids).update(**values)
-    if log:
-        ObjectChange.objects.bulk_create(log)
-    PoolHistory.objects.bulk_create(history)
-    if events:
-        TimelineEvent.objects.bulk_create(events)
+    _update_owner(conn, model, ids, to=to, now=now, at=at)
+    for written, rows in ((ObjectChange, log), (PoolHistory, history), (TimelineEvent, events)):
+        _insert(connections[router.db_for_write(written)], written, rows)
     if pool.kind == PoolKind.ACCOUNT:
         _contacts_follow(ids, to, by)
         for cascade in owner_cascades("customers.account"):
@@ -589,7 +805,9 @@ def pool_claim_counted(*, pool: Pool, ids: Iterable[Any], by: Any) -> tuple[list
         raise PermissionDeniedError(_("You are not a member of the pool %(pool)s.") % {"pool": pool.name})
     at = timezone.now()
     department = _lock_user(by)
-    today = _count_claims(pool, by, timezone.localdate(at), len(clean))
+    today, owned_now = _count_claims(
+        pool, by, timezone.localdate(at), len(clean), owned=pool.max_owned is not None
+    )
     records, items = _lock_pool_records(pool, model, clean)
     _check_in_pool(pool, model, clean, items)
     cooling = _cooling_off(pool, model, clean, by, at)
@@ -604,7 +822,7 @@ def pool_claim_counted(*, pool: Pool, ids: Iterable[Any], by: Any) -> tuple[list
                 "date": timezone.localtime(until).strftime("%Y-%m-%d %H:%M"),
             }
             raise PoolLimitError(message, code="pool_cooling_off", fields={"ids": [message]})
-    _check_limits(pool, by, len(clean), today - len(clean))
+    _check_limits(pool, by, len(clean), today - len(clean), owned_now)
     out = _take(
         pool,
         records,
