@@ -219,7 +219,7 @@ class PoolViewSet(RestrictedModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def claim(self, request: Request, pk: Any = None) -> Response:
-        pool = self.get_object()
+        pool = selectors.pool_for_action(user=request.user, pk=pk)
         body = IdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         claimed, today = services.pool_claim_counted(

@@ -141,6 +141,37 @@ def pool_get(*, user: Any, pk: Any) -> Pool:
     raise Http404
 
 
+def _pool_row(pk: int) -> tuple[Any, ...] | None:
+    """The pool's whole row (None: no such pool), converted as the ORM reads it."""
+    fields = [f.attname for f in Pool._meta.concrete_fields]
+    row = Pool.objects.filter(pk=pk).values_list(*fields).first()
+    return tuple(row) if row is not None else None
+
+
+def pool_for_action(*, user: Any, pk: Any) -> Pool:
+    """The pool an action of the API names (the claim), if the user may open it
+    (as `pool_get`: a member, an administrator, or allowed to configure pools); else 404, whether
+    or not it exists. The pool's row is configuration: kept in the process under the configuration
+    token read with the user's roles, which every change of a pool replaces (kehu.sales.apps), so
+    a member's claim reads neither the pool nor their pools again."""
+    try:
+        pool_id = int(pk)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    # the roles first: they bring the configuration token the pools and the membership are kept under
+    if not (may_configure(user) or is_admin(user) or pool_id in member_pool_ids(user)):
+        raise Http404
+    token = getattr(user, "_kehu_token", None)
+    row = (
+        _pool_row(pool_id)
+        if token is None
+        else confcache.cached(("pool-row", pool_id), lambda: _pool_row(pool_id), token)
+    )
+    if row is None:
+        raise Http404
+    return Pool.from_db(router.db_for_read(Pool), [f.attname for f in Pool._meta.concrete_fields], row)
+
+
 def pool_records(*, user: Any, pool: Pool) -> QuerySet[Any]:
     """The records in the pool now, as the user may see them (members: all of them)."""
     from ..services.pools import record_model
