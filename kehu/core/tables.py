@@ -52,6 +52,8 @@ EMPTY = mark_safe('<span class="text-secondary">—</span>')
 def esc(value: Any) -> str:
     """`django.utils.html.conditional_escape` without its lazy-string wrappers (a list page calls
     it thousands of times): safe strings as they are, everything else escaped."""
+    if type(value) is str:
+        return html.escape(value)
     if isinstance(value, Promise):
         value = str(value)
     to_html = getattr(value, "__html__", None)
@@ -89,10 +91,31 @@ class Column:
     mask_kind: str | None = None
     css_class: str = ""
     formatter: Callable[[Any], Any] | None = None
+    # The record's own fields the column reads, for tables that load only what their shown
+    # columns read (`Table.load_only_shown`). None: the field its accessor names, when the column
+    # renders through this module's classes alone; otherwise unknown (the whole record is loaded).
+    reads: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.accessor is None:
             self.accessor = self.name
+
+    def fields_read(self, model: type[models.Model]) -> tuple[str, ...] | None:
+        """The record's own fields this column reads (`reads`, else the field its accessor
+        names when the column renders through this module's classes alone); None: unknown.
+        Subclasses reading more of the record say so here or in `reads`."""
+        if self.reads is not None:
+            return self.reads
+        if not _reads_accessor_only(type(self)):
+            return None
+        first = (self.accessor or self.name).split(".")[0]
+        try:
+            model_field = model._meta.get_field(first)
+        except FieldDoesNotExist:
+            return None
+        if not getattr(model_field, "concrete", False) or model_field.many_to_many:
+            return None
+        return (first,)
 
     @property
     def sortable(self) -> bool:
@@ -124,7 +147,8 @@ class Column:
 
     def render(self, record: Any, mode: str | None = None) -> Any:
         value = self.value(record)
-        if value in (None, "", [], {}):
+        # (not `value in (None, "", [], {})`: a related record compared itself to each)
+        if value is None or (not value and isinstance(value, (str, list, dict))):
             return EMPTY
         if mode == FieldMode.MASKED:
             return html_format(
@@ -279,6 +303,12 @@ class UserColumn(Column):
         return html_format('<span class="text-nowrap">{}</span>', str(value))
 
 
+def _reads_accessor_only(cls: type[Column]) -> bool:
+    """Whether `cls` renders through this module's value/render methods alone (a subclass
+    elsewhere may read other fields of the record: it says which in `reads`)."""
+    return all(getattr(cls, name).__module__ == __name__ for name in ("value", "render", "render_value"))
+
+
 @dataclass
 class Cell:
     column: Column
@@ -331,6 +361,12 @@ class Table:
     # own fields no column reads (long texts): left out of the list's query
     deferred: ClassVar[tuple[str, ...]] = ()
     prefetch_related: ClassVar[tuple[str, ...]] = ()
+    # Load only the own fields the shown columns read (`Column.reads`), the primary key, the
+    # joined relations and `always_reads`: a ticket's fifty columns cost more to fetch and to
+    # turn into records than its page of nine columns. A shown column whose reads are unknown
+    # loads the whole record (less `deferred`).
+    load_only_shown: ClassVar[bool] = False
+    always_reads: ClassVar[tuple[str, ...]] = ()
     # Applied when no (valid) sort is requested; the primary key is always the last tie-breaker.
     default_ordering: ClassVar[tuple[str, ...]] = ("-pk",)
     # Defaults to the model label ("customers.account").
@@ -399,10 +435,26 @@ class Table:
             fields.append(tie)
         return queryset.order_by(*fields)
 
+    def shown_fields(self) -> list[str] | None:
+        """The own fields the shown columns read (see `load_only_shown`), None when one of them
+        cannot tell."""
+        opts = self.model._meta
+        names = {opts.pk.name, *(r.split("__")[0] for r in self.select_related), *self.always_reads}
+        for column in self.visible:
+            reads = column.fields_read(self.model)
+            if reads is None:
+                return None
+            names.update(reads)
+        return sorted(names)
+
     def prepare(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
         if self.select_related:
             queryset = queryset.select_related(*self.select_related)
-        if self.select_related and self.related_only:
+        shown = self.shown_fields() if self.load_only_shown else None
+        if shown is not None:
+            related = [f"{name}__{f}" for name, fields in self.related_only.items() for f in fields]
+            queryset = queryset.only(*shown, *related)
+        elif self.select_related and self.related_only:
             own = [f.name for f in self.model._meta.concrete_fields if f.name not in self.deferred]
             related = [f"{name}__{f}" for name, fields in self.related_only.items() for f in fields]
             queryset = queryset.only(*own, *related)

@@ -38,6 +38,9 @@ from .regions import region_label
 class RegionColumn(Column):
     """Province, city and district (or the country outside China), from the stored codes."""
 
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("country", "province", "city", "district")
+
     def value(self, record: Any) -> Any:
         return region_label(
             country=record.country,
@@ -81,6 +84,9 @@ class PicklistColumn(Column):
         self.code = code
 
     labels: dict[str, Any] | None = None
+
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return (self.name,)
 
     def prepare(self, records: list[Any]) -> Column:
         bound = copy.copy(self)
@@ -126,6 +132,9 @@ _PK_MARK = 9_876_543_210
 class AccountLinkColumn(LinkColumn):
     url_pattern: str | None = None
 
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("name", "kind", "short_name")
+
     def prepare(self, records: list[Any]) -> Column:
         bound = copy.copy(self)
         bound.url_pattern = reverse("customers:account_detail", args=[_PK_MARK])
@@ -157,6 +166,7 @@ class AccountTable(PicklistTableMixin):
     model = Account
     select_related = ("owner", "department")
     related_only = {"owner": USER_FIELDS, "department": NAME_FIELDS}
+    load_only_shown = True
     columns = [
         AccountLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         ChoiceColumn("kind", _("Type"), order_by="kind", default=False),
@@ -199,6 +209,7 @@ class ContactTable(Table):
     model = Contact
     select_related = ("owner", "account")
     related_only = {"owner": USER_FIELDS, "account": NAME_FIELDS}
+    load_only_shown = True
     columns = [
         ContactLinkColumn("name", _("Name"), order_by="name", required=True, css_class="text-nowrap"),
         Column("title", _("Job title"), order_by="title"),

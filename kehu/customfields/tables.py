@@ -53,6 +53,9 @@ class CustomFieldColumn(Column):
         column.items = item_map(field)
         return column
 
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("custom",)
+
     def value(self, record: Any) -> Any:
         return (getattr(record, "custom", None) or {}).get(self.definition.name)
 

@@ -36,6 +36,9 @@ STATUS_BADGES: dict[str, str] = {
 
 
 class LeadStatusColumn(ChoiceColumn):
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("status",)
+
     def render_value(self, record: Any, value: Any) -> Any:
         return html_format('<span class="badge {}">{}</span>', STATUS_BADGES.get(record.status, ""), value)
 
@@ -48,6 +51,7 @@ class LeadTable(PicklistTableMixin):
     model = Lead
     select_related = ("owner", "department")
     related_only = {"owner": USER_FIELDS, "department": NAME_FIELDS}
+    load_only_shown = True
     columns = [
         LeadLinkColumn(
             "name",

@@ -35,11 +35,17 @@ def money(amount: Any, currency: str) -> str:
 
 
 class AmountColumn(Column):
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("amount", "currency")
+
     def render_value(self, record: Any, value: Any) -> Any:
         return html_format('<span class="text-nowrap">{}</span>', money(value, record.currency))
 
 
 class StageColumn(Column):
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("stage", "status")
+
     def value(self, record: Any) -> Any:
         return record.stage
 
@@ -52,6 +58,9 @@ class StageColumn(Column):
 
 
 class DaysInStageColumn(Column):
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("stage_entered_at", "status")
+
     def value(self, record: Any) -> Any:
         if record.stage_entered_at is None or record.status != StageKind.OPEN:
             return None
@@ -59,6 +68,9 @@ class DaysInStageColumn(Column):
 
 
 class PercentColumn(Column):
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return (self.name,)
+
     def render_value(self, record: Any, value: Any) -> Any:
         return f"{value}%"
 
@@ -67,6 +79,7 @@ class OpportunityTable(Table):
     model = Opportunity
     select_related = ("owner", "account", "stage", "pipeline")
     related_only = {"owner": USER_FIELDS, "account": NAME_FIELDS}
+    load_only_shown = True
     default_ordering = ("-id",)
     columns = [
         LinkColumn("name", _("Name"), order_by="name", required=True),

@@ -112,6 +112,9 @@ class ConfigColumn(Column):
     config: str = ""  # the TicketConfig attribute
     known: dict[int, Any] | None = None
 
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return (self.name,)
+
     def prepare(self, records: list[Any]) -> Column:
         import copy
 
@@ -137,6 +140,9 @@ class StatusColumn(ConfigColumn):
 
 
 class PriorityColumn(Column):
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("priority",)
+
     def render_value(self, record: Any, value: Any) -> Any:
         return priority_badge(value)
 
@@ -156,8 +162,22 @@ class TypeColumn(ConfigColumn, BilingualColumn):
     config = "types"
 
 
+# what `sla_state` reads of a ticket
+SLA_FIELDS = (
+    "state",
+    "sla_paused_at",
+    "sla_next_check",
+    "first_response_breached",
+    "next_response_breached",
+    "resolution_breached",
+)
+
+
 class SLAColumn(Column):
     now: dt.datetime | None = None
+
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return SLA_FIELDS
 
     def prepare(self, records: list[Any]) -> Column:
         import copy
@@ -177,6 +197,7 @@ class TicketTable(Table):
     related_only = {"assignee": USER_FIELDS, "account": NAME_FIELDS}
     # (own columns no list column reads: the description's HTML and text can be long)
     deferred = ("description", "description_text")
+    load_only_shown = True
     default_ordering = ("-id",)
     columns = [
         NumberColumn("number", pgettext_lazy("document", "Number"), order_by="number", required=True),

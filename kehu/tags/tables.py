@@ -26,6 +26,9 @@ class TagsColumn(Column):
         bound.tags = tags_for(records) if records else {}
         return bound
 
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ()  # the page's (record, tag) pairs, by primary key
+
     def value(self, record: Any) -> Any:
         return (self.tags or {}).get(record.pk, [])
 
