@@ -52,6 +52,14 @@ from kehu.core.context import current
 from kehu.core.errors import PermissionDeniedError
 from kehu.core.owned import owner_cascades
 from kehu.core.permissions import can, is_admin
+from kehu.core.rows import built as _built
+from kehu.core.rows import column as _column
+from kehu.core.rows import convert as _convert
+from kehu.core.rows import insert as _insert
+from kehu.core.rows import instance as _instance
+from kehu.core.rows import lock_clause as _lock_clause
+from kehu.core.rows import placeholders as _placeholders
+from kehu.core.rows import reader as _reader
 from kehu.customers.models import Account, Contact
 from kehu.users.models import Department
 
@@ -232,106 +240,11 @@ def _check_active_user(user: Any, field: str = "to") -> None:
 # --- statements of the claim, built once -------------------------------------------------------
 # A claim runs the same few statements every time. Built by the ORM, compiling them cost more CPU
 # than PostgreSQL took to run them (issue 5), so the claim's own statements are plain SQL written
-# once per database from the models' table and column names, with values as parameters; rows read
-# become model instances through the fields' own converters, and rows written get their values from
-# the fields (`pre_save`, `get_db_prep_save`), as the ORM would. Standard SQL that SQLite and
+# once per database from the models' table and column names, with values as parameters
+# (kehu.core.rows: rows read become model instances through the fields' own converters, rows
+# written get their values from the fields, as the ORM would). Standard SQL that SQLite and
 # PostgreSQL both run; the row locks (`FOR NO KEY UPDATE OF`) only where the database has them
 # (SQLite serialises writing transactions instead, as the ORM's `select_for_update` does there).
-
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-
-
-def _built(conn: Any, key: tuple[Any, ...], build: Any) -> Any:
-    """`build(conn)`, kept per database alias and `key`."""
-    full = (conn.alias, *key)
-    found = _STATEMENTS.get(full)
-    if found is None:
-        found = _STATEMENTS[full] = build(conn)
-    return found
-
-
-def _lock_clause(conn: Any, *aliases: str) -> str:
-    if not conn.features.has_select_for_update:
-        return ""
-    if conn.features.has_select_for_no_key_update and conn.features.has_select_for_update_of:
-        return f" FOR NO KEY UPDATE OF {', '.join(aliases)}"
-    return " FOR UPDATE"
-
-
-def _placeholders(n: int) -> str:
-    return ", ".join(["%s"] * n)
-
-
-def _column(model: type[models.Model], name: str) -> str:
-    field: Any = model._meta.get_field(name)
-    return str(field.column)
-
-
-def _reader(
-    conn: Any, model: type[models.Model]
-) -> tuple[list[str], list[str], list[tuple[int, list[Any], Any]]]:
-    """How to read whole rows of `model`: (column names, attribute names, converters by position)."""
-
-    def build(conn: Any) -> Any:
-        fields: list[Any] = list(model._meta.concrete_fields)
-        converters = []
-        for i, field in enumerate(fields):
-            col = field.get_col(model._meta.db_table)
-            fns = conn.ops.get_db_converters(col) + field.get_db_converters(conn)
-            if fns:
-                converters.append((i, fns, col))
-        return [f.column for f in fields], [f.attname for f in fields], converters
-
-    return _built(conn, ("reader", model._meta.label_lower), build)
-
-
-def _instance(conn: Any, model: type[models.Model], values: Sequence[Any]) -> Any:
-    """A model instance from a whole row read with `_reader`'s columns (as the ORM makes it)."""
-    _columns, attnames, converters = _reader(conn, model)
-    row = list(values)
-    for i, fns, col in converters:
-        value = row[i]
-        for fn in fns:
-            value = fn(value, col, conn)
-        row[i] = value
-    return model.from_db(conn.alias, attnames, row)
-
-
-def _convert(conn: Any, model: type[models.Model], name: str, value: Any) -> Any:
-    """A value of `model.name` as read from the database (e.g. SQLite's text datetimes)."""
-    field: Any = model._meta.get_field(name)
-    col = field.get_col(model._meta.db_table)
-    for fn in conn.ops.get_db_converters(col) + field.get_db_converters(conn):
-        value = fn(value, col, conn)
-    return value
-
-
-def _insert(conn: Any, model: type[models.Model], objs: list[Any]) -> None:
-    """Insert unsaved instances without reading their ids back (`bulk_create` without its per-call
-    ORM compile): the same values `bulk_create` would write (auto fields left to the database,
-    `auto_now_add` filled by `pre_save`)."""
-    if not objs:
-        return
-
-    def build(conn: Any) -> Any:
-        fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
-        qn = conn.ops.quote_name
-        sql = (
-            f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-            f"VALUES ({_placeholders(len(fields))})"
-        )
-        return sql, fields
-
-    sql, fields = _built(conn, ("insert", model._meta.label_lower), build)
-    rows = [[f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields] for obj in objs]
-    with conn.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, rows)
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, conn.alias
-
 
 # --- put --------------------------------------------------------------------------------------
 
