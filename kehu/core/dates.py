@@ -60,22 +60,49 @@ def _format_string(format_name: str, language: str | None) -> str:
 
 def date_format(value: dt.date, format_name: str) -> str:
     """`django.utils.formats.date_format(value, format_name)` in the active language."""
-    fmt = _format_string(format_name, translation.get_language())
-    pieces = _compile(fmt, isinstance(value, dt.datetime))
+    return formatter(format_name, isinstance(value, dt.datetime))(value)
+
+
+def formatter(format_name: str, with_time: bool) -> Callable[[Any], str]:
+    """`date_format(·, format_name)` for dates (`with_time` False) or datetimes of the active
+    language, resolved once: a list page binds one per column and formats its rows with it."""
+    return _formatter(format_name, translation.get_language(), with_time)
+
+
+@lru_cache(maxsize=128)
+def _formatter(format_name: str, language: str | None, with_time: bool) -> Callable[[Any], str]:
+    fmt = _format_string(format_name, language)
+    pieces = _compile(fmt, with_time)
     if pieces is None:
-        return formats.date_format(value, format_name)
-    out = []
-    django = None
-    for p in pieces:
-        if isinstance(p, str):
-            out.append(p)
-        elif isinstance(p, partial):  # one DateFormat for all of Django's characters
-            if django is None:
-                django = DateFormat(value)
-            out.append(str(getattr(django, p.args[0])()))
-        else:
-            out.append(p(value))
-    return "".join(out)
+
+        def by_django(value: Any) -> str:
+            with translation.override(language):
+                return formats.date_format(value, format_name)
+
+        return by_django
+    if all(isinstance(p, str) or not isinstance(p, partial) for p in pieces):
+        own = tuple(pieces)
+
+        def fast(value: Any) -> str:
+            return "".join(p if isinstance(p, str) else p(value) for p in own)
+
+        return fast
+
+    def mixed(value: Any) -> str:
+        out = []
+        django = None
+        for p in pieces:
+            if isinstance(p, str):
+                out.append(p)
+            elif isinstance(p, partial):  # one DateFormat for all of Django's characters
+                if django is None:
+                    django = DateFormat(value)
+                out.append(str(getattr(django, p.args[0])()))
+            else:
+                out.append(p(value))
+        return "".join(out)
+
+    return mixed
 
 
 def localtime(value: dt.datetime) -> dt.datetime:

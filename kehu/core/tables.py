@@ -283,16 +283,36 @@ class EmailColumn(Column):
 
 
 class DateTimeColumn(Column):
+    # the page's formatters and time zone (`prepare`): resolved once, not twice a cell
+    long_format: Callable[[Any], str] | None = None
+    short_format: Callable[[Any], str] | None = None
+    date_short: Callable[[Any], str] | None = None
+    zone: Any = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        if not records:
+            return self
+        bound = copy.copy(self)
+        bound.long_format = dates.formatter("DATETIME_FORMAT", True)
+        bound.short_format = dates.formatter("SHORT_DATE_FORMAT", True)
+        bound.date_short = dates.formatter("SHORT_DATE_FORMAT", False)
+        bound.zone = timezone.get_current_timezone()
+        return bound
+
     def render_value(self, record: Any, value: Any) -> Any:
         if isinstance(value, dt.datetime):
-            value = dates.localtime(value) if timezone.is_aware(value) else value
-            return html_format(
-                '<span class="text-nowrap" title="{}">{}</span>',
-                dates.date_format(value, "DATETIME_FORMAT"),
-                dates.date_format(value, "SHORT_DATE_FORMAT"),
+            if self.long_format is None or self.short_format is None:
+                return DateTimeColumn.prepare(self, [record]).render_value(record, value)
+            if value.tzinfo is not None and value.utcoffset() is not None:
+                value = value.astimezone(self.zone)
+            return SafeString(
+                f'<span class="text-nowrap" title="{html.escape(self.long_format(value))}">'
+                f"{html.escape(self.short_format(value))}</span>"
             )
         if isinstance(value, dt.date):
-            return dates.date_format(value, "SHORT_DATE_FORMAT")
+            if self.date_short is None:
+                return dates.date_format(value, "SHORT_DATE_FORMAT")
+            return self.date_short(value)
         return value
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from kehu.core.choices import FieldMode
 from kehu.core.tables import (
     NAME_FIELDS,
     USER_FIELDS,
@@ -111,6 +112,8 @@ class ConfigColumn(Column):
 
     config: str = ""  # the TicketConfig attribute
     known: dict[int, Any] | None = None
+    # {id: its cell} of the page: a page shows a handful of statuses or queues, each many times
+    cells: dict[int | None, Any] | None = None
 
     def fields_read(self, model: Any) -> tuple[str, ...] | None:
         return (self.name,)
@@ -122,7 +125,17 @@ class ConfigColumn(Column):
 
         bound = copy.copy(self)
         bound.known = getattr(ticket_config(), self.config)
+        bound.cells = {}
         return bound
+
+    def render(self, record: Any, mode: str | None = None) -> Any:
+        if self.cells is None or mode == FieldMode.MASKED:
+            return super().render(record, mode)
+        pk = getattr(record, f"{self.name}_id")
+        cell = self.cells.get(pk)
+        if cell is None:
+            cell = self.cells[pk] = super().render(record, mode)
+        return cell
 
     def value(self, record: Any) -> Any:
         pk = getattr(record, f"{self.name}_id")
