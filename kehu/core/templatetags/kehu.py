@@ -13,6 +13,8 @@ style, object URLs and permission checks.
 
 from __future__ import annotations
 
+import re
+from html import escape
 from typing import Any
 
 from django import template
@@ -126,15 +128,22 @@ def sidebar_menu(context: template.Context) -> SafeString:
     return menu_html(user, request.path)
 
 
-# {(template, language, URLconf, script prefix): HTML}
-_static_fragments: dict[tuple[str, Any, Any, str], SafeString] = {}
+# {(template, language, URLconf, script prefix, hole names): its HTML, split at the holes}
+_static_fragments: dict[tuple[str, Any, Any, str, tuple[str, ...]], tuple[str, ...]] = {}
+# A hole's stand-in while the fragment is rendered (private-use characters: escaping keeps them)
+_HOLE_MARK = "\ue000{}\ue001"
+_HOLE = re.compile("\ue000([a-z_]+)\ue001")
 
 
 @register.simple_tag
-def static_fragment(template_name: str) -> SafeString:
+def static_fragment(template_name: str, **holes: Any) -> SafeString:
     """A template that depends on nothing but the language and the URLs (links, labels, script
     tags), rendered once per process: the shell's user menu and scripts were ~20 {% url %},
-    {% static %} and {% translate %} tags on every page."""
+    {% static %} and {% translate %} tags on every page.
+
+    ``{% static_fragment "t.html" q=request.GET.q %}``: the template writes ``{{ q }}`` where each
+    request's value goes (text or attribute values only: no filters, tests or tags on a hole),
+    which is escaped unless it is safe HTML; everything else is rendered once."""
     from django.conf import settings
     from django.template.loader import render_to_string
     from django.urls import get_script_prefix, get_urlconf
@@ -145,8 +154,23 @@ def static_fragment(template_name: str) -> SafeString:
         translation.get_language(),
         get_urlconf() or settings.ROOT_URLCONF,
         get_script_prefix(),
+        tuple(sorted(holes)),
     )
-    html = _static_fragments.get(key)
-    if html is None:
-        html = _static_fragments[key] = mark_safe(render_to_string(template_name))  # noqa: S308
-    return html
+    pieces = _static_fragments.get(key)
+    if pieces is None:
+        html = render_to_string(template_name, {name: _HOLE_MARK.format(name) for name in holes})
+        pieces = _static_fragments[key] = tuple(_HOLE.split(html))
+    if len(pieces) == 1:
+        return mark_safe(pieces[0])  # noqa: S308
+    return mark_safe(  # noqa: S308 - the literal pieces are rendered templates, the holes escaped
+        "".join(piece if i % 2 == 0 else _hole_text(holes[piece]) for i, piece in enumerate(pieces))
+    )
+
+
+def _hole_text(value: Any) -> str:
+    if value is None:
+        return ""
+    to_html = getattr(value, "__html__", None)
+    if to_html is not None:
+        return str(to_html())
+    return escape(str(value))
