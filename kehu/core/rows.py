@@ -86,28 +86,48 @@ def convert(conn: Any, model: type[models.Model], name: str, value: Any) -> Any:
     return value
 
 
-def insert(conn: Any, model: type[models.Model], objs: list[Any]) -> None:
-    """Insert unsaved instances without reading their ids back (`bulk_create` without its per-call
-    ORM compile): the same values `bulk_create` would write (auto fields left to the database,
-    `auto_now_add` filled by `pre_save`)."""
+def insert_statements(conn: Any, model: type[models.Model], objs: list[Any]) -> list[tuple[str, list[Any]]]:
+    """INSERT statements of unsaved instances, without reading their ids back (`bulk_create`
+    without its per-call ORM compile): the values `bulk_create` would write (auto fields left to
+    the database, `auto_now_add` filled by `pre_save`), several rows per statement (as many as the
+    database takes parameters). The instances count as saved."""
     if not objs:
-        return
+        return []
 
     def build(conn: Any) -> Any:
         fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
         qn = conn.ops.quote_name
-        sql = (
-            f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-            f"VALUES ({placeholders(len(fields))})"
-        )
-        return sql, fields
+        head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608
+        return head, f"({placeholders(len(fields))})", fields
 
-    sql, fields = built(conn, ("insert", model._meta.label_lower), build)
-    rows = [[f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields] for obj in objs]
-    with conn.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, rows)
+    head, one, fields = built(conn, ("insert", model._meta.label_lower), build)
+    per = max(1, (conn.features.max_query_params or 10**6) // len(fields))
+    statements = []
+    for start in range(0, len(objs), per):
+        chunk = objs[start : start + per]
+        params = [f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in chunk for f in fields]
+        statements.append((head + ", ".join([one] * len(chunk)), params))
     for obj in objs:
         obj._state.adding, obj._state.db = False, conn.alias
+    return statements
+
+
+def insert(conn: Any, model: type[models.Model], objs: list[Any]) -> None:
+    """Insert unsaved instances (`insert_statements`)."""
+    execute_together(conn, insert_statements(conn, model, objs))
+
+
+def execute_together(conn: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """Run writes that return nothing, in order: on PostgreSQL as ONE statement (each a
+    data-modifying ``WITH`` part: PostgreSQL runs every part to completion, once; one round trip
+    instead of one per write), elsewhere one after another. The writes must not touch the same rows
+    (the parts of one PostgreSQL statement all see the rows as they were before it)."""
+    if not statements:
+        return
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql" and len(statements) > 1:
+            sql = "WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(statements))
+            cursor.execute(sql + " SELECT 1", [p for _sql, params in statements for p in params])
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)

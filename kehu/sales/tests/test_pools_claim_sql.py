@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from kehu.audit.models import ObjectChange, TimelineEvent
 from kehu.audit.services import new_object_change
+from kehu.core import rows
 from kehu.customers.models import Account
 from kehu.users.services import api_token_create
 
@@ -60,7 +61,7 @@ def test_insert_writes_what_bulk_create_writes(pools: Any) -> None:
     lead = make_lead()
     at = timezone.now()
 
-    def rows() -> tuple[ObjectChange, PoolHistory, TimelineEvent]:
+    def make_rows() -> tuple[ObjectChange, PoolHistory, TimelineEvent]:
         change = new_object_change(
             model_label="sales.lead",
             object_id=lead.pk,
@@ -80,9 +81,9 @@ def test_insert_writes_what_bulk_create_writes(pools: Any) -> None:
         model: list(model.objects.values_list("id", flat=True))
         for model in (ObjectChange, PoolHistory, TimelineEvent)
     }
-    ours, theirs = rows(), rows()
+    ours, theirs = make_rows(), make_rows()
     for model, mine, twin in zip((ObjectChange, PoolHistory, TimelineEvent), ours, theirs, strict=True):
-        services._insert(connection, model, [mine])
+        rows.insert(connection, model, [mine])
         model._default_manager.bulk_create([twin])
     skip = {"id", "created_at"}
     for model in (ObjectChange, PoolHistory, TimelineEvent):
@@ -99,7 +100,7 @@ def test_insert_writes_what_bulk_create_writes(pools: Any) -> None:
         PoolHistory(pool=pool, lead=lead, action=PoolAction.CLAIM, to_user=pools.rep2, by=pools.rep2, at=at)
         for _ in range(3)
     ]
-    services._insert(connection, PoolHistory, many)
+    rows.insert(connection, PoolHistory, many)
     assert PoolHistory.objects.filter(to_user=pools.rep2).count() == 3
 
 
@@ -172,3 +173,35 @@ def test_api_claim_pool_scope_and_new_rules(pools: Any, client: Any) -> None:
     changed.save()
     assert _claim(client, admin_key, east.pk, [c.pk]).status_code == 403
     assert Lead.objects.get(pk=b.pk).owner_id is None and Lead.objects.get(pk=a.pk).owner_id == pools.rep1.pk
+
+
+def test_writes_run_together(pools: Any) -> None:
+    pool = PoolFactory.create(departments=[pools.north])
+    lead = make_lead()
+    at = timezone.now()
+    history = [
+        PoolHistory(pool=pool, lead=lead, action=PoolAction.CLAIM, to_user=pools.rep1, by=pools.rep1, at=at)
+        for _ in range(2)
+    ]
+    writes = rows.insert_statements(connection, PoolHistory, history)
+    writes.append((f"UPDATE {Lead._meta.db_table} SET name = %s WHERE id = %s", ["改名", lead.pk]))
+    with CaptureQueriesContext(connection) as ctx:
+        rows.execute_together(connection, writes)
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert PoolHistory.objects.filter(lead=lead, action=PoolAction.CLAIM).count() == 2
+    assert Lead.objects.get(pk=lead.pk).name == "改名"
+
+
+def test_claim_of_many_records_at_once(pools: Any) -> None:
+    """More rows than SQLite takes parameters in one INSERT: the inserts are split."""
+    pool = PoolFactory.create(departments=[pools.north])
+    leads = [make_lead() for _ in range(90)]
+    services.pool_put(pool=pool, records=leads, by=None)
+    out = services.pool_claim(pool=pool, ids=[lead.pk for lead in leads], by=pools.rep2)
+    assert len(out) == 90
+    assert Lead.objects.filter(owner=pools.rep2).count() == 90
+    assert PoolHistory.objects.filter(pool=pool, action=PoolAction.CLAIM, to_user=pools.rep2).count() == 90
+    assert (
+        ObjectChange.objects.filter(model="sales.lead", action="update", user_id=pools.rep2.pk).count() == 90
+    )
+    assert TimelineEvent.objects.filter(event=services.EVENT_CLAIMED, actor_id=pools.rep2.pk).count() == 90
