@@ -8,7 +8,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -51,8 +50,9 @@ def badge(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponse(status=286)
     count = selectors.unread_count(user=request.user)
-    # No context processors (the sidebar menu would cost queries on every poll).
-    return HttpResponse(render_to_string("notifications/_badge.html", {"count": count}))
+    from .templatetags.kehu_notifications import badge_html
+
+    return HttpResponse(badge_html(count))
 
 
 @login_required
