@@ -174,3 +174,39 @@ def _hole_text(value: Any) -> str:
     if to_html is not None:
         return str(to_html())
     return escape(str(value))
+
+
+@register.simple_tag(takes_context=True)
+def column_chooser(context: template.Context) -> SafeString:
+    """A list's column chooser (``core/_column_chooser_shell.html``, rendered once per language)
+    with the page's columns, page size and saved view."""
+    from django.utils.translation import gettext
+
+    table = context["table"]
+    request = context["request"]
+    active_view = context.get("active_view")
+    editable = bool(context.get("active_view_editable")) and active_view is not None
+    view = note = ""
+    if editable:
+        view = format_html('<input type="hidden" name="view" value="{}">', active_view.pk)
+        note = format_html(
+            '<div class="small text-secondary mb-2"><i class="ti ti-bookmark me-1"></i>{}</div>',
+            gettext("Saved in the view “%(name)s”.") % {"name": active_view.name},
+        )
+    per_page = context.get("per_page")
+    options = mark_safe(  # noqa: S308 - numbers
+        "".join(
+            f'<option value="{int(n)}"{" selected" if n == per_page else ""}>{int(n)}</option>'
+            for n in context.get("per_page_choices") or ()
+        )
+    )
+    return static_fragment(
+        "core/_column_chooser_shell.html",
+        csrf=context.get("csrf_token"),
+        table=table.key,
+        view=view,
+        next=request.get_full_path(),
+        note=note,
+        choices=table.column_choices_html(),
+        options=options,
+    )

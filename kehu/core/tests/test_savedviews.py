@@ -301,3 +301,30 @@ def test_quick_search_falls_back_to_search_fields(sales, rf) -> None:
     assert not type(
         "NoSearch", (ObjectListView,), {"model": Account, "table_class": AccountTable}
     )().quick_search
+
+
+def test_column_chooser_shows_the_pages_columns_page_size_and_view(sales, client) -> None:
+    import re
+
+    view = savedviews.savedview_create(
+        by=sales.rep1, table=TABLE, name="我的<视图>", columns=["name", "phone"], per_page=50
+    )
+    client.force_login(sales.rep1)
+
+    def chooser(url: str) -> str:
+        body = client.get(url).content.decode()
+        start = body.index('id="kehu-column-chooser"')
+        return body[start : body.index("</form>", start)]
+
+    plain = chooser(f"{LIST}?view=0&per_page=100")
+    assert f'name="table" value="{TABLE}"' in plain
+    assert re.search(r'name="csrfmiddlewaretoken" value="\w+"', plain)
+    assert '<option value="100" selected>100</option>' in plain and '<option value="25">25</option>' in plain
+    assert 'name="view"' not in plain and "ti-bookmark" not in plain
+    assert 'name="next" value="/customers/accounts/?view=0&amp;per_page=100"' in plain
+    assert 'value="phone" checked' in plain
+    opened = chooser(f"{LIST}?view={view.pk}")
+    assert f'<input type="hidden" name="view" value="{view.pk}">' in opened
+    assert "我的&lt;视图&gt;" in opened and "<视图>" not in opened
+    assert '<option value="50" selected>50</option>' in opened
+    assert 'value="phone" checked' in opened and 'value="industry" checked' not in opened
