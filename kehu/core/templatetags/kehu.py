@@ -184,10 +184,9 @@ def column_chooser(context: template.Context) -> SafeString:
 
     table = context["table"]
     request = context["request"]
-    active_view = context.get("active_view")
-    editable = bool(context.get("active_view_editable")) and active_view is not None
+    active_view: Any = context.get("active_view")
     view = note = ""
-    if editable:
+    if context.get("active_view_editable") and active_view is not None:
         view = format_html('<input type="hidden" name="view" value="{}">', active_view.pk)
         note = format_html(
             '<div class="small text-secondary mb-2"><i class="ti ti-bookmark me-1"></i>{}</div>',
