@@ -140,3 +140,24 @@ def test_mask_phone_without_parsing_matches_phonenumbers_for_every_region() -> N
     # Not E.164 digits: the parsing path (or the digits-only fallback) still answers.
     assert mask_value("+86 138 1234 5678", "phone") == "+86 138****5678"
     assert mask_value("+999", "phone") == "****"
+
+
+@pytest.mark.parametrize(
+    "query", ["", "page=2", "q=张&sort=-name&page=3&_count=1", "owner=1&owner=2&per_page=50&page=1"]
+)
+def test_footer_links_are_what_querystring_writes(rf, query: str) -> None:
+    from django.template import engines
+
+    from kehu.core.generic import LitePage, page_queries
+
+    request = rf.get(f"/x/?{query}")
+    number = int(request.GET.get("page", "1"))
+    page = LitePage(object_list=[1], number=number, per_page=25, has_next=True)
+    links = page_queries(request.GET, page)
+    template = engines["django"].from_string(
+        "{% querystring _count=1 page=None %}|{% querystring page=n|add:-1 %}|{% querystring page=n|add:1 %}"
+    )
+    count, previous, following = template.render({"n": number}, request).split("|")
+    assert links["count_query"] == count.replace("&amp;", "&")
+    assert links["next_query"] == following.replace("&amp;", "&")
+    assert links["previous_query"] == (previous.replace("&amp;", "&") if number > 1 else "")
