@@ -390,6 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=int, default=10, help="with --client wrk: seconds")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measured rounds; Kehu and the bare reference take turns (ABBA…), each round on new leads",
+    )
+    parser.add_argument(
         "--no-bare",
         action="store_true",
         help="without the bare reference (bench/bare.py `pool_claim`: the same claim in plain "
@@ -405,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
 
     datagen.ensure_dataset(accounts=args.accounts, contacts_per_account=1, seed=datagen.DEFAULT_SEED)
     pool_id, reps, id_lists = prepare(clients=args.clients, leads=args.leads)
-    need = args.claims + args.warmup
+    need = args.claims * max(1, args.rounds) + args.warmup
     paths = [("Kehu", False)] if args.no_bare else [("Kehu", False), ("bare", True)]
     if any(len(ids) // len(paths) < need for ids in id_lists):
         raise SystemExit(
@@ -425,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
     port = _free_port()
     proc = _start_gunicorn(port, args.workers, env)
-    results: dict[str, dict[str, Any]] = {}
+    rounds = max(1, args.rounds)
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _bare in paths}
     try:
         # the workers answer (not only the master's socket) before the clock starts
         for _ in range(args.workers * 2):
@@ -433,26 +440,37 @@ def main(argv: list[str] | None = None) -> int:
             ready.request("GET", "/accounts/login/", headers={"Host": "localhost"})
             ready.getresponse().read()
             ready.close()
-        for label, bare in paths:
+        for _label, bare in paths:  # warm-up on each client's first leads
             lists = _halves(id_lists, bare) if len(paths) > 1 else id_lists
-            url = _url(pool_id, bare=bare)
+            warm = [ids[: args.warmup] for ids in lists]
             if args.client == "wrk":
-                # warm-up on each client's first leads, then the measured run on the following ones
-                _wrk_claims(port, url, tokens, [ids[: args.warmup] for ids in lists], 2)
-                results[label] = _wrk_claims(
-                    port, url, tokens, [ids[args.warmup :] for ids in lists], args.duration
-                )
+                _wrk_claims(port, _url(pool_id, bare=bare), tokens, warm, 2)
             else:
-                _python_claims(port, url, tokens, [ids[: args.warmup] for ids in lists])
-                results[label] = _python_claims(
-                    port, url, tokens, [ids[args.warmup : args.warmup + args.claims] for ids in lists]
-                )
+                _python_claims(port, _url(pool_id, bare=bare), tokens, warm)
+        for turn in range(rounds):
+            # Kehu and the bare reference take turns (ABBA…): the same background load for both
+            for label, bare in paths if turn % 2 == 0 else paths[::-1]:
+                lists = _halves(id_lists, bare) if len(paths) > 1 else id_lists
+                part = [
+                    ids[args.warmup :][turn * (len(ids) - args.warmup) // rounds :][
+                        : (len(ids) - args.warmup) // rounds
+                    ]
+                    for ids in lists
+                ]
+                url = _url(pool_id, bare=bare)
+                if args.client == "wrk":
+                    results[label].append(_wrk_claims(port, url, tokens, part, args.duration))
+                else:
+                    results[label].append(
+                        _python_claims(port, url, tokens, [ids[: args.claims] for ids in part])
+                    )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
-    kehu = results["Kehu"]
-    met = kehu["p95"] <= 100.0 and not kehu["errors"]
+    kehu_rounds = results["Kehu"]
+    kehu = kehu_rounds[0]
+    met = all(r["p95"] <= 100.0 and not r["errors"] for r in kehu_rounds)
     how = (
         f"{args.clients} clients for {args.duration} s (wrk)"
         if args.client == "wrk"
@@ -460,23 +478,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"\nPool claims over HTTP — {vendor}, {args.leads:,} leads in the pool, {how}, one lead per "
-        f"claim, gunicorn {args.workers} sync workers; load average {os.getloadavg()[0]:.1f}\n"
+        f"claim, gunicorn {args.workers} sync workers, {rounds} round(s); load average "
+        f"{os.getloadavg()[0]:.1f}\n"
     )
     print(
         f"{'path':10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'server p50/p95':>15} "
         f"{'claims':>7} {'claims/s':>9} {'errors':>7}"
     )
-    for label, r in results.items():
-        server = f"{r['server_p50']:.1f}/{r['server_p95']:.1f}" if "server_p50" in r else "–"
+    for turn in range(rounds):
+        for label, runs in results.items():
+            r = runs[turn]
+            server = f"{r['server_p50']:.1f}/{r['server_p95']:.1f}" if "server_p50" in r else "–"
+            name = label if rounds == 1 else f"{label} r{turn + 1}"
+            print(
+                f"{name:10} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {server:>15} "
+                f"{r['requests']:7d} {r['per_second']:9.1f} {r['errors']:7d}"
+            )
+            if r.get("sample_error"):
+                print("  ", r["sample_error"])
+    rate = {
+        label: sum(r["requests"] for r in runs) / (sum(r["seconds"] for r in runs) or 1)
+        for label, runs in results.items()
+    }
+    if rate.get("bare"):
+        share = rate["Kehu"] / rate["bare"]
         print(
-            f"{label:10} {r['p50']:8.1f} {r['p95']:8.1f} {r['max']:8.1f} {server:>15} "
-            f"{r['requests']:7d} {r['per_second']:9.1f} {r['errors']:7d}"
+            f"\nclaims/s over all rounds: Kehu {rate['Kehu']:.1f}, bare {rate['bare']:.1f}: Kehu's "
+            f"throughput is {share:.0%} of the bare reference's ({1 / share:.1f}× slower)"
         )
-        if r.get("sample_error"):
-            print("  ", r["sample_error"])
-    if "bare" in results and results["bare"]["per_second"]:
-        share = kehu["per_second"] / results["bare"]["per_second"]
-        print(f"\nKehu's throughput is {share:.0%} of the bare reference's ({1 / share:.1f}× slower)")
     print(f"target p95 <= 100 ms, 0 errors: {'met' if met else 'MISSED'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -489,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
                     "clients": args.clients,
                     "workers": args.workers,
                     **kehu,
+                    "rounds": rounds,
                     "paths": results,
                 },
                 indent=2,
