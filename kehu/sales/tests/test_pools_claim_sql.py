@@ -20,7 +20,7 @@ from kehu.customers.models import Account
 from kehu.users.services import api_token_create
 
 from ..choices import LeadStatus, PoolAction
-from ..models import Lead, Pool, PoolHistory, PoolItem
+from ..models import Lead, Pool, PoolClaimCounter, PoolHistory, PoolItem
 from ..services import pools as services
 from .pool_fixtures import PoolFactory, make_lead, pools  # noqa: F401
 
@@ -205,3 +205,31 @@ def test_claim_of_many_records_at_once(pools: Any) -> None:
         ObjectChange.objects.filter(model="sales.lead", action="update", user_id=pools.rep2.pk).count() == 90
     )
     assert TimelineEvent.objects.filter(event=services.EVENT_CLAIMED, actor_id=pools.rep2.pk).count() == 90
+
+
+@pytest.mark.urls("bench.urls")
+def test_bare_reference_claim_of_the_benchmark(pools: Any, client: Any) -> None:
+    """bench/bare.py `pool_claim` (the reference bench/pool_claims.py measures Kehu's claim against)
+    claims on SQLite and PostgreSQL alike."""
+    pool = PoolFactory.create(departments=[pools.north], protection_days=7)
+    lead = make_lead()
+    services.pool_put(pool=pool, records=[lead], by=None)
+    key = api_token_create(user=pools.rep1, name="t")[1]
+    url = f"/bench/bare/pools/{pool.pk}/claim/"
+    assert _claim_bare(client, url, "nonsense", lead.pk).status_code == 401
+    ok = _claim_bare(client, url, key, lead.pk)
+    assert ok.status_code == 200 and ok.json() == {"claimed": [lead.pk], "claims_today": 1}, ok.content
+    again = _claim_bare(client, url, key, lead.pk)
+    assert again.status_code == 409
+    fresh = Lead.objects.get(pk=lead.pk)
+    assert fresh.owner_id == pools.rep1.pk and fresh.department_id == pools.rep1.department_id
+    item = PoolItem.objects.get(lead=lead)
+    assert not item.in_pool and item.claimed_by_id == pools.rep1.pk and item.protected_until is not None
+    assert PoolHistory.objects.filter(lead=lead, action=PoolAction.CLAIM, to_user=pools.rep1).count() == 1
+    assert PoolClaimCounter.objects.get(pool=pool, user=pools.rep1).claims == 1  # the refused one rolled back
+
+
+def _claim_bare(client: Any, url: str, key: str, pk: int) -> Any:
+    return client.post(
+        url, json.dumps({"ids": [pk]}), content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
+    )
