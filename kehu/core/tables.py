@@ -26,6 +26,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import html
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -343,6 +345,11 @@ class Row:
 
 _tables: dict[str, type[Table]] = {}
 
+# {(configuration token, table, language, columns offered, columns shown): the chooser's boxes}
+_COLUMN_CHOICES_MAX = 1024
+_column_choices: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
+_column_choices_lock = threading.Lock()
+
 
 _discovered = False
 
@@ -487,8 +494,30 @@ class Table:
     def column_choices_html(self) -> SafeString:
         """The column chooser's checkboxes (``core/_column_chooser.html``): every column the
         user may show, the shown ones checked. Built in Python: the template loop (dozens of
-        columns with custom fields) cost as much as the sidebar."""
-        shown = {c.name for c in self.visible}
+        columns with custom fields) cost as much as the sidebar. Kept per process and language
+        for each choice of columns while the configuration (custom fields' labels) stays."""
+        from django.utils.translation import get_language
+
+        from . import confcache
+
+        shown = frozenset(c.name for c in self.visible)
+        key = (
+            confcache.current_token(),
+            self.key,
+            get_language(),
+            tuple(c.name for c in self.available),
+            shown,
+        )
+        html = _column_choices.get(key)
+        if html is None:
+            html = self._column_choices_html(shown)
+            with _column_choices_lock:
+                _column_choices[key] = html
+                while len(_column_choices) > _COLUMN_CHOICES_MAX:
+                    _column_choices.popitem(last=False)
+        return html
+
+    def _column_choices_html(self, shown: frozenset[str]) -> SafeString:
         out = []
         for c in self.available:
             checked = " checked" if c.name in shown or c.required else ""

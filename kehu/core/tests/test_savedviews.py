@@ -328,3 +328,20 @@ def test_column_chooser_shows_the_pages_columns_page_size_and_view(sales, client
     assert "我的&lt;视图&gt;" in opened and "<视图>" not in opened
     assert '<option value="50" selected>50</option>' in opened
     assert 'value="phone" checked' in opened and 'value="industry" checked' not in opened
+
+
+def test_column_chooser_shows_a_renamed_custom_field(sales, client) -> None:
+    from kehu.customfields import services as cf_services
+
+    field = cf_services.custom_field_create(
+        model=TABLE,
+        name="region_code",
+        data={"label": "区域代码", "label_en": "Region code", "type": "text"},
+        by=sales.admin,
+    )
+    client.force_login(sales.rep1)
+    assert 'value="custom.region_code"' in client.get(LIST).content.decode()
+    assert "Region code" in client.get(LIST).content.decode()
+    cf_services.custom_field_update(field=field, data={"label_en": "Sales region code"}, by=sales.admin)
+    body = client.get(LIST).content.decode()
+    assert "Sales region code" in body and ">Region code<" not in body
