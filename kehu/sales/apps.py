@@ -127,20 +127,22 @@ class SalesConfig(AppConfig):
 
     @staticmethod
     def _connect_cache_invalidation() -> None:
-        """Pool membership is kept per process under the configuration token
-        (`selectors.pools.member_pool_ids`): a change of a pool or its members replaces it."""
+        """Pool membership (`selectors.pools.member_pool_ids`), pipelines and stages
+        (`selectors.opportunities.pipeline_config`) are kept per process under the configuration
+        token: a change of a pool or its members, of a pipeline or a stage replaces it."""
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from kehu.core import confcache
 
-        from .models import Pool
+        from .models import Pipeline, Pool, Stage
 
         def pools_changed(sender: Any, **kwargs: Any) -> None:
             if kwargs.get("action", "post_").startswith("post_"):
                 confcache.bump()
 
         for signal in (post_save, post_delete):
-            signal.connect(pools_changed, sender=Pool, weak=False)
+            for model in (Pool, Pipeline, Stage):
+                signal.connect(pools_changed, sender=model, weak=False)
         for field in ("member_users", "member_departments", "admins"):
             m2m_changed.connect(pools_changed, sender=getattr(Pool, field).through, weak=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.utils import timezone
@@ -42,12 +43,33 @@ class AmountColumn(Column):
         return html_format('<span class="text-nowrap">{}</span>', money(value, record.currency))
 
 
-class StageColumn(Column):
-    def fields_read(self, model: Any) -> tuple[str, ...] | None:
-        return ("stage", "status")
+class ConfigColumn(Column):
+    """A pipeline or stage of the row, from the per-process copies (`pipeline_config`) rather than
+    a join; one the copies do not know yet (made meanwhile) is read through the row."""
+
+    config: str = ""  # the PipelineConfig attribute
+    known: dict[int, Any] | None = None
+
+    def prepare(self, records: list[Any]) -> Column:
+        from .selectors.opportunities import pipeline_config
+
+        bound = copy.copy(self)
+        bound.known = getattr(pipeline_config(), self.config)
+        return bound
 
     def value(self, record: Any) -> Any:
-        return record.stage
+        pk = getattr(record, f"{self.name}_id")
+        if pk is None:
+            return None
+        found = (self.known or {}).get(pk)
+        return found if found is not None else getattr(record, self.name)
+
+
+class StageColumn(ConfigColumn):
+    config = "stages"
+
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("stage", "status")
 
     def render_value(self, record: Any, value: Any) -> Any:
         return html_format(
@@ -75,9 +97,17 @@ class PercentColumn(Column):
         return f"{value}%"
 
 
+class PipelineColumn(ConfigColumn, RelatedLinkColumn):
+    config = "pipelines"
+
+    def fields_read(self, model: Any) -> tuple[str, ...] | None:
+        return ("pipeline",)
+
+
 class OpportunityTable(Table):
     model = Opportunity
-    select_related = ("owner", "account", "stage", "pipeline")
+    # (stages and pipelines come from the per-process copies: ConfigColumn)
+    select_related = ("owner", "account")
     related_only = {"owner": USER_FIELDS, "account": NAME_FIELDS}
     load_only_shown = True
     default_ordering = ("-id",)
@@ -99,7 +129,7 @@ class OpportunityTable(Table):
         ),
         Column("next_step", _("Next step"), default=False),
         Column("external_id", _("External ID"), order_by="external_id", default=False),
-        RelatedLinkColumn("pipeline", _("Pipeline"), order_by=("pipeline__order",), default=False),
+        PipelineColumn("pipeline", _("Pipeline"), order_by=("pipeline__order",), default=False),
         DateTimeColumn("closed_at", _("Closed"), order_by="closed_at", default=False),
         DateTimeColumn(
             "created_at", pgettext_lazy("customers", "Created"), order_by="created_at", default=False

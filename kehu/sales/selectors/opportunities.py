@@ -29,6 +29,31 @@ def opportunity_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Opport
     return Opportunity.objects.restrict(user, action)
 
 
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every pipeline and stage by id (`pipeline_config`)."""
+
+    pipelines: dict[int, Pipeline]
+    stages: dict[int, Stage]
+
+
+def _load_pipeline_config() -> PipelineConfig:
+    return PipelineConfig(
+        pipelines={p.pk: p for p in Pipeline.objects.all()},
+        stages={s.pk: s for s in Stage.objects.all()},
+    )
+
+
+def pipeline_config() -> PipelineConfig:
+    """Pipelines and stages by id, kept per process under the configuration token (a save or
+    delete of either replaces it: `SalesConfig._connect_cache_invalidation`), so the opportunity
+    list shows them without joining two more tables. The instances are shared: read them, never
+    change them."""
+    from kehu.core import confcache
+
+    return confcache.cached(("sales", "pipeline-config"), _load_pipeline_config)
+
+
 def pipelines_active() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("order", "id"))
 

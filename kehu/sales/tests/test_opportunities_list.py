@@ -81,3 +81,30 @@ def test_html_list_queries_do_not_grow_with_the_page_size(opps: Any) -> None:
     body = response.content.decode()
     assert body.count('<tr data-pk="') == 50
     assert "deal-54" in body
+
+
+def test_stage_and_pipeline_come_from_the_copies_and_follow_their_renaming(opps: Any) -> None:
+    from kehu.core.services import user_preference_set
+
+    from ..services.pipelines import pipeline_update, stage_update
+
+    deals = _deals(opps.rep1, 3)
+    user_preference_set(
+        user=opps.rep1, key="table:sales.opportunity", value={"columns": ["name", "stage", "pipeline"]}
+    )
+    client = Client()
+    client.force_login(opps.rep1)
+    url = "/sales/opportunities/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get(url).content.decode()
+    (listing,) = [q["sql"] for q in ctx.captured_queries if 'FROM "sales_opportunity"' in q["sql"]]
+    assert "sales_stage" not in listing and "sales_pipeline" not in listing  # no joins
+    stage, pipeline = deals[0].stage, deals[0].pipeline
+    assert stage.label in body and pipeline.label in body
+    stage_update(by=opps.admin, stage=stage, data={"name": "改名的阶段", "name_en": "Renamed stage"})
+    renamed = {"name": "改名的流程", "name_en": "Renamed pipeline"}
+    pipeline_update(by=opps.admin, pipeline=pipeline, data=renamed)
+    body = client.get(url).content.decode()
+    assert "Renamed stage" in body or "改名的阶段" in body
+    assert "Renamed pipeline" in body or "改名的流程" in body
