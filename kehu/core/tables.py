@@ -262,6 +262,45 @@ class ChoiceColumn(Column):
         return getter() if getter else super().value(record)
 
 
+class CopiedColumn(Column):
+    """A related record set up as data (a status, a stage, a queue) read from a per-process copy
+    (`copies()`: {id: record}, e.g. under the configuration token) rather than joined: a record
+    the copy does not know yet (made meanwhile) is read through the row. With `same_cell`, a
+    value's cell is made once a page (a page shows a handful of statuses, each many times)."""
+
+    known: dict[Any, Any] | None = None
+    same_cell: ClassVar[bool] = True
+    cells: dict[Any, Any] | None = None
+
+    def copies(self) -> dict[Any, Any]:
+        raise NotImplementedError
+
+    def fields_read(self, model: type[models.Model]) -> tuple[str, ...] | None:
+        return (self.name,)
+
+    def prepare(self, records: list[Any]) -> Column:
+        bound = copy.copy(self)
+        bound.known = self.copies()
+        bound.cells = {} if self.same_cell else None
+        return bound
+
+    def value(self, record: Any) -> Any:
+        pk = getattr(record, f"{self.name}_id")
+        if pk is None:
+            return None
+        found = (self.known or {}).get(pk)
+        return found if found is not None else getattr(record, self.name)
+
+    def render(self, record: Any, mode: str | None = None) -> Any:
+        if self.cells is None or mode == FieldMode.MASKED:
+            return super().render(record, mode)
+        pk = getattr(record, f"{self.name}_id")
+        cell = self.cells.get(pk)
+        if cell is None:
+            cell = self.cells[pk] = super().render(record, mode)
+        return cell
+
+
 class BooleanColumn(Column):
     def render(self, record: Any, mode: str | None = None) -> Any:
         value = self.value(record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.utils import timezone
@@ -14,6 +13,7 @@ from kehu.core.tables import (
     USER_FIELDS,
     ChoiceColumn,
     Column,
+    CopiedColumn,
     DateTimeColumn,
     LinkColumn,
     RelatedLinkColumn,
@@ -43,30 +43,20 @@ class AmountColumn(Column):
         return html_format('<span class="text-nowrap">{}</span>', money(value, record.currency))
 
 
-class ConfigColumn(Column):
-    """A pipeline or stage of the row, from the per-process copies (`pipeline_config`) rather than
-    a join; one the copies do not know yet (made meanwhile) is read through the row."""
+class ConfigColumn(CopiedColumn):
+    """A pipeline or stage of the row, from the per-process copies (`pipeline_config`)."""
 
     config: str = ""  # the PipelineConfig attribute
-    known: dict[int, Any] | None = None
 
-    def prepare(self, records: list[Any]) -> Column:
+    def copies(self) -> dict[Any, Any]:
         from .selectors.opportunities import pipeline_config
 
-        bound = copy.copy(self)
-        bound.known = getattr(pipeline_config(), self.config)
-        return bound
-
-    def value(self, record: Any) -> Any:
-        pk = getattr(record, f"{self.name}_id")
-        if pk is None:
-            return None
-        found = (self.known or {}).get(pk)
-        return found if found is not None else getattr(record, self.name)
+        return getattr(pipeline_config(), self.config)
 
 
 class StageColumn(ConfigColumn):
     config = "stages"
+    same_cell = False  # the badge's colour is the deal's status
 
     def fields_read(self, model: Any) -> tuple[str, ...] | None:
         return ("stage", "status")

@@ -10,12 +10,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from kehu.core.choices import FieldMode
 from kehu.core.tables import (
     NAME_FIELDS,
     USER_FIELDS,
     ChoiceColumn,
     Column,
+    CopiedColumn,
     DateTimeColumn,
     EmailColumn,
     LinkColumn,
@@ -106,43 +106,15 @@ class NumberColumn(LinkColumn):
     url_name = "service:ticket_detail"
 
 
-class ConfigColumn(Column):
-    """A status, type or queue of the row, from the per-process copies (`ticket_config`) rather
-    than a join; a record the copies do not know yet (made meanwhile) is read through the row."""
+class ConfigColumn(CopiedColumn):
+    """A status, type or queue of the row, from the per-process copies (`ticket_config`)."""
 
     config: str = ""  # the TicketConfig attribute
-    known: dict[int, Any] | None = None
-    # {id: its cell} of the page: a page shows a handful of statuses or queues, each many times
-    cells: dict[int | None, Any] | None = None
 
-    def fields_read(self, model: Any) -> tuple[str, ...] | None:
-        return (self.name,)
-
-    def prepare(self, records: list[Any]) -> Column:
-        import copy
-
+    def copies(self) -> dict[Any, Any]:
         from .selectors.ticket_lists import ticket_config
 
-        bound = copy.copy(self)
-        bound.known = getattr(ticket_config(), self.config)
-        bound.cells = {}
-        return bound
-
-    def render(self, record: Any, mode: str | None = None) -> Any:
-        if self.cells is None or mode == FieldMode.MASKED:
-            return super().render(record, mode)
-        pk = getattr(record, f"{self.name}_id")
-        cell = self.cells.get(pk)
-        if cell is None:
-            cell = self.cells[pk] = super().render(record, mode)
-        return cell
-
-    def value(self, record: Any) -> Any:
-        pk = getattr(record, f"{self.name}_id")
-        if pk is None:
-            return None
-        found = (self.known or {}).get(pk)
-        return found if found is not None else getattr(record, self.name)
+        return getattr(ticket_config(), self.config)
 
 
 class StatusColumn(ConfigColumn):
