@@ -159,6 +159,52 @@ def test_fast_list_serializer_gives_drf_output(company, client) -> None:
     assert client.get(API).json()["results"] == _reference_rows(company.admin, accounts)
 
 
+def test_kept_list_plan_follows_field_modes_time_zone_and_custom_fields(company, client) -> None:
+    """A kept list plan (`list_plan_cacheable`) is per field modes and time zone, and its custom
+    fields and tags are read fresh each page: users, zones and definitions taking turns get what
+    DRF's own serializer pass gives each time."""
+    from django.utils import timezone
+
+    from kehu.core.api import fastlist
+    from kehu.customfields.models import CustomField
+    from kehu.tags.tests.factories import TagFactory, TaggedItemFactory
+    from kehu.users.models import FieldPermission
+
+    grant(company.role_rep, "customers.account", "view", scope="own")
+    FieldPermission.objects.create(
+        role=company.role_rep, model="customers.account", field="email", mode="masked"
+    )
+    accounts = _accounts(company.rep1, 2)
+    accounts[0].email = "boss@example.com"
+    accounts[0].save()
+    fastlist._PLANS.clear()
+    for user, zone in (
+        (company.rep1, "Asia/Shanghai"),
+        (company.admin, "Asia/Shanghai"),
+        (company.rep1, "America/New_York"),
+        (company.admin, "America/New_York"),
+    ):
+        user.time_zone = zone
+        user.save(update_fields=["time_zone"])
+        client.force_login(user)
+        rows = client.get(API).json()["results"]
+        with timezone.override(zone):
+            assert rows == _reference_rows(user, accounts)
+        offset = "+08:00" if zone == "Asia/Shanghai" else "-05:00"
+        assert rows[0]["created_at"].endswith(offset) or rows[0]["created_at"].endswith("-04:00")
+        masked = next(r for r in rows if r["id"] == accounts[0].pk)["email"]
+        assert (masked == "boss@example.com") is (user == company.admin)
+    assert len(fastlist._PLANS) == 4  # two field modes × two zones
+    # A definition and a tag added after the plan was kept show on the next page.
+    CustomField.objects.create(model="customers.account", name="grade", label="等级", type="text")
+    TaggedItemFactory.create(tag=TagFactory.create(name="新"), obj=accounts[1])
+    rows = client.get(API).json()["results"]
+    with timezone.override("America/New_York"):
+        assert rows == _reference_rows(company.admin, accounts)
+    second = next(r for r in rows if r["id"] == accounts[1].pk)
+    assert "grade" in second["custom"] and [t["name"] for t in second["tags"]] == ["新"]
+
+
 def test_table_rows_are_written_like_the_template(company, client) -> None:
     """The rows of the list table built in Python (Table.rows_html) are the template's rows."""
     from kehu.core import tables
@@ -404,3 +450,16 @@ def test_detail_urls_without_reverse_are_the_models_own(company) -> None:
     assert detail_url(company.north) == (
         company.north.get_absolute_url() if hasattr(company.north, "get_absolute_url") else None
     )
+
+
+def test_nested_rows_plain_order_is_the_models_or_none(db) -> None:
+    """The plain statement of a nested list orders as the model's default manager does; a model
+    ordered through a relation (the related model's ordering) is left to the ORM."""
+    from django.db import connection
+
+    from kehu.core.api.fastlist import _plain_order
+    from kehu.service.models import QueueMember
+
+    qn = connection.ops.quote_name
+    assert _plain_order(AccountPhone, connection) == f" ORDER BY {qn('is_primary')} DESC, {qn('id')} ASC"
+    assert _plain_order(QueueMember, connection) is None

@@ -84,7 +84,10 @@ class ListPermissionsMixin(FieldPermissionSerializerMixin):
 class PlainRowsSerializer(serializers.ListSerializer):
     """Read path of a nested list of plain rows (phones, e-mails, addresses): each readable field
     straight from the (prefetched) row, without DRF's per-row serializer pass (a list page has 25
-    accounts × 3 lists). Same output: `field.to_representation(value)`, None kept as None."""
+    accounts × 3 lists). Same output: `field.to_representation(value)`, None kept as None. Reads
+    nothing of the request (`context_free`: a kept list plan may share it, see fastlist)."""
+
+    context_free = True
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
         rows = data.all() if isinstance(data, models.manager.BaseManager) else data
@@ -242,6 +245,9 @@ class AccountSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializer
     )
     tags = TagsField(required=False)
 
+    # Its fields depend on nothing of the request but the field modes (fastlist keeps its plan).
+    list_plan_cacheable = True
+
     class Meta:
         model = Account
         fields = [
@@ -336,6 +342,9 @@ class ContactSerializer(ListPermissionsMixin, CachedModelFieldsMixin, serializer
         help_text="Every account the contact works with (edit: /customers/account-contact-relations/).",
     )
     tags = TagsField(required=False)
+
+    # Its fields depend on nothing of the request but the field modes (fastlist keeps its plan).
+    list_plan_cacheable = True
 
     class Meta:
         model = Contact

@@ -57,7 +57,11 @@ class CustomFieldsField(serializers.Field):
         return model
 
     def _definitions(self) -> list[CustomField]:
-        # One query per request and model, shared by every row of a list.
+        # One query per request and model, shared by every row of a list (and kept on the field:
+        # a list's rows ask it once each).
+        found: list[CustomField] | None = self.__dict__.get("_kehu_definitions")
+        if found is not None:
+            return found
         cache = (
             self.context.setdefault("_customfields_definitions", {}) if isinstance(self.context, dict) else {}
         )
@@ -65,6 +69,7 @@ class CustomFieldsField(serializers.Field):
         label = model._meta.label_lower
         if label not in cache:
             cache[label] = custom_fields_for(model)
+        self.__dict__["_kehu_definitions"] = cache[label]
         return cache[label]
 
     def _modes(self) -> dict[str, str]:

@@ -79,6 +79,9 @@ class LeadSerializer(FieldPermissionSerializerMixin, CachedModelFieldsMixin, ser
     tags = TagsField(required=False)
     in_pool = serializers.SerializerMethodField(help_text="Whether the lead is in a pool now (no owner).")
 
+    # Its fields depend on nothing of the request but the field modes (fastlist keeps its plan).
+    list_plan_cacheable = True
+
     class Meta:
         model = Lead
         fields = [
