@@ -38,6 +38,11 @@ def lock_clause(conn: Any, *aliases: str) -> str:
     return " FOR UPDATE"
 
 
+# Statements with `IN (%s, …)` are built once per number of values up to this (a list page's rows);
+# longer lists go through the ORM, so the kept statements stay few.
+MAX_PLAIN_IN = 500
+
+
 def placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 

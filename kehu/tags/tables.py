@@ -16,6 +16,7 @@ from .selectors import tags_for
 
 class TagsColumn(Column):
     tags: dict[Any, list[Tag]] | None = None
+    made: dict[tuple[Any, ...], Any] | None = None
 
     def __init__(self, name: str = "tags", label: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("field", "")
@@ -24,6 +25,7 @@ class TagsColumn(Column):
     def prepare(self, records: list[Any]) -> Column:
         bound = copy.copy(self)
         bound.tags = tags_for(records) if records else {}
+        bound.made = {}  # the chips of each set of tags on the page, made once
         return bound
 
     def fields_read(self, model: Any) -> tuple[str, ...] | None:
@@ -34,4 +36,13 @@ class TagsColumn(Column):
 
     def render(self, record: Any, mode: str | None = None) -> Any:
         tags = self.value(record)
-        return chips(tags) if tags else EMPTY
+        if not tags:
+            return EMPTY
+        made = self.made
+        if made is None:
+            return chips(tags)
+        key = tuple(t.pk for t in tags)
+        found = made.get(key)
+        if found is None:
+            found = made[key] = chips(tags)
+        return found

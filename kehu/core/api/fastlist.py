@@ -238,7 +238,7 @@ class FastListSerializer(serializers.ListSerializer):
         (order,) = plain_rows.built(  # in a tuple: None (the ORM reads them) is kept too
             conn, ("fastlist-order", related._meta.label_lower), lambda c: (_plain_order(related, c),)
         )
-        if order is None:
+        if order is None or len(pks) > plain_rows.MAX_PLAIN_IN:
             for row in related._default_manager.filter(**{f"{fk.attname}__in": pks}):
                 by_parent[getattr(row, fk.attname)].append(row)
             return by_parent

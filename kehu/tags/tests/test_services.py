@@ -323,3 +323,32 @@ def test_tag_changes_are_labelled_in_the_viewers_language_in_history(sales: Any,
     assert 'data-field="tags"' in html
     tags_row = html[html.index('data-field="tags"') :][:400]
     assert "标签" in tags_row and "Tags" not in tags_row
+
+
+@pytest.mark.django_db
+def test_tags_for_reads_the_pairs_the_orm_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tags_for`'s plain statement (per number of records) and the ORM's query for longer lists
+    give the same (record, tag) pairs; other models' pairs with the same ids stay out."""
+    from kehu.core import rows
+
+    from .. import selectors
+
+    accounts = AccountFactory.create_batch(4)
+    contact = ContactFactory.create()
+    a, b = TagFactory.create(name="甲"), TagFactory.create(name="乙")
+    for obj, tags in ((accounts[0], (a, b)), (accounts[2], (b,)), (contact, (a,))):
+        for tag in tags:
+            TaggedItemFactory.create(tag=tag, obj=obj)
+    TaggedItem.objects.create(tag=a, model="customers.contact", object_id=accounts[1].pk)
+    pks = [o.pk for o in accounts]
+    expected = sorted(
+        TaggedItem.objects.filter(model="customers.account", object_id__in=pks).values_list(
+            "object_id", "tag_id"
+        )
+    )
+    assert sorted(selectors._pairs("customers.account", pks)) == expected
+    assert len(expected) == 3
+    monkeypatch.setattr(rows, "MAX_PLAIN_IN", 2)  # the ORM's path for a longer list
+    assert sorted(selectors._pairs("customers.account", pks)) == expected
+    found = tags_for(accounts)
+    assert [sorted(t.name for t in found[o.pk]) for o in accounts] == [sorted(["甲", "乙"]), [], ["乙"], []]
