@@ -352,3 +352,24 @@ def test_tags_for_reads_the_pairs_the_orm_reads(monkeypatch: pytest.MonkeyPatch)
     assert sorted(selectors._pairs("customers.account", pks)) == expected
     found = tags_for(accounts)
     assert [sorted(t.name for t in found[o.pk]) for o in accounts] == [sorted(["甲", "乙"]), [], ["乙"], []]
+
+
+def test_chips_escape_what_users_type() -> None:
+    """A tag's name, description and group name are escaped in its chip (written without
+    format_html for speed), as format_html escapes them."""
+    from django.utils.html import format_html
+
+    from ..display import chip, chips
+    from ..models import TagGroup
+
+    group = TagGroup(pk=3, name='组<"&>')
+    tag = Tag(pk=2, name="<script>x</script>", colour="blue", description='d"<>', group=group, group_id=3)
+    title = f"{group.name} · {tag.name} — {tag.description}"
+    assert chip(tag) == format_html(
+        '<span class="badge {} kehu-tag" data-tag-id="{}" title="{}">{}</span>',
+        "bg-blue-lt",
+        2,
+        title,
+        tag.name,
+    )
+    assert "<script>" not in chips([tag]) and chips([]) == ""
