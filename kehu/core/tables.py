@@ -513,12 +513,32 @@ class Table:
             names.update(reads)
         return sorted(names)
 
+    def joined(self) -> tuple[str, ...]:
+        """The relations of `select_related` to join: with `load_only_shown`, those a shown column
+        (or `always_reads`) reads; a hidden department column costs no join. All of them when a
+        shown column cannot tell what it reads."""
+        if not self.load_only_shown:
+            return self.select_related
+        read: set[str] = set(self.always_reads)
+        for column in self.visible:
+            reads = column.fields_read(self.model)
+            if reads is None:
+                return self.select_related
+            read.update(r.split("__")[0] for r in reads)
+        return tuple(r for r in self.select_related if r.split("__")[0] in read)
+
     def prepare(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
-        if self.select_related:
-            queryset = queryset.select_related(*self.select_related)
+        joined = self.joined()
+        if joined:
+            queryset = queryset.select_related(*joined)
         shown = self.shown_fields() if self.load_only_shown else None
         if shown is not None:
-            related = [f"{name}__{f}" for name, fields in self.related_only.items() for f in fields]
+            related = [
+                f"{name}__{f}"
+                for name, fields in self.related_only.items()
+                if any(r.split("__")[0] == name for r in joined)
+                for f in fields
+            ]
             queryset = queryset.only(*shown, *related)
         elif self.select_related and self.related_only:
             own = [f.name for f in self.model._meta.concrete_fields if f.name not in self.deferred]
