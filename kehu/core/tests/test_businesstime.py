@@ -7,7 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kehu.core.businesstime import (
@@ -100,6 +100,13 @@ def test_a_calendar_without_hours_is_refused() -> None:
     assert business_seconds(empty, at(2026, 1, 1), at(2026, 2, 1)) == 0
 
 
+def test_a_target_beyond_ten_years_is_refused() -> None:
+    sundays = WorkCalendar(tz=SHANGHAI, hours={6: ((0, 30),)})  # half an hour a week
+    assert add_business_seconds(sundays, at(2026, 1, 1), 3600) > at(2026, 1, 1)
+    with pytest.raises(CalendarError):
+        add_business_seconds(sundays, at(2026, 1, 1), 20 * 24 * 3600)  # ~18 years of Sundays
+
+
 @pytest.mark.parametrize("bad", [((600, 540),), ((0, 1441),), ((540, 720), (700, 800))])
 def test_bad_intervals_are_refused(bad: tuple[tuple[int, int], ...]) -> None:
     with pytest.raises(CalendarError):
@@ -170,6 +177,10 @@ def pause_lists(draw: st.DrawFn) -> list[tuple[dt.datetime, dt.datetime]]:
 def test_adding_then_measuring_gives_the_same_seconds(
     cal: WorkCalendar, start: dt.datetime, seconds: int, pauses: list[tuple[dt.datetime, dt.datetime]]
 ) -> None:
+    # A calendar of half an hour a week has no 20 days of work within the ten years searched
+    # (CalendarError, test_a_target_beyond_ten_years_is_refused): nine years of weeks must hold it.
+    weekly = sum((b - a) * 60 for spans in cal.hours.values() for a, b in spans)
+    assume(weekly * 52 * 9 >= seconds)
     due = add_business_seconds(cal, start, seconds, pauses=pauses)
     assert due > start
     assert business_seconds(cal, start, due, pauses=pauses) == seconds
