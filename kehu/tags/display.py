@@ -20,7 +20,7 @@ def chip(tag: Tag) -> SafeString:
     # format_html's escaping, written out: a list page makes a chip per tag and row
     return SafeString(
         f'<span class="badge {conditional_escape(tag.badge_class)} kehu-tag" '
-        f'data-tag-id="{conditional_escape(tag.pk)}" title="{conditional_escape(title)}">'
+        f'data-tag-id="{conditional_escape(str(tag.pk))}" title="{conditional_escape(title)}">'
         f"{conditional_escape(tag.name)}</span>"
     )
 
