@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -87,3 +88,18 @@ def use_language(page: Any, lang: str) -> None:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def wait_for_record(page: Any, record: Any, ready: Callable[[Any], bool], tries: int = 50) -> None:
+    """Reload `record` until `ready(record)` (at most `tries` × 200 ms). The live server writes in
+    its own thread; SQLite's shared in-memory test database answers "table is locked" at once while
+    it writes instead of waiting, so such a read is tried again."""
+    for _ in range(tries):
+        try:
+            record.refresh_from_db()
+        except OperationalError:
+            pass
+        else:
+            if ready(record):
+                return
+        page.wait_for_timeout(200)

@@ -34,7 +34,7 @@ from kehu.sales.services.opportunities import opportunity_create
 from kehu.sales.services.opportunity_lines import opportunity_line_add
 from kehu.users.models import User
 
-from .conftest import login, screenshot, use_language
+from .conftest import login, screenshot, use_language, wait_for_record
 
 
 @pytest.fixture
@@ -197,11 +197,7 @@ def test_rep_quotes_with_an_approved_discount_and_collects_two_of_three_instalme
     expect(activate).to_be_visible()
     activate.locator("input[name=signed_on]").fill(today.isoformat())
     _modal_submit(page)
-    for _ in range(50):
-        contract.refresh_from_db()
-        if contract.status == "active":
-            break
-        page.wait_for_timeout(200)
+    wait_for_record(page, contract, lambda c: c.status == "active")
     assert contract.status == "active"
 
     # The payment plan: three instalments, the first due 40 days ago.

@@ -32,7 +32,7 @@ from kehu.sales.services.opportunities import opportunity_create, opportunity_mo
 from kehu.sales.services.pools import pool_create, pool_put
 from kehu.users.models import Department, User
 
-from .conftest import login, screenshot
+from .conftest import login, screenshot, wait_for_record
 
 
 @pytest.fixture
@@ -149,11 +149,7 @@ def test_rep_claims_a_lead_and_converts_it_while_a_colleague_is_too_late(
     card.drag_to(target)
     expect(page1.locator(f'.kehu-kanban-list[data-stage="{won.pk}"] [data-pk="{opp.pk}"]')).to_be_visible()
     screenshot(page1, "sales-kanban-won-zh-hans")
-    for _ in range(50):
-        opp.refresh_from_db()
-        if opp.status == "won":
-            break
-        page1.wait_for_timeout(200)
+    wait_for_record(page1, opp, lambda o: o.status == "won")
     assert (opp.status, opp.stage_id, opp.probability) == ("won", won.pk, 100)
     assert opp.closed_at is not None and opp.stage_history.count() == 2
 
@@ -245,9 +241,5 @@ def test_a_stage_with_a_required_field_refuses_a_drag_until_it_is_filled(
     expect(dialog).to_be_visible()
     dialog.locator("[name=next_step]").fill("安排技术交流会")
     dialog.locator("[type=submit]").click()
-    for _ in range(50):
-        opp.refresh_from_db()
-        if opp.stage_id == stage.pk:
-            break
-        page.wait_for_timeout(200)
+    wait_for_record(page, opp, lambda o: o.stage_id == stage.pk)
     assert (opp.stage_id, opp.next_step) == (stage.pk, "安排技术交流会")
