@@ -11,7 +11,7 @@ the row-lock clause where the database has one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models
@@ -45,6 +45,27 @@ MAX_PLAIN_IN = 500
 
 def placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+def select_in(
+    conn: Any,
+    key: tuple[Any, ...],
+    head: Callable[[Any], str],
+    values: Sequence[Any],
+    *,
+    before: Sequence[Any] = (),
+    tail: str = "",
+) -> list[tuple[Any, ...]] | None:
+    """The rows of `head(conn) + " IN (%s, …)" + tail`, with `before` the parameters of `head` and
+    `values` (already prepared for the database) those of the list; the statement is built once
+    per `key` and number of values. None for more than `MAX_PLAIN_IN` values: the caller reads
+    them with the ORM, so the kept statements stay few."""
+    if len(values) > MAX_PLAIN_IN:
+        return None
+    sql = built(conn, (*key, len(values)), lambda c: f"{head(c)} IN ({placeholders(len(values))}){tail}")
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*before, *values])
+        return cursor.fetchall()
 
 
 def column(model: type[models.Model], name: str) -> str:

@@ -45,25 +45,24 @@ def _pairs(label: str, pks: list[Any]) -> list[tuple[Any, Any]]:
     `TaggedItem.objects.filter(model=label, object_id__in=pks).values_list("object_id", "tag_id")`
     reads, by a plain statement built once per number of records up to a page's (a list page asks
     on every request; the ORM's compile of it cost more than the database's run)."""
-    if len(pks) > plain_rows.MAX_PLAIN_IN:
-        return list(
-            TaggedItem.objects.filter(model=label, object_id__in=pks).values_list("object_id", "tag_id")
-        )
     conn = connections[TaggedItem.objects.db]
     object_id: Any = TaggedItem._meta.get_field("object_id")
 
-    def build(c: Any) -> str:
+    def head(c: Any) -> str:
         qn = c.ops.quote_name
         return (
             f"SELECT {qn(object_id.column)}, {qn(plain_rows.column(TaggedItem, 'tag'))} "  # noqa: S608
             f"FROM {qn(TaggedItem._meta.db_table)} WHERE {qn(plain_rows.column(TaggedItem, 'model'))} = %s "
-            f"AND {qn(object_id.column)} IN ({plain_rows.placeholders(len(pks))})"
+            f"AND {qn(object_id.column)}"
         )
 
-    sql = plain_rows.built(conn, ("tags.pairs", len(pks)), build)
-    with conn.cursor() as cursor:
-        cursor.execute(sql, [label, *(object_id.get_db_prep_value(pk, conn) for pk in pks)])
-        return cursor.fetchall()
+    values = [object_id.get_db_prep_value(pk, conn) for pk in pks]
+    found = plain_rows.select_in(conn, ("tags.pairs",), head, values, before=[label])
+    if found is None:
+        return list(
+            TaggedItem.objects.filter(model=label, object_id__in=pks).values_list("object_id", "tag_id")
+        )
+    return found
 
 
 def tags_for(objs: Sequence[models.Model] | Iterable[models.Model]) -> dict[Any, list[Tag]]:

@@ -238,25 +238,24 @@ class FastListSerializer(serializers.ListSerializer):
         (order,) = plain_rows.built(  # in a tuple: None (the ORM reads them) is kept too
             conn, ("fastlist-order", related._meta.label_lower), lambda c: (_plain_order(related, c),)
         )
-        if order is None or len(pks) > plain_rows.MAX_PLAIN_IN:
+        found = None
+        if order is not None:  # the same rows as the ORM's filter, by a statement built once
+            columns, _attnames, _converters = plain_rows.reader(conn, related)
+            found = plain_rows.select_in(
+                conn,
+                ("fastlist-rows", related._meta.label_lower, fk.column),
+                lambda c: (
+                    f"SELECT {', '.join(c.ops.quote_name(col) for col in columns)} "  # noqa: S608
+                    f"FROM {c.ops.quote_name(related._meta.db_table)} WHERE {c.ops.quote_name(fk.column)}"
+                ),
+                [fk.target_field.get_db_prep_value(pk, conn) for pk in pks],
+                tail=order,
+            )
+        if found is None:
             for row in related._default_manager.filter(**{f"{fk.attname}__in": pks}):
                 by_parent[getattr(row, fk.attname)].append(row)
             return by_parent
-        # The same rows as the ORM's filter, by a statement built once per page size.
-        columns, _attnames, _converters = plain_rows.reader(conn, related)
         at = columns.index(fk.column)
-        sql = plain_rows.built(
-            conn,
-            ("fastlist-rows", related._meta.label_lower, fk.column, len(pks)),
-            lambda c: (
-                f"SELECT {', '.join(c.ops.quote_name(col) for col in columns)} "  # noqa: S608
-                f"FROM {c.ops.quote_name(related._meta.db_table)} "
-                f"WHERE {c.ops.quote_name(fk.column)} IN ({plain_rows.placeholders(len(pks))}){order}"
-            ),
-        )
-        with conn.cursor() as cursor:
-            cursor.execute(sql, [fk.target_field.get_db_prep_value(pk, conn) for pk in pks])
-            found = cursor.fetchall()
         for values in found:
             by_parent[values[at]].append(plain_rows.instance(conn, related, values))
         return by_parent
