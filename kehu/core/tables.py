@@ -384,23 +384,23 @@ class Row:
 
 _tables: dict[str, type[Table]] = {}
 
-# {(configuration token, table, language, columns offered, columns shown): the chooser's boxes}
-# and {(configuration token, table, language, columns shown, sort, query): the header's cells}
-_COLUMN_CHOICES_MAX = 1024
-_column_choices: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
-_column_choices_lock = threading.Lock()
+# Pieces of a list's HTML kept per process: {(configuration token, table, language, columns
+# offered, columns shown): the chooser's boxes} and {("header", configuration token, table,
+# language, columns shown, sort, query): the header's cells}.
+_FRAGMENTS_MAX = 1024
+_fragments: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
+_fragments_lock = threading.Lock()
 
 
 def _kept_html(key: tuple[Any, ...], make: Callable[[], SafeString]) -> SafeString:
-    """`make()`, kept per process under `key` (the oldest of more than `_COLUMN_CHOICES_MAX`
-    forgotten)."""
-    html = _column_choices.get(key)
+    """`make()`, kept per process under `key` (the oldest of more than `_FRAGMENTS_MAX` forgotten)."""
+    html = _fragments.get(key)
     if html is None:
         html = make()
-        with _column_choices_lock:
-            _column_choices[key] = html
-            while len(_column_choices) > _COLUMN_CHOICES_MAX:
-                _column_choices.popitem(last=False)
+        with _fragments_lock:
+            _fragments[key] = html
+            while len(_fragments) > _FRAGMENTS_MAX:
+                _fragments.popitem(last=False)
     return html
 
 
@@ -515,31 +515,38 @@ class Table:
             fields.append(tie)
         return queryset.order_by(*fields)
 
+    def _shown_reads(self) -> set[str] | None:
+        """The fields (first names) the shown columns and `always_reads` read, None when a shown
+        column cannot tell; worked out once a table."""
+        if "_kehu_reads" not in self.__dict__:
+            read = set(self.always_reads)
+            known = True
+            for column in self.visible:
+                reads = column.fields_read(self.model)
+                if reads is None:
+                    known = False
+                    break
+                read.update(r.split("__")[0] for r in reads)
+            self.__dict__["_kehu_reads"] = read if known else None
+        found: set[str] | None = self.__dict__["_kehu_reads"]
+        return found
+
     def shown_fields(self) -> list[str] | None:
         """The own fields the shown columns read (see `load_only_shown`), None when one of them
         cannot tell."""
-        opts = self.model._meta
-        names = {opts.pk.name, *(r.split("__")[0] for r in self.select_related), *self.always_reads}
-        for column in self.visible:
-            reads = column.fields_read(self.model)
-            if reads is None:
-                return None
-            names.update(reads)
-        return sorted(names)
+        reads = self._shown_reads()
+        if reads is None:
+            return None
+        return sorted({self.model._meta.pk.name, *(r.split("__")[0] for r in self.select_related), *reads})
 
     def joined(self) -> tuple[str, ...]:
         """The relations of `select_related` to join: with `load_only_shown`, those a shown column
         (or `always_reads`) reads; a hidden department column costs no join. All of them when a
         shown column cannot tell what it reads."""
-        if not self.load_only_shown:
+        reads = self._shown_reads() if self.load_only_shown else None
+        if reads is None:
             return self.select_related
-        read: set[str] = set(self.always_reads)
-        for column in self.visible:
-            reads = column.fields_read(self.model)
-            if reads is None:
-                return self.select_related
-            read.update(r.split("__")[0] for r in reads)
-        return tuple(r for r in self.select_related if r.split("__")[0] in read)
+        return tuple(r for r in self.select_related if r.split("__")[0] in reads)
 
     def prepare(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
         joined = self.joined()
