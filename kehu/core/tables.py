@@ -30,6 +30,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -262,18 +264,31 @@ class ChoiceColumn(Column):
         return getter() if getter else super().value(record)
 
 
+@lru_cache(maxsize=64)
+def _loader(path: str) -> Callable[[], Any]:
+    loader: Callable[[], Any] = import_string(path)
+    return loader
+
+
 class CopiedColumn(Column):
     """A related record set up as data (a status, a stage, a queue) read from a per-process copy
     (`copies()`: {id: record}, e.g. under the configuration token) rather than joined: a record
     the copy does not know yet (made meanwhile) is read through the row. With `same_cell`, a
-    value's cell is made once a page (a page shows a handful of statuses, each many times)."""
+    value's cell is made once a page (a page shows a handful of statuses, each many times).
+
+    The copies are `getattr(copied_from(), config)`: `copied_from` the dotted path of a loader
+    (imported when first used, so tables need not import their app's selectors), `config` the
+    attribute of what it returns; or override `copies()`."""
 
     known: dict[Any, Any] | None = None
     same_cell: ClassVar[bool] = True
     cells: dict[Any, Any] | None = None
+    copied_from: ClassVar[str] = ""
+    config: ClassVar[str] = ""
 
     def copies(self) -> dict[Any, Any]:
-        raise NotImplementedError
+        found: dict[Any, Any] = getattr(_loader(self.copied_from)(), self.config)
+        return found
 
     def fields_read(self, model: type[models.Model]) -> tuple[str, ...] | None:
         return (self.name,)

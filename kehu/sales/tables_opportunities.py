@@ -46,12 +46,7 @@ class AmountColumn(Column):
 class ConfigColumn(CopiedColumn):
     """A pipeline or stage of the row, from the per-process copies (`pipeline_config`)."""
 
-    config: str = ""  # the PipelineConfig attribute
-
-    def copies(self) -> dict[Any, Any]:
-        from .selectors.opportunities import pipeline_config
-
-        return getattr(pipeline_config(), self.config)
+    copied_from = "kehu.sales.selectors.opportunities.pipeline_config"
 
 
 class StageColumn(ConfigColumn):

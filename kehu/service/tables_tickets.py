@@ -109,12 +109,7 @@ class NumberColumn(LinkColumn):
 class ConfigColumn(CopiedColumn):
     """A status, type or queue of the row, from the per-process copies (`ticket_config`)."""
 
-    config: str = ""  # the TicketConfig attribute
-
-    def copies(self) -> dict[Any, Any]:
-        from .selectors.ticket_lists import ticket_config
-
-        return getattr(ticket_config(), self.config)
+    copied_from = "kehu.service.selectors.ticket_lists.ticket_config"
 
 
 class StatusColumn(ConfigColumn):
